@@ -1,0 +1,99 @@
+# Clearance: `make run` and `make test` install whatever is missing into .tools/ and node_modules/.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+NODE_VERSION  := 24.21.0
+OPA_VERSION   := v1.22.2
+REGAL_VERSION := v0.36.1
+
+TOOLS := $(CURDIR)/.tools
+export PATH := $(TOOLS)/node/bin:$(TOOLS)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+
+OPA          := $(TOOLS)/bin/opa
+REGAL        := $(TOOLS)/bin/regal
+NODE_OK      := $(TOOLS)/node.ok
+NPM_OK       := node_modules/.install-ok
+POLICY_OUT   := .build/policy
+POLICY_WASM  := $(POLICY_OUT)/policy.wasm
+CAPABILITIES := node_modules/@open-policy-agent/opa-wasm/capabilities.json
+REGO_SOURCES := $(shell find policies -name '*.rego' 2>/dev/null)
+OPENAPI_TYPES := service/http/openapi-types.ts
+
+.PHONY: help tools run test policies policy-test policy-fmt policy-lint fmt typecheck openapi openapi-check \
+        test-tap test-postgres test-pglite test-differential clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(NODE_OK): scripts/ensure-node.sh
+	@scripts/ensure-node.sh $(NODE_VERSION) $(TOOLS)
+	@mkdir -p $(TOOLS) && touch $@
+
+$(OPA):
+	@scripts/install-go-tool.sh opa github.com/open-policy-agent/opa $(OPA_VERSION) $(TOOLS)/bin \
+	  https://github.com/open-policy-agent/opa/releases/download/$(OPA_VERSION)/opa_$$(uname -s | tr A-Z a-z)_$$(uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')_static
+
+# Regal is optional where neither the Go module proxy nor the release download reaches it.
+$(REGAL):
+	@scripts/install-go-tool.sh regal github.com/styrainc/regal $(REGAL_VERSION) $(TOOLS)/bin \
+	  https://github.com/StyraInc/regal/releases/download/$(REGAL_VERSION)/regal_$$(uname -s)_$$(uname -m) \
+	  || echo "warning: regal $(REGAL_VERSION) could not be installed here; policy lint runs opa check --strict only"
+
+$(NPM_OK): package.json package-lock.json $(NODE_OK)
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+tools: $(NODE_OK) $(OPA) $(NPM_OK) ## Install node (if the machine's is older than 22), OPA, Regal and npm packages
+	@$(MAKE) --no-print-directory $(REGAL) 2>/dev/null || true
+
+policies: $(POLICY_WASM) ## Compile the Rego policies to WebAssembly (.build/policy)
+
+$(POLICY_WASM): $(REGO_SOURCES) scripts/build-policy.sh $(OPA) $(NPM_OK)
+	@scripts/build-policy.sh $(OPA) $(CAPABILITIES) $(POLICY_OUT)
+
+policy-test: $(OPA) ## Rego unit tests with coverage (at least 95%)
+	@scripts/test-rego.sh $(OPA) 95
+
+policy-fmt: $(OPA) ## Fail when a Rego file is not opa fmt clean
+	@out=$$($(OPA) fmt --list policies); if [ -n "$$out" ]; then echo "not formatted (run make fmt):"; echo "$$out"; exit 1; fi
+	@echo "opa fmt: clean"
+
+policy-lint: $(OPA) ## opa check --strict, and regal lint where Regal is installed
+	@$(OPA) check --strict policies && echo "opa check --strict: clean"
+	@$(MAKE) --no-print-directory $(REGAL) >/dev/null 2>&1 || true
+	@if [ -x $(REGAL) ]; then $(REGAL) lint policies; else echo "warning: regal not installed; skipped regal lint"; fi
+
+fmt: $(OPA) ## Format the Rego sources in place
+	$(OPA) fmt --write policies
+
+typecheck: $(NPM_OK) ## TypeScript type check (strict)
+	tsc --noEmit -p tsconfig.json
+	@echo "tsc: clean"
+
+openapi: $(NPM_OK) ## Regenerate TypeScript types from openapi/clearance.yaml
+	openapi-typescript openapi/clearance.yaml -o $(OPENAPI_TYPES) >/dev/null
+	@echo "wrote $(OPENAPI_TYPES)"
+
+openapi-check: $(NPM_OK) ## Fail when the generated OpenAPI types are stale
+	@openapi-typescript openapi/clearance.yaml -o .build/openapi-types.check.ts >/dev/null
+	@cmp -s .build/openapi-types.check.ts $(OPENAPI_TYPES) || { echo "$(OPENAPI_TYPES) is stale: run make openapi"; exit 1; }
+	@echo "openapi types: up to date"
+
+test-postgres: $(NPM_OK) policies ## tap suites against PostgreSQL at 127.0.0.1:5432 (or TEST_DATABASE_URL)
+	@CLEARANCE_TEST_ENGINE=postgres scripts/test-tap.sh postgres
+
+test-pglite: $(NPM_OK) policies ## tap suites against the embedded engine (PGlite)
+	@CLEARANCE_TEST_ENGINE=pglite scripts/test-tap.sh pglite
+
+test-differential: $(NPM_OK) policies ## wasm against opa eval on a generated corpus
+	@node test/differential/run.ts $(OPA)
+
+test: tools ## Every check: Rego tests, fmt, lint, types, OpenAPI, tap on PostgreSQL and PGlite, differential
+	@scripts/test-all.sh
+
+run: tools policies ## Build policies, migrate and start the service (embedded database unless DATABASE_URL)
+	node service/server.ts
+
+clean: ## Remove build output (keeps .tools, node_modules and .data)
+	rm -rf .build

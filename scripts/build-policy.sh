@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Compiles policies/clearance to WebAssembly against the capabilities the JavaScript wasm SDK
+# supports, so a builtin it lacks fails here and not in a decision. The revision is derived from
+# the content (sources, capabilities, OPA version): same sources, same id.
+set -euo pipefail
+opa=$1 sdk_capabilities=$2 out=$3
+src=policies/clearance
+mkdir -p .build
+capabilities=.build/wasm-capabilities.json
+node scripts/wasm-capabilities.ts "$opa" "$sdk_capabilities" "$capabilities"
+sources=$(find "$src" -name '*.rego' ! -name '*_test.rego' | LC_ALL=C sort)
+revision=$( { "$opa" version | head -1; sha256sum "$capabilities" | cut -d' ' -f1;
+  for f in $sources; do printf '%s\n' "$f"; sha256sum "$f" | cut -d' ' -f1; done; } | sha256sum | cut -c1-16)
+rm -rf "$out.tmp" && mkdir -p "$out.tmp"
+"$opa" build -t wasm --capabilities "$capabilities" --ignore '*_test.rego' --revision "$revision" \
+  -o "$out.tmp/bundle.tar.gz" "$src"
+tar -xzf "$out.tmp/bundle.tar.gz" -C "$out.tmp" /policy.wasm /.manifest 2> >(grep -v "Removing leading" >&2 || true)
+echo "$revision" > "$out.tmp/revision"
+rm -rf "$out" && mv "$out.tmp" "$out"
+echo "built policy revision $revision into $out"

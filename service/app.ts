@@ -1,0 +1,102 @@
+// Builds the Fastify application (no listen): plugins, routes and the one error handler.
+// Process concerns (config from env, listen, signals) live in server.ts.
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import type { Config } from './config.ts';
+import type { DatabaseHandle } from './data/connect.ts';
+import { seedDemoData } from './data/demo-data.ts';
+import { AppError } from './errors.ts';
+import { ensureBootstrapToken } from './domain/tokens.ts';
+import { registerSchemas } from './http/openapi.ts';
+import authPlugin from './plugins/auth.ts';
+import databasePlugin from './plugins/database.ts';
+import decisionsPlugin from './plugins/decisions.ts';
+import policyPlugin from './plugins/policy.ts';
+import type { PolicyEngine } from './policy/engine.ts';
+import decisionRoutes from './routes/decisions.ts';
+import healthRoutes from './routes/health.ts';
+import openApiRoutes from './routes/openapi.ts';
+
+export interface BuildOptions {
+  config: Config;
+  /** A database handle to use instead of opening one from config (tests). */
+  database?: DatabaseHandle;
+  /** A policy engine to use instead of loading one from config.policyDir (tests). */
+  policyEngine?: PolicyEngine;
+  logger?: FastifyServerOptions['logger'];
+  /** Called once with a newly made bootstrap admin token, so it can be shown to the operator. */
+  onBootstrapToken?: (token: string) => void;
+}
+
+/** Largest request body accepted, in bytes (a batch of 1000 decisions fits comfortably). */
+export const BODY_LIMIT = 4 * 1024 * 1024;
+
+export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
+  const { config } = options;
+  const app = Fastify({
+    logger: options.logger ?? { level: config.logLevel },
+    bodyLimit: BODY_LIMIT,
+    // Bodies are checked as sent: no silent type coercion, and unknown fields are refused, not dropped.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+
+  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
+    if (error instanceof AppError) {
+      return reply.code(error.statusCode).send({
+        error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
+      });
+    }
+    if (error.validation) {
+      const problems = error.validation.map((v) => {
+        const params = v.params as Record<string, unknown>;
+        const path = v.instancePath.split('/').filter(Boolean);
+        const named = params.missingProperty ?? params.additionalProperty;
+        if (typeof named === 'string') path.push(named);
+        const field = path.join('.') || error.validationContext || 'body';
+        const message =
+          v.keyword === 'required' ? `${field} is required`
+          : v.keyword === 'additionalProperties' ? `${field} is not an accepted field`
+          : `${field} ${v.message ?? 'is invalid'}`;
+        return { field, message };
+      });
+      const first = problems[0] ?? { field: 'body', message: 'body is invalid' };
+      return reply.code(400).send({
+        error: { code: 'invalid_request', message: first.message, details: { field: first.field, problems } },
+      });
+    }
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+      return reply.code(413).send({ error: { code: 'body_too_large', message: `request body exceeds ${BODY_LIMIT} bytes` } });
+    }
+    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
+      const code = error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? 'invalid_json' : 'bad_request';
+      return reply.code(error.statusCode).send({ error: { code, message: error.message } });
+    }
+    request.log.error({ err: error }, 'unhandled error');
+    return reply.code(500).send({ error: { code: 'internal_error', message: 'internal error; see the service log' } });
+  });
+
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } }),
+  );
+
+  await app.register(databasePlugin, {
+    databaseUrl: config.databaseUrl,
+    dataDir: config.databaseUrl === null ? config.dataDir : null,
+    ...(options.database ? { handle: options.database } : {}),
+    afterMigrate: async (handle: DatabaseHandle) => {
+      if (config.seedDemo) await seedDemoData(handle.db, app.log);
+      const token = await ensureBootstrapToken(handle.db, config.adminToken);
+      if (token !== null) options.onBootstrapToken?.(token);
+    },
+  });
+  await app.register(policyPlugin, {
+    policyDir: config.policyDir,
+    ...(options.policyEngine ? { engine: options.policyEngine } : {}),
+  });
+  registerSchemas(app);
+  await app.register(authPlugin, { adminToken: config.adminToken });
+  await app.register(decisionsPlugin);
+  await app.register(healthRoutes);
+  await app.register(openApiRoutes);
+  await app.register(decisionRoutes);
+  return app;
+}

@@ -1,0 +1,147 @@
+// Opens the database: PostgreSQL through pg when a URL is given, else embedded PGlite on disk.
+// Both go through Kysely's PostgreSQL dialect, so queries and migrations are the same.
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import pg from 'pg';
+import { PGlitePool } from './pglite-pool.ts';
+import type { Database } from './schema.ts';
+
+export type Engine = 'postgres' | 'pglite';
+
+export interface DatabaseHandle {
+  db: Kysely<Database>;
+  engine: Engine;
+  /** Resolves when a trivial query answers within timeoutMs; rejects otherwise. */
+  ping(timeoutMs?: number): Promise<void>;
+  /**
+   * Follows a notification channel. onUp is called each time the subscription (re)starts,
+   * onDown when it is lost (notifications may have been missed); it reconnects by itself.
+   * Returns a function that stops listening.
+   */
+  listen(channel: string, handlers: ListenHandlers): () => Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ListenHandlers {
+  onNotify(payload: string): void;
+  onUp(): void;
+  onDown(error: Error): void;
+}
+
+export interface OpenOptions {
+  databaseUrl: string | null;
+  /** Folder for the embedded engine's files; null keeps it in memory (tests). */
+  dataDir: string | null;
+  onPoolError?: (error: Error) => void;
+}
+
+// Numeric types come back as JS numbers where they fit; ids are text anyway.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
+
+export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle> {
+  if (options.databaseUrl !== null) {
+    const pool = new pg.Pool({
+      connectionString: options.databaseUrl,
+      max: 10,
+      connectionTimeoutMillis: 3000,
+      idleTimeoutMillis: 30_000,
+    });
+    // An idle client losing its server must not crash the process; the next query reconnects.
+    pool.on('error', (error) => options.onPoolError?.(error));
+    // pg-pool only listens for errors on idle clients; one lost mid-query would otherwise be an
+    // uncaught exception. The query itself still fails (and the decision is refused).
+    pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
+    const url = options.databaseUrl;
+    return handle(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', (channel, handlers) =>
+      listenPostgres(url, channel, handlers),
+    );
+  }
+  let pglite: PGlite;
+  if (options.dataDir === null) {
+    pglite = await PGlite.create();
+  } else {
+    mkdirSync(options.dataDir, { recursive: true });
+    pglite = await PGlite.create(join(options.dataDir, 'pglite'));
+  }
+  return handle(new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) }), 'pglite', (channel, handlers) => {
+    // In-process: the subscription cannot drop, so it is up once subscribed.
+    const subscribed = pglite.listen(channel, (payload) => handlers.onNotify(payload)).then((unsubscribe) => {
+      handlers.onUp();
+      return unsubscribe;
+    });
+    return async () => {
+      const unsubscribe = await subscribed;
+      if (!pglite.closed) await unsubscribe();
+    };
+  });
+}
+
+/** A dedicated connection for LISTEN, reconnecting with backoff after it is lost. */
+function listenPostgres(url: string, channel: string, handlers: ListenHandlers): () => Promise<void> {
+  let stopped = false;
+  let client: pg.Client | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  let failures = 0;
+  const connect = async () => {
+    if (stopped) return;
+    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+    let lost = false;
+    const onLost = (error: Error) => {
+      if (lost) return;
+      lost = true;
+      next.removeAllListeners('notification');
+      void next.end().catch(() => undefined);
+      if (stopped) return;
+      handlers.onDown(error);
+      failures += 1;
+      timer = setTimeout(() => void connect(), Math.min(250 * 2 ** Math.min(failures, 6), 10_000));
+    };
+    next.on('error', onLost);
+    next.on('end', () => onLost(new Error('notification connection closed')));
+    next.on('notification', (message) => handlers.onNotify(message.payload ?? ''));
+    try {
+      await next.connect();
+      await next.query(`listen ${pg.escapeIdentifier(channel)}`);
+    } catch (error) {
+      onLost(error as Error);
+      return;
+    }
+    if (stopped) {
+      await next.end().catch(() => undefined);
+      return;
+    }
+    client = next;
+    failures = 0;
+    handlers.onUp();
+  };
+  void connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(timer);
+    await client?.end().catch(() => undefined);
+  };
+}
+
+type Listen = DatabaseHandle['listen'];
+
+function handle(db: Kysely<Database>, engine: Engine, listen: Listen): DatabaseHandle {
+  return {
+    db,
+    engine,
+    listen,
+    async ping(timeoutMs = 2000) {
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
+      });
+      try {
+        await Promise.race([sql`select 1`.execute(db), timeout]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    close: () => db.destroy(),
+  };
+}

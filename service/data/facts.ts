@@ -1,0 +1,31 @@
+// Reads of the facts a decision needs; one small indexed query each.
+import type { Kysely } from 'kysely';
+import type { Account, Client, Database, Item, User } from './schema.ts';
+
+export const findUser = (db: Kysely<Database>, id: string): Promise<User | undefined> =>
+  db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
+
+export const findAccount = (db: Kysely<Database>, id: string): Promise<Account | undefined> =>
+  db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+
+export const findClient = (db: Kysely<Database>, id: string): Promise<Client | undefined> =>
+  db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
+
+export const findItem = (db: Kysely<Database>, id: string): Promise<Item | undefined> =>
+  db.selectFrom('items').selectAll().where('id', '=', id).executeTakeFirst();
+
+/** The ids of the clients a user is linked to in allocations or ledger_access. */
+export async function userClientIds(db: Kysely<Database>, table: 'allocations' | 'ledger_access', userId: string): Promise<string[]> {
+  const rows = await db.selectFrom(table).select('client_id').where('user_id', '=', userId).execute();
+  return rows.map((r) => r.client_id);
+}
+
+export interface ClientSummary {
+  id: string;
+  account_id: string;
+  ledger: Client['ledger'];
+}
+
+/** Every client of an account, in id order (the candidates of a list query). */
+export const accountClients = (db: Kysely<Database>, accountId: string): Promise<ClientSummary[]> =>
+  db.selectFrom('clients').select(['id', 'account_id', 'ledger']).where('account_id', '=', accountId).orderBy('id').execute();

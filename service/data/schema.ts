@@ -1,0 +1,100 @@
+// The one typed view of the database, kept in step with db/migrations.
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+export type AccountKind = 'practice' | 'business';
+export type Role = 'practice_admin' | 'client_admin' | 'business_admin' | 'user_admin' | 'standard' | 'expense_approver';
+export type UserStatus = 'active' | 'suspended';
+export type ClientAccessMode = 'all' | 'selected' | 'ledger_all' | 'ledger_selected';
+export type Publishing = 'all' | 'expense_claims_only' | 'none';
+export type Ledger = 'xero' | 'myob' | 'quickbooks' | 'none';
+export type ItemKind = 'expense_claim' | 'receipt' | 'invoice';
+
+type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+
+export interface AccountsTable {
+  id: string;
+  name: string;
+  kind: AccountKind;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface UsersTable {
+  id: string;
+  account_id: string;
+  account_kind: AccountKind;
+  name: string;
+  role: Role;
+  status: Generated<UserStatus>;
+  client_access_mode: ClientAccessMode | null;
+  add_clients: Generated<boolean>;
+  practice_insights: Generated<boolean>;
+  manage_business: Generated<boolean>;
+  create_expense_claims: Generated<boolean>;
+  publishing: Generated<Publishing>;
+  xpm_staff_id: string | null;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export interface ClientsTable {
+  id: string;
+  account_id: string;
+  account_kind: 'practice';
+  name: string;
+  ledger: Generated<Ledger>;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+/** Allocations and ledger access share this shape. */
+export interface UserClientTable {
+  account_id: string;
+  user_id: string;
+  client_id: string;
+  created_at: Generated<Timestamp>;
+}
+
+export interface ItemsTable {
+  id: string;
+  account_id: string;
+  client_id: string | null;
+  owner_user_id: string | null;
+  kind: ItemKind;
+  created_at: Generated<Timestamp>;
+  updated_at: Generated<Timestamp>;
+}
+
+export type Scope = 'decide' | 'admin' | 'logs';
+
+export interface ApiTokensTable {
+  id: string;
+  name: string;
+  secret_hash: Buffer;
+  scopes: Scope[];
+  bootstrap: Generated<boolean>;
+  created_at: Generated<Timestamp>;
+  expires_at: Timestamp | null;
+  revoked_at: Timestamp | null;
+}
+
+export interface Database {
+  api_tokens: ApiTokensTable;
+  accounts: AccountsTable;
+  users: UsersTable;
+  clients: ClientsTable;
+  allocations: UserClientTable;
+  ledger_access: UserClientTable;
+  items: ItemsTable;
+}
+
+export type Account = Selectable<AccountsTable>;
+export type NewAccount = Insertable<AccountsTable>;
+export type User = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+export type Client = Selectable<ClientsTable>;
+export type NewClient = Insertable<ClientsTable>;
+export type Item = Selectable<ItemsTable>;
+export type NewItem = Insertable<ItemsTable>;
+export type ApiToken = Selectable<ApiTokensTable>;

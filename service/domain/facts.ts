@@ -1,0 +1,158 @@
+// The facts behind decisions, cached in memory. Every change (through the API or plain SQL)
+// arrives as a notification from the database and drops what it touches. While the
+// notification feed is down the cache is bypassed: missed changes must not be served.
+import type { DatabaseHandle } from '../data/connect.ts';
+import * as facts from '../data/facts.ts';
+import type { ClientSummary } from '../data/facts.ts';
+import type { Account, Client, Item, User } from '../data/schema.ts';
+import { Lru } from './lru.ts';
+
+export const FACTS_CHANNEL = 'clearance_facts';
+const NONE = null;
+
+export interface FactsStats {
+  hits: number;
+  misses: number;
+  invalidations: number;
+  enabled: boolean;
+}
+
+export class FactStore {
+  readonly #handle: DatabaseHandle;
+  readonly #caches: Array<Lru<string, unknown>> = [];
+  readonly #users: Lru<string, User | null>;
+  readonly #accounts: Lru<string, Account | null>;
+  readonly #clients: Lru<string, Client | null>;
+  readonly #items: Lru<string, Item | null>;
+  readonly #allocations: Lru<string, ReadonlySet<string>>;
+  readonly #ledgerAccess: Lru<string, ReadonlySet<string>>;
+  readonly #accountClients: Lru<string, ClientSummary[]>;
+  // Bumped by every invalidation: a load that started before one is not cached.
+  #epoch = 0;
+  #enabled = false;
+  readonly stats: FactsStats = { hits: 0, misses: 0, invalidations: 0, enabled: false };
+  #stopListening: (() => Promise<void>) | null = null;
+
+  constructor(handle: DatabaseHandle, maxEntries = 100_000) {
+    this.#handle = handle;
+    const lru = <V>(max: number) => {
+      const cache = new Lru<string, V>(max);
+      this.#caches.push(cache as Lru<string, unknown>);
+      return cache;
+    };
+    this.#users = lru(maxEntries);
+    this.#accounts = lru(maxEntries);
+    this.#clients = lru(maxEntries);
+    this.#items = lru(maxEntries);
+    this.#allocations = lru(maxEntries);
+    this.#ledgerAccess = lru(maxEntries);
+    this.#accountClients = lru(Math.max(16, Math.floor(maxEntries / 1000)));
+  }
+
+  /** Starts following changes; the cache is used only while the feed is up. */
+  start(onDown?: (error: Error) => void): void {
+    this.#stopListening = this.#handle.listen(FACTS_CHANNEL, {
+      onNotify: (payload) => this.invalidate(payload),
+      onUp: () => {
+        this.#clearAll();
+        this.#setEnabled(true);
+      },
+      onDown: (error) => {
+        this.#setEnabled(false);
+        this.#clearAll();
+        onDown?.(error);
+      },
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#setEnabled(false);
+    await this.#stopListening?.();
+  }
+
+  #setEnabled(enabled: boolean): void {
+    this.#enabled = enabled;
+    this.stats.enabled = enabled;
+  }
+
+  #clearAll(): void {
+    this.#epoch += 1;
+    for (const cache of this.#caches) cache.clear();
+  }
+
+  /** Drops what a change touches. Payload: "<table>:<key>:<account_id>" or "*". */
+  invalidate(payload: string): void {
+    this.stats.invalidations += 1;
+    this.#epoch += 1;
+    const [table, key = '', accountId = ''] = payload.split(':');
+    switch (table) {
+      case 'users':
+        this.#users.delete(key);
+        break;
+      case 'accounts':
+        this.#accounts.delete(key);
+        this.#accountClients.delete(key);
+        break;
+      case 'clients':
+        this.#clients.delete(key);
+        this.#accountClients.delete(accountId);
+        break;
+      case 'items':
+        this.#items.delete(key);
+        break;
+      case 'allocations':
+        this.#allocations.delete(key);
+        break;
+      case 'ledger_access':
+        this.#ledgerAccess.delete(key);
+        break;
+      case 'api_tokens':
+        break;
+      default:
+        this.#clearAll();
+    }
+  }
+
+  async #through<V>(cache: Lru<string, V>, key: string, load: () => Promise<V>): Promise<V> {
+    if (this.#enabled) {
+      const cached = cache.get(key);
+      if (cached !== undefined) {
+        this.stats.hits += 1;
+        return cached;
+      }
+    }
+    this.stats.misses += 1;
+    const epoch = this.#epoch;
+    const value = await load();
+    if (this.#enabled && epoch === this.#epoch) cache.set(key, value);
+    return value;
+  }
+
+  user(id: string): Promise<User | null> {
+    return this.#through(this.#users, id, async () => (await facts.findUser(this.#handle.db, id)) ?? NONE);
+  }
+
+  account(id: string): Promise<Account | null> {
+    return this.#through(this.#accounts, id, async () => (await facts.findAccount(this.#handle.db, id)) ?? NONE);
+  }
+
+  client(id: string): Promise<Client | null> {
+    return this.#through(this.#clients, id, async () => (await facts.findClient(this.#handle.db, id)) ?? NONE);
+  }
+
+  item(id: string): Promise<Item | null> {
+    return this.#through(this.#items, id, async () => (await facts.findItem(this.#handle.db, id)) ?? NONE);
+  }
+
+  allocations(userId: string): Promise<ReadonlySet<string>> {
+    return this.#through(this.#allocations, userId, async () => new Set(await facts.userClientIds(this.#handle.db, 'allocations', userId)));
+  }
+
+  ledgerAccess(userId: string): Promise<ReadonlySet<string>> {
+    return this.#through(this.#ledgerAccess, userId, async () => new Set(await facts.userClientIds(this.#handle.db, 'ledger_access', userId)));
+  }
+
+  accountClients(accountId: string): Promise<ClientSummary[]> {
+    return this.#through(this.#accountClients, accountId, () => facts.accountClients(this.#handle.db, accountId));
+  }
+}

@@ -1,0 +1,132 @@
+// Assembles the policy input of one decision from the facts: who the subject is, their account,
+// the resource and the links between them. It decides nothing; the policy judges what it sees.
+import type { Account, Client, User } from '../data/schema.ts';
+import type { FactStore } from './facts.ts';
+
+export interface DecideRequest {
+  subject: { id: string };
+  action: string;
+  resource: { type: string; id?: string; attributes?: Record<string, unknown> };
+}
+
+export type PolicyInput = Record<string, unknown> & { action: string; subject: object; account: object | null; resource: object };
+
+function subjectFacts(id: string, user: User | null): Record<string, unknown> {
+  if (user === null) return { id, found: false };
+  return {
+    id,
+    found: true,
+    account_id: user.account_id,
+    role: user.role,
+    status: user.status,
+    client_access_mode: user.client_access_mode,
+    permissions: {
+      add_clients: user.add_clients,
+      practice_insights: user.practice_insights,
+      manage_business: user.manage_business,
+      create_expense_claims: user.create_expense_claims,
+      publishing: user.publishing,
+    },
+    xpm_staff_id: user.xpm_staff_id,
+  };
+}
+
+const accountFacts = (account: Account | null) => (account === null ? null : { id: account.id, kind: account.kind, name: account.name });
+
+/** The links between one user and the clients of their account. */
+export interface ClientLinks {
+  allocations: ReadonlySet<string>;
+  ledgerAccess: ReadonlySet<string>;
+}
+
+export function clientFacts(client: Pick<Client, 'id' | 'account_id' | 'ledger'>, links: ClientLinks | null) {
+  return {
+    id: client.id,
+    account_id: client.account_id,
+    ledger: client.ledger,
+    allocated: links?.allocations.has(client.id) ?? false,
+    ledger_access: links?.ledgerAccess.has(client.id) ?? false,
+  };
+}
+
+export class PolicyInputBuilder {
+  readonly #facts: FactStore;
+
+  constructor(facts: FactStore) {
+    this.#facts = facts;
+  }
+
+  async links(userId: string): Promise<ClientLinks> {
+    const [allocations, ledgerAccess] = await Promise.all([this.#facts.allocations(userId), this.#facts.ledgerAccess(userId)]);
+    return { allocations, ledgerAccess };
+  }
+
+  /** The subject and their account, shared by every resource of a batch or list query. */
+  async subject(id: string): Promise<{ user: User | null; subject: Record<string, unknown>; account: ReturnType<typeof accountFacts> }> {
+    const user = await this.#facts.user(id);
+    const account = user === null ? null : await this.#facts.account(user.account_id);
+    return { user, subject: subjectFacts(id, user), account: accountFacts(account) };
+  }
+
+  async resource(request: DecideRequest['resource'], subject: User | null): Promise<Record<string, unknown>> {
+    const base = { type: request.type, ...(request.id === undefined ? {} : { id: request.id }), attributes: request.attributes ?? {} };
+    if (request.id === undefined) return base;
+    const subjectLinks = () => (subject === null ? Promise.resolve(null) : this.links(subject.id));
+    switch (request.type) {
+      case 'client': {
+        const [client, links] = await Promise.all([this.#facts.client(request.id), subjectLinks()]);
+        return client === null ? { ...base, found: false } : { ...base, found: true, ...clientFacts(client, links), id: request.id };
+      }
+      case 'account': {
+        const account = await this.#facts.account(request.id);
+        return account === null ? { ...base, found: false } : { ...base, found: true, account_id: account.id, kind: account.kind };
+      }
+      case 'user': {
+        const target = await this.#facts.user(request.id);
+        if (target === null) return { ...base, found: false };
+        const facts: Record<string, unknown> = {
+          ...base,
+          found: true,
+          account_id: target.account_id,
+          role: target.role,
+          status: target.status,
+          client_access_mode: target.client_access_mode,
+        };
+        const clientId = base.attributes.client_id;
+        if (typeof clientId === 'string') {
+          const [client, targetLedger] = await Promise.all([this.#facts.client(clientId), this.#facts.ledgerAccess(target.id)]);
+          facts.attribute_client =
+            client === null
+              ? { id: clientId, found: false }
+              : { id: clientId, found: true, account_id: client.account_id, ledger: client.ledger, ledger_access: targetLedger.has(clientId) };
+        }
+        return facts;
+      }
+      case 'item': {
+        const item = await this.#facts.item(request.id);
+        if (item === null) return { ...base, found: false };
+        const facts: Record<string, unknown> = {
+          ...base,
+          found: true,
+          account_id: item.account_id,
+          client_id: item.client_id,
+          owner_user_id: item.owner_user_id,
+          kind: item.kind,
+        };
+        if (item.client_id !== null) {
+          const [client, links] = await Promise.all([this.#facts.client(item.client_id), subjectLinks()]);
+          if (client !== null) facts.client = clientFacts(client, links);
+        }
+        return facts;
+      }
+      default:
+        return { ...base, found: false };
+    }
+  }
+
+  async build(request: DecideRequest): Promise<PolicyInput> {
+    const { user, subject, account } = await this.subject(request.subject.id);
+    const resource = await this.resource(request.resource, user);
+    return { action: request.action, subject, account, resource };
+  }
+}

@@ -1,0 +1,52 @@
+// Bearer-token authentication with scopes. Routes name the scope they need:
+// `{ onRequest: app.requireScope('decide') }`. 401 for a missing or bad token, 403 for a missing scope.
+import fp from 'fastify-plugin';
+import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { Scope } from '../data/schema.ts';
+import { TokenVerifier, type Principal } from '../domain/tokens.ts';
+import { AppError } from '../errors.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    requireScope(scope: Scope): onRequestHookHandler;
+  }
+  interface FastifyRequest {
+    principal: Principal | null;
+  }
+}
+
+export interface AuthPluginOptions {
+  adminToken: string | null;
+}
+
+async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Promise<void> {
+  const verifier = new TokenVerifier(app.database.db, options.adminToken);
+  app.decorateRequest('principal', null);
+
+  const authenticate = async (request: FastifyRequest): Promise<Principal> => {
+    const header = request.headers.authorization;
+    if (header === undefined) throw new AppError(401, 'unauthenticated', 'missing Authorization: Bearer <token> header');
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (match === null) throw new AppError(401, 'unauthenticated', 'the Authorization header must be "Bearer <token>"');
+    let principal: Principal | null;
+    try {
+      principal = await verifier.verify(match[1] as string);
+    } catch (error) {
+      throw new AppError(503, 'context_unavailable', 'cannot check the token: the database is unavailable', { cause: error });
+    }
+    if (principal === null) throw new AppError(401, 'invalid_token', 'the token is unknown, revoked or expired');
+    return principal;
+  };
+
+  app.decorate('requireScope', (scope: Scope): onRequestHookHandler => {
+    return async (request) => {
+      const principal = await authenticate(request);
+      if (!principal.scopes.includes(scope)) {
+        throw new AppError(403, 'insufficient_scope', `the token lacks the "${scope}" scope`);
+      }
+      request.principal = principal;
+    };
+  });
+}
+
+export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['database'] });

@@ -1,0 +1,99 @@
+// Owns the database handle: opens it, applies migrations in the background with backoff
+// (so the service can answer /ready 503 while the database is away), and closes it on shutdown.
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { openDatabase, type DatabaseHandle } from '../data/connect.ts';
+import { migrateToLatest } from '../data/migrate.ts';
+
+export interface DatabaseStatus {
+  /** True once migrations (and any after-migrate step) have run. */
+  migrated: boolean;
+  lastError: string | null;
+  /** True once the app began closing. */
+  closing: boolean;
+  /** Resolves once migrated; never rejects (start-up retries until close). */
+  whenMigrated: Promise<void>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    database: DatabaseHandle;
+    databaseStatus: DatabaseStatus;
+  }
+}
+
+export interface DatabasePluginOptions {
+  databaseUrl: string | null;
+  dataDir: string | null;
+  /** Use this handle instead of opening one (tests); it is still closed with the app. */
+  handle?: DatabaseHandle;
+  /** Runs once after migrations, before the database counts as ready (e.g. demo data). */
+  afterMigrate?: (handle: DatabaseHandle) => Promise<void>;
+}
+
+const FIRST_DELAY_MS = 250;
+const MAX_DELAY_MS = 10_000;
+
+async function databasePlugin(app: FastifyInstance, options: DatabasePluginOptions): Promise<void> {
+  const handle =
+    options.handle ??
+    (await openDatabase({
+      databaseUrl: options.databaseUrl,
+      dataDir: options.dataDir,
+      onPoolError: (error) => app.log.warn({ err: error }, 'database connection lost; will reconnect on next use'),
+    }));
+
+  let markMigrated!: () => void;
+  const status: DatabaseStatus = {
+    migrated: false,
+    lastError: null,
+    closing: false,
+    whenMigrated: new Promise<void>((resolve) => {
+      markMigrated = resolve;
+    }),
+  };
+  app.decorate('database', handle);
+  app.decorate('databaseStatus', status);
+
+  let closing = false;
+  let timer: NodeJS.Timeout | undefined;
+  let wake: (() => void) | undefined;
+
+  const start = async () => {
+    for (let attempt = 1; !closing; attempt += 1) {
+      try {
+        const applied = await migrateToLatest(handle.db);
+        if (applied.length > 0) app.log.info({ migrations: applied }, 'applied database migrations');
+        await options.afterMigrate?.(handle);
+        status.migrated = true;
+        status.lastError = null;
+        markMigrated();
+        return;
+      } catch (error) {
+        if (closing) return;
+        const delay = Math.min(FIRST_DELAY_MS * 2 ** (attempt - 1), MAX_DELAY_MS);
+        status.lastError = (error as Error).message;
+        app.log.warn(
+          { attempt, retryInMs: delay, err: error },
+          `database not ready (attempt ${attempt}): ${status.lastError}; retrying in ${delay} ms`,
+        );
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          timer = setTimeout(resolve, delay);
+        });
+      }
+    }
+  };
+  const started = start();
+
+  app.addHook('onClose', async () => {
+    closing = true;
+    status.closing = true;
+    clearTimeout(timer);
+    wake?.();
+    await started;
+    await handle.close();
+  });
+}
+
+export default fp(databasePlugin, { name: 'database', fastify: '5.x' });

@@ -1,0 +1,30 @@
+// Wires the decision path: the fact cache (following the database's change feed) and the
+// decision service over the loaded policy.
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { DecisionService } from '../domain/decisions.ts';
+import { FactStore } from '../domain/facts.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    facts: FactStore;
+    decisions: DecisionService;
+  }
+}
+
+async function decisionsPlugin(app: FastifyInstance): Promise<void> {
+  const facts = new FactStore(app.database);
+  app.decorate('facts', facts);
+  app.decorate('decisions', new DecisionService(facts, () => app.policy.engine));
+  // The change feed needs the notification triggers, so it starts once migrations ran.
+  void app.databaseStatus.whenMigrated.then(() => {
+    if (!app.databaseStatus.closing) {
+      facts.start((error) => app.log.warn({ err: error }, 'fact change feed lost; cache bypassed until it returns'));
+    }
+  });
+  app.addHook('onClose', async () => {
+    await facts.stop();
+  });
+}
+
+export default fp(decisionsPlugin, { name: 'decisions', fastify: '5.x', dependencies: ['database', 'policy'] });

@@ -1,0 +1,42 @@
+// The decision endpoints of SPEC §3: decide, batch, list query and the OPA-compatible path.
+import type { FastifyInstance } from 'fastify';
+import { ref } from '../http/openapi.ts';
+import type { components } from '../http/openapi-types.ts';
+
+type Schemas = components['schemas'];
+
+const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 413: ref('Error'), 503: ref('Error') };
+
+export default async function decisionRoutes(app: FastifyInstance): Promise<void> {
+  const onRequest = app.requireScope('decide');
+
+  app.post<{ Body: Schemas['DecideRequest'] }>(
+    '/v1/decide',
+    { onRequest, schema: { body: ref('DecideRequest'), response: { 200: ref('Decision'), ...errors } } },
+    async (request) => app.decisions.decide(request.body),
+  );
+
+  app.post<{ Body: Schemas['BatchRequest'] }>(
+    '/v1/decide/batch',
+    { onRequest, schema: { body: ref('BatchRequest'), response: { 200: ref('BatchResponse'), ...errors } } },
+    async (request) => ({ results: await app.decisions.decideBatch(request.body.requests) }),
+  );
+
+  app.post<{ Body: Schemas['QueryRequest'] }>(
+    '/v1/resources/query',
+    { onRequest, schema: { body: ref('QueryRequest'), response: { 200: ref('QueryResponse'), ...errors } } },
+    async (request) => {
+      const { subject, action, include_denied } = request.body;
+      return app.decisions.queryClients(subject.id, action, include_denied === true);
+    },
+  );
+
+  app.post<{ Body: Schemas['OpaRequest'] }>(
+    '/v1/data/clearance/decision',
+    { onRequest, schema: { body: ref('OpaRequest'), response: { 200: ref('OpaResponse'), ...errors } } },
+    async (request) => {
+      const result = await app.decisions.decide(request.body.input);
+      return { result, decision_id: result.decision_id };
+    },
+  );
+}

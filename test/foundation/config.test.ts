@@ -1,0 +1,43 @@
+import t from 'tap';
+import { ConfigError, loadConfig } from '../../service/config.ts';
+
+t.test('when nothing is set, then the documented defaults apply', async (t) => {
+  const config = loadConfig({});
+  t.equal(config.databaseUrl, null);
+  t.equal(config.host, '127.0.0.1');
+  t.equal(config.port, 8181);
+  t.equal(config.adminToken, null);
+  t.equal(config.logLevel, 'info');
+  t.equal(config.seedDemo, true, 'the embedded engine gets demo data');
+  t.equal(loadConfig({ DATABASE_URL: 'postgres://localhost/x' }).seedDemo, false, 'a real database does not');
+});
+
+const bad: Array<[string, Record<string, string>, RegExp]> = [
+  ['PORT is not a number', { PORT: 'abc' }, /^invalid configuration: PORT must be a whole number/],
+  ['PORT is out of range', { PORT: '70000' }, /^invalid configuration: PORT /],
+  ['DATABASE_URL is not a URL', { DATABASE_URL: 'not a url' }, /^invalid configuration: DATABASE_URL is not a URL/],
+  ['DATABASE_URL is not postgres', { DATABASE_URL: 'mysql://localhost/x' }, /^invalid configuration: DATABASE_URL must start with postgres/],
+  ['DATABASE_URL names no database', { DATABASE_URL: 'postgres://localhost' }, /^invalid configuration: DATABASE_URL names no database/],
+  ['LOG_LEVEL is unknown', { LOG_LEVEL: 'loud' }, /^invalid configuration: LOG_LEVEL must be one of/],
+  ['the admin token is short', { CLEARANCE_ADMIN_TOKEN: 'short' }, /^invalid configuration: CLEARANCE_ADMIN_TOKEN must be at least 16/],
+];
+for (const [when, env, message] of bad) {
+  t.test(`when ${when}, then loading fails naming the variable`, async (t) => {
+    t.throws(() => loadConfig(env), { name: 'ConfigError', message });
+    try {
+      loadConfig(env);
+    } catch (error) {
+      t.ok(error instanceof ConfigError);
+      t.notMatch((error as Error).message, /\n/, 'one line');
+    }
+  });
+}
+
+t.test('when values are valid, then they are parsed', async (t) => {
+  const config = loadConfig({ PORT: '0', HOST: '0.0.0.0', LOG_LEVEL: 'DEBUG', DATABASE_URL: 'postgresql://u@h:5433/db', CLEARANCE_ADMIN_TOKEN: 'x'.repeat(32) });
+  t.equal(config.port, 0);
+  t.equal(config.host, '0.0.0.0');
+  t.equal(config.logLevel, 'debug');
+  t.equal(config.databaseUrl, 'postgresql://u@h:5433/db');
+  t.equal(config.adminToken, 'x'.repeat(32));
+});

@@ -1,0 +1,88 @@
+// /health and /ready through database outages and policy problems.
+import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import { buildApp } from '../../service/app.ts';
+import { openDatabase } from '../../service/data/connect.ts';
+import { testConfig } from '../helpers/config.ts';
+import { createPostgresDatabase, TEST_ENGINE } from '../helpers/database.ts';
+import { buildTestApp } from '../helpers/app.ts';
+import { startTcpProxy } from '../helpers/tcp-proxy.ts';
+
+const problemCodes = (body: string) =>
+  (JSON.parse(body) as { error: { details: { problems: Array<{ code: string }> } } }).error.details.problems.map((p) => p.code);
+
+const until = async (check: () => Promise<boolean>, ms: number) => {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return false;
+};
+
+t.test('given a migrated database and a built policy, then /health and /ready answer 200', async (t) => {
+  const { app } = await buildTestApp(t);
+  const health = await app.inject({ method: 'GET', url: '/health' });
+  t.equal(health.statusCode, 200);
+  t.same(health.json(), { status: 'ok' });
+  const ready = await app.inject({ method: 'GET', url: '/ready' });
+  t.equal(ready.statusCode, 200, ready.body);
+  t.match(ready.json(), { status: 'ready', policy_revision: /^[0-9a-f]{16}$/, database: TEST_ENGINE });
+});
+
+t.test('given no compiled policy, then /ready answers 503 saying why', async (t) => {
+  const { app } = await buildTestApp(t, { policyDir: mkdtempSync(join(tmpdir(), 'clearance-nopolicy-')) });
+  const ready = await app.inject({ method: 'GET', url: '/ready' });
+  t.equal(ready.statusCode, 503);
+  t.same(problemCodes(ready.body), ['policy_not_loaded']);
+  t.match(ready.json().error.message, /no compiled policy at .*policy\.wasm/);
+});
+
+t.test('given a corrupt policy.wasm, then /ready answers 503 saying why', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'clearance-badpolicy-'));
+  copyFileSync('.build/policy/.manifest', join(dir, '.manifest'));
+  writeFileSync(join(dir, 'policy.wasm'), 'not wasm at all');
+  const { app } = await buildTestApp(t, { policyDir: dir });
+  const ready = await app.inject({ method: 'GET', url: '/ready' });
+  t.equal(ready.statusCode, 503);
+  t.same(problemCodes(ready.body), ['policy_not_loaded']);
+  t.match(ready.json().error.message, /is not a loadable OPA WebAssembly policy/);
+});
+
+t.test('given PostgreSQL unreachable at start, then /ready is 503 until it returns, and again during an outage', { skip: TEST_ENGINE !== 'postgres' && 'needs a PostgreSQL server to cut' }, async (t) => {
+  const created = await createPostgresDatabase();
+  t.teardown(() => created.drop());
+  const target = new URL(created.url);
+  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+  t.teardown(() => proxy.close());
+  proxy.cut();
+  const url = new URL(created.url);
+  url.port = String(proxy.port);
+  const database = await openDatabase({ databaseUrl: url.toString(), dataDir: null });
+  const app = await buildApp({ config: testConfig({ databaseUrl: url.toString() }), database, logger: false });
+  t.teardown(() => app.close());
+  await app.ready();
+
+  const down = await app.inject({ method: 'GET', url: '/ready' });
+  t.equal(down.statusCode, 503, 'not ready while the database is unreachable');
+  t.same(problemCodes(down.body), ['database_unavailable']);
+  t.equal((await app.inject({ method: 'GET', url: '/health' })).statusCode, 200, 'but alive');
+  t.equal(app.databaseStatus.migrated, false);
+
+  proxy.restore();
+  await app.databaseStatus.whenMigrated;
+  t.equal((await app.inject({ method: 'GET', url: '/ready' })).statusCode, 200, 'ready once the database answers and migrations ran');
+
+  proxy.cut();
+  const outage = await app.inject({ method: 'GET', url: '/ready' });
+  t.equal(outage.statusCode, 503, 'not ready during an outage');
+  t.same(problemCodes(outage.body), ['database_unavailable']);
+
+  proxy.restore();
+  t.ok(
+    await until(async () => (await app.inject({ method: 'GET', url: '/ready' })).statusCode === 200, 10_000),
+    'ready again after the outage, without a restart',
+  );
+});
