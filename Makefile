@@ -16,7 +16,7 @@ NODE_OK      := $(TOOLS)/node.ok
 NPM_OK       := node_modules/.install-ok
 POLICY_OUT   := .build/policy
 POLICY_WASM  := $(POLICY_OUT)/policy.wasm
-CAPABILITIES := node_modules/@open-policy-agent/opa-wasm/capabilities.json
+CAPABILITIES := policies/tools/wasm-builtins.txt
 REGO_SOURCES := $(shell find policies -name '*.rego' 2>/dev/null)
 OPENAPI_TYPES := service/http/openapi-types.ts
 
@@ -49,7 +49,7 @@ tools: $(NODE_OK) $(OPA) $(NPM_OK) ## Install node (if the machine's is older th
 
 policies: $(POLICY_WASM) ## Compile the Rego policies to WebAssembly (.build/policy)
 
-$(POLICY_WASM): $(REGO_SOURCES) scripts/build-policy.sh $(OPA) $(NPM_OK)
+$(POLICY_WASM): $(REGO_SOURCES) $(CAPABILITIES) scripts/build-policy.sh scripts/wasm-capabilities.ts $(OPA) $(NODE_OK)
 	@scripts/build-policy.sh $(OPA) $(CAPABILITIES) $(POLICY_OUT)
 
 policy-test: $(OPA) ## Rego unit tests with coverage (at least 95%)

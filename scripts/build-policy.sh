@@ -3,13 +3,13 @@
 # supports, so a builtin it lacks fails here and not in a decision. The revision is derived from
 # the content (sources, capabilities, OPA version): same sources, same id.
 set -euo pipefail
-opa=$1 sdk_capabilities=$2 out=$3
+opa=$1 allow_list=$2 out=$3
 src=policies/clearance
 mkdir -p .build
 capabilities=.build/wasm-capabilities.json
-node scripts/wasm-capabilities.ts "$opa" "$sdk_capabilities" "$capabilities"
+node scripts/wasm-capabilities.ts "$opa" "$allow_list" "$capabilities"
 sources=$(find "$src" -name '*.rego' ! -name '*_test.rego' | LC_ALL=C sort)
-revision=$( { "$opa" version | head -1; sha256sum "$capabilities" | cut -d' ' -f1;
+revision=$( { "$opa" version | head -1; sha256sum "$allow_list" | cut -d' ' -f1;
   for f in $sources; do printf '%s\n' "$f"; sha256sum "$f" | cut -d' ' -f1; done; } | sha256sum | cut -c1-16)
 rm -rf "$out.tmp" && mkdir -p "$out.tmp"
 "$opa" build -t wasm --capabilities "$capabilities" --ignore '*_test.rego' --revision "$revision" \

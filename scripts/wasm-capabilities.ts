@@ -1,24 +1,26 @@
 // Writes the OPA capabilities for policies run by the JavaScript wasm SDK: the current OPA's
-// language features, restricted to the builtins the installed SDK ships support for.
-// Usage: node scripts/wasm-capabilities.ts OPA_BINARY SDK_CAPABILITIES OUT
+// language features, with only the builtins named in policies/tools/wasm-builtins.txt (those
+// OPA's wasm compiler builds in plus those the SDK implements in JavaScript).
+// Usage: node scripts/wasm-capabilities.ts OPA_BINARY ALLOW_LIST OUT
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 
-interface Capabilities {
+const [opa, allowListPath, out] = process.argv.slice(2);
+if (!opa || !allowListPath || !out) throw new Error('usage: wasm-capabilities.ts OPA ALLOW_LIST OUT');
+const current = JSON.parse(execFileSync(opa, ['capabilities', '--current'], { encoding: 'utf8' })) as {
   builtins: Array<{ name: string }>;
-  features?: string[];
-  wasm_abi_versions?: unknown[];
-  [key: string]: unknown;
-}
-
-const [opa, sdkPath, out] = process.argv.slice(2);
-if (!opa || !sdkPath || !out) throw new Error('usage: wasm-capabilities.ts OPA SDK_CAPABILITIES OUT');
-const current = JSON.parse(execFileSync(opa, ['capabilities', '--current'], { encoding: 'utf8' })) as Capabilities;
-const sdk = JSON.parse(readFileSync(sdkPath, 'utf8')) as Capabilities;
-const supported = new Set(sdk.builtins.map((b) => b.name));
-const capabilities: Capabilities = {
-  ...current,
-  builtins: current.builtins.filter((b) => supported.has(b.name)),
-  wasm_abi_versions: sdk.wasm_abi_versions ?? current.wasm_abi_versions ?? [],
 };
+const allowed = new Set(
+  readFileSync(allowListPath, 'utf8')
+    .split('\n')
+    .map((line) => line.replace(/#.*/, '').trim())
+    .filter(Boolean),
+);
+const known = new Set(current.builtins.map((b) => b.name));
+const unknown = [...allowed].filter((name) => !known.has(name));
+if (unknown.length > 0) {
+  // A typo, or a builtin this OPA no longer has: fail loudly rather than build against a wrong list.
+  throw new Error(`${allowListPath} names builtins ${opa} does not have: ${unknown.join(', ')}`);
+}
+const capabilities = { ...current, builtins: current.builtins.filter((b) => allowed.has(b.name)) };
 writeFileSync(out, `${JSON.stringify(capabilities, null, 2)}\n`);

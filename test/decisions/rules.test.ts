@@ -71,6 +71,7 @@ const rows: Record<string, Row[]> = {
     ['ea', 'user.update', user('std_sel'), ['role_not_permitted']],
     ['pa', 'user.suspend', user('ca'), true],
     ['ca', 'user.suspend', user('pa'), ['admin_target_protected']],
+    ['ca', 'user.view', user('pa'), true],
     ['ca', 'user.update', user('std_sel', { role: 'standard' }), true],
     ['ca', 'user.create', user(undefined, { role: 'practice_admin' }), ['admin_target_protected']],
     ['ca', 'user.create', user(undefined, { role: 'standard' }), true],

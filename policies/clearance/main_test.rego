@@ -1,0 +1,253 @@
+package clearance_test
+
+import data.clearance
+import data.clearance.accounts
+import data.clearance.clients
+import data.clearance.items
+import data.clearance.users
+
+_practice := {"id": "a1", "kind": "practice", "name": "Practice"}
+
+_business := {"id": "a1", "kind": "business", "name": "Business"}
+
+_subject(role) := {
+	"id": "u1", "found": true, "account_id": "a1", "role": role, "status": "active",
+	"client_access_mode": null, "permissions": {}, "xpm_staff_id": null,
+}
+
+_client(id, facts) := object.union(
+	{
+		"type": "client", "id": id, "attributes": {}, "found": true, "account_id": "a1",
+		"ledger": "xero", "allocated": false, "ledger_access": false,
+	},
+	facts,
+)
+
+_own_account := {"type": "account", "id": "a1", "attributes": {}, "found": true, "account_id": "a1", "kind": "practice"}
+
+_request(action, subject, account, resource) := {
+	"action": action,
+	"subject": subject,
+	"account": account,
+	"resource": resource,
+}
+
+_codes(decision) := {reason.code | some reason in decision.reasons}
+
+test_decision_answers_the_input if {
+	request := _request("client.view", _subject("practice_admin"), _practice, _client("c1", {}))
+	clearance.decision == {
+		"allow": true,
+		"reasons": [{"code": "top_admin", "message": "the user is the account's top admin"}],
+	} with input as request
+}
+
+test_decision_without_input_is_an_invalid_input_deny if {
+	clearance.decision == {"allow": false, "reasons": [{"code": "invalid_input", "message": "input is missing"}]}
+}
+
+test_decision_of_a_non_object_input_is_an_invalid_input_deny if {
+	clearance.decision == {
+		"allow": false,
+		"reasons": [{"code": "invalid_input", "message": "input must be an object"}],
+	} with input as ["client.view"]
+}
+
+test_a_resource_without_type_is_invalid_input if {
+	request := _request("client.view", _subject("practice_admin"), _practice, {"id": "c1", "found": true})
+	_codes(clearance.decide(request)) == {"invalid_input"}
+}
+
+test_invalid_input_skips_every_other_rule if {
+	subject := object.union(_subject("standard"), {"status": "suspended", "permissions": "all"})
+	decision := clearance.decide(_request("nope", subject, _practice, _client("c1", {})))
+	decision.allow == false
+	decision.reasons == [{"code": "invalid_input", "message": "subject.permissions must be an object or null"}]
+}
+
+test_decisions_answer_each_resource_in_order if {
+	resources := [_client("c2", {"allocated": true}), _client("c1", {}), _client("c3", {"allocated": true})]
+	subject := object.union(_subject("standard"), {"client_access_mode": "selected"})
+	batch := {"action": "client.view", "subject": subject, "account": _practice, "resources": resources}
+	answers := clearance.decisions with input as batch
+	[answer.allow | some answer in answers] == [true, false, true]
+	every i, resource in resources {
+		answers[i] == clearance.decide(_request("client.view", subject, _practice, resource))
+	}
+}
+
+test_decisions_are_empty_without_a_list_of_resources if {
+	clearance.decisions == [] with input as {"action": "client.view", "resources": {"c1": {}}}
+}
+
+test_decisions_keep_a_missing_field_missing if {
+	answers := clearance.decisions with input as {"action": "client.view", "resources": [{"type": "client"}]}
+	answers[0] == clearance.decide({"action": "client.view", "resource": {"type": "client"}})
+	"subject must be an object" in {reason.message | some reason in answers[0].reasons}
+}
+
+test_an_unknown_subject_is_denied if {
+	request := _request("client.view", {"id": "u9", "found": false}, null, _client("c1", {}))
+	_codes(clearance.decide(request)) == {"unknown_subject"}
+}
+
+test_every_always_first_code_that_applies_is_listed if {
+	request := _request("client.fly", {"id": "u9", "found": false}, null, {"type": "client", "id": "c9", "found": false})
+	_codes(clearance.decide(request)) == {"unknown_action", "unknown_subject", "resource_not_found"}
+}
+
+test_an_unknown_action_is_denied if {
+	decision := clearance.decide(_request("client.delete", _subject("practice_admin"), _practice, _client("c1", {})))
+	_codes(decision) == {"unknown_action"}
+}
+
+test_a_suspended_user_is_denied_before_area_rules if {
+	subject := object.union(_subject("standard"), {"status": "suspended"})
+	decision := clearance.decide(_request("client.view", subject, _practice, _client("c1", {})))
+	_codes(decision) == {"user_suspended"}
+}
+
+test_a_resource_of_another_account_is_a_tenant_mismatch if {
+	request := _request("client.view", _subject("practice_admin"), _practice, _client("c1", {"account_id": "a2"}))
+	_codes(clearance.decide(request)) == {"tenant_mismatch"}
+}
+
+test_another_account_is_a_tenant_mismatch_for_account_actions if {
+	account := object.union(_own_account, {"id": "a2", "account_id": "a2"})
+	request := _request("settings.view", _subject("practice_admin"), _practice, account)
+	_codes(clearance.decide(request)) == {"tenant_mismatch"}
+}
+
+test_a_resource_of_the_wrong_type_is_refused_first if {
+	request := _request("settings.view", _subject("practice_admin"), _practice, _client("c1", {}))
+	_codes(clearance.decide(request)) == {"resource_type_mismatch"}
+}
+
+test_user_create_needs_no_existing_resource if {
+	resource := {"type": "user", "attributes": {"role": "standard"}}
+	request := _request("user.create", _subject("practice_admin"), _practice, resource)
+	clearance.decide(request).allow == true
+}
+
+test_the_spec_example_gives_both_client_codes_in_order if {
+	subject := object.union(_subject("standard"), {"client_access_mode": "ledger_selected"})
+	decision := clearance.decide(_request("client.view", subject, _practice, _client("c1", {})))
+	decision == {"allow": false, "reasons": [
+		{"code": "client_not_allocated", "message": "the client is not allocated to the user"},
+		{"code": "ledger_access_required", "message": "needs ledger access to this client in Xero first"},
+	]}
+}
+
+test_time_push_without_access_or_xpm_link_gives_both_codes if {
+	subject := object.union(_subject("standard"), {"client_access_mode": "selected"})
+	decision := clearance.decide(_request("time.push", subject, _practice, _client("c1", {})))
+	_codes(decision) == {"client_not_allocated", "xpm_link_required"}
+}
+
+test_expense_approvers_are_not_permitted_client_actions if {
+	request := _request("client.console.view", _subject("expense_approver"), _practice, _client("c1", {}))
+	decision := clearance.decide(request)
+	_codes(decision) == {"role_not_permitted"}
+}
+
+test_an_allow_carries_every_granting_rule if {
+	subject := object.union(_subject("standard"), {"client_access_mode": "ledger_selected", "xpm_staff_id": "s1"})
+	client := _client("c1", {"allocated": true, "ledger_access": true})
+	decision := clearance.decide(_request("time.push", subject, _practice, client))
+	decision.allow == true
+	[reason.code | some reason in decision.reasons] == ["client_allocated", "ledger_access", "xpm_linked"]
+}
+
+test_practice_only_actions_are_refused_on_a_business_account if {
+	account := object.union(_own_account, {"kind": "business"})
+	decision := clearance.decide(_request("processes.manage", _subject("business_admin"), _business, account))
+	_codes(decision) == {"account_kind_not_supported"}
+}
+
+test_an_action_the_account_kind_lacks_is_refused_before_role_rules if {
+	account := object.union(_own_account, {"kind": "business"})
+	decision := clearance.decide(_request("client.create", _subject("standard"), _business, account))
+	_codes(decision) == {"account_kind_not_supported"}
+}
+
+test_an_action_without_an_area_rule_is_denied_by_default if {
+	actions := {"settings.delete": {"resource_type": "account", "account_kinds": {"practice"}}}
+	request := _request("settings.delete", _subject("practice_admin"), _practice, _own_account)
+	decision := clearance.decide(request) with data.clearance.catalogue.actions as actions
+	decision == {"allow": false, "reasons": [{"code": "no_rule_matched", "message": "no rule allows this action"}]}
+}
+
+test_standard_user_cannot_publish_receipts_when_claims_only if {
+	subject := object.union(_subject("standard"), {"permissions": {"publishing": "expense_claims_only"}})
+	receipt := {
+		"type": "item", "id": "i1", "attributes": {}, "found": true, "account_id": "a1",
+		"client_id": null, "owner_user_id": "u1", "kind": "receipt",
+	}
+	decision := clearance.decide(_request("item.publish", subject, _business, receipt))
+	decision == {"allow": false, "reasons": [
+		{"code": "permission_missing", "message": "the user does not have the permission this needs"},
+	]}
+}
+
+test_standard_user_may_publish_own_claims_when_claims_only if {
+	subject := object.union(_subject("standard"), {"permissions": {"publishing": "expense_claims_only"}})
+	claim := {
+		"type": "item", "id": "i1", "attributes": {}, "found": true, "account_id": "a1",
+		"client_id": null, "owner_user_id": "u1", "kind": "expense_claim",
+	}
+	decision := clearance.decide(_request("item.publish", subject, _business, claim))
+	[reason.code | some reason in decision.reasons] == ["own_item", "publishing_expense_claims_only"]
+	decision.allow == true
+}
+
+test_standard_user_may_create_expense_claims_with_the_permission if {
+	subject := object.union(_subject("standard"), {"permissions": {"create_expense_claims": true}})
+	decision := clearance.decide(_request("expense_claim.create", subject, _practice, _own_account))
+	_codes(decision) == {"create_expense_claims"}
+	decision.allow == true
+}
+
+test_sub_admin_cannot_suspend_the_top_admin if {
+	target := {
+		"type": "user", "id": "u2", "attributes": {}, "found": true, "account_id": "a1",
+		"role": "practice_admin", "status": "active", "client_access_mode": null,
+	}
+	decision := clearance.decide(_request("user.suspend", _subject("client_admin"), _practice, target))
+	_codes(decision) == {"admin_target_protected"}
+}
+
+test_client_access_cannot_be_edited_in_a_business_account if {
+	target := {
+		"type": "user", "id": "u2", "attributes": {}, "found": true, "account_id": "a1",
+		"role": "standard", "status": "active", "client_access_mode": null,
+	}
+	decision := clearance.decide(_request("user.client_access.edit", _subject("business_admin"), _business, target))
+	_codes(decision) == {"account_kind_not_supported"}
+}
+
+test_every_code_has_a_message if {
+	codes := ({"invalid_input", "no_rule_matched"} | _stage_one_codes) | _area_codes
+	every code in codes {
+		is_string(clearance.messages[code])
+	}
+}
+
+test_every_message_belongs_to_a_code if {
+	codes := ({"invalid_input", "no_rule_matched"} | _stage_one_codes) | _area_codes
+	every code, _ in clearance.messages {
+		code in codes
+	}
+}
+
+_stage_one_codes := {
+	"unknown_subject", "resource_not_found", "unknown_action",
+	"user_suspended", "tenant_mismatch", "resource_type_mismatch", "account_kind_not_supported",
+}
+
+_area_codes := {code |
+	some codes in [
+		clients.deny_codes, clients.grant_codes, accounts.deny_codes, accounts.grant_codes,
+		users.deny_codes, users.grant_codes, items.deny_codes, items.grant_codes,
+	]
+	some code in codes
+}

@@ -1,0 +1,162 @@
+package clearance.validation_test
+
+import data.clearance.validation
+
+_subject := {
+	"id": "u1", "found": true, "account_id": "a1", "role": "standard", "status": "active",
+	"client_access_mode": null, "permissions": {"publishing": "all"}, "xpm_staff_id": null,
+}
+
+_account := {"id": "a1", "kind": "practice", "name": "Practice"}
+
+_request(action, resource) := {"action": action, "subject": _subject, "account": _account, "resource": resource}
+
+_found(type, facts) := object.union(
+	{"type": type, "id": "r1", "attributes": {}, "found": true, "account_id": "a1"},
+	facts,
+)
+
+_client_facts := {"ledger": "xero", "allocated": true, "ledger_access": false}
+
+test_a_well_formed_request_has_no_problems if {
+	validation.problems(_request("client.view", _found("client", _client_facts))) == set()
+}
+
+test_input_that_is_not_an_object_has_one_problem if {
+	validation.problems(42) == {"input must be an object"}
+}
+
+test_an_empty_object_misses_action_subject_and_resource if {
+	validation.problems({}) == {"action must be a string", "subject must be an object", "resource must be an object"}
+}
+
+test_an_unknown_subject_needs_only_an_id if {
+	request := object.union(
+		_request("client.view", _found("client", _client_facts)),
+		{"subject": {"id": "u9", "found": false}, "account": null},
+	)
+	validation.problems(request) == set()
+}
+
+test_a_found_subject_needs_its_facts if {
+	request := {
+		"action": "client.view",
+		"subject": {"id": "u1", "found": true},
+		"resource": _found("client", _client_facts),
+	}
+	validation.problems(request) == {
+		"subject.account_id must be a string",
+		"subject.role must be a known role",
+		"subject.status must be active or suspended",
+		"account must be an object",
+		"account.id must be a string",
+		"account.kind must be practice or business",
+	}
+}
+
+test_permissions_must_have_their_types if {
+	subject := object.union(_subject, {"permissions": {"add_clients": "yes", "publishing": "some"}})
+	request := object.union(_request("client.view", _found("client", _client_facts)), {"subject": subject})
+	validation.problems(request) == {
+		"subject.permissions.add_clients must be a boolean or null",
+		"subject.permissions.publishing must be all, expense_claims_only, none or null",
+	}
+}
+
+test_a_client_access_mode_must_be_known if {
+	subject := object.union(_subject, {"client_access_mode": "some"})
+	request := object.union(_request("client.view", _found("client", _client_facts)), {"subject": subject})
+	validation.problems(request) == {
+		"subject.client_access_mode must be all, selected, ledger_all, ledger_selected or null",
+	}
+}
+
+test_the_subjects_account_must_be_the_one_given if {
+	other := {"id": "a2", "kind": "practice"}
+	request := object.union(_request("client.view", _found("client", _client_facts)), {"account": other})
+	validation.problems(request) == {"account.id must equal subject.account_id"}
+}
+
+test_the_subjects_role_must_belong_to_the_account_kind if {
+	subject := object.union(_subject, {"role": "user_admin"})
+	request := object.union(_request("client.view", _found("client", _client_facts)), {"subject": subject})
+	validation.problems(request) == {"subject.role must belong to account.kind"}
+}
+
+test_a_resource_needs_a_known_type if {
+	request := _request("client.view", {"id": "c1", "found": true, "account_id": "a1"})
+	validation.problems(request) == {"resource.type must be client, account, user or item"}
+}
+
+test_attributes_must_be_an_object_of_strings if {
+	request := _request("user.create", {"type": "user", "attributes": {"role": 7, "client_id": true}})
+	validation.problems(request) == {
+		"resource.attributes.role must be a string or null",
+		"resource.attributes.client_id must be a string or null",
+	}
+}
+
+test_user_create_needs_neither_id_nor_found if {
+	validation.problems(_request("user.create", {"type": "user"})) == set()
+}
+
+test_other_actions_need_id_and_found if {
+	problems := validation.problems(_request("user.view", {"type": "user"}))
+	problems == {"resource.id must be a string", "resource.found must be a boolean"}
+}
+
+test_a_resource_not_found_needs_no_facts if {
+	validation.problems(_request("item.view", {"type": "item", "id": "i1", "found": false})) == set()
+}
+
+test_a_found_client_needs_its_facts if {
+	validation.problems(_request("client.view", _found("client", {"ledger": "sage"}))) == {
+		"resource.ledger must be xero, myob, quickbooks or none",
+		"resource.allocated must be a boolean",
+		"resource.ledger_access must be a boolean",
+	}
+}
+
+test_a_found_account_needs_its_kind if {
+	request := _request("settings.view", object.union(_found("account", {}), {"account_id": 1}))
+	validation.problems(request) == {"resource.account_id must be a string", "resource.kind must be practice or business"}
+}
+
+test_a_found_user_needs_role_and_status if {
+	validation.problems(_request("user.view", _found("user", {"role": "owner"}))) == {
+		"resource.role must be a known role",
+		"resource.status must be active or suspended",
+	}
+}
+
+test_a_client_to_allocate_needs_its_facts if {
+	user := _found("user", {"role": "standard", "status": "active", "attributes": {"client_id": "c1"}})
+	validation.problems(_request("user.client_access.edit", user)) == {
+		"resource.attribute_client must be an object",
+		"resource.attribute_client.found must be a boolean",
+	}
+	found := object.union(user, {"attribute_client": {"id": "c1", "found": true}})
+	validation.problems(_request("user.client_access.edit", found)) == {
+		"resource.attribute_client.account_id must be a string",
+		"resource.attribute_client.ledger must be xero, myob, quickbooks or none",
+		"resource.attribute_client.ledger_access must be a boolean",
+	}
+}
+
+test_a_found_item_needs_owner_and_kind if {
+	validation.problems(_request("item.view", _found("item", {"client_id": null}))) == {
+		"resource.owner_user_id must be a string",
+		"resource.kind must be expense_claim, receipt or invoice",
+	}
+}
+
+test_an_item_of_a_client_needs_the_clients_facts if {
+	item := _found("item", {"client_id": "c1", "owner_user_id": "u1", "kind": "receipt"})
+	validation.problems(_request("item.view", item)) == {
+		"resource.client must be an object",
+		"resource.client.account_id must be a string",
+		"resource.client.ledger must be xero, myob, quickbooks or none",
+		"resource.client.allocated must be a boolean",
+		"resource.client.ledger_access must be a boolean",
+	}
+}
