@@ -92,7 +92,10 @@ export class PolicyEngine {
   }
 
   #evaluate(input: unknown, entrypoint: string): unknown {
-    const resultSet = this.#policy.evaluate(input, entrypoint) as Array<{ result?: unknown }> | undefined;
+    // The SDK skips a falsy input (null, 0, "", false) as if none were given; passed as JSON
+    // bytes it reaches the policy like any other value, as it would in OPA.
+    const given = input ? input : new TextEncoder().encode(JSON.stringify(input ?? null)).buffer;
+    const resultSet = this.#policy.evaluate(given, entrypoint) as Array<{ result?: unknown }> | undefined;
     if (!Array.isArray(resultSet) || resultSet.length === 0) return undefined;
     return resultSet[0]?.result;
   }

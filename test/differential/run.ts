@@ -1,0 +1,253 @@
+// Differential test: the compiled WebAssembly policy (as the service runs it, through PolicyEngine)
+// against OPA's Go evaluator on the Rego sources, over a generated corpus of policy inputs.
+//
+//   node test/differential/run.ts <path-to-opa>        (make test-differential)
+//
+// Every input is decided by clearance/decision in both; inputs that share subject, account and
+// action are also decided together by clearance/decisions in both, which must repeat the single
+// decisions in order. Writes "<passed> <failed>" to .build/test-results/differential (one test
+// per input) and exits 1 on any mismatch, on a corpus too small, or on a corpus that is all deny.
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
+import { PolicyEngine, type PolicyResult } from '../../service/policy/engine.ts';
+import { generateCorpus, type Entry } from './corpus.ts';
+import { isJsonObject, type Json, type JsonObject } from './json.ts';
+import { evaluateWithOpa, type OpaAnswer, type OpaJob } from './opa.ts';
+import { snapshotSources } from './sources.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const POLICY_BUILD = join(ROOT, '.build/policy');
+const RESULTS_FILE = join(ROOT, '.build/test-results/differential');
+const MIN_INPUTS = 3000;
+const MIN_REASON_CODES = 10;
+const SHOWN_IN_FULL = 20;
+const MAX_GROUP = 32;
+
+interface Group {
+  /** Corpus indexes of the members, in the order of input.resources. */
+  members: number[];
+  input: JsonObject;
+}
+
+/** A clearance/decisions input: per-request keys of the members, and their resources in order. */
+const GROUP_KEYS = ['action', 'subject', 'account'] as const;
+
+/**
+ * Groups the object inputs whose only keys are action, subject, account and resource by their
+ * action, subject and account, so decisions over the group must equal each member's decision.
+ */
+function buildGroups(entries: readonly Entry[]): Group[] {
+  const byKey = new Map<string, number[]>();
+  entries.forEach(({ input }, index) => {
+    if (!isJsonObject(input) || !('resource' in input)) return;
+    if (Object.keys(input).some((key) => key !== 'resource' && !(GROUP_KEYS as readonly string[]).includes(key))) return;
+    const key = JSON.stringify(GROUP_KEYS.map((name) => (name in input ? [input[name]] : [])));
+    const members = byKey.get(key);
+    if (members) members.push(index);
+    else byKey.set(key, [index]);
+  });
+  const groups: Group[] = [];
+  for (const members of byKey.values()) {
+    if (members.length < 2) continue;
+    for (let start = 0; start < members.length; start += MAX_GROUP) {
+      const chunk = members.slice(start, start + MAX_GROUP);
+      const first = entries[chunk[0] as number]?.input as JsonObject;
+      const input: JsonObject = {};
+      for (const name of GROUP_KEYS) if (name in first) input[name] = first[name] as Json;
+      input.resources = chunk.map((index) => (entries[index]?.input as JsonObject).resource as Json);
+      groups.push({ members: chunk, input });
+    }
+  }
+  return groups;
+}
+
+type Range = [start: number, end: number];
+
+/** Splits the singles and then the groups into `count` jobs of about as many decisions each. */
+function splitJobs(singles: number, groups: readonly Group[], count: number): { singles: Range; groups: Range }[] {
+  const sizes = [...Array.from({ length: singles }, () => 1), ...groups.map((g) => g.members.length)];
+  const budget = Math.ceil(sizes.reduce((a, b) => a + b, 0) / count);
+  const cuts = [0];
+  let used = 0;
+  sizes.forEach((size, i) => {
+    used += size;
+    if (used >= budget && cuts.length < count) {
+      cuts.push(i + 1);
+      used = 0;
+    }
+  });
+  while (cuts.length <= count) cuts.push(sizes.length);
+  cuts[count] = sizes.length;
+  const clamp = (at: number, lo: number, hi: number) => Math.min(Math.max(at - lo, 0), hi);
+  return Array.from({ length: count }, (_, j) => {
+    const from = cuts[j] as number;
+    const to = cuts[j + 1] as number;
+    return {
+      singles: [clamp(from, 0, singles), clamp(to, 0, singles)],
+      groups: [clamp(from, singles, groups.length), clamp(to, singles, groups.length)],
+    };
+  });
+}
+
+const show = (value: unknown): string => (value === undefined ? 'undefined' : JSON.stringify(value));
+
+async function main(opa: string): Promise<number> {
+  const started = performance.now();
+  const lap = (since: number) => `${((performance.now() - since) / 1000).toFixed(2)}s`;
+
+  const entries = generateCorpus();
+  const singles = entries.map((e) => e.input);
+  const groups = buildGroups(entries);
+  // Two decision lists with no resources at all: both evaluators must answer [].
+  const sample = entries.find(({ input }) => isJsonObject(input) && isJsonObject(input.subject) && input.subject.found === true);
+  const known = (sample?.input ?? {}) as JsonObject;
+  const emptyLists: JsonObject[] = [
+    { action: known.action ?? null, subject: known.subject ?? null, account: known.account ?? null, resources: [] },
+    { action: 'users.list', subject: { id: 'u-ghost', found: false }, account: null, resources: [] },
+  ];
+  const listInputs: JsonObject[] = [...groups.map((g) => g.input), ...emptyLists];
+  const groupedResources = groups.reduce((sum, g) => sum + g.members.length, 0);
+  const fingerprint = createHash('sha256').update(JSON.stringify(entries)).digest('hex').slice(0, 12);
+  console.log(
+    `corpus ${fingerprint}: ${entries.length} inputs; ${groups.length} decision lists over ${groupedResources} of them, plus ${emptyLists.length} empty lists (generated in ${lap(started)})`,
+  );
+
+  // OPA runs in child processes, on a snapshot of the sources, while this process evaluates the
+  // WebAssembly policy the service loads.
+  const workDir = mkdtempSync(join(tmpdir(), 'clearance-differential-'));
+  let wasmSingles: PolicyResult[];
+  let wasmLists: PolicyResult[][];
+  let answers: OpaAnswer[];
+  try {
+    const engine = PolicyEngine.load(POLICY_BUILD);
+    const sources = snapshotSources(ROOT, POLICY_BUILD, workDir);
+    console.log(
+      sources.newerThanBuild.length === 0
+        ? `policy revision ${engine.revision}, built after the last change to its sources`
+        : `WARNING: ${sources.newerThanBuild.join(', ')} changed after revision ${engine.revision} was built ` +
+            '(run "make policies"): a mismatch may come from that',
+    );
+    const ranges = splitJobs(singles.length, groups, Math.max(1, Math.min(2, availableParallelism())));
+    const jobs: OpaJob[] = ranges.map((range, j) => ({
+      singles: singles.slice(...range.singles),
+      groups: [...listInputs.slice(...range.groups), ...(j === ranges.length - 1 ? emptyLists : [])],
+    }));
+    const opaStarted = performance.now();
+    let opaTime = '';
+    const pending = evaluateWithOpa(opa, sources.dir, jobs, workDir).then((result) => {
+      opaTime = lap(opaStarted);
+      return result;
+    });
+    pending.catch(() => undefined); // awaited below, after the wasm evaluation
+
+    const wasmStarted = performance.now();
+    wasmSingles = singles.map((input) => engine.decide(input));
+    wasmLists = listInputs.map((input) => engine.decideMany(input as { resources: unknown[] }));
+    const wasmTime = lap(wasmStarted);
+    try {
+      answers = await pending;
+    } catch (error) {
+      console.error(`differential: opa eval failed: ${(error as Error).message}`);
+      writeResults(0, entries.length);
+      return 1;
+    }
+    console.log(
+      `evaluated: wasm ${wasmTime} (${singles.length} decisions, ${listInputs.length} decision lists), opa eval ${opaTime} in ${jobs.length} processes`,
+    );
+  } finally {
+    rmSync(workDir, { recursive: true, force: true });
+  }
+  const opaSingles = answers.flatMap((a) => a.singles);
+  const opaLists = answers.flatMap((a) => a.groups);
+
+  // Compare: an input fails when the two evaluators differ on its decision, or when a decision
+  // list it belongs to does not repeat its decision, in either evaluator.
+  const problems = new Map<number, string[]>();
+  const fail = (index: number, message: string) => {
+    const list = problems.get(index);
+    if (list) list.push(message);
+    else problems.set(index, [message]);
+  };
+  singles.forEach((_, i) => {
+    const wasm = wasmSingles[i];
+    const go = opaSingles[i];
+    if (!isDeepStrictEqual(wasm, go)) fail(i, `decision: wasm ${show(wasm)} opa ${show(go)}`);
+  });
+  groups.forEach((group, g) => {
+    const wasmList = wasmLists[g] ?? [];
+    const opaList = opaLists[g];
+    group.members.forEach((index, k) => {
+      const wasm = wasmList[k];
+      const go = Array.isArray(opaList) ? opaList[k] : undefined;
+      if (!isDeepStrictEqual(wasm, wasmSingles[index])) {
+        fail(index, `decisions[${k}] of list ${g} in wasm ${show(wasm)} differs from its decision ${show(wasmSingles[index])}`);
+      }
+      if (!isDeepStrictEqual(go, opaSingles[index])) {
+        fail(index, `decisions[${k}] of list ${g} in opa ${show(go)} differs from its decision ${show(opaSingles[index])}`);
+      }
+    });
+    if (!Array.isArray(opaList) || opaList.length !== group.members.length || wasmList.length !== group.members.length) {
+      const opaCount = Array.isArray(opaList) ? opaList.length : show(opaList);
+      fail(group.members[0] as number, `list ${g}: ${group.members.length} resources, wasm gave ${wasmList.length} decisions, opa ${opaCount}`);
+    }
+  });
+  let failed = 0;
+  for (const [index, messages] of [...problems.entries()].sort((a, b) => a[0] - b[0])) {
+    const entry = entries[index] as Entry;
+    const detail = failed < SHOWN_IN_FULL ? ` | input ${JSON.stringify(entry.input)} | ${messages.join(' | ')}` : '';
+    console.log(`MISMATCH #${index} ${entry.label}${detail}`);
+    failed++;
+  }
+  // The empty lists are tests of their own.
+  emptyLists.forEach((input, e) => {
+    const wasm = wasmLists[groups.length + e];
+    const go = opaLists[groups.length + e];
+    if (isDeepStrictEqual(wasm, []) && isDeepStrictEqual(go, [])) return;
+    console.log(`MISMATCH empty decision list ${JSON.stringify(input)}: wasm ${show(wasm)} opa ${show(go)}`);
+    failed++;
+  });
+  const total = entries.length + emptyLists.length;
+  const passed = total - failed;
+
+  // Sanity: the corpus must exercise the policy, not only its refusals.
+  let allowed = 0;
+  const codes = new Map<string, number>();
+  for (const result of wasmSingles) {
+    if (result.allow) allowed++;
+    for (const { code } of result.reasons) codes.set(code, (codes.get(code) ?? 0) + 1);
+  }
+  const codeList = [...codes.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([code, n]) => `${code}=${n}`);
+  console.log(`outcomes (wasm): ${allowed} allowed, ${wasmSingles.length - allowed} denied; ${codes.size} distinct reason codes: ${codeList.join(' ')}`);
+  const sanity: string[] = [];
+  if (entries.length < MIN_INPUTS) sanity.push(`only ${entries.length} inputs compared (at least ${MIN_INPUTS} required)`);
+  if (allowed === 0) sanity.push('no input was allowed');
+  if (codes.size < MIN_REASON_CODES) sanity.push(`only ${codes.size} distinct reason codes (at least ${MIN_REASON_CODES} required)`);
+  for (const message of sanity) console.log(`SANITY FAILED: ${message}`);
+
+  console.log(`differential: ${total} inputs, ${passed} matched, ${failed} mismatched (${lap(started)})`);
+  // A failed sanity check counts as one more failed test, so the totals never read as all green.
+  writeResults(passed, failed + sanity.length);
+  return failed > 0 || sanity.length > 0 ? 1 : 0;
+}
+
+function writeResults(passed: number, failed: number): void {
+  mkdirSync(join(ROOT, '.build/test-results'), { recursive: true });
+  writeFileSync(RESULTS_FILE, `${passed} ${failed}\n`);
+}
+
+const opaPath = process.argv[2];
+if (!opaPath) {
+  console.error('usage: node test/differential/run.ts <path-to-opa>');
+  process.exitCode = 2;
+} else {
+  try {
+    process.exitCode = await main(opaPath);
+  } catch (error) {
+    console.error(`differential: ${(error as Error).stack ?? String(error)}`);
+    writeResults(0, 1);
+    process.exitCode = 1;
+  }
+}
