@@ -34,18 +34,18 @@ $(OPA):
 	@scripts/install-go-tool.sh opa github.com/open-policy-agent/opa $(OPA_VERSION) $(TOOLS)/bin \
 	  https://github.com/open-policy-agent/opa/releases/download/$(OPA_VERSION)/opa_$$(uname -s | tr A-Z a-z)_$$(uname -m | sed 's/x86_64/amd64/;s/aarch64/arm64/')_static
 
-# Regal is optional where neither the Go module proxy nor the release download reaches it.
+# Regal is optional where neither the Go module proxy nor the release download reaches it: one
+# failed attempt is remembered (.tools/regal.unavailable, delete it to try again).
 $(REGAL):
-	@scripts/install-go-tool.sh regal github.com/styrainc/regal $(REGAL_VERSION) $(TOOLS)/bin \
+	@[ -f $(TOOLS)/regal.unavailable ] || scripts/install-go-tool.sh regal github.com/styrainc/regal $(REGAL_VERSION) $(TOOLS)/bin \
 	  https://github.com/StyraInc/regal/releases/download/$(REGAL_VERSION)/regal_$$(uname -s)_$$(uname -m) \
-	  || echo "warning: regal $(REGAL_VERSION) could not be installed here; policy lint runs opa check --strict only"
+	  || { touch $(TOOLS)/regal.unavailable; echo "warning: regal $(REGAL_VERSION) could not be installed here; policy lint runs opa check --strict only"; }
 
 $(NPM_OK): package.json package-lock.json $(NODE_OK)
 	npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
-tools: $(NODE_OK) $(OPA) $(NPM_OK) ## Install node (if the machine's is older than 22), OPA, Regal and npm packages
-	@$(MAKE) --no-print-directory $(REGAL) 2>/dev/null || true
+tools: $(NODE_OK) $(OPA) $(NPM_OK) ## Install node (if the machine's is older than 22), OPA and npm packages
 
 policies: $(POLICY_WASM) ## Compile the Rego policies to WebAssembly (.build/policy)
 
@@ -61,7 +61,7 @@ policy-fmt: $(OPA) ## Fail when a Rego file is not opa fmt clean
 
 policy-lint: $(OPA) ## opa check --strict, and regal lint where Regal is installed
 	@$(OPA) check --strict policies && echo "opa check --strict: clean"
-	@$(MAKE) --no-print-directory $(REGAL) >/dev/null 2>&1 || true
+	@$(MAKE) --no-print-directory $(REGAL)
 	@if [ -x $(REGAL) ]; then $(REGAL) lint policies; else echo "warning: regal not installed; skipped regal lint"; fi
 
 fmt: $(OPA) ## Format the Rego sources in place
