@@ -2,13 +2,9 @@
 // database outage mid-run refuses (never allows) and heals by itself.
 import t from 'tap';
 import { sql } from 'kysely';
-import { buildApp } from '../../service/app.ts';
-import { openDatabase } from '../../service/data/connect.ts';
-import { buildTestApp } from '../helpers/app.ts';
-import { testConfig } from '../helpers/config.ts';
-import { createPostgresDatabase, TEST_ENGINE } from '../helpers/database.ts';
+import { buildAppBehindProxy, buildTestApp, eventually } from '../helpers/app.ts';
+import { TEST_ENGINE } from '../helpers/database.ts';
 import { makeToken, seedFixtures } from '../helpers/fixtures.ts';
-import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 import type { FastifyInstance } from 'fastify';
 
 const ask = (app: FastifyInstance, token: string, subject: string, client: string) =>
@@ -18,15 +14,6 @@ const ask = (app: FastifyInstance, token: string, subject: string, client: strin
     headers: { authorization: `Bearer ${token}` },
     payload: { subject: { id: subject }, action: 'client.view', resource: { type: 'client', id: client } },
   });
-
-const eventually = async (check: () => Promise<boolean>, ms = 5000) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
-};
 
 t.test('given warm cached facts, when they change in plain SQL, then the next decisions see it', async (t) => {
   const { app, database } = await buildTestApp(t);
@@ -53,16 +40,7 @@ t.test('given warm cached facts, when they change in plain SQL, then the next de
 });
 
 t.test('given PostgreSQL goes away mid-run, then decisions are refused with 503 and resume when it returns', { skip: TEST_ENGINE !== 'postgres' && 'needs a PostgreSQL server to cut' }, async (t) => {
-  const created = await createPostgresDatabase();
-  t.teardown(() => created.drop());
-  const target = new URL(created.url);
-  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-  t.teardown(() => proxy.close());
-  const url = new URL(created.url);
-  url.port = String(proxy.port);
-  const database = await openDatabase({ databaseUrl: url.toString(), dataDir: null });
-  const app = await buildApp({ config: testConfig({ databaseUrl: url.toString() }), database, logger: false });
-  t.teardown(() => app.close());
+  const { app, database, proxy } = await buildAppBehindProxy(t);
   await app.ready();
   await app.databaseStatus.whenMigrated;
   await seedFixtures(database.db);

@@ -3,24 +3,11 @@ import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { buildApp } from '../../service/app.ts';
-import { openDatabase } from '../../service/data/connect.ts';
-import { testConfig } from '../helpers/config.ts';
-import { createPostgresDatabase, TEST_ENGINE } from '../helpers/database.ts';
-import { buildTestApp } from '../helpers/app.ts';
-import { startTcpProxy } from '../helpers/tcp-proxy.ts';
+import { TEST_ENGINE } from '../helpers/database.ts';
+import { buildAppBehindProxy, buildTestApp, eventually } from '../helpers/app.ts';
 
 const problemCodes = (body: string) =>
   (JSON.parse(body) as { error: { details: { problems: Array<{ code: string }> } } }).error.details.problems.map((p) => p.code);
-
-const until = async (check: () => Promise<boolean>, ms: number) => {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
-};
 
 t.test('given a migrated database and a built policy, then /health and /ready answer 200', async (t) => {
   const { app } = await buildTestApp(t);
@@ -52,17 +39,8 @@ t.test('given a corrupt policy.wasm, then /ready answers 503 saying why', async 
 });
 
 t.test('given PostgreSQL unreachable at start, then /ready is 503 until it returns, and again during an outage', { skip: TEST_ENGINE !== 'postgres' && 'needs a PostgreSQL server to cut' }, async (t) => {
-  const created = await createPostgresDatabase();
-  t.teardown(() => created.drop());
-  const target = new URL(created.url);
-  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-  t.teardown(() => proxy.close());
+  const { app, proxy } = await buildAppBehindProxy(t);
   proxy.cut();
-  const url = new URL(created.url);
-  url.port = String(proxy.port);
-  const database = await openDatabase({ databaseUrl: url.toString(), dataDir: null });
-  const app = await buildApp({ config: testConfig({ databaseUrl: url.toString() }), database, logger: false });
-  t.teardown(() => app.close());
   await app.ready();
 
   const down = await app.inject({ method: 'GET', url: '/ready' });
@@ -82,7 +60,7 @@ t.test('given PostgreSQL unreachable at start, then /ready is 503 until it retur
 
   proxy.restore();
   t.ok(
-    await until(async () => (await app.inject({ method: 'GET', url: '/ready' })).statusCode === 200, 10_000),
+    await eventually(async () => (await app.inject({ method: 'GET', url: '/ready' })).statusCode === 200, 10_000),
     'ready again after the outage, without a restart',
   );
 });

@@ -4,7 +4,9 @@ import { buildApp } from '../../service/app.ts';
 import type { Config } from '../../service/config.ts';
 import type { DatabaseHandle } from '../../service/data/connect.ts';
 import { testConfig } from './config.ts';
-import { emptyDatabase } from './database.ts';
+import { openDatabase } from '../../service/data/connect.ts';
+import { createPostgresDatabase, emptyDatabase } from './database.ts';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -22,4 +24,32 @@ export async function buildTestApp(t: Teardown, config: Partial<Config> = {}): P
   await app.ready();
   await app.databaseStatus.whenMigrated;
   return { app, database };
+}
+
+/** Polls check until it holds or ms pass; true when it held. */
+export async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return false;
+}
+
+/**
+ * The app on a fresh PostgreSQL database reached through a proxy the test can cut and restore.
+ * Not awaited for migrations: the caller decides whether the database is up at start.
+ */
+export async function buildAppBehindProxy(t: Teardown): Promise<{ app: FastifyInstance; database: DatabaseHandle; proxy: TcpProxy }> {
+  const created = await createPostgresDatabase();
+  t.teardown(() => created.drop());
+  const target = new URL(created.url);
+  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+  t.teardown(() => proxy.close());
+  const url = new URL(created.url);
+  url.port = String(proxy.port);
+  const database = await openDatabase({ databaseUrl: url.toString(), dataDir: null });
+  const app = await buildApp({ config: testConfig({ databaseUrl: url.toString() }), database, logger: false });
+  t.teardown(() => app.close());
+  return { app, database, proxy };
 }
