@@ -1,19 +1,24 @@
 // Builds the Fastify application (no listen): plugins, routes and the one error handler.
 // Process concerns (config from env, listen, signals) live in server.ts.
+import { join } from 'node:path';
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './data/connect.ts';
 import { seedDemoData } from './data/demo-data.ts';
 import { AppError } from './errors.ts';
 import { ensureBootstrapToken } from './domain/tokens.ts';
-import { registerSchemas } from './http/openapi.ts';
+import { registerSchemas, validatorCompilers } from './http/openapi.ts';
 import authPlugin from './plugins/auth.ts';
 import databasePlugin from './plugins/database.ts';
+import decisionLogPlugin from './plugins/decision-log.ts';
 import decisionsPlugin from './plugins/decisions.ts';
+import metricsPlugin from './plugins/metrics.ts';
 import policyPlugin from './plugins/policy.ts';
 import type { PolicyEngine } from './policy/engine.ts';
+import decisionLogRoutes from './routes/decision-log.ts';
 import decisionRoutes from './routes/decisions.ts';
 import healthRoutes from './routes/health.ts';
+import metricsRoutes from './routes/metrics.ts';
 import openApiRoutes from './routes/openapi.ts';
 
 export interface BuildOptions {
@@ -25,6 +30,8 @@ export interface BuildOptions {
   logger?: FastifyServerOptions['logger'];
   /** Called once with a newly made bootstrap admin token, so it can be shown to the operator. */
   onBootstrapToken?: (token: string) => void;
+  /** Process metrics (CPU, memory, event loop, GC) in /metrics; default true. */
+  processMetrics?: boolean;
 }
 
 /** Largest request body accepted, in bytes (a batch of 1000 decisions fits comfortably). */
@@ -37,6 +44,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     bodyLimit: BODY_LIMIT,
     // Bodies are checked as sent: no silent type coercion, and unknown fields are refused, not dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // Query strings and path parameters are text by nature: those are read as their schema's type.
+    schemaController: { compilersFactory: { buildValidator: validatorCompilers } },
   });
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
@@ -78,6 +87,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     reply.code(404).send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
+  await app.register(metricsPlugin, { processMetrics: options.processMetrics ?? true });
   await app.register(databasePlugin, {
     databaseUrl: config.databaseUrl,
     dataDir: config.databaseUrl === null ? config.dataDir : null,
@@ -94,9 +104,12 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   });
   registerSchemas(app);
   await app.register(authPlugin, { adminToken: config.adminToken });
+  await app.register(decisionLogPlugin, { ...config.decisionLog, spillDir: join(config.dataDir, 'decision-log-spill') });
   await app.register(decisionsPlugin);
   await app.register(healthRoutes);
+  await app.register(metricsRoutes);
   await app.register(openApiRoutes);
   await app.register(decisionRoutes);
+  await app.register(decisionLogRoutes);
   return app;
 }

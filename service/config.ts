@@ -1,6 +1,16 @@
 // Reads and validates the environment once, at start-up. Nothing else reads process.env.
+import type { DecisionLogMode } from './domain/decision-log.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface DecisionLogConfig {
+  /** buffered: answered at once, logged in batches; durable: answered once logged; off: not logged (benchmarks only). */
+  mode: DecisionLogMode;
+  /** Days of entries kept; older daily partitions are dropped. */
+  retentionDays: number;
+  /** Entries queued at most before answers wait for room. */
+  queueMax: number;
+}
 
 export interface Config {
   /** PostgreSQL connection string; null means the embedded engine (PGlite) under dataDir. */
@@ -14,6 +24,7 @@ export interface Config {
   policyDir: string;
   /** Seed an empty embedded database with demo data. */
   seedDemo: boolean;
+  decisionLog: DecisionLogConfig;
 }
 
 export class ConfigError extends Error {
@@ -24,14 +35,6 @@ export class ConfigError extends Error {
 }
 
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-function parsePort(raw: string | undefined): number {
-  if (raw === undefined || raw === '') return 8181;
-  if (!/^\d+$/.test(raw)) throw new ConfigError('PORT', `must be a whole number from 0 to 65535, got "${raw}"`);
-  const port = Number(raw);
-  if (port > 65535) throw new ConfigError('PORT', `must be a whole number from 0 to 65535, got "${raw}"`);
-  return port;
-}
 
 function parseDatabaseUrl(raw: string | undefined): string | null {
   if (raw === undefined || raw === '') return null;
@@ -61,6 +64,24 @@ function parseAdminToken(raw: string | undefined): string | null {
   return raw;
 }
 
+function parseWholeNumber(variable: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(variable, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return value;
+}
+
+const DECISION_LOG_MODES: readonly DecisionLogMode[] = ['buffered', 'durable', 'off'];
+
+function parseDecisionLogMode(raw: string | undefined): DecisionLogMode {
+  if (raw === undefined || raw === '') return 'buffered';
+  const mode = raw.toLowerCase() as DecisionLogMode;
+  if (!DECISION_LOG_MODES.includes(mode)) throw new ConfigError('DECISION_LOG', `must be one of ${DECISION_LOG_MODES.join(', ')}, got "${raw}"`);
+  return mode;
+}
+
 function parseBoolean(variable: string, raw: string | undefined, fallback: boolean): boolean {
   if (raw === undefined || raw === '') return fallback;
   if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
@@ -74,10 +95,15 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     databaseUrl,
     dataDir: env.CLEARANCE_DATA_DIR || '.data',
     host: env.HOST || '127.0.0.1',
-    port: parsePort(env.PORT),
+    port: parseWholeNumber('PORT', env.PORT, 8181, 0, 65535),
     adminToken: parseAdminToken(env.CLEARANCE_ADMIN_TOKEN),
     logLevel: parseLogLevel(env.LOG_LEVEL),
     policyDir: env.CLEARANCE_POLICY_DIR || '.build/policy',
     seedDemo: parseBoolean('CLEARANCE_SEED_DEMO', env.CLEARANCE_SEED_DEMO, databaseUrl === null),
+    decisionLog: {
+      mode: parseDecisionLogMode(env.DECISION_LOG),
+      retentionDays: parseWholeNumber('DECISION_LOG_RETENTION_DAYS', env.DECISION_LOG_RETENTION_DAYS, 30, 1, 3650),
+      queueMax: parseWholeNumber('DECISION_LOG_QUEUE_MAX', env.DECISION_LOG_QUEUE_MAX, 50_000, 1000, 10_000_000),
+    },
   };
 }

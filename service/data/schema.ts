@@ -78,8 +78,40 @@ export interface ApiTokensTable {
   revoked_at: Timestamp | null;
 }
 
+export type DecisionEndpoint = 'decide' | 'batch' | 'query' | 'opa';
+
+/** A mask the log policy applied to an entry: a JSON pointer into {input, result}. */
+export interface MaskApplied {
+  op: 'remove' | 'upsert';
+  path: string;
+}
+
+type Json = ColumnType<unknown, string, string>;
+
+export interface DecisionLogTable {
+  decision_id: string;
+  decided_at: Timestamp;
+  endpoint: DecisionEndpoint;
+  batch_id: string | null;
+  token_id: string | null;
+  subject_id: string;
+  action: string;
+  resource_type: string;
+  resource_id: string | null;
+  allow: boolean | null;
+  reason_codes: string[];
+  input: ColumnType<unknown, string | null, string | null>;
+  result: Json;
+  masked: ColumnType<MaskApplied[], string, string>;
+  error: ColumnType<{ code: string; message: string } | null, string | null, string | null>;
+  policy_revision: string | null;
+  eval_us: number | null;
+  duration_us: number;
+}
+
 export interface Database {
   api_tokens: ApiTokensTable;
+  decision_log: DecisionLogTable;
   accounts: AccountsTable;
   users: UsersTable;
   clients: ClientsTable;
@@ -98,3 +130,5 @@ export type NewClient = Insertable<ClientsTable>;
 export type Item = Selectable<ItemsTable>;
 export type NewItem = Insertable<ItemsTable>;
 export type ApiToken = Selectable<ApiTokensTable>;
+export type DecisionLogRow = Selectable<DecisionLogTable>;
+export type NewDecisionLogRow = Insertable<DecisionLogTable>;

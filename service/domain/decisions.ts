@@ -1,10 +1,14 @@
-// Answers decision questions: loads the facts, asks the policy, shapes the answer.
-// Fails closed: a fact that cannot be loaded or a policy fault is an error, never an allow.
+// Answers decision questions: loads the facts, asks the policy, shapes the answer and hands it to
+// the decision log. Fails closed: a fact that cannot be loaded or a policy fault is an error,
+// never an allow; such refusals are logged too.
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
+import type { DecisionEndpoint } from '../data/schema.ts';
 import type { PolicyEngine, PolicyResult, Reason } from '../policy/engine.ts';
+import type { DecisionLog, DecisionLogEntry } from './decision-log.ts';
 import type { FactStore } from './facts.ts';
-import { clientFacts, PolicyInputBuilder, type DecideRequest } from './policy-input.ts';
+import type { Metrics } from './metrics.ts';
+import { clientFacts, PolicyInputBuilder, type DecideRequest, type PolicyInput } from './policy-input.ts';
 
 export interface DecisionAnswer {
   decision_id: string;
@@ -14,33 +18,93 @@ export interface DecisionAnswer {
 }
 
 export interface BatchItemError {
+  decision_id: string;
   allow: false;
   reasons: Reason[];
   error: { code: string; message: string };
 }
 
 export interface QueryAnswer {
+  decision_id: string;
   allowed: string[];
   denied?: Array<{ id: string; reasons: Reason[] }>;
   policy_revision: string;
 }
 
+/** Who asked and through which endpoint, for the log. */
+export interface CallContext {
+  tokenId: string | null;
+  endpoint: DecisionEndpoint;
+}
+
 const contextUnavailable = (cause: unknown) =>
   new AppError(503, 'context_unavailable', 'the facts for this decision could not be loaded (database unavailable)', { cause });
 
+const policyFault = (result: PolicyResult) => new AppError(503, 'policy_error', result.reasons.map((r) => r.message).join('; '));
+
 function hasPolicyError(result: PolicyResult): boolean {
   return result.reasons.some((r) => r.code === 'policy_error');
+}
+
+/** Microseconds since fromMs (a performance.now() reading), to the nanosecond. */
+const micros = (fromMs: number) => Math.round((performance.now() - fromMs) * 1_000_000) / 1000;
+
+/** A log entry for one request, before it is decided. */
+function newEntry(call: CallContext, batchId: string | null, about: Pick<DecisionLogEntry, 'subjectId' | 'action' | 'resourceType' | 'resourceId'>): DecisionLogEntry {
+  return {
+    decisionId: randomUUID(),
+    decidedAt: new Date(),
+    endpoint: call.endpoint,
+    batchId,
+    tokenId: call.tokenId,
+    ...about,
+    input: null,
+    result: null,
+    allow: false,
+    reasonCodes: [],
+    error: null,
+    policyRevision: null,
+    evalUs: null,
+    durationUs: 0,
+  };
+}
+
+/** Records in the entry that no decision could be made, and why. */
+function refused(entry: DecisionLogEntry, error: AppError, startedMs: number): void {
+  const reason = { code: error.code, message: error.message };
+  entry.allow = false;
+  entry.error = reason;
+  entry.reasonCodes = [error.code];
+  entry.result = { allow: false, reasons: [reason] };
+  entry.durationUs = micros(startedMs);
+}
+
+/** The refusal as the caller sees it: the same error, naming the logged decision. */
+const withDecisionId = (error: AppError, decisionId: string) =>
+  new AppError(error.statusCode, error.code, error.message, { cause: error, details: { decision_id: decisionId } });
+
+const asRefusal = (error: unknown) => (error instanceof AppError ? error : contextUnavailable(error));
+
+/** One request decided, or refused for want of a decision, with what the log keeps of it. */
+interface Outcome {
+  answer: DecisionAnswer | null;
+  error: AppError | null;
+  entry: DecisionLogEntry;
 }
 
 export class DecisionService {
   readonly #inputs: PolicyInputBuilder;
   readonly #facts: FactStore;
   readonly #engine: () => PolicyEngine | null;
+  readonly #log: DecisionLog;
+  readonly #metrics: Metrics;
 
-  constructor(facts: FactStore, engine: () => PolicyEngine | null) {
+  constructor(facts: FactStore, engine: () => PolicyEngine | null, log: DecisionLog, metrics: Metrics) {
     this.#facts = facts;
     this.#inputs = new PolicyInputBuilder(facts);
     this.#engine = engine;
+    this.#log = log;
+    this.#metrics = metrics;
   }
 
   #policy(): PolicyEngine {
@@ -49,41 +113,95 @@ export class DecisionService {
     return engine;
   }
 
-  async decide(request: DecideRequest): Promise<DecisionAnswer> {
-    const engine = this.#policy();
-    let input;
+  async #decideOne(request: DecideRequest, call: CallContext, batchId: string | null): Promise<Outcome> {
+    const started = performance.now();
+    const { subject, action, resource } = request;
+    const entry = newEntry(call, batchId, { subjectId: subject.id, action, resourceType: resource.type, resourceId: resource.id ?? null });
+    let engine: PolicyEngine;
+    let input: PolicyInput;
     try {
+      engine = this.#policy();
+      entry.policyRevision = engine.revision;
       input = await this.#inputs.build(request);
     } catch (error) {
-      throw contextUnavailable(error);
+      const refusal = asRefusal(error);
+      refused(entry, refusal, started);
+      return { answer: null, error: refusal, entry };
     }
+    entry.input = input;
+    const evaluating = performance.now();
     const result = engine.decide(input);
+    entry.evalUs = micros(evaluating);
     if (hasPolicyError(result)) {
-      throw new AppError(503, 'policy_error', result.reasons.map((r) => r.message).join('; '));
+      const refusal = policyFault(result);
+      refused(entry, refusal, started);
+      return { answer: null, error: refusal, entry };
     }
-    return { decision_id: randomUUID(), allow: result.allow, reasons: result.reasons, policy_revision: engine.revision };
+    entry.result = { allow: result.allow, reasons: result.reasons };
+    entry.allow = result.allow;
+    entry.reasonCodes = result.reasons.map((r) => r.code);
+    entry.durationUs = micros(started);
+    return { answer: { decision_id: entry.decisionId, allow: result.allow, reasons: result.reasons, policy_revision: engine.revision }, error: null, entry };
   }
 
-  /** Each request decided on its own; one that cannot be decided is a refusal carrying its error. */
-  async decideBatch(requests: DecideRequest[]): Promise<Array<DecisionAnswer | BatchItemError>> {
-    return Promise.all(
-      requests.map(async (request) => {
-        try {
-          return await this.decide(request);
-        } catch (error) {
-          const { code, message } = error instanceof AppError ? error : { code: 'internal_error', message: 'internal error' };
-          return { allow: false as const, reasons: [{ code, message }], error: { code, message } };
-        }
-      }),
-    );
+  /** Logs the entries (waiting for their commit in durable mode) and counts the answers. */
+  async #finish(endpoint: DecisionEndpoint, entries: DecisionLogEntry[], outcomes: string[], startedMs: number): Promise<void> {
+    await this.#log.record(entries);
+    for (const outcome of outcomes) this.#metrics.decisions.inc({ endpoint, outcome });
+    this.#metrics.decisionSeconds.observe({ endpoint }, (performance.now() - startedMs) / 1000);
+  }
+
+  static #outcomeLabel(outcome: Outcome): string {
+    return outcome.error !== null ? 'error' : outcome.answer?.allow ? 'allow' : 'deny';
+  }
+
+  /** One decision; a refusal for want of a decision is thrown (503) after it was logged. */
+  async decide(request: DecideRequest, call: CallContext): Promise<DecisionAnswer> {
+    const started = performance.now();
+    const outcome = await this.#decideOne(request, call, null);
+    await this.#finish(call.endpoint, [outcome.entry], [DecisionService.#outcomeLabel(outcome)], started);
+    if (outcome.error !== null) throw withDecisionId(outcome.error, outcome.entry.decisionId);
+    return outcome.answer as DecisionAnswer;
+  }
+
+  /** Each request decided on its own; one that cannot be decided is a refusal carrying its error. All share a batch id in the log. */
+  async decideBatch(requests: DecideRequest[], call: CallContext): Promise<Array<DecisionAnswer | BatchItemError>> {
+    const started = performance.now();
+    const batchId = randomUUID();
+    const outcomes = await Promise.all(requests.map((request) => this.#decideOne(request, call, batchId)));
+    await this.#finish(call.endpoint, outcomes.map((o) => o.entry), outcomes.map(DecisionService.#outcomeLabel), started);
+    return outcomes.map(({ answer, error, entry }) => {
+      if (answer !== null) return answer;
+      const { code, message } = error as AppError;
+      return { decision_id: entry.decisionId, allow: false as const, reasons: [{ code, message }], error: { code, message } };
+    });
   }
 
   /**
    * The clients of the subject's account the subject may act on, judged by the policy in one
-   * evaluation over all of them; the denied ones (with reasons) when asked.
+   * evaluation over all of them; the denied ones (with reasons) when asked. Logged as one entry
+   * holding every client's outcome.
    */
-  async queryClients(subjectId: string, action: string, includeDenied: boolean): Promise<QueryAnswer> {
+  async queryClients(subjectId: string, action: string, includeDenied: boolean, call: CallContext): Promise<QueryAnswer> {
+    const started = performance.now();
+    const entry = newEntry(call, null, { subjectId, action, resourceType: 'client', resourceId: null });
+    entry.allow = null;
+    let answer: QueryAnswer;
+    try {
+      answer = await this.#query(subjectId, action, includeDenied, entry, started);
+    } catch (error) {
+      const refusal = asRefusal(error);
+      refused(entry, refusal, started);
+      await this.#finish(call.endpoint, [entry], ['error'], started);
+      throw withDecisionId(refusal, entry.decisionId);
+    }
+    await this.#finish(call.endpoint, [entry], ['list'], started);
+    return answer;
+  }
+
+  async #query(subjectId: string, action: string, includeDenied: boolean, entry: DecisionLogEntry, started: number): Promise<QueryAnswer> {
     const engine = this.#policy();
+    entry.policyRevision = engine.revision;
     let input;
     let ids: string[];
     try {
@@ -96,15 +214,26 @@ export class DecisionService {
     } catch (error) {
       throw contextUnavailable(error);
     }
+    entry.input = input;
+    const evaluating = performance.now();
     const results = ids.length === 0 ? [] : engine.decideMany(input);
+    entry.evalUs = micros(evaluating);
     const allowed: string[] = [];
     const denied: Array<{ id: string; reasons: Reason[] }> = [];
+    const codes = new Set<string>();
     results.forEach((result, i) => {
-      if (hasPolicyError(result)) throw new AppError(503, 'policy_error', result.reasons.map((r) => r.message).join('; '));
+      if (hasPolicyError(result)) throw policyFault(result);
       const id = ids[i] as string;
       if (result.allow) allowed.push(id);
-      else if (includeDenied) denied.push({ id, reasons: result.reasons });
+      else {
+        denied.push({ id, reasons: result.reasons });
+        for (const reason of result.reasons) codes.add(reason.code);
+      }
     });
-    return { allowed, ...(includeDenied ? { denied } : {}), policy_revision: engine.revision };
+    // The log keeps every client's outcome, whether or not the caller asked for the denied ones.
+    entry.result = { allowed, denied };
+    entry.reasonCodes = [...codes].sort();
+    entry.durationUs = micros(started);
+    return { decision_id: entry.decisionId, allowed, ...(includeDenied ? { denied } : {}), policy_revision: engine.revision };
   }
 }

@@ -75,6 +75,69 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/decisions": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The decision log, newest first, filtered (scope logs)
+         * @description Every answer of every decision endpoint is an entry: single decisions, each item of a batch
+         *     (sharing a batch_id), list queries (one entry holding every client's outcome) and the
+         *     OPA-compatible path, including refusals for want of a decision (context_unavailable,
+         *     policy_error). Filters combine with AND. Pages follow next_cursor until it is null.
+         *     Entries are written shortly after the answer (buffered mode) or before it (durable mode).
+         */
+        get: operations["listDecisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/decisions/{decisionId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One decision log entry (scope logs) */
+        get: operations["getDecision"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/metrics": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Prometheus metrics
+         * @description Prometheus text format: decisions by endpoint and outcome, decision latency, the decision
+         *     log's queue depth, entries written, write latency, write errors and entries held while the
+         *     database is down, the fact cache, and the process (CPU, memory, event loop, GC).
+         */
+        get: operations["metrics"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -167,8 +230,11 @@ export interface components {
             requests: components["schemas"]["DecideRequest"][];
         };
         BatchResult: {
-            /** Format: uuid */
-            decision_id?: string;
+            /**
+             * Format: uuid
+             * @description Also for a request that could not be decided: its refusal is logged
+             */
+            decision_id: string;
             allow: boolean;
             reasons: components["schemas"]["Reason"][];
             policy_revision?: string;
@@ -186,6 +252,11 @@ export interface components {
             include_denied: boolean;
         };
         QueryResponse: {
+            /**
+             * Format: uuid
+             * @description The decision log entry of this list query
+             */
+            decision_id: string;
             allowed: string[];
             denied?: {
                 id: string;
@@ -200,6 +271,66 @@ export interface components {
             result: components["schemas"]["Decision"];
             /** Format: uuid */
             decision_id: string;
+        };
+        /**
+         * @description The endpoint that answered: /v1/decide, /v1/decide/batch, /v1/resources/query, /v1/data/clearance/decision
+         * @enum {string}
+         */
+        DecisionEndpoint: "decide" | "batch" | "query" | "opa";
+        MaskApplied: {
+            /** @enum {string} */
+            op: "remove" | "upsert";
+            /** @description JSON pointer into the entry, e.g. /input/account/name */
+            path: string;
+        };
+        DecisionLogEntry: {
+            /** Format: uuid */
+            decision_id: string;
+            /** Format: date-time */
+            decided_at: string;
+            endpoint: components["schemas"]["DecisionEndpoint"];
+            /**
+             * Format: uuid
+             * @description Shared by the items of one batch
+             */
+            batch_id: string | null;
+            /** @description The token that asked */
+            token_id: string | null;
+            subject: {
+                id: string;
+            };
+            action: string;
+            resource: {
+                type: string;
+                id?: string;
+            };
+            /** @description null for a list query */
+            allow: boolean | null;
+            /** @description For a list query: every code any denied client got */
+            reason_codes: string[];
+            /**
+             * @description The full policy input, facts included, so the decision can be replayed; masked as the
+             *     log policy (clearance/log/mask) says; null when it could not be assembled.
+             */
+            input: unknown;
+            /** @description {allow, reasons} for a decision, {allowed, denied} for a list query (every denied client, asked for or not) */
+            result: {
+                [key: string]: unknown;
+            };
+            /** @description What the log policy removed or replaced */
+            masked: components["schemas"]["MaskApplied"][];
+            /** @description Why no decision could be made, when none was */
+            error: null | components["schemas"]["ErrorBody"];
+            policy_revision: string | null;
+            /** @description Microseconds spent in the policy */
+            eval_us: number | null;
+            /** @description Microseconds from request to answer */
+            duration_us: number;
+        };
+        DecisionLogPage: {
+            decisions: components["schemas"]["DecisionLogEntry"][];
+            /** @description Pass as cursor for the next page; null on the last */
+            next_cursor: string | null;
         };
         ErrorBody: {
             code: string;
@@ -249,7 +380,11 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Not ready, or the decision could not be made (context_unavailable, policy_error); never an allow */
+        /**
+         * @description Not ready, or no decision could be made (context_unavailable, policy_error, or in durable
+         *     log mode decision_log_unavailable); never an allow. A decision endpoint's refusal names its
+         *     decision log entry in details.decision_id.
+         */
         Unavailable: {
             headers: {
                 [name: string]: unknown;
@@ -377,6 +512,106 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             503: components["responses"]["Unavailable"];
+        };
+    };
+    listDecisions: {
+        parameters: {
+            query?: {
+                subject_id?: components["schemas"]["Id"];
+                action?: components["schemas"]["Action"];
+                resource_type?: components["schemas"]["ResourceType"];
+                resource_id?: components["schemas"]["Id"];
+                /** @description true: allowed answers; false: refusals (list queries have neither) */
+                allow?: boolean;
+                /** @description Entries with this reason code (for a list query: any client's) */
+                reason_code?: string;
+                policy_revision?: string;
+                endpoint?: components["schemas"]["DecisionEndpoint"];
+                batch_id?: string;
+                /** @description The id of the token that asked */
+                token_id?: string;
+                /** @description Decided at or after (RFC 3339) */
+                since?: string;
+                /** @description Decided before (RFC 3339) */
+                until?: string;
+                limit?: number;
+                /** @description next_cursor of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionLogPage"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getDecision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                decisionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entry */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionLogEntry"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No entry with this id (or not written yet) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    metrics: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The metrics */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
         };
     };
     health: {

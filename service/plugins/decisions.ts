@@ -1,5 +1,5 @@
 // Wires the decision path: the fact cache (following the database's change feed) and the
-// decision service over the loaded policy.
+// decision service over the loaded policy, logging to the decision log.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { DecisionService } from '../domain/decisions.ts';
@@ -15,7 +15,14 @@ declare module 'fastify' {
 async function decisionsPlugin(app: FastifyInstance): Promise<void> {
   const facts = new FactStore(app.database);
   app.decorate('facts', facts);
-  app.decorate('decisions', new DecisionService(facts, () => app.policy.engine));
+  app.decorate('decisions', new DecisionService(facts, () => app.policy.engine, app.decisionLog, app.metrics));
+  const { metrics } = app;
+  metrics.observeTotal('clearance_fact_cache_hits_total', 'Facts served from the in-memory cache', () => facts.stats.hits);
+  metrics.observeTotal('clearance_fact_cache_misses_total', 'Facts loaded from the database', () => facts.stats.misses);
+  metrics.observeTotal('clearance_fact_cache_invalidations_total', 'Change notifications applied to the cache', () => facts.stats.invalidations);
+  metrics.observe('clearance_fact_cache_enabled', '1 while the change feed is up and the cache is used, 0 while it is bypassed', () =>
+    facts.stats.enabled ? 1 : 0,
+  );
   // The change feed needs the notification triggers, so it starts once migrations ran.
   void app.databaseStatus.whenMigrated.then(() => {
     if (!app.databaseStatus.closing) {
@@ -27,4 +34,4 @@ async function decisionsPlugin(app: FastifyInstance): Promise<void> {
   });
 }
 
-export default fp(decisionsPlugin, { name: 'decisions', fastify: '5.x', dependencies: ['database', 'policy'] });
+export default fp(decisionsPlugin, { name: 'decisions', fastify: '5.x', dependencies: ['database', 'policy', 'metrics', 'decision-log'] });

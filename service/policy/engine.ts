@@ -20,6 +20,20 @@ export interface PolicyResult {
 
 export const DECISION_ENTRYPOINT = 'clearance/decision';
 export const DECISIONS_ENTRYPOINT = 'clearance/decisions';
+export const MASK_ENTRYPOINT = 'clearance/log/mask';
+
+/** What the log policy asks to hide in one log entry: a JSON pointer to remove, or a value to put in its place. */
+export type LogMask = { op: 'remove'; path: string } | { op: 'upsert'; path: string; value: unknown };
+
+function toLogMask(value: unknown): LogMask | null {
+  if (typeof value === 'string' && value.startsWith('/')) return { op: 'remove', path: value };
+  if (typeof value !== 'object' || value === null) return null;
+  const { op, path, value: replacement } = value as { op?: unknown; path?: unknown; value?: unknown };
+  if (typeof path !== 'string' || !path.startsWith('/')) return null;
+  if (op === 'remove') return { op, path };
+  if (op === 'upsert' && 'value' in value) return { op, path, value: replacement };
+  return null;
+}
 
 export class PolicyLoadError extends Error {
   constructor(message: string, cause?: unknown) {
@@ -83,7 +97,7 @@ export class PolicyEngine {
       throw new PolicyLoadError(`${join(dir, 'policy.wasm')} is not a loadable OPA WebAssembly policy`, error);
     }
     const engine = new PolicyEngine(policy, revision);
-    for (const entrypoint of [DECISION_ENTRYPOINT, DECISIONS_ENTRYPOINT]) {
+    for (const entrypoint of [DECISION_ENTRYPOINT, DECISIONS_ENTRYPOINT, MASK_ENTRYPOINT]) {
       if (!(entrypoint in (policy.entrypoints as Record<string, number>))) {
         throw new PolicyLoadError(`the compiled policy has no entrypoint ${entrypoint}`);
       }
@@ -122,5 +136,21 @@ export class PolicyEngine {
       return Array.from({ length: count }, () => policyError('the policy returned the wrong number of decisions'));
     }
     return value.map(checkResult);
+  }
+
+  /**
+   * The masks the log policy gives for one decision log entry ({endpoint, input, result}).
+   * Throws when the policy fails or answers something that is not a list of masks: the caller
+   * must then keep nothing it was unable to vet.
+   */
+  logMasks(entry: unknown): LogMask[] {
+    const value = this.#evaluate(entry, MASK_ENTRYPOINT);
+    if (value === undefined) return [];
+    if (!Array.isArray(value)) throw new Error('the log mask policy did not return a set');
+    return value.map((element) => {
+      const mask = toLogMask(element);
+      if (mask === null) throw new Error(`the log mask policy returned a malformed mask: ${JSON.stringify(element)}`);
+      return mask;
+    });
   }
 }

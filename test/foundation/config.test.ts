@@ -10,6 +10,7 @@ t.test('when nothing is set, then the documented defaults apply', async (t) => {
   t.equal(config.logLevel, 'info');
   t.equal(config.seedDemo, true, 'the embedded engine gets demo data');
   t.equal(loadConfig({ DATABASE_URL: 'postgres://localhost/x' }).seedDemo, false, 'a real database does not');
+  t.same(config.decisionLog, { mode: 'buffered', retentionDays: 30, queueMax: 50_000 });
 });
 
 const bad: Array<[string, Record<string, string>, RegExp]> = [
@@ -20,6 +21,9 @@ const bad: Array<[string, Record<string, string>, RegExp]> = [
   ['DATABASE_URL names no database', { DATABASE_URL: 'postgres://localhost' }, /^invalid configuration: DATABASE_URL names no database/],
   ['LOG_LEVEL is unknown', { LOG_LEVEL: 'loud' }, /^invalid configuration: LOG_LEVEL must be one of/],
   ['the admin token is short', { CLEARANCE_ADMIN_TOKEN: 'short' }, /^invalid configuration: CLEARANCE_ADMIN_TOKEN must be at least 16/],
+  ['DECISION_LOG is unknown', { DECISION_LOG: 'sometimes' }, /^invalid configuration: DECISION_LOG must be one of buffered, durable, off, got "sometimes"$/],
+  ['the retention is zero days', { DECISION_LOG_RETENTION_DAYS: '0' }, /^invalid configuration: DECISION_LOG_RETENTION_DAYS must be a whole number from 1 to 3650/],
+  ['the queue bound is not a number', { DECISION_LOG_QUEUE_MAX: 'lots' }, /^invalid configuration: DECISION_LOG_QUEUE_MAX must be a whole number/],
 ];
 for (const [when, env, message] of bad) {
   t.test(`when ${when}, then loading fails naming the variable`, async (t) => {
@@ -40,4 +44,6 @@ t.test('when values are valid, then they are parsed', async (t) => {
   t.equal(config.logLevel, 'debug');
   t.equal(config.databaseUrl, 'postgresql://u@h:5433/db');
   t.equal(config.adminToken, 'x'.repeat(32));
+  const log = loadConfig({ DECISION_LOG: 'Durable', DECISION_LOG_RETENTION_DAYS: '7', DECISION_LOG_QUEUE_MAX: '2000' }).decisionLog;
+  t.same(log, { mode: 'durable', retentionDays: 7, queueMax: 2000 });
 });

@@ -33,7 +33,8 @@ t.test('given the embedded engine, when started then sent SIGTERM, then it serve
   t.teardown(() => child.kill('SIGKILL'));
 
   let ready = 0;
-  for (let i = 0; i < 100 && ready !== 200; i++) {
+  // A fresh embedded database runs initdb first, which takes a while on a busy machine.
+  for (let i = 0; i < 600 && ready !== 200; i++) {
     await new Promise((r) => setTimeout(r, 200));
     ready = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status, () => 0);
   }

@@ -19,7 +19,7 @@ export interface TestApp {
 
 export async function buildTestApp(t: Teardown, config: Partial<Config> = {}): Promise<TestApp> {
   const database = await emptyDatabase(t);
-  const app = await buildApp({ config: testConfig(config), database, logger: false });
+  const app = await buildApp({ config: testConfig(config), database, logger: false, processMetrics: false });
   t.teardown(() => app.close());
   await app.ready();
   await app.databaseStatus.whenMigrated;
@@ -36,11 +36,19 @@ export async function eventually(check: () => Promise<boolean>, ms = 5000): Prom
   return false;
 }
 
+/** Resolves once every answer given so far is committed to the decision log. */
+export async function logWritten(app: FastifyInstance, ms = 10_000): Promise<void> {
+  if (!(await eventually(async () => app.decisionLog.depth === 0, ms))) throw new Error(`${app.decisionLog.depth} decision log entries still queued after ${ms} ms`);
+}
+
 /**
  * The app on a fresh PostgreSQL database reached through a proxy the test can cut and restore.
  * Not awaited for migrations: the caller decides whether the database is up at start.
  */
-export async function buildAppBehindProxy(t: Teardown): Promise<{ app: FastifyInstance; database: DatabaseHandle; proxy: TcpProxy }> {
+export async function buildAppBehindProxy(
+  t: Teardown,
+  config: Partial<Config> = {},
+): Promise<{ app: FastifyInstance; database: DatabaseHandle; proxy: TcpProxy; directUrl: string }> {
   const created = await createPostgresDatabase();
   t.teardown(() => created.drop());
   const target = new URL(created.url);
@@ -49,7 +57,7 @@ export async function buildAppBehindProxy(t: Teardown): Promise<{ app: FastifyIn
   const url = new URL(created.url);
   url.port = String(proxy.port);
   const database = await openDatabase({ databaseUrl: url.toString(), dataDir: null });
-  const app = await buildApp({ config: testConfig({ databaseUrl: url.toString() }), database, logger: false });
+  const app = await buildApp({ config: testConfig({ ...config, databaseUrl: url.toString() }), database, logger: false, processMetrics: false });
   t.teardown(() => app.close());
-  return { app, database, proxy };
+  return { app, database, proxy, directUrl: created.url };
 }

@@ -1,0 +1,29 @@
+package clearance.log_test
+
+import data.clearance.log
+
+_entry(request) := {"endpoint": "decide", "input": request, "result": {"allow": true, "reasons": []}}
+
+test_the_account_name_is_removed if {
+	masks := log.mask with input as _entry({"account": {"id": "p1", "kind": "practice", "name": "Jo Bloggs Bookkeeping"}})
+	masks == {"/input/account/name"}
+}
+
+test_an_entry_without_an_account_masks_nothing if {
+	masks := log.mask with input as _entry({"account": null, "subject": {"id": "ghost", "found": false}})
+	count(masks) == 0
+}
+
+test_attributes_the_policy_reads_are_kept if {
+	masks := log.mask with input as _entry({"resource": {"type": "user", "attributes": {"role": "standard", "client_id": "c1"}}})
+	count(masks) == 0
+}
+
+test_other_attributes_sent_by_the_caller_are_removed if {
+	masks := log.mask with input as _entry({"resource": {"type": "user", "attributes": {"role": "standard", "email": "jo@example.com"}}})
+	masks == {"/input/resource/attributes/email"}
+}
+
+test_pointer_segments_are_escaped_as_rfc_6901_says if {
+	log.pointer(["input", "a/b", "c~d"]) == "/input/a~1b/c~0d"
+}

@@ -1,0 +1,146 @@
+// Data access for the decision log: batched inserts, reads with keyset pagination, and the daily
+// partitions that retention drops whole.
+import { sql, type Kysely } from 'kysely';
+import type { Database, DecisionEndpoint, DecisionLogRow, NewDecisionLogRow } from './schema.ts';
+
+/** Rows per INSERT statement: 18 columns each stays well under PostgreSQL's 65,535 parameters. */
+const ROWS_PER_STATEMENT = 1000;
+
+/**
+ * Writes entries in one transaction. Idempotent: an entry already present (a retry after a lost
+ * acknowledgement, a replayed spill file) is skipped, not duplicated.
+ */
+export async function insertDecisionLogRows(db: Kysely<Database>, rows: NewDecisionLogRow[]): Promise<void> {
+  if (rows.length === 0) return;
+  const write = async (trx: Kysely<Database>) => {
+    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
+      await trx
+        .insertInto('decision_log')
+        .values(rows.slice(i, i + ROWS_PER_STATEMENT))
+        .onConflict((oc) => oc.columns(['decision_id', 'decided_at']).doNothing())
+        .execute();
+    }
+  };
+  if (rows.length <= ROWS_PER_STATEMENT) await write(db);
+  else await db.transaction().execute(write);
+}
+
+export async function findDecisionLogRow(db: Kysely<Database>, decisionId: string): Promise<DecisionLogRow | undefined> {
+  return db.selectFrom('decision_log').selectAll().where('decision_id', '=', decisionId).executeTakeFirst();
+}
+
+export interface DecisionLogFilter {
+  subjectId?: string;
+  action?: string;
+  resourceType?: string;
+  resourceId?: string;
+  allow?: boolean;
+  policyRevision?: string;
+  reasonCode?: string;
+  endpoint?: DecisionEndpoint;
+  batchId?: string;
+  tokenId?: string;
+  since?: Date;
+  until?: Date;
+  /** Entries strictly older than this position (newest first). */
+  before?: { decidedAt: Date; decisionId: string };
+  limit: number;
+}
+
+/** Entries matching every given filter, newest first; at most limit + 1 so the caller knows if more follow. */
+export async function listDecisionLogRows(db: Kysely<Database>, filter: DecisionLogFilter): Promise<DecisionLogRow[]> {
+  let query = db.selectFrom('decision_log').selectAll();
+  if (filter.subjectId !== undefined) query = query.where('subject_id', '=', filter.subjectId);
+  if (filter.action !== undefined) query = query.where('action', '=', filter.action);
+  if (filter.resourceType !== undefined) query = query.where('resource_type', '=', filter.resourceType);
+  if (filter.resourceId !== undefined) query = query.where('resource_id', '=', filter.resourceId);
+  if (filter.allow !== undefined) query = query.where('allow', '=', filter.allow);
+  if (filter.policyRevision !== undefined) query = query.where('policy_revision', '=', filter.policyRevision);
+  if (filter.reasonCode !== undefined) query = query.where('reason_codes', '@>', sql<string[]>`array[${filter.reasonCode}]::text[]`);
+  if (filter.endpoint !== undefined) query = query.where('endpoint', '=', filter.endpoint);
+  if (filter.batchId !== undefined) query = query.where('batch_id', '=', filter.batchId);
+  if (filter.tokenId !== undefined) query = query.where('token_id', '=', filter.tokenId);
+  if (filter.since !== undefined) query = query.where('decided_at', '>=', filter.since);
+  if (filter.until !== undefined) query = query.where('decided_at', '<', filter.until);
+  const before = filter.before;
+  if (before !== undefined) {
+    query = query.where((eb) =>
+      eb(eb.refTuple('decided_at', 'decision_id'), '<', eb.tuple(before.decidedAt, sql<string>`${before.decisionId}::uuid`)),
+    );
+  }
+  return query.orderBy('decided_at', 'desc').orderBy('decision_id', 'desc').limit(filter.limit + 1).execute();
+}
+
+const PARTITION_PATTERN = /^decision_log_p(\d{4})(\d{2})(\d{2})$/;
+
+const utcDay = (date: Date) => new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth(), date.getUTCDate()));
+const addDays = (date: Date, days: number) => new Date(date.getTime() + days * 86_400_000);
+const partitionName = (day: Date) => `decision_log_p${day.toISOString().slice(0, 10).replaceAll('-', '')}`;
+
+/** The daily partitions that exist, by their first day (UTC). */
+export async function listDecisionLogPartitions(db: Kysely<Database>): Promise<Array<{ name: string; day: Date }>> {
+  const { rows } = await sql<{ name: string }>`
+    select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
+    where i.inhparent = 'decision_log'::regclass order by c.relname`.execute(db);
+  return rows.flatMap(({ name }) => {
+    const m = PARTITION_PATTERN.exec(name);
+    return m === null ? [] : [{ name, day: new Date(Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]))) }];
+  });
+}
+
+export interface PartitionChanges {
+  created: string[];
+  dropped: string[];
+  /** Days whose rows already sit in the default partition, so no partition can be made for them. */
+  blocked: string[];
+  /** Rows of the default partition older than the retention period, deleted. */
+  purged: number;
+}
+
+/**
+ * Creates the daily partitions from yesterday to daysAhead days from now and drops those wholly
+ * older than retentionDays. One process at a time (an advisory lock), so replicas may all call it.
+ */
+export async function maintainDecisionLogPartitions(
+  db: Kysely<Database>,
+  { now, daysAhead, retentionDays }: { now: Date; daysAhead: number; retentionDays: number },
+): Promise<PartitionChanges> {
+  return db.transaction().execute(async (trx) => {
+    const changes: PartitionChanges = { created: [], dropped: [], blocked: [], purged: 0 };
+    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(hashtext('clearance.decision_log.partitions')) as locked`.execute(trx);
+    if (rows[0]?.locked !== true) return changes;
+    const existing = new Set((await listDecisionLogPartitions(trx)).map((p) => p.name));
+    const today = utcDay(now);
+    for (let offset = -1; offset <= daysAhead; offset += 1) {
+      const day = addDays(today, offset);
+      const name = partitionName(day);
+      if (existing.has(name)) continue;
+      // Creating a partition over rows already in the default partition would fail (and abort
+      // the transaction); such a day stays in the default partition.
+      const stray = await trx
+        .selectFrom('decision_log_default' as 'decision_log')
+        .select('decision_id')
+        .where('decided_at', '>=', day)
+        .where('decided_at', '<', addDays(day, 1))
+        .limit(1)
+        .executeTakeFirst();
+      if (stray !== undefined) {
+        changes.blocked.push(name);
+        continue;
+      }
+      await sql`create table ${sql.id(name)} partition of decision_log
+                for values from (${sql.lit(day.toISOString())}) to (${sql.lit(addDays(day, 1).toISOString())})`.execute(trx);
+      changes.created.push(name);
+    }
+    const cutoff = addDays(today, -retentionDays);
+    for (const partition of await listDecisionLogPartitions(trx)) {
+      if (addDays(partition.day, 1) <= cutoff) {
+        await sql`drop table ${sql.id(partition.name)}`.execute(trx);
+        changes.dropped.push(partition.name);
+      }
+    }
+    const purged = await trx.deleteFrom('decision_log').where('decided_at', '<', cutoff).executeTakeFirst();
+    changes.purged = Number(purged.numDeletedRows);
+    return changes;
+  });
+}

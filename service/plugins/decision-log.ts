@@ -1,0 +1,75 @@
+// Wires the decision log: the queue and its writer (started once migrations ran), the daily
+// partitions and retention (at start, then hourly), the replay of entries spilled at an earlier
+// shutdown, and the drain on close, before the database plugin closes the pool.
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import type { DecisionLogConfig } from '../config.ts';
+import { insertDecisionLogRows, maintainDecisionLogPartitions } from '../data/decision-log.ts';
+import { DecisionLog } from '../domain/decision-log.ts';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    decisionLog: DecisionLog;
+  }
+}
+
+export interface DecisionLogPluginOptions extends DecisionLogConfig {
+  /** Where entries go that the database cannot take at shutdown. */
+  spillDir: string | null;
+}
+
+const MAINTENANCE_EVERY_MS = 60 * 60 * 1000;
+const PARTITION_DAYS_AHEAD = 3;
+/** Below the server's 30 s forced exit, so the spill still happens. */
+const DRAIN_DEADLINE_MS = 20_000;
+
+async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPluginOptions): Promise<void> {
+  const { db } = app.database;
+  const log = new DecisionLog({
+    mode: options.mode,
+    queueMax: options.queueMax,
+    spillDir: options.spillDir,
+    write: (rows) => insertDecisionLogRows(db, rows),
+    masks: (entry) => {
+      const engine = app.policy.engine;
+      if (engine === null) throw new Error('no policy is loaded');
+      return engine.logMasks(entry);
+    },
+    metrics: app.metrics,
+    log: app.log,
+  });
+  app.decorate('decisionLog', log);
+  if (options.mode === 'off') {
+    app.log.warn('DECISION_LOG=off: decisions are not logged (meant for benchmarks only)');
+    return;
+  }
+
+  const maintain = async () => {
+    try {
+      const changes = await maintainDecisionLogPartitions(db, { now: new Date(), daysAhead: PARTITION_DAYS_AHEAD, retentionDays: options.retentionDays });
+      if (changes.created.length + changes.dropped.length + changes.purged > 0) app.log.info(changes, 'decision log partitions maintained');
+      if (changes.blocked.length > 0) app.log.warn({ days: changes.blocked }, 'decision log: rows of these days sit in the default partition');
+      await log.replaySpill();
+    } catch (error) {
+      app.log.warn({ err: error }, 'decision log maintenance failed; retrying within the hour');
+    }
+  };
+  let timer: NodeJS.Timeout | undefined;
+  const started = app.databaseStatus.whenMigrated.then(async () => {
+    await maintain();
+    log.start();
+    timer = setInterval(() => void maintain(), MAINTENANCE_EVERY_MS);
+    timer.unref();
+  });
+
+  // Runs before the database plugin closes the pool (hooks close in reverse order). Without a
+  // migrated database there is nothing to write to: what is queued is spilled at once.
+  app.addHook('onClose', async () => {
+    const migrated = app.databaseStatus.migrated;
+    if (migrated) await started;
+    clearInterval(timer);
+    await log.close(migrated ? DRAIN_DEADLINE_MS : 0);
+  });
+}
+
+export default fp(decisionLogPlugin, { name: 'decision-log', fastify: '5.x', dependencies: ['database', 'policy', 'metrics'] });

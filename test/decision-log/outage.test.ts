@@ -1,0 +1,93 @@
+// The decision log through database trouble: answers given while the log cannot be written are
+// held and written when the database returns; a full queue makes answers wait, never drops them.
+import pg from 'pg';
+import t from 'tap';
+import type { FastifyInstance } from 'fastify';
+import { buildAppBehindProxy, eventually, logWritten } from '../helpers/app.ts';
+import { TEST_ENGINE } from '../helpers/database.ts';
+import { makeToken, seedFixtures } from '../helpers/fixtures.ts';
+
+const needsServer = { skip: TEST_ENGINE !== 'postgres' && 'needs a PostgreSQL server to cut and to lock a table in' };
+
+const metric = async (app: FastifyInstance, name: string) => {
+  const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  return Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+};
+
+/** Holds an exclusive lock on decision_log from a connection of its own, so the log cannot be written. */
+async function lockLog(url: string) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query('begin');
+  await client.query('lock table decision_log in access exclusive mode');
+  return {
+    release: async () => {
+      await client.query('rollback');
+      await client.end();
+    },
+  };
+}
+
+const batchOf = (size: number) => ({
+  requests: Array.from({ length: size }, (_, i) => ({
+    subject: { id: ['pa', 'std_sel', 'std_ls'][i % 3] as string },
+    action: 'client.view',
+    resource: { type: 'client', id: ['c_xero', 'c_myob', 'c_qb'][i % 3] as string },
+  })),
+});
+
+t.test('given answers not yet logged, when the database goes away and comes back, then they are held and then written, each once', needsServer, async (t) => {
+  const { app, database, proxy, directUrl } = await buildAppBehindProxy(t);
+  await app.ready();
+  await app.databaseStatus.whenMigrated;
+  await seedFixtures(database.db);
+  const token = await makeToken(database.db, ['decide', 'logs']);
+  const lock = await lockLog(directUrl);
+  const response = await app.inject({ method: 'POST', url: '/v1/decide/batch', headers: { authorization: `Bearer ${token}` }, payload: batchOf(300) });
+  t.equal(response.statusCode, 200, 'answered while the log is blocked');
+  const ids = (response.json().results as Array<{ decision_id: string }>).map((r) => r.decision_id);
+
+  proxy.cut();
+  t.ok(await eventually(async () => (await metric(app, 'clearance_decision_log_waiting_on_database')) === 300), 'the entries are held while the database is down');
+  t.equal(app.decisionLog.depth, 300);
+  await lock.release();
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(app.decisionLog.depth, 300, 'still held: the database is still unreachable');
+
+  proxy.restore();
+  await logWritten(app, 20_000);
+  const rows = await database.db.selectFrom('decision_log').select(['decision_id']).execute();
+  t.same(rows.map((r) => r.decision_id).sort(), [...ids].sort(), 'every entry written once');
+  t.equal(await metric(app, 'clearance_decision_log_waiting_on_database'), 0);
+  t.ok((await metric(app, 'clearance_decision_log_write_errors_total')) >= 1, 'the failed writes were counted');
+});
+
+t.test('given a full queue, when another answer is ready, then it waits for room instead of an entry being dropped', needsServer, async (t) => {
+  const { app, database, directUrl } = await buildAppBehindProxy(t, { decisionLog: { mode: 'buffered', retentionDays: 30, queueMax: 1000 } });
+  await app.ready();
+  await app.databaseStatus.whenMigrated;
+  await seedFixtures(database.db);
+  const token = await makeToken(database.db, ['decide']);
+  const headers = { authorization: `Bearer ${token}` };
+  const lock = await lockLog(directUrl);
+  t.teardown(() => lock.release().catch(() => undefined));
+  t.equal((await app.inject({ method: 'POST', url: '/v1/decide/batch', headers, payload: batchOf(1000) })).statusCode, 200, 'fills the queue');
+
+  let answered = false;
+  const next = app
+    .inject({ method: 'POST', url: '/v1/decide', headers, payload: batchOf(1).requests[0] })
+    .then((r) => {
+      answered = true;
+      return r;
+    });
+  await new Promise((r) => setTimeout(r, 500));
+  t.equal(answered, false, 'the answer waits while the queue is full');
+  t.equal(await metric(app, 'clearance_decision_log_backpressure_waits_total'), 1);
+
+  await lock.release();
+  const response = await next;
+  t.equal(response.statusCode, 200);
+  await logWritten(app);
+  const count = await database.db.selectFrom('decision_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
+  t.equal(Number(count.n), 1001, 'nothing dropped');
+});

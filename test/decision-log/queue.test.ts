@@ -1,0 +1,237 @@
+// The decision log queue on its own, with a stand-in for the database write: batching, group
+// commit, retries, backpressure, durable waits, refused rows, and the spill at shutdown.
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import t from 'tap';
+import type { NewDecisionLogRow } from '../../service/data/schema.ts';
+import { DecisionLog, type DecisionLogEntry, type DecisionLogOptions } from '../../service/domain/decision-log.ts';
+import { Metrics } from '../../service/domain/metrics.ts';
+import { AppError } from '../../service/errors.ts';
+import type { LogMask } from '../../service/policy/engine.ts';
+
+let counter = 0;
+const entry = (overrides: Partial<DecisionLogEntry> = {}): DecisionLogEntry => ({
+  decisionId: `00000000-0000-4000-8000-${String(++counter).padStart(12, '0')}`,
+  decidedAt: new Date(),
+  endpoint: 'decide',
+  batchId: null,
+  tokenId: 'tok',
+  subjectId: 'u1',
+  action: 'client.view',
+  resourceType: 'client',
+  resourceId: 'c1',
+  input: { subject: { id: 'u1' }, account: { id: 'a1', name: 'Secret Ltd' } },
+  result: { allow: true, reasons: [] },
+  allow: true,
+  reasonCodes: [],
+  error: null,
+  policyRevision: 'rev',
+  evalUs: 3,
+  durationUs: 30,
+  ...overrides,
+});
+
+const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
+const connectionLost = () => Object.assign(new Error('connection terminated'), { code: 'ECONNRESET' });
+
+function makeLog(options: Partial<DecisionLogOptions> & Pick<DecisionLogOptions, 'write'>) {
+  const metrics = new Metrics({ processMetrics: false });
+  const log = new DecisionLog({
+    mode: 'buffered',
+    queueMax: 10_000,
+    masks: (): LogMask[] => [{ op: 'remove', path: '/input/account/name' }],
+    metrics,
+    log: quiet,
+    spillDir: null,
+    ...options,
+  });
+  return { log, metrics };
+}
+
+/** A write the test completes by hand. */
+function heldWrites() {
+  const calls: Array<{ rows: NewDecisionLogRow[]; done: () => void; fail: (e: Error) => void }> = [];
+  const write = (rows: NewDecisionLogRow[]) =>
+    new Promise<void>((resolve, reject) => {
+      calls.push({ rows, done: resolve, fail: reject });
+    });
+  return { calls, write };
+}
+
+const tick = (ms = 10) => new Promise((r) => setTimeout(r, ms));
+const value = async (metrics: Metrics, name: string) => (await metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value;
+
+t.test('given buffered mode, when answers are recorded, then record returns at once and a writer stores them in order, masked', async (t) => {
+  const written: NewDecisionLogRow[] = [];
+  const { log } = makeLog({ write: async (rows) => void written.push(...rows) });
+  const entries = [entry(), entry(), entry()];
+  await log.record(entries);
+  t.equal(log.depth, 3, 'queued, not yet written: the writer has not started');
+  log.start();
+  await tick();
+  t.equal(log.depth, 0);
+  t.same(written.map((r) => r.decision_id), entries.map((e) => e.decisionId));
+  const input = JSON.parse(written[0]?.input as string);
+  t.same(input.account, { id: 'a1' }, 'the account name is masked');
+  t.same(JSON.parse(written[0]?.masked as string), [{ op: 'remove', path: '/input/account/name' }]);
+  t.same((entries[0]?.input as { account: object }).account, { id: 'a1', name: 'Secret Ltd' }, 'the decision\'s own input is untouched');
+  await log.close(1000);
+});
+
+t.test('given durable mode, when answers arrive during a write, then each waits for its commit and they share the next write', async (t) => {
+  const { calls, write } = heldWrites();
+  const { log } = makeLog({ mode: 'durable', write });
+  log.start();
+  let firstDone = false;
+  const first = log.record([entry()]).then(() => (firstDone = true));
+  await tick();
+  t.equal(calls.length, 1, 'the first write started');
+  const later = Array.from({ length: 50 }, () => log.record([entry()]));
+  await tick();
+  t.equal(firstDone, false, 'not answered before its commit');
+  calls[0]?.done();
+  await first;
+  await tick();
+  t.equal(calls.length, 2);
+  t.equal(calls[1]?.rows.length, 50, 'the 50 that arrived meanwhile are committed together');
+  calls[1]?.done();
+  await Promise.all(later);
+  t.equal(log.depth, 0);
+  await log.close(1000);
+});
+
+t.test('given durable mode, when the commit does not come in time, then the answer is refused with decision_log_unavailable', async (t) => {
+  const { write, calls } = heldWrites();
+  const { log } = makeLog({ mode: 'durable', write, durableTimeoutMs: 100 });
+  log.start();
+  const error = await log.record([entry()]).then(() => null, (e: unknown) => e);
+  t.ok(error instanceof AppError, 'refused');
+  t.match(error, { statusCode: 503, code: 'decision_log_unavailable' });
+  for (const call of calls) call.done();
+  await log.close(1000);
+});
+
+t.test('given a failing database, when writes fail, then entries stay queued, are retried and written once it returns', async (t) => {
+  let failing = true;
+  const written: NewDecisionLogRow[] = [];
+  let attempts = 0;
+  const { log, metrics } = makeLog({
+    write: async (rows) => {
+      attempts += 1;
+      if (failing) throw connectionLost();
+      written.push(...rows);
+    },
+  });
+  log.start();
+  await log.record([entry(), entry()]);
+  await tick(400);
+  t.ok(attempts >= 2, `retried (${attempts} attempts)`);
+  t.equal(log.depth, 2);
+  t.equal(await value(metrics, 'clearance_decision_log_waiting_on_database'), 2);
+  failing = false;
+  await tick(1000);
+  t.equal(written.length, 2);
+  t.equal(log.depth, 0);
+  t.equal(await value(metrics, 'clearance_decision_log_waiting_on_database'), 0);
+  await log.close(1000);
+});
+
+t.test('given a full queue, when more answers are recorded, then they wait for room', async (t) => {
+  const { calls, write } = heldWrites();
+  const { log, metrics } = makeLog({ write, queueMax: 1000, batchMax: 500 });
+  await log.record(Array.from({ length: 1000 }, () => entry()));
+  let recorded = false;
+  const waiting = log.record([entry()]).then(() => (recorded = true));
+  await tick();
+  t.equal(recorded, false, 'waits while the queue is full');
+  t.equal(await value(metrics, 'clearance_decision_log_backpressure_waits_total'), 1);
+  log.start();
+  await tick();
+  calls[0]?.done();
+  await waiting;
+  t.equal(log.depth, 501, 'let in once a batch was written');
+  for (let i = 1; i < 5; i++) {
+    await tick();
+    calls[i]?.done();
+  }
+  await log.close(1000);
+  t.equal(log.depth, 0);
+});
+
+t.test('given one entry the database refuses, when its batch is written, then the others are stored and it is kept without its input', async (t) => {
+  const written: NewDecisionLogRow[] = [];
+  const { log } = makeLog({
+    write: async (rows) => {
+      if (rows.some((r) => r.input !== null && String(r.input).includes('poison'))) {
+        throw Object.assign(new Error('value too long'), { code: '22001' });
+      }
+      written.push(...rows);
+    },
+  });
+  const bad = entry({ input: { note: 'poison' } });
+  const good = [entry(), entry()];
+  await log.record([good[0] as DecisionLogEntry, bad, good[1] as DecisionLogEntry]);
+  log.start();
+  await log.close(1000);
+  t.same(written.map((r) => r.decision_id).sort(), [bad.decisionId, ...good.map((e) => e.decisionId)].sort(), 'all three stored');
+  const kept = written.find((r) => r.decision_id === bad.decisionId);
+  t.equal(kept?.input, null);
+  t.match(JSON.parse(kept?.error as string), { code: 'log_entry_unstorable', message: 'value too long' });
+});
+
+t.test('given text with U+0000, when it is logged, then it is stored as U+FFFD (jsonb cannot hold U+0000)', async (t) => {
+  const written: NewDecisionLogRow[] = [];
+  const { log } = makeLog({ write: async (rows) => void written.push(...rows), masks: () => [] });
+  await log.record([entry({ input: { a: 'x\u0000y', b: '\\u0000 is text' } })]);
+  log.start();
+  await log.close(1000);
+  t.same(JSON.parse(written[0]?.input as string), { a: 'x\ufffdy', b: '\\u0000 is text' });
+});
+
+t.test('given the masks cannot be evaluated, when an entry is written, then its input is not kept', async (t) => {
+  const written: NewDecisionLogRow[] = [];
+  const { log } = makeLog({
+    write: async (rows) => void written.push(...rows),
+    masks: () => {
+      throw new Error('no policy');
+    },
+  });
+  await log.record([entry()]);
+  log.start();
+  await log.close(1000);
+  t.equal(written[0]?.input, null);
+  t.same(JSON.parse(written[0]?.masked as string), [{ op: 'remove', path: '/input' }]);
+});
+
+t.test('given the database is away at shutdown, when the deadline passes, then the queue is spilled to a file that a later start writes', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const { log, metrics } = makeLog({ spillDir, write: async () => Promise.reject(connectionLost()) });
+  const entries = [entry(), entry(), entry()];
+  await log.record(entries);
+  log.start();
+  await log.close(300);
+  const files = readdirSync(spillDir);
+  t.equal(files.length, 1, 'one spill file');
+  const spilled = readFileSync(join(spillDir, files[0] as string), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  t.same(spilled.map((r) => r.decision_id), entries.map((e) => e.decisionId));
+  t.notMatch(JSON.stringify(spilled), /Secret Ltd/, 'masked before it touched the disk');
+  t.equal(await value(metrics, 'clearance_decision_log_spilled_total'), 3);
+
+  const replayed: NewDecisionLogRow[] = [];
+  const next = makeLog({ spillDir, write: async (rows) => void replayed.push(...rows) });
+  t.equal(await next.log.replaySpill(), 3);
+  t.same(replayed.map((r) => r.decision_id), entries.map((e) => e.decisionId));
+  t.same(readdirSync(spillDir), [], 'the file is gone once written');
+});
+
+t.test('given a spill file, when its replay fails, then the file stays for the next attempt', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const first = makeLog({ spillDir, write: async () => Promise.reject(connectionLost()) });
+  await first.log.record([entry()]);
+  await first.log.close(0);
+  const failing = makeLog({ spillDir, write: async () => Promise.reject(connectionLost()) });
+  t.equal(await failing.log.replaySpill(), 0);
+  t.equal(readdirSync(spillDir).length, 1);
+  t.match(readdirSync(spillDir)[0], /^decisions-.*\.jsonl$/, 'under its own name again');
+});

@@ -1,0 +1,86 @@
+// Runs the service as a user does (node service/server.ts) on the test engine, with demo data,
+// for tests of what only a real process shows: signals, kill -9, what survives an exit.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import pg from 'pg';
+import { createPostgresDatabase, TEST_ENGINE } from './database.ts';
+
+interface Teardown {
+  teardown(fn: () => unknown): void;
+}
+
+export interface ServerProcess {
+  base: string;
+  token: string;
+  child: ChildProcess;
+  /** Resolves with the exit code (null when killed by a signal). */
+  exited: Promise<number | null>;
+  output(): string;
+  /** Runs a query against the service's database (after it exited, for PGlite). */
+  query<R>(text: string, values?: unknown[]): Promise<R[]>;
+  /** The PostgreSQL URL of the service's database (postgres engine only). */
+  databaseUrl: string | null;
+}
+
+export async function startServer(t: Teardown, env: Record<string, string> = {}): Promise<ServerProcess> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'clearance-process-'));
+  const created = TEST_ENGINE === 'postgres' ? await createPostgresDatabase() : null;
+  if (created !== null) t.teardown(() => created.drop());
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const token = `test-admin-${randomBytes(12).toString('hex')}`;
+  const child = spawn(process.execPath, ['service/server.ts'], {
+    env: {
+      ...process.env,
+      DATABASE_URL: created?.url ?? '',
+      CLEARANCE_DATA_DIR: dataDir,
+      CLEARANCE_SEED_DEMO: 'true',
+      CLEARANCE_ADMIN_TOKEN: token,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (d) => (output += d));
+  child.stderr?.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => child.kill('SIGKILL'));
+  const base = `http://127.0.0.1:${port}`;
+  // A fresh embedded database runs initdb first, which takes a while on a busy machine.
+  let ready = 0;
+  for (let i = 0; i < 600 && ready !== 200; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    ready = await fetch(`${base}/ready`).then((r) => r.status, () => 0);
+  }
+  if (ready !== 200) throw new Error(`the server did not get ready: ${output.slice(-2000)}`);
+  return {
+    base,
+    token,
+    child,
+    exited,
+    output: () => output,
+    databaseUrl: created?.url ?? null,
+    async query<R>(text: string, values: unknown[] = []) {
+      if (created !== null) {
+        const client = new pg.Client({ connectionString: created.url });
+        await client.connect();
+        try {
+          return (await client.query(text, values)).rows as R[];
+        } finally {
+          await client.end();
+        }
+      }
+      const db = await PGlite.create(join(dataDir, 'pglite'));
+      try {
+        return (await db.query<R>(text, values)).rows;
+      } finally {
+        await db.close();
+      }
+    },
+  };
+}
