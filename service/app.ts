@@ -37,10 +37,28 @@ export interface BuildOptions {
 /** Largest request body accepted, in bytes (a batch of 1000 decisions fits comfortably). */
 export const BODY_LIMIT = 4 * 1024 * 1024;
 
+/**
+ * Errors in the log: type, message, code, stack and causes, never the objects a driver hangs on
+ * them (pg attaches its whole client, connection parameters included).
+ */
+export function serializeError(error: Error): { type: string; message: string; stack: string; [key: string]: unknown } {
+  // Whatever else is logged under err passes as it is.
+  if (!(error instanceof Error)) return error;
+  const { code } = error as { code?: unknown };
+  return {
+    type: error.name,
+    message: error.message,
+    ...(code === undefined ? {} : { code }),
+    stack: error.stack ?? '',
+    ...(error instanceof AggregateError ? { errors: error.errors.map((e) => (e instanceof Error ? serializeError(e) : e)) } : {}),
+    ...(error.cause instanceof Error ? { cause: serializeError(error.cause) } : {}),
+  };
+}
+
 export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify({
-    logger: options.logger ?? { level: config.logLevel },
+    logger: options.logger ?? { level: config.logLevel, serializers: { err: serializeError } },
     bodyLimit: BODY_LIMIT,
     // Bodies are checked as sent: no silent type coercion, and unknown fields are refused, not dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
