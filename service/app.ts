@@ -123,7 +123,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerSchemas(app);
   await app.register(authPlugin, { adminToken: config.adminToken });
   await app.register(decisionLogPlugin, { ...config.decisionLog, spillDir: join(config.dataDir, 'decision-log-spill') });
-  await app.register(decisionsPlugin);
+  await app.register(decisionsPlugin, { factCacheMaxEntries: config.factCacheMaxEntries });
   await app.register(healthRoutes);
   await app.register(metricsRoutes);
   await app.register(openApiRoutes);

@@ -1,4 +1,5 @@
 // Reads and validates the environment once, at start-up. Nothing else reads process.env.
+import { availableParallelism } from 'node:os';
 import type { DecisionLogMode } from './domain/decision-log.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -18,6 +19,8 @@ export interface Config {
   dataDir: string;
   host: string;
   port: number;
+  /** Processes serving the port (node:cluster); 1 means this process serves alone. */
+  workers: number;
   adminToken: string | null;
   logLevel: LogLevel;
   /** Folder holding the compiled policy (policy.wasm and revision). */
@@ -25,6 +28,8 @@ export interface Config {
   /** Seed an empty embedded database with demo data. */
   seedDemo: boolean;
   decisionLog: DecisionLogConfig;
+  /** Facts kept in memory per kind (LRU); 0 loads every fact from the database every time. */
+  factCacheMaxEntries: number;
 }
 
 export class ConfigError extends Error {
@@ -82,6 +87,21 @@ function parseDecisionLogMode(raw: string | undefined): DecisionLogMode {
   return mode;
 }
 
+function parseWorkers(raw: string | undefined, databaseUrl: string | null): number {
+  let workers = 1;
+  if (raw?.toLowerCase() === 'auto') workers = availableParallelism();
+  else if (raw !== undefined && raw !== '') {
+    workers = Number(raw);
+    if (!/^\d+$/.test(raw) || workers < 1 || workers > 256) {
+      throw new ConfigError('CLEARANCE_WORKERS', `must be auto or a whole number from 1 to 256, got "${raw}"`);
+    }
+  }
+  if (workers > 1 && databaseUrl === null) {
+    throw new ConfigError('CLEARANCE_WORKERS', 'above 1 needs DATABASE_URL: the embedded database belongs to one process');
+  }
+  return workers;
+}
+
 function parseBoolean(variable: string, raw: string | undefined, fallback: boolean): boolean {
   if (raw === undefined || raw === '') return fallback;
   if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
@@ -96,10 +116,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     dataDir: env.CLEARANCE_DATA_DIR || '.data',
     host: env.HOST || '127.0.0.1',
     port: parseWholeNumber('PORT', env.PORT, 8181, 0, 65535),
+    workers: parseWorkers(env.CLEARANCE_WORKERS, databaseUrl),
     adminToken: parseAdminToken(env.CLEARANCE_ADMIN_TOKEN),
     logLevel: parseLogLevel(env.LOG_LEVEL),
     policyDir: env.CLEARANCE_POLICY_DIR || '.build/policy',
     seedDemo: parseBoolean('CLEARANCE_SEED_DEMO', env.CLEARANCE_SEED_DEMO, databaseUrl === null),
+    factCacheMaxEntries: parseWholeNumber('FACT_CACHE_MAX_ENTRIES', env.FACT_CACHE_MAX_ENTRIES, 100_000, 0, 10_000_000),
     decisionLog: {
       mode: parseDecisionLogMode(env.DECISION_LOG),
       retentionDays: parseWholeNumber('DECISION_LOG_RETENTION_DAYS', env.DECISION_LOG_RETENTION_DAYS, 30, 1, 3650),

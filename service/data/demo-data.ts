@@ -1,7 +1,7 @@
 // A small demo practice and business, written into an empty embedded database so that
 // `make run` can be tried at once. Never touches a database that already holds accounts.
 import type { FastifyBaseLogger } from 'fastify';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database, NewUser } from './schema.ts';
 
 const PRACTICE = 'demo-practice';
@@ -37,6 +37,8 @@ const clients = [
 
 export async function seedDemoData(db: Kysely<Database>, log: FastifyBaseLogger): Promise<void> {
   await db.transaction().execute(async (trx) => {
+    // Workers starting together must not both seed.
+    await sql`select pg_advisory_xact_lock(hashtext('clearance.demo_data'))`.execute(trx);
     const existing = await trx.selectFrom('accounts').select('id').limit(1).executeTakeFirst();
     if (existing !== undefined) return;
 

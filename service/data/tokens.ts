@@ -1,5 +1,5 @@
 // Data access for API tokens.
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { ApiToken, Database, Scope } from './schema.ts';
 
 export async function findToken(db: Kysely<Database>, id: string): Promise<ApiToken | undefined> {
@@ -27,4 +27,9 @@ export async function insertToken(
       revoked_at: null,
     })
     .execute();
+}
+
+/** Holds, until the transaction ends, the lock that lets one process at a time make the bootstrap token. */
+export async function lockBootstrapToken(trx: Kysely<Database>): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtext('clearance.bootstrap_token'))`.execute(trx);
 }

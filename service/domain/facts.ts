@@ -46,7 +46,7 @@ export class FactStore {
     this.#items = lru(maxEntries);
     this.#allocations = lru(maxEntries);
     this.#ledgerAccess = lru(maxEntries);
-    this.#accountClients = lru(Math.max(16, Math.floor(maxEntries / 1000)));
+    this.#accountClients = lru(maxEntries === 0 ? 0 : Math.max(16, Math.floor(maxEntries / 1000)));
   }
 
   /** Starts following changes; the cache is used only while the feed is up. */

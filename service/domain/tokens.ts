@@ -3,7 +3,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { Database, Scope } from '../data/schema.ts';
-import { findToken, hasBootstrapToken, insertToken } from '../data/tokens.ts';
+import { findToken, hasBootstrapToken, insertToken, lockBootstrapToken } from '../data/tokens.ts';
 
 export const ALL_SCOPES: readonly Scope[] = ['decide', 'admin', 'logs'];
 const TOKEN_PATTERN = /^clr_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
@@ -52,8 +52,13 @@ export class TokenVerifier {
  * (every scope) and returns it so it can be shown once; otherwise returns null.
  */
 export async function ensureBootstrapToken(db: Kysely<Database>, envAdminToken: string | null): Promise<string | null> {
-  if (envAdminToken !== null || (await hasBootstrapToken(db))) return null;
-  const { id, secret, token } = generateToken();
-  await insertToken(db, { id, name: 'bootstrap admin token', secretHash: hashSecret(secret), scopes: [...ALL_SCOPES], bootstrap: true });
-  return token;
+  if (envAdminToken !== null) return null;
+  // Workers starting together: one makes the token, the others then find it.
+  return db.transaction().execute(async (trx) => {
+    await lockBootstrapToken(trx);
+    if (await hasBootstrapToken(trx)) return null;
+    const { id, secret, token } = generateToken();
+    await insertToken(trx, { id, name: 'bootstrap admin token', secretHash: hashSecret(secret), scopes: [...ALL_SCOPES], bootstrap: true });
+    return token;
+  });
 }

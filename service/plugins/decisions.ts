@@ -12,8 +12,13 @@ declare module 'fastify' {
   }
 }
 
-async function decisionsPlugin(app: FastifyInstance): Promise<void> {
-  const facts = new FactStore(app.database);
+export interface DecisionsPluginOptions {
+  /** Facts kept per kind; 0 disables the cache. */
+  factCacheMaxEntries: number;
+}
+
+async function decisionsPlugin(app: FastifyInstance, options: DecisionsPluginOptions): Promise<void> {
+  const facts = new FactStore(app.database, options.factCacheMaxEntries);
   app.decorate('facts', facts);
   app.decorate('decisions', new DecisionService(facts, () => app.policy.engine, app.decisionLog, app.metrics));
   const { metrics } = app;

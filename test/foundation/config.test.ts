@@ -11,6 +11,8 @@ t.test('when nothing is set, then the documented defaults apply', async (t) => {
   t.equal(config.seedDemo, true, 'the embedded engine gets demo data');
   t.equal(loadConfig({ DATABASE_URL: 'postgres://localhost/x' }).seedDemo, false, 'a real database does not');
   t.same(config.decisionLog, { mode: 'buffered', retentionDays: 30, queueMax: 50_000 });
+  t.equal(config.factCacheMaxEntries, 100_000);
+  t.equal(config.workers, 1);
 });
 
 const bad: Array<[string, Record<string, string>, RegExp]> = [
@@ -24,6 +26,9 @@ const bad: Array<[string, Record<string, string>, RegExp]> = [
   ['DECISION_LOG is unknown', { DECISION_LOG: 'sometimes' }, /^invalid configuration: DECISION_LOG must be one of buffered, durable, off, got "sometimes"$/],
   ['the retention is zero days', { DECISION_LOG_RETENTION_DAYS: '0' }, /^invalid configuration: DECISION_LOG_RETENTION_DAYS must be a whole number from 1 to 3650/],
   ['the queue bound is not a number', { DECISION_LOG_QUEUE_MAX: 'lots' }, /^invalid configuration: DECISION_LOG_QUEUE_MAX must be a whole number/],
+  ['the fact cache size is negative', { FACT_CACHE_MAX_ENTRIES: '-1' }, /^invalid configuration: FACT_CACHE_MAX_ENTRIES must be a whole number from 0/],
+  ['CLEARANCE_WORKERS is not a number', { CLEARANCE_WORKERS: 'many', DATABASE_URL: 'postgres://h/db' }, /^invalid configuration: CLEARANCE_WORKERS must be auto or a whole number from 1 to 256, got "many"$/],
+  ['CLEARANCE_WORKERS is above 1 with the embedded engine', { CLEARANCE_WORKERS: '2' }, /^invalid configuration: CLEARANCE_WORKERS above 1 needs DATABASE_URL/],
 ];
 for (const [when, env, message] of bad) {
   t.test(`when ${when}, then loading fails naming the variable`, async (t) => {
@@ -46,4 +51,7 @@ t.test('when values are valid, then they are parsed', async (t) => {
   t.equal(config.adminToken, 'x'.repeat(32));
   const log = loadConfig({ DECISION_LOG: 'Durable', DECISION_LOG_RETENTION_DAYS: '7', DECISION_LOG_QUEUE_MAX: '2000' }).decisionLog;
   t.same(log, { mode: 'durable', retentionDays: 7, queueMax: 2000 });
+  t.equal(loadConfig({ FACT_CACHE_MAX_ENTRIES: '0' }).factCacheMaxEntries, 0, 'the cache can be switched off');
+  t.equal(loadConfig({ CLEARANCE_WORKERS: '3', DATABASE_URL: 'postgres://h/db' }).workers, 3);
+  t.ok(loadConfig({ CLEARANCE_WORKERS: 'auto', DATABASE_URL: 'postgres://h/db' }).workers >= 1, 'auto: one per core');
 });

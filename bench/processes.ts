@@ -1,0 +1,129 @@
+// The servers a benchmark runs against, as child processes, and what they cost: CPU seconds and
+// peak resident memory of the whole process tree (a cluster supervisor and its workers), read
+// from /proc while the load runs.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+export interface Server {
+  name: string;
+  origin: string;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+export async function startServer(name: string, command: string, args: string[], env: Record<string, string>, readyUrl: string): Promise<Server> {
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (d: Buffer) => {
+    output = (output + d.toString()).slice(-20_000);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
+  let ok = false;
+  for (let i = 0; i < 600 && !ok && child.exitCode === null; i++) {
+    ok = await fetch(readyUrl).then((r) => r.status === 200, () => false);
+    if (!ok) await sleep(100);
+  }
+  if (!ok) {
+    child.kill('SIGKILL');
+    throw new Error(`${name} did not get ready at ${readyUrl}:\n${output.slice(-3000)}`);
+  }
+  return {
+    name,
+    origin: new URL(readyUrl).origin,
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      const stopped = await Promise.race([exited.then(() => true), sleep(40_000).then(() => false)]);
+      if (!stopped) {
+        child.kill('SIGKILL');
+        await exited;
+      }
+    },
+  };
+}
+
+const CLOCK_TICKS = 100; // USER_HZ on Linux
+
+function parentOf(pid: string): number | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+  } catch {
+    return null;
+  }
+}
+
+/** The pid and every descendant of it. */
+export function processTree(root: number): number[] {
+  const children = new Map<number, number[]>();
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    const parent = parentOf(name);
+    if (parent !== null) children.set(parent, [...(children.get(parent) ?? []), Number(name)]);
+  }
+  const tree: number[] = [];
+  const visit = (pid: number) => {
+    tree.push(pid);
+    for (const child of children.get(pid) ?? []) visit(child);
+  };
+  visit(root);
+  return tree;
+}
+
+function cpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      // gone
+    }
+  }
+  return ticks / CLOCK_TICKS;
+}
+
+function rssMb(pids: number[]): number {
+  let kb = 0;
+  for (const pid of pids) {
+    try {
+      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+      kb += Number(match?.[1] ?? 0);
+    } catch {
+      // gone
+    }
+  }
+  return kb / 1024;
+}
+
+export interface Usage {
+  /** Cores busy on average (CPU seconds per second). */
+  cpuCores: number;
+  /** Highest sum of resident memory over the tree, sampled every 200 ms. */
+  peakRssMb: number;
+}
+
+/** Runs work while watching the process tree under root. */
+export async function measured<T>(root: number, work: () => Promise<T>): Promise<{ result: T; usage: Usage }> {
+  const pids = processTree(root);
+  const cpuBefore = cpuSeconds(pids);
+  let peak = rssMb(pids);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssMb(pids));
+  }, 200);
+  const started = performance.now();
+  try {
+    const result = await work();
+    const seconds = (performance.now() - started) / 1000;
+    return { result, usage: { cpuCores: Math.round(((cpuSeconds(pids) - cpuBefore) / seconds) * 100) / 100, peakRssMb: Math.round(Math.max(peak, rssMb(pids))) } };
+  } finally {
+    clearInterval(sampler);
+  }
+}

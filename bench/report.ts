@@ -1,0 +1,148 @@
+// The benchmark report: the results as JSON, and the generated block of BENCHMARKS.md (tables
+// and the targets, met or missed by how much). The prose around the block is written by hand
+// and kept as it is.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import type { LoadResult } from './load.ts';
+import type { Usage } from './processes.ts';
+
+export type Scenario = LoadResult &
+  Usage & {
+    id: string;
+    title: string;
+    target: 'clearance' | 'opa' | 'fastify';
+    /** Decisions answered by one request (a batch, a list). */
+    decisionsPerRequest?: number;
+  };
+
+export interface BenchResults {
+  date: string;
+  quick: boolean;
+  seconds: number;
+  machine: { cpu: string; cores: number; memoryGb: number; node: string; opa: string; postgres: string; commit: string; policyRevision: string };
+  conditions: {
+    workers: number;
+    connections: number;
+    durationS: number;
+    warmupS: number;
+    rate: number;
+    mix: number;
+    allowedShare: number;
+    dataset: Record<string, number>;
+  };
+  verification: { requests: number; mismatches: number; examples: unknown[] };
+  scenarios: Scenario[];
+  inProcess: {
+    clearance: { decisions: number; medianUs: number; p99Us: number };
+    opaBench: { inputs: number; medianUs: number; minUs: number; maxUs: number };
+  };
+}
+
+const START = '<!-- results:start (written by make bench; edit outside this block) -->';
+const END = '<!-- results:end -->';
+
+const find = (r: BenchResults, id: string, mode: 'concurrency' | 'rate') => r.scenarios.find((s) => s.id === id && s.mode === mode);
+
+interface Target {
+  goal: string;
+  measured: string;
+  met: boolean;
+}
+
+export function targets(r: BenchResults): Target[] {
+  const ours = find(r, 'clearance-decide-buffered', 'concurrency');
+  const ourRate = find(r, 'clearance-decide-buffered', 'rate');
+  const opaLogged = find(r, 'opa-decide-logged', 'concurrency');
+  const opaLoggedRate = find(r, 'opa-decide-logged', 'rate');
+  const opa = find(r, 'opa-decide', 'concurrency');
+  const bare = find(r, 'fastify-bare', 'concurrency');
+  const query = find(r, 'clearance-query-10k', 'concurrency');
+  const out: Target[] = [];
+  if (ours && opaLogged && opa) {
+    const ratio = ours.rps / opaLogged.rps;
+    out.push({
+      goal: '/v1/decide warm, log on: ≥ 1.5× the OPA server\'s req/s (OPA logging too)',
+      measured: `${ours.rps} vs ${opaLogged.rps} req/s = ${ratio.toFixed(2)}× (OPA without logging: ${opa.rps} req/s, ${(ours.rps / opa.rps).toFixed(2)}×)`,
+      met: ratio >= 1.5,
+    });
+  }
+  if (ours && opaLogged && ourRate && opaLoggedRate) {
+    out.push({
+      goal: '… with a lower p99',
+      measured: `p99 ${ours.latencyMs.p99} vs ${opaLogged.latencyMs.p99} ms at ${r.conditions.connections} connections; ${ourRate.latencyMs.p99} vs ${opaLoggedRate.latencyMs.p99} ms at ${r.conditions.rate} req/s`,
+      met: ours.latencyMs.p99 < opaLogged.latencyMs.p99 && ourRate.latencyMs.p99 < opaLoggedRate.latencyMs.p99,
+    });
+  }
+  if (ours && bare) {
+    const share = ours.rps / bare.rps;
+    out.push({ goal: '≥ 70% of the bare-Fastify ceiling', measured: `${ours.rps} of ${bare.rps} req/s = ${(share * 100).toFixed(0)}%`, met: share >= 0.7 });
+  }
+  out.push({
+    goal: 'in-process evaluation: median ≤ 10 µs per decision',
+    measured: `${r.inProcess.clearance.medianUs} µs (p99 ${r.inProcess.clearance.p99Us} µs); opa bench on the same inputs: ${r.inProcess.opaBench.medianUs} µs`,
+    met: r.inProcess.clearance.medianUs <= 10,
+  });
+  if (query) {
+    out.push({ goal: '/v1/resources/query over 10,000 clients: p50 ≤ 50 ms', measured: `p50 ${query.latencyMs.p50} ms, p99 ${query.latencyMs.p99} ms`, met: query.latencyMs.p50 <= 50 });
+  }
+  return out;
+}
+
+function table(r: BenchResults): string {
+  const rows = r.scenarios.map((s) => {
+    const load = s.mode === 'rate' ? `${s.rate} req/s` : `${s.connections} conn`;
+    const per = s.decisionsPerRequest ? ` (${(s.rps * s.decisionsPerRequest).toLocaleString('en')} decisions/s)` : '';
+    const bad = s.non2xx + s.errors > 0 ? ` ⚠ ${s.non2xx} non-2xx, ${s.errors} errors` : '';
+    return `| ${s.title} | ${load} | ${s.rps.toLocaleString('en')}${per}${bad} | ${s.latencyMs.p50} | ${s.latencyMs.p99} | ${s.latencyMs.p999} | ${s.cpuCores} | ${s.peakRssMb} |`;
+  });
+  return [
+    '| scenario | load | req/s | p50 ms | p99 ms | p99.9 ms | server CPU (cores) | peak RSS MB |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+}
+
+export function renderBlock(r: BenchResults): string {
+  const m = r.machine;
+  const c = r.conditions;
+  const lines = [
+    START,
+    '',
+    `Run ${r.date}${r.quick ? ' (**quick smoke run, short durations: not comparable**)' : ''}, ${r.seconds} s in all, commit ${m.commit}, policy revision ${m.policyRevision}.`,
+    '',
+    `**Machine:** ${m.cores} × ${m.cpu}, ${m.memoryGb} GiB; Node ${m.node}; OPA ${m.opa}; PostgreSQL ${m.postgres} on the same machine. ` +
+      `The load generator (bench/load.ts, undici, keep-alive) runs on the same ${m.cores} cores as the servers and PostgreSQL.`,
+    '',
+    `**Conditions:** Clearance and bare Fastify with ${c.workers} workers (node:cluster); OPA \`run --server\` (Go, all cores). ` +
+      `Closed loop at ${c.connections} connections, or open loop at a fixed ${c.rate} req/s (half the OPA server's peak without logging); ` +
+      `${c.warmupS} s warm-up then ${c.durationS} s measured. A mix of ${c.mix} distinct decisions (${Math.round(c.allowedShare * 100)}% allowed) over ` +
+      `${Object.entries(c.dataset).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')}; OPA gets each decision's input with the facts inlined. ` +
+      `Server CPU and peak RSS cover the whole process tree.`,
+    '',
+    `**Same answers:** ${r.verification.requests - r.verification.mismatches} of ${r.verification.requests} decisions identical (allow and reasons) between Clearance and OPA.`,
+    '',
+    table(r),
+    '',
+    `**In process:** Clearance's compiled policy (WebAssembly, one call timed at a time over the ${c.mix} inputs, ${r.inProcess.clearance.decisions.toLocaleString('en')} calls): ` +
+      `median ${r.inProcess.clearance.medianUs} µs, p99 ${r.inProcess.clearance.p99Us} µs per decision. ` +
+      `\`opa bench\` (Go evaluator) on ${r.inProcess.opaBench.inputs} of the same inputs: median ${r.inProcess.opaBench.medianUs} µs (from ${r.inProcess.opaBench.minUs} to ${r.inProcess.opaBench.maxUs} µs).`,
+    '',
+    '**Targets:**',
+    '',
+    '| target | measured | |',
+    '|---|---|---|',
+    ...targets(r).map((t) => `| ${t.goal} | ${t.measured} | ${t.met ? 'met' : '**missed**'} |`),
+    '',
+    END,
+  ];
+  return lines.join('\n');
+}
+
+/** Replaces the results block of the report (or appends one), keeping everything else. */
+export function writeReport(r: BenchResults, path: string): void {
+  const current = existsSync(path) ? readFileSync(path, 'utf8') : '# Benchmarks\n';
+  const block = renderBlock(r);
+  const start = current.indexOf(START);
+  const end = current.indexOf(END);
+  const next = start >= 0 && end > start ? current.slice(0, start) + block + current.slice(end + END.length) : `${current.trimEnd()}\n\n${block}\n`;
+  writeFileSync(path, next);
+}

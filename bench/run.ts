@@ -1,0 +1,279 @@
+// `make bench`: Clearance against an OPA server on the same Rego, the bare-Fastify ceiling, policy
+// evaluation in process against `opa bench`, batches, the 10,000-client list and a cold cache,
+// on the benchmark data set in PostgreSQL. Writes bench/results/latest.json and the results block
+// of BENCHMARKS.md. Every decision of the mix is first sent to both Clearance and OPA, and the run
+// fails if any answer differs.
+// Usage: node bench/run.ts OPA_BINARY   (BENCH_DATABASE_URL, BENCH_QUICK=1 for a short smoke run)
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import pg from 'pg';
+import { openDatabase } from '../service/data/connect.ts';
+import { insertToken } from '../service/data/tokens.ts';
+import { FactStore } from '../service/domain/facts.ts';
+import { PolicyInputBuilder, type DecideRequest, type PolicyInput } from '../service/domain/policy-input.ts';
+import { generateToken, hashSecret } from '../service/domain/tokens.ts';
+import { PolicyEngine } from '../service/policy/engine.ts';
+import { BIG_PRACTICE, ensureDataset, LIST_SUBJECT } from './dataset.ts';
+import { runLoad, type LoadOptions, type LoadResult } from './load.ts';
+import { measured, startServer, type Server, type Usage } from './processes.ts';
+import { clientCount, requestMix } from './requests.ts';
+import { writeReport, type BenchResults, type Scenario } from './report.ts';
+
+const opa = process.argv[2] ?? '.tools/bin/opa';
+const quick = process.env.BENCH_QUICK === '1';
+const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/clearance_bench';
+const WORKERS = 2;
+const CONNECTIONS = 32;
+const DURATION_S = quick ? 3 : 10;
+const WARMUP_S = quick ? 1 : 3;
+const MIX_SIZE = quick ? 1000 : 5000;
+const POLICY_DIR = '.build/policy';
+
+const say = (message: string) => process.stderr.write(`bench: ${message}\n`);
+const started = Date.now();
+
+async function ensureDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = target.pathname.slice(1);
+  target.pathname = '/postgres';
+  const admin = new pg.Client({ connectionString: target.toString() });
+  await admin.connect();
+  try {
+    const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [name]);
+    if (rowCount === 0) await admin.query(`create database ${pg.escapeIdentifier(name)}`);
+  } finally {
+    await admin.end();
+  }
+}
+
+/** Runs fn over items with at most `width` at a time, keeping order. */
+async function mapLimit<T, R>(items: T[], width: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: width }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        out[i] = await fn(items[i] as T, i);
+      }
+    }),
+  );
+  return out;
+}
+
+const post = async (url: string, body: unknown, headers: Record<string, string> = {}) => {
+  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+};
+
+let nextPort = 18400 + Math.floor(Math.random() * 500);
+
+async function clearance(env: Record<string, string> = {}): Promise<Server> {
+  const port = nextPort++;
+  return startServer(
+    `clearance ${JSON.stringify(env)}`,
+    process.execPath,
+    ['service/server.ts'],
+    {
+      DATABASE_URL: databaseUrl,
+      PORT: String(port),
+      CLEARANCE_WORKERS: String(WORKERS),
+      CLEARANCE_ADMIN_TOKEN: 'bench-admin-token-not-used-by-the-load',
+      CLEARANCE_SEED_DEMO: 'false',
+      CLEARANCE_DATA_DIR: mkdtempSync(join(tmpdir(), 'clearance-bench-')),
+      LOG_LEVEL: 'warn',
+      DECISION_LOG: 'buffered',
+      ...env,
+    },
+    `http://127.0.0.1:${port}/ready`,
+  );
+}
+
+async function opaServer(decisionLogs: boolean): Promise<Server> {
+  const port = nextPort++;
+  const args = ['run', '--server', '--addr', `127.0.0.1:${port}`, '--disable-telemetry', '--skip-version-check', '--ignore', '*_test.rego'];
+  // Decision logs go to the console plugin, which writes at info level; request logs stay off.
+  args.push(...(decisionLogs ? ['--set', 'decision_logs.console=true', '--log-level', 'info', '--log-level-request', 'error'] : ['--log-level', 'error']));
+  args.push('policies/clearance');
+  return startServer(`opa (decision logs ${decisionLogs ? 'on' : 'off'})`, opa, args, {}, `http://127.0.0.1:${port}/health`);
+}
+
+async function bareFastify(): Promise<Server> {
+  const port = nextPort++;
+  return startServer('bare fastify', process.execPath, ['bench/bare-fastify.ts'], { PORT: String(port), WORKERS: String(WORKERS) }, `http://127.0.0.1:${port}/health`);
+}
+
+async function load(server: Server, path: string, bodies: string[], options: Partial<LoadOptions>, headers: Record<string, string> = {}) {
+  const opts: LoadOptions = { connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, ...options };
+  return measured(server.child.pid as number, () => runLoad({ origin: server.origin, path, headers, bodies }, opts));
+}
+
+function scenario(id: string, title: string, target: Scenario['target'], run: { result: LoadResult; usage: Usage }, extra: Partial<Scenario> = {}): Scenario {
+  const { result, usage } = run;
+  say(`${id} ${result.mode}${result.rate ? ` @${result.rate}/s` : ''}: ${result.rps} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, p99.9 ${result.latencyMs.p999} ms, cpu ${usage.cpuCores}, rss ${usage.peakRssMb} MB${result.non2xx + result.errors > 0 ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`);
+  return { id, title, target, ...result, ...usage, ...extra };
+}
+
+const percentile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+
+async function main(): Promise<void> {
+  say(`${quick ? 'quick smoke run' : 'full run'} against ${databaseUrl}`);
+  await ensureDatabase(databaseUrl);
+  const handle = await openDatabase({ databaseUrl, dataDir: null });
+  const { db } = handle;
+  const dataset = await ensureDataset(db);
+  say(`data set ${dataset.version} ${dataset.generated ? `generated in ${dataset.seconds.toFixed(1)} s` : 'reused'}: ${JSON.stringify(dataset.rows)}`);
+  await sql`truncate decision_log`.execute(db);
+
+  const { id, secret, token } = generateToken();
+  await insertToken(db, { id, name: 'bench', secretHash: hashSecret(secret), scopes: ['decide', 'logs'] });
+  const auth = { authorization: `Bearer ${token}` };
+
+  const mix = await requestMix(db, MIX_SIZE);
+  // The input Clearance's policy sees for each request, assembled the service's way (no cache),
+  // for OPA and for the in-process measurements.
+  const builder = new PolicyInputBuilder(new FactStore(handle, 0));
+  const inputs: PolicyInput[] = await mapLimit(mix, 16, (request) => builder.build(request));
+  say(`request mix of ${mix.length}, inputs assembled`);
+
+  const scenarios: Scenario[] = [];
+
+  // OPA first: its peak sets the fixed arrival rate every decide scenario is measured at.
+  const opaBodies = inputs.map((input) => JSON.stringify({ input }));
+  const opaOff = await opaServer(false);
+  const opaAnswers = await mapLimit(inputs, 8, async (input) => (await post(`${opaOff.origin}/v1/data/clearance/decision`, { input })).body.result);
+  const opaPeak = scenario('opa-decide', 'OPA server, decision logs off', 'opa', await load(opaOff, '/v1/data/clearance/decision', opaBodies, {}));
+  scenarios.push(opaPeak);
+  const rate = Math.max(100, Math.floor((opaPeak.rps * 0.5) / 100) * 100);
+  scenarios.push(scenario('opa-decide', 'OPA server, decision logs off', 'opa', await load(opaOff, '/v1/data/clearance/decision', opaBodies, { rate })));
+  await opaOff.stop();
+  const opaOn = await opaServer(true);
+  for (const options of [{}, { rate }]) {
+    scenarios.push(scenario('opa-decide-logged', 'OPA server, decision logs on (console)', 'opa', await load(opaOn, '/v1/data/clearance/decision', opaBodies, options)));
+  }
+  await opaOn.stop();
+
+  // Clearance, logging off: first every answer is checked against OPA's.
+  const mixBodies = mix.map((request) => JSON.stringify(request));
+  let server = await clearance({ DECISION_LOG: 'off' });
+  const ours = await mapLimit(mix, 8, async (request) => (await post(`${server.origin}/v1/decide`, request, auth)).body);
+  const mismatches = ours.flatMap((answer, i) => {
+    const theirs = opaAnswers[i] as { allow?: unknown; reasons?: unknown } | undefined;
+    const same = JSON.stringify({ allow: answer.allow, reasons: answer.reasons }) === JSON.stringify({ allow: theirs?.allow, reasons: theirs?.reasons });
+    return same ? [] : [{ request: mix[i] as DecideRequest, clearance: answer, opa: theirs }];
+  });
+  say(`verification: ${mix.length - mismatches.length} of ${mix.length} answers identical in Clearance and OPA`);
+  const allowed = ours.filter((a) => a.allow === true).length;
+  for (const options of [{}, { rate }]) {
+    scenarios.push(scenario('clearance-decide', 'Clearance /v1/decide, decision log off', 'clearance', await load(server, '/v1/decide', mixBodies, options, auth)));
+  }
+  await server.stop();
+
+  for (const mode of ['buffered', 'durable'] as const) {
+    server = await clearance({ DECISION_LOG: mode });
+    for (const options of [{}, { rate }]) {
+      scenarios.push(scenario(`clearance-decide-${mode}`, `Clearance /v1/decide, decision log ${mode}`, 'clearance', await load(server, '/v1/decide', mixBodies, options, auth)));
+    }
+    if (mode === 'buffered') {
+      const batches = Array.from({ length: 50 }, (_, b) => JSON.stringify({ requests: mix.slice((b * 100) % mix.length, ((b * 100) % mix.length) + 100) }));
+      scenarios.push(
+        scenario('clearance-batch-100', 'Clearance /v1/decide/batch of 100, decision log buffered', 'clearance', await load(server, '/v1/decide/batch', batches, { connections: 8 }, auth), {
+          decisionsPerRequest: 100,
+        }),
+      );
+      const clients = await clientCount(db, BIG_PRACTICE);
+      const query = JSON.stringify({ subject: { id: LIST_SUBJECT }, action: 'client.view', resource_type: 'client', include_denied: true });
+      scenarios.push(
+        scenario('clearance-query-10k', `Clearance /v1/resources/query over ${clients} clients with the greyed-out ones, decision log buffered`, 'clearance', await load(server, '/v1/resources/query', [query], { connections: 1 }, auth), {
+          decisionsPerRequest: clients,
+        }),
+      );
+    }
+    await server.stop();
+  }
+
+  server = await clearance({ DECISION_LOG: 'buffered', FACT_CACHE_MAX_ENTRIES: '0' });
+  for (const options of [{}, { rate }]) {
+    scenarios.push(scenario('clearance-decide-cold', 'Clearance /v1/decide, fact cache off (every fact from PostgreSQL), decision log buffered', 'clearance', await load(server, '/v1/decide', mixBodies, options, auth)));
+  }
+  await server.stop();
+
+  const bare = await bareFastify();
+  for (const options of [{}, { rate }]) {
+    scenarios.push(scenario('fastify-bare', 'Bare Fastify: parse the body, answer a constant', 'fastify', await load(bare, '/v1/decide', mixBodies, options)));
+  }
+  await bare.stop();
+
+  // In process: the same inputs through the compiled policy, one call timed at a time.
+  const engine = PolicyEngine.load(POLICY_DIR);
+  const times: number[] = [];
+  for (let round = 0; round < (quick ? 2 : 5); round++) {
+    for (const input of inputs) {
+      const t0 = process.hrtime.bigint();
+      engine.decide(input);
+      times.push(Number(process.hrtime.bigint() - t0) / 1000);
+    }
+  }
+  times.sort((a, b) => a - b);
+  const inProcess = { decisions: times.length, medianUs: Math.round(percentile(times, 0.5) * 100) / 100, p99Us: Math.round(percentile(times, 0.99) * 100) / 100 };
+  say(`in process: median ${inProcess.medianUs} µs, p99 ${inProcess.p99Us} µs per decision`);
+
+  const samples = inputs.filter((_, i) => i % Math.floor(inputs.length / (quick ? 3 : 10)) === 0).slice(0, quick ? 3 : 10);
+  const dir = mkdtempSync(join(tmpdir(), 'clearance-opa-bench-'));
+  const opaBench = samples.map((input, i) => {
+    const file = join(dir, `input-${i}.json`);
+    writeFileSync(file, JSON.stringify(input));
+    const out = execFileSync(opa, ['bench', '-d', 'policies/clearance', '--ignore', '*_test.rego', '-i', file, 'data.clearance.decision', '--format', 'json', '--benchmem=false'], {
+      encoding: 'utf8',
+      maxBuffer: 16 * 1024 * 1024,
+    });
+    const result = JSON.parse(out) as { N: number; T: number };
+    return result.T / result.N / 1000;
+  });
+  opaBench.sort((a, b) => a - b);
+  const opaInProcess = { inputs: opaBench.length, medianUs: Math.round(percentile(opaBench, 0.5) * 10) / 10, minUs: Math.round((opaBench[0] ?? 0) * 10) / 10, maxUs: Math.round((opaBench[opaBench.length - 1] ?? 0) * 10) / 10 };
+  say(`opa bench: median ${opaInProcess.medianUs} µs per evaluation over ${opaBench.length} inputs`);
+
+  const results: BenchResults = {
+    date: new Date().toISOString(),
+    quick,
+    seconds: Math.round((Date.now() - started) / 1000),
+    machine: {
+      cpu: cpus()[0]?.model ?? 'unknown',
+      cores: cpus().length,
+      memoryGb: Math.round(totalmem() / 2 ** 30),
+      node: process.version,
+      opa: execFileSync(opa, ['version'], { encoding: 'utf8' }).split('\n')[0]?.replace('Version: ', '') ?? '',
+      postgres: String((await sql<{ v: string }>`select current_setting('server_version') as v`.execute(db)).rows[0]?.v),
+      commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
+      policyRevision: engine.revision,
+    },
+    conditions: {
+      workers: WORKERS,
+      connections: CONNECTIONS,
+      durationS: DURATION_S,
+      warmupS: WARMUP_S,
+      rate,
+      mix: mix.length,
+      allowedShare: Math.round((allowed / mix.length) * 100) / 100,
+      dataset: dataset.rows,
+    },
+    verification: { requests: mix.length, mismatches: mismatches.length, examples: mismatches.slice(0, 5) },
+    scenarios,
+    inProcess: { clearance: inProcess, opaBench: opaInProcess },
+  };
+  mkdirSync('bench/results', { recursive: true });
+  writeFileSync('bench/results/latest.json', `${JSON.stringify(results, null, 2)}\n`);
+  writeReport(results, 'BENCHMARKS.md');
+  say(`wrote bench/results/latest.json and BENCHMARKS.md in ${results.seconds} s`);
+  await handle.close();
+  if (mismatches.length > 0) {
+    say(`FAILED: ${mismatches.length} answers differ between Clearance and OPA (see verification in latest.json)`);
+    process.exit(1);
+  }
+}
+
+await main();

@@ -1,0 +1,78 @@
+// One serving process: builds the app, listens, and closes gracefully on SIGTERM/SIGINT (stop
+// accepting, finish in-flight requests, drain the decision log, close the pools). Alone it prints
+// the start-up banner; as a cluster worker it reports to the supervisor, which prints it once.
+import cluster from 'node:cluster';
+import { buildApp } from './app.ts';
+import type { Config } from './config.ts';
+
+/** What a worker tells the supervisor once it is listening and migrated. */
+export interface WorkerReady {
+  type: 'clearance:ready';
+  address: string;
+  engine: string;
+  revision: string | null;
+  /** A bootstrap token this worker made (shown once by the supervisor), or null. */
+  token: string | null;
+}
+
+export async function serve(config: Config): Promise<void> {
+  // A bootstrap token made on first start is shown once and never logged.
+  let newToken: string | null = null;
+  const app = await buildApp({ config, onBootstrapToken: (token) => (newToken = token) });
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    app.log.info({ signal }, 'stopping: no new connections, finishing in-flight requests');
+    const force = setTimeout(() => {
+      app.log.error('graceful stop took longer than 30 s; exiting');
+      process.exit(1);
+    }, 30_000);
+    force.unref();
+    try {
+      await app.close();
+      app.log.info('stopped');
+      process.exit(0);
+    } catch (error) {
+      app.log.error({ err: error }, 'error while stopping');
+      process.exit(1);
+    }
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+
+  let address: string;
+  try {
+    address = await app.listen({ host: config.host, port: config.port });
+  } catch (error) {
+    app.log.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}`);
+    process.exit(1);
+  }
+
+  await app.databaseStatus.whenMigrated;
+  if (stopping) return;
+  const ready = { address, engine: app.database.engine, revision: app.policy.engine?.revision ?? null, token: newToken };
+  if (cluster.isWorker) process.send?.({ type: 'clearance:ready', ...ready } satisfies WorkerReady);
+  else process.stdout.write(banner(ready, config));
+}
+
+export function banner(ready: Omit<WorkerReady, 'type'>, config: Config): string {
+  const base = ready.address;
+  const shown = ready.token ?? '$CLEARANCE_ADMIN_TOKEN';
+  const tokenLine =
+    ready.token !== null
+      ? `  admin token (shown once, keep it): ${ready.token}\n`
+      : config.adminToken !== null
+        ? '  admin token: the value of CLEARANCE_ADMIN_TOKEN\n'
+        : '  admin token: the one printed at first start (or restart with CLEARANCE_ADMIN_TOKEN set to a token of your choice)\n';
+  const demo = config.seedDemo ? '  demo data: practice "demo-practice" (users ada, cal, sam, lee, max, eve) and business "demo-business" (bob, uma, stu, exa)\n' : '';
+  const workers = config.workers > 1 ? `, ${config.workers} workers` : '';
+  return (
+    `\nClearance is listening on ${base} (database: ${ready.engine}, policy: ${ready.revision ?? 'NOT LOADED'}, decision log: ${config.decisionLog.mode}${workers})\n` +
+    tokenLine +
+    demo +
+    `  try:\n    curl -s ${base}/v1/decide -H 'Authorization: Bearer ${shown}' -H 'Content-Type: application/json' \\\n` +
+    `      -d '{"subject":{"id":"sam"},"action":"client.view","resource":{"type":"client","id":"globex"}}'\n\n`
+  );
+}

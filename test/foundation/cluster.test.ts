@@ -1,0 +1,95 @@
+// CLEARANCE_WORKERS: several processes serve one port; the supervisor replaces a worker that dies
+// and stops them all gracefully, every answer logged.
+import { readdirSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { TEST_ENGINE } from '../helpers/database.ts';
+import { startServer } from '../helpers/server-process.ts';
+
+t.setTimeout(300_000);
+
+/** The pids of a process's children, from /proc. */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ')'.
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+t.test('given CLEARANCE_WORKERS with the embedded engine, then the service refuses to start naming it', async (t) => {
+  const { spawnSync } = await import('node:child_process');
+  const run = spawnSync(process.execPath, ['service/server.ts'], { env: { ...process.env, DATABASE_URL: '', CLEARANCE_WORKERS: '2' }, encoding: 'utf8' });
+  t.equal(run.status, 2);
+  t.match(run.stderr, /^clearance: invalid configuration: CLEARANCE_WORKERS above 1 needs DATABASE_URL/);
+});
+
+t.test('given two workers on PostgreSQL', { skip: TEST_ENGINE !== 'postgres' && 'workers need DATABASE_URL' }, async (t) => {
+  const server = await startServer(t, { CLEARANCE_WORKERS: '2', CLEARANCE_ADMIN_TOKEN: '', LOG_LEVEL: 'info' });
+  const supervisor = server.child.pid as number;
+  t.ok(await waitFor(() => childrenOf(supervisor).length === 2), 'two worker processes');
+  t.ok(await waitFor(() => /Clearance is listening/.test(server.output())), 'the banner, once every worker is ready');
+  t.match(server.output(), /Clearance is listening on .*2 workers/);
+  t.equal(server.output().match(/Clearance is listening/g)?.length, 1, 'one banner');
+  const printed = /admin token \(shown once, keep it\): (clr_\S+)/.exec(server.output())?.[1];
+  t.ok(printed, 'the bootstrap token is printed');
+  const bootstrap = await server.query<{ n: string }>('select count(*) as n from api_tokens where bootstrap');
+  t.equal(Number(bootstrap[0]?.n), 1, 'workers starting together make one bootstrap token');
+
+  const ask = async () => {
+    const response = await fetch(`${server.base}/v1/decide`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${printed}`, 'content-type': 'application/json', connection: 'close' },
+      body: JSON.stringify({ subject: { id: 'sam' }, action: 'client.view', resource: { type: 'client', id: 'acme' } }),
+    });
+    return { status: response.status, body: (await response.json()) as { allow: boolean; decision_id: string } };
+  };
+  const answered: string[] = [];
+  for (let i = 0; i < 40; i++) {
+    const { status, body } = await ask();
+    t.equal(status, 200);
+    answered.push(body.decision_id);
+  }
+  const workersThatAnswered = new Set([...server.output().matchAll(/"pid":(\d+),[^\n]*"msg":"request completed"/g)].map((m) => m[1]));
+  t.equal(workersThatAnswered.size, 2, 'both workers answered');
+
+  t.test('when a worker is killed, then another takes its place and the service keeps answering', async (t) => {
+    // Buffered mode: what a killed worker answered but had not yet written would be lost (durable
+    // mode is for that); let the log catch up first.
+    t.ok(await waitForAsync(async () => Number((await server.query<{ n: string }>('select count(*) as n from decision_log'))[0]?.n) >= answered.length), 'logged so far');
+    const [victim] = childrenOf(supervisor);
+    process.kill(victim as number, 'SIGKILL');
+    t.ok(await waitFor(() => childrenOf(supervisor).length === 2 && !childrenOf(supervisor).includes(victim as number)), 'replaced');
+    for (let i = 0; i < 10; i++) {
+      const { status, body } = await ask();
+      t.equal(status, 200);
+      answered.push(body.decision_id);
+    }
+  });
+
+  t.test('when SIGTERM arrives, then every worker stops gracefully and every answer is in the log', async (t) => {
+    server.child.kill('SIGTERM');
+    t.equal(await server.exited, 0);
+    const rows = await server.query<{ id: string }>('select decision_id::text as id from decision_log');
+    const logged = new Set(rows.map((r) => r.id));
+    t.same(answered.filter((id) => !logged.has(id)), []);
+  });
+});
+
+const waitFor = (check: () => boolean, ms?: number) => waitForAsync(async () => check(), ms);
+
+async function waitForAsync(check: () => Promise<boolean>, ms = 30_000): Promise<boolean> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await sleep(100);
+  }
+  return false;
+}
