@@ -3,6 +3,7 @@
 // and kept as it is.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import type { LoadResult } from './load.ts';
+import type { LogQueryTiming } from './log-query.ts';
 import type { Usage } from './processes.ts';
 
 export type Scenario = LoadResult &
@@ -35,6 +36,7 @@ export interface BenchResults {
     clearance: { decisions: number; medianUs: number; p99Us: number };
     opaBench: { inputs: number; medianUs: number; minUs: number; maxUs: number };
   };
+  decisionLogQueries: { entries: number; queries: LogQueryTiming[] };
 }
 
 const START = '<!-- results:start (written by make bench; edit outside this block) -->';
@@ -125,6 +127,12 @@ export function renderBlock(r: BenchResults): string {
     `**In process:** Clearance's compiled policy (WebAssembly, one call timed at a time over the ${c.mix} inputs, ${r.inProcess.clearance.decisions.toLocaleString('en')} calls): ` +
       `median ${r.inProcess.clearance.medianUs} µs, p99 ${r.inProcess.clearance.p99Us} µs per decision. ` +
       `\`opa bench\` (Go evaluator) on ${r.inProcess.opaBench.inputs} of the same inputs: median ${r.inProcess.opaBench.medianUs} µs (from ${r.inProcess.opaBench.minUs} to ${r.inProcess.opaBench.maxUs} µs).`,
+    '',
+    `**Decision log at size:** GET /v1/decisions through the service's own query code over ${r.decisionLogQueries.entries.toLocaleString('en')} entries in daily partitions (100 a page; median of 3):`,
+    '',
+    '| filter | first page ms | 20th page ms | entries on the first page |',
+    '|---|---|---|---|',
+    ...r.decisionLogQueries.queries.map((q) => `| ${q.query} | ${q.firstPageMs} | ${q.deepPageMs ?? '– (fewer pages)'} | ${q.rows} |`),
     '',
     '**Targets:**',
     '',

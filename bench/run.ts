@@ -17,6 +17,8 @@ import { PolicyInputBuilder, type DecideRequest, type PolicyInput } from '../ser
 import { generateToken, hashSecret } from '../service/domain/tokens.ts';
 import { PolicyEngine } from '../service/policy/engine.ts';
 import { BIG_PRACTICE, ensureDataset, LIST_SUBJECT } from './dataset.ts';
+import { fillDecisionLog, timeLogQueries } from './log-query.ts';
+import { migrateToLatest } from '../service/data/migrate.ts';
 import { runLoad, type LoadOptions, type LoadResult } from './load.ts';
 import { measured, startServer, type Server, type Usage } from './processes.ts';
 import { clientCount, requestMix } from './requests.ts';
@@ -25,6 +27,12 @@ import { writeReport, type BenchResults, type Scenario } from './report.ts';
 const opa = process.argv[2] ?? '.tools/bin/opa';
 const quick = process.env.BENCH_QUICK === '1';
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/clearance_bench';
+// A database of its own for the decision log at size, kept between runs.
+const logDatabaseUrl = (() => {
+  const url = new URL(databaseUrl);
+  url.pathname = `${url.pathname}_log`;
+  return url.toString();
+})();
 const WORKERS = 2;
 const CONNECTIONS = 32;
 const DURATION_S = quick ? 3 : 10;
@@ -237,6 +245,14 @@ async function main(): Promise<void> {
   const opaInProcess = { inputs: opaBench.length, medianUs: Math.round(percentile(opaBench, 0.5) * 10) / 10, minUs: Math.round((opaBench[0] ?? 0) * 10) / 10, maxUs: Math.round((opaBench[opaBench.length - 1] ?? 0) * 10) / 10 };
   say(`opa bench: median ${opaInProcess.medianUs} µs per evaluation over ${opaBench.length} inputs`);
 
+  await ensureDatabase(logDatabaseUrl);
+  const logHandle = await openDatabase({ databaseUrl: logDatabaseUrl, dataDir: null });
+  await migrateToLatest(logHandle.db);
+  const filled = await fillDecisionLog(logHandle.db);
+  const logQueries = await timeLogQueries(logHandle.db);
+  await logHandle.close();
+  say(`decision log of ${filled.rows.toLocaleString('en')} entries${filled.seconds > 0 ? ` (filled in ${filled.seconds.toFixed(0)} s)` : ''}: ${logQueries.map((q) => `${q.query} ${q.firstPageMs} ms`).join(', ')}`);
+
   const results: BenchResults = {
     date: new Date().toISOString(),
     quick,
@@ -264,6 +280,7 @@ async function main(): Promise<void> {
     verification: { requests: mix.length, mismatches: mismatches.length, examples: mismatches.slice(0, 5) },
     scenarios,
     inProcess: { clearance: inProcess, opaBench: opaInProcess },
+    decisionLogQueries: { entries: filled.rows, queries: logQueries },
   };
   mkdirSync('bench/results', { recursive: true });
   writeFileSync('bench/results/latest.json', `${JSON.stringify(results, null, 2)}\n`);
