@@ -8,10 +8,13 @@ import { AppError } from './errors.ts';
 import { ensureBootstrapToken } from './domain/tokens.ts';
 import { registerSchemas } from './http/openapi.ts';
 import authPlugin from './plugins/auth.ts';
+import contextPlugin from './plugins/context.ts';
 import databasePlugin from './plugins/database.ts';
 import decisionsPlugin from './plugins/decisions.ts';
 import policyPlugin from './plugins/policy.ts';
 import type { PolicyEngine } from './policy/engine.ts';
+import auditRoutes from './routes/audit.ts';
+import contextRoutes from './routes/context.ts';
 import decisionRoutes from './routes/decisions.ts';
 import healthRoutes from './routes/health.ts';
 import openApiRoutes from './routes/openapi.ts';
@@ -27,7 +30,7 @@ export interface BuildOptions {
   onBootstrapToken?: (token: string) => void;
 }
 
-/** Largest request body accepted, in bytes (a batch of 1000 decisions fits comfortably). */
+/** Largest request body accepted, in bytes (a batch of 1000 decisions fits comfortably; bulk syncs allow more). */
 export const BODY_LIMIT = 4 * 1024 * 1024;
 
 export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
@@ -35,8 +38,20 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel },
     bodyLimit: BODY_LIMIT,
+    // Ids in paths are up to 128 characters; a longer one must reach validation (400 naming it),
+    // not stop at the router's default of 100 (414).
+    routerOptions: { maxParamLength: 1024 },
     // Bodies are checked as sent: no silent type coercion, and unknown fields are refused, not dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+
+  // A DELETE carries no body, but many clients send Content-Type: application/json on every
+  // request; Fastify would refuse the empty body with a 400.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (request.method === 'DELETE' && body === '') return done(null, undefined);
+    return parseJson(request, body as string, done);
   });
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
@@ -51,7 +66,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
         const path = v.instancePath.split('/').filter(Boolean);
         const named = params.missingProperty ?? params.additionalProperty;
         if (typeof named === 'string') path.push(named);
-        const field = path.join('.') || error.validationContext || 'body';
+        // records[3].role: array positions in brackets, like the domain's own refusals.
+        const field = path.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || error.validationContext || 'body';
         const message =
           v.keyword === 'required' ? `${field} is required`
           : v.keyword === 'additionalProperties' ? `${field} is not an accepted field`
@@ -64,7 +80,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       });
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send({ error: { code: 'body_too_large', message: `request body exceeds ${BODY_LIMIT} bytes` } });
+      const limit = request.routeOptions.bodyLimit ?? BODY_LIMIT;
+      return reply.code(413).send({ error: { code: 'body_too_large', message: `request body exceeds ${limit} bytes` } });
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       const code = error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? 'invalid_json' : 'bad_request';
@@ -95,8 +112,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerSchemas(app);
   await app.register(authPlugin, { adminToken: config.adminToken });
   await app.register(decisionsPlugin);
+  await app.register(contextPlugin);
   await app.register(healthRoutes);
   await app.register(openApiRoutes);
   await app.register(decisionRoutes);
+  await app.register(contextRoutes);
+  await app.register(auditRoutes);
   return app;
 }
