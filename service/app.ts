@@ -18,6 +18,7 @@ import contextRoutes from './routes/context.ts';
 import decisionRoutes from './routes/decisions.ts';
 import healthRoutes from './routes/health.ts';
 import openApiRoutes from './routes/openapi.ts';
+import tokenRoutes from './routes/tokens.ts';
 
 export interface BuildOptions {
   config: Config;
@@ -110,13 +111,14 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     ...(options.policyEngine ? { engine: options.policyEngine } : {}),
   });
   registerSchemas(app);
-  await app.register(authPlugin, { adminToken: config.adminToken });
   await app.register(decisionsPlugin);
+  await app.register(authPlugin, { adminToken: config.adminToken });
   await app.register(contextPlugin);
   await app.register(healthRoutes);
   await app.register(openApiRoutes);
   await app.register(decisionRoutes);
   await app.register(contextRoutes);
+  await app.register(tokenRoutes);
   await app.register(auditRoutes);
   return app;
 }

@@ -475,6 +475,58 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every API token, newest first, without secrets (scope admin)
+         * @description The CLEARANCE_ADMIN_TOKEN from the environment is not stored and not listed.
+         */
+        get: operations["listTokens"];
+        put?: never;
+        /**
+         * Create an API token (scope admin)
+         * @description The token is in the answer and nowhere else: only a hash is stored. expires_at, when
+         *     given, must be in the future; an expired or revoked token is refused (401) on the next
+         *     request. Creation is an audit entry (without the secret).
+         */
+        post: operations["createToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens/{tokenId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tokenId: components["parameters"]["TokenId"];
+            };
+            cookie?: never;
+        };
+        /** One API token, without its secret (scope admin) */
+        get: operations["getToken"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API token (scope admin)
+         * @description Refused from the very next request on (other processes drop it on the change
+         *     notification). The token stays listed with revoked_at. Revoking twice is a no-op (204).
+         *     The revocation is an audit entry (change update, revoked_at set). A revoked bootstrap
+         *     token is not replaced on restart: set CLEARANCE_ADMIN_TOKEN to get back in.
+         */
+        delete: operations["revokeToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/audit": {
         parameters: {
             query?: never;
@@ -820,6 +872,43 @@ export interface components {
             deleted: number;
         };
         /** @enum {string} */
+        Scope: "decide" | "admin" | "logs";
+        TokenId: string;
+        TokenCreate: {
+            name: components["schemas"]["Name"];
+            scopes: components["schemas"]["Scope"][];
+            /**
+             * Format: date-time
+             * @description RFC 3339, in the future; absent = never expires
+             */
+            expires_at?: string;
+        };
+        TokenCreated: {
+            id: components["schemas"]["TokenId"];
+            name: components["schemas"]["Name"];
+            scopes: components["schemas"]["Scope"][];
+            created_at: components["schemas"]["Timestamp"];
+            /** Format: date-time */
+            expires_at: string | null;
+            /** @description The bearer token, shown only here: clr_<id>_<secret> */
+            token: string;
+        };
+        Token: {
+            id: components["schemas"]["TokenId"];
+            name: components["schemas"]["Name"];
+            scopes: components["schemas"]["Scope"][];
+            created_at: components["schemas"]["Timestamp"];
+            /** Format: date-time */
+            expires_at: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description The admin token made on first start */
+            bootstrap: boolean;
+        };
+        TokenList: {
+            tokens: components["schemas"]["Token"][];
+        };
+        /** @enum {string} */
         AuditRecordType: "account" | "user" | "client" | "item" | "allocation" | "ledger_access" | "token";
         /** @description A record id, or "<user_id>/<client_id>" for an allocation or ledger-access pair */
         AuditRecordId: string;
@@ -936,6 +1025,7 @@ export interface components {
         UserId: components["schemas"]["Id"];
         ClientId: components["schemas"]["Id"];
         ItemId: components["schemas"]["Id"];
+        TokenId: components["schemas"]["TokenId"];
         /** @description Page size */
         Limit: number;
         /** @description The next_cursor of the page before (opaque) */
@@ -1905,6 +1995,105 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
+        };
+    };
+    listTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tokens */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Created; the token is shown this once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tokenId: components["parameters"]["TokenId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Token"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tokenId: components["parameters"]["TokenId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
         };
     };
     listAudit: {
