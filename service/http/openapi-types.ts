@@ -699,7 +699,7 @@ export interface components {
             next_cursor: string | null;
         };
         /**
-         * @description practice_admin and client_admin in practice accounts, business_admin and user_admin in business accounts; standard and expense_approver in both
+         * @description practice_admin and client_admin in practice accounts, business_admin and user_admin in business accounts; standard and expense_approver in both. The legacy expense_approver is accepted here (existing approvers must be synced); its phase-out is a policy answer to user.create and user.update questions.
          * @enum {string}
          */
         Role: "practice_admin" | "client_admin" | "business_admin" | "user_admin" | "standard" | "expense_approver";
