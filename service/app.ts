@@ -9,17 +9,21 @@ import { AppError } from './errors.ts';
 import { ensureBootstrapToken } from './domain/tokens.ts';
 import { registerSchemas, validatorCompilers } from './http/openapi.ts';
 import authPlugin from './plugins/auth.ts';
+import contextPlugin from './plugins/context.ts';
 import databasePlugin from './plugins/database.ts';
 import decisionLogPlugin from './plugins/decision-log.ts';
 import decisionsPlugin from './plugins/decisions.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import policyPlugin from './plugins/policy.ts';
 import type { PolicyEngine } from './policy/engine.ts';
+import auditRoutes from './routes/audit.ts';
+import contextRoutes from './routes/context.ts';
 import decisionLogRoutes from './routes/decision-log.ts';
 import decisionRoutes from './routes/decisions.ts';
 import healthRoutes from './routes/health.ts';
 import metricsRoutes from './routes/metrics.ts';
 import openApiRoutes from './routes/openapi.ts';
+import tokenRoutes from './routes/tokens.ts';
 
 export interface BuildOptions {
   config: Config;
@@ -34,7 +38,7 @@ export interface BuildOptions {
   processMetrics?: boolean;
 }
 
-/** Largest request body accepted, in bytes (a batch of 1000 decisions fits comfortably). */
+/** Largest request body accepted, in bytes (a batch of 1000 decisions fits comfortably; bulk syncs allow more). */
 export const BODY_LIMIT = 4 * 1024 * 1024;
 
 /**
@@ -60,10 +64,22 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel, serializers: { err: serializeError } },
     bodyLimit: BODY_LIMIT,
+    // Ids in paths are up to 128 characters; a longer one must reach validation (400 naming it),
+    // not stop at the router's default of 100 (414).
+    routerOptions: { maxParamLength: 1024 },
     // Bodies are checked as sent: no silent type coercion, and unknown fields are refused, not dropped.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     // Query strings and path parameters are text by nature: those are read as their schema's type.
     schemaController: { compilersFactory: { buildValidator: validatorCompilers } },
+  });
+
+  // A DELETE carries no body, but many clients send Content-Type: application/json on every
+  // request; Fastify would refuse the empty body with a 400.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (request.method === 'DELETE' && body === '') return done(null, undefined);
+    return parseJson(request, body as string, done);
   });
 
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
@@ -78,7 +94,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
         const path = v.instancePath.split('/').filter(Boolean);
         const named = params.missingProperty ?? params.additionalProperty;
         if (typeof named === 'string') path.push(named);
-        const field = path.join('.') || error.validationContext || 'body';
+        // records[3].role: array positions in brackets, like the domain's own refusals.
+        const field = path.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || error.validationContext || 'body';
         const message =
           v.keyword === 'required' ? `${field} is required`
           : v.keyword === 'additionalProperties' ? `${field} is not an accepted field`
@@ -91,7 +108,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       });
     }
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      return reply.code(413).send({ error: { code: 'body_too_large', message: `request body exceeds ${BODY_LIMIT} bytes` } });
+      const limit = request.routeOptions.bodyLimit ?? BODY_LIMIT;
+      return reply.code(413).send({ error: { code: 'body_too_large', message: `request body exceeds ${limit} bytes` } });
     }
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       const code = error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? 'invalid_json' : 'bad_request';
@@ -121,13 +139,18 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     ...(options.policyEngine ? { engine: options.policyEngine } : {}),
   });
   registerSchemas(app);
-  await app.register(authPlugin, { adminToken: config.adminToken });
   await app.register(decisionLogPlugin, { ...config.decisionLog, spillDir: join(config.dataDir, 'decision-log-spill') });
+  // Token rows are read through the fact cache, so auth comes after the decisions plugin.
   await app.register(decisionsPlugin, { factCacheMaxEntries: config.factCacheMaxEntries });
+  await app.register(authPlugin, { adminToken: config.adminToken });
+  await app.register(contextPlugin);
   await app.register(healthRoutes);
   await app.register(metricsRoutes);
   await app.register(openApiRoutes);
   await app.register(decisionRoutes);
   await app.register(decisionLogRoutes);
+  await app.register(contextRoutes);
+  await app.register(tokenRoutes);
+  await app.register(auditRoutes);
   return app;
 }

@@ -9,14 +9,17 @@ export type Publishing = 'all' | 'expense_claims_only' | 'none';
 export type Ledger = 'xero' | 'myob' | 'quickbooks' | 'none';
 export type ItemKind = 'expense_claim' | 'receipt' | 'invoice';
 
+/** A timestamptz: read as a Date; optional on insert (the column defaults to now()). */
+// A timestamptz: read as a Date, optional on insert (every such column defaults to now()).
+// (Not Generated<>: that would wrap the ColumnType and leave selects typed as the wrapper.)
 type Timestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 
 export interface AccountsTable {
   id: string;
   name: string;
   kind: AccountKind;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface UsersTable {
@@ -33,8 +36,8 @@ export interface UsersTable {
   create_expense_claims: Generated<boolean>;
   publishing: Generated<Publishing>;
   xpm_staff_id: string | null;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export interface ClientsTable {
@@ -43,8 +46,8 @@ export interface ClientsTable {
   account_kind: 'practice';
   name: string;
   ledger: Generated<Ledger>;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 /** Allocations and ledger access share this shape. */
@@ -52,7 +55,7 @@ export interface UserClientTable {
   account_id: string;
   user_id: string;
   client_id: string;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
 }
 
 export interface ItemsTable {
@@ -61,8 +64,8 @@ export interface ItemsTable {
   client_id: string | null;
   owner_user_id: string | null;
   kind: ItemKind;
-  created_at: Generated<Timestamp>;
-  updated_at: Generated<Timestamp>;
+  created_at: Timestamp;
+  updated_at: Timestamp;
 }
 
 export type Scope = 'decide' | 'admin' | 'logs';
@@ -73,7 +76,7 @@ export interface ApiTokensTable {
   secret_hash: Buffer;
   scopes: Scope[];
   bootstrap: Generated<boolean>;
-  created_at: Generated<Timestamp>;
+  created_at: Timestamp;
   expires_at: Timestamp | null;
   revoked_at: Timestamp | null;
 }
@@ -109,9 +112,28 @@ export interface DecisionLogTable {
   duration_us: number;
 }
 
+export type AuditRecordType = 'account' | 'user' | 'client' | 'item' | 'allocation' | 'ledger_access' | 'token';
+export type AuditChange = 'create' | 'update' | 'delete';
+
+export interface AuditLogTable {
+  id: Generated<number>;
+  at: Timestamp;
+  request_id: string;
+  token_id: string;
+  account_id: string | null;
+  record_type: AuditRecordType;
+  record_id: string;
+  user_id: string | null;
+  client_id: string | null;
+  change: AuditChange;
+  before: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+  after: ColumnType<Record<string, unknown> | null, string | null, string | null>;
+}
+
 export interface Database {
   api_tokens: ApiTokensTable;
   decision_log: DecisionLogTable;
+  audit_log: AuditLogTable;
   accounts: AccountsTable;
   users: UsersTable;
   clients: ClientsTable;
@@ -132,3 +154,6 @@ export type NewItem = Insertable<ItemsTable>;
 export type ApiToken = Selectable<ApiTokensTable>;
 export type DecisionLogRow = Selectable<DecisionLogTable>;
 export type NewDecisionLogRow = Insertable<DecisionLogTable>;
+export type AuditRow = Selectable<AuditLogTable>;
+/** The two link tables: allocations (chosen by an admin) and ledger access (synced from the ledger). */
+export type LinkTable = 'allocations' | 'ledger_access';

@@ -1,10 +1,12 @@
-// The facts behind decisions, cached in memory. Every change (through the API or plain SQL)
-// arrives as a notification from the database and drops what it touches. While the
-// notification feed is down the cache is bypassed: missed changes must not be served.
+// The facts behind decisions (and the API token rows requests are checked against), cached in
+// memory. Every change (through the API or plain SQL) arrives as a notification from the database
+// and drops what it touches; the API's own writes also drop it synchronously after commit. While
+// the notification feed is down the cache is bypassed: missed changes must not be served.
 import type { DatabaseHandle } from '../data/connect.ts';
 import * as facts from '../data/facts.ts';
 import type { ClientSummary } from '../data/facts.ts';
-import type { Account, Client, Item, User } from '../data/schema.ts';
+import type { Account, ApiToken, Client, Item, User } from '../data/schema.ts';
+import { findToken } from '../data/tokens.ts';
 import { Lru } from './lru.ts';
 
 export const FACTS_CHANNEL = 'clearance_facts';
@@ -27,6 +29,7 @@ export class FactStore {
   readonly #allocations: Lru<string, ReadonlySet<string>>;
   readonly #ledgerAccess: Lru<string, ReadonlySet<string>>;
   readonly #accountClients: Lru<string, ClientSummary[]>;
+  readonly #tokens: Lru<string, ApiToken | null>;
   // Bumped by every invalidation: a load that started before one is not cached.
   #epoch = 0;
   #enabled = false;
@@ -47,6 +50,7 @@ export class FactStore {
     this.#allocations = lru(maxEntries);
     this.#ledgerAccess = lru(maxEntries);
     this.#accountClients = lru(maxEntries === 0 ? 0 : Math.max(16, Math.floor(maxEntries / 1000)));
+    this.#tokens = lru(Math.max(16, Math.floor(maxEntries / 10)));
   }
 
   /** Starts following changes; the cache is used only while the feed is up. */
@@ -107,6 +111,7 @@ export class FactStore {
         this.#ledgerAccess.delete(key);
         break;
       case 'api_tokens':
+        this.#tokens.delete(key);
         break;
       default:
         this.#clearAll();
@@ -150,6 +155,11 @@ export class FactStore {
 
   ledgerAccess(userId: string): Promise<ReadonlySet<string>> {
     return this.#through(this.#ledgerAccess, userId, async () => new Set(await facts.userClientIds(this.#handle.db, 'ledger_access', userId)));
+  }
+
+  /** An API token row by id (null when unknown); expiry and revocation are for the caller to check. */
+  token(id: string): Promise<ApiToken | null> {
+    return this.#through(this.#tokens, id, async () => (await findToken(this.#handle.db, id)) ?? NONE);
   }
 
   accountClients(accountId: string): Promise<ClientSummary[]> {

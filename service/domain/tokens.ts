@@ -1,12 +1,18 @@
 // Bearer tokens: "clr_<id>_<secret>". Only a SHA-256 of the secret is stored (the secret is 256
-// random bits, so a slow hash adds nothing); comparison is constant-time.
+// random bits, so a slow hash adds nothing); comparison is constant-time. Token rows are read
+// through the fact cache, which follows the change feed; expiry is checked against the clock on
+// every request, and a revocation drops the cached row in this process before it is answered.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import type { Database, Scope } from '../data/schema.ts';
-import { findToken, hasBootstrapToken, insertToken, lockBootstrapToken } from '../data/tokens.ts';
+import type { ApiToken, Database, Scope } from '../data/schema.ts';
+import { findToken, hasBootstrapToken, insertToken, listTokens, lockBootstrapToken, revokeToken } from '../data/tokens.ts';
+import { badRequest, notFound } from '../errors.ts';
+import type { Actor, AuditDraft, AuditedWriter } from './audit.ts';
 
 export const ALL_SCOPES: readonly Scope[] = ['decide', 'admin', 'logs'];
 const TOKEN_PATTERN = /^clr_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
+/** The principal id of the CLEARANCE_ADMIN_TOKEN from the environment (it has no row). */
+export const ENV_TOKEN_ID = 'env:CLEARANCE_ADMIN_TOKEN';
 
 export interface Principal {
   tokenId: string;
@@ -23,23 +29,24 @@ export function generateToken(): { id: string; secret: string; token: string } {
 
 /** Checks a presented token; null when unknown, wrong, revoked or expired. */
 export class TokenVerifier {
-  readonly #db: Kysely<Database>;
+  readonly #load: (id: string) => Promise<ApiToken | null>;
   readonly #envTokenHash: Buffer | null;
 
-  constructor(db: Kysely<Database>, envAdminToken: string | null) {
-    this.#db = db;
+  /** load reads a token row by id (through the cache); it throws when the database is unavailable. */
+  constructor(envAdminToken: string | null, load: (id: string) => Promise<ApiToken | null>) {
+    this.#load = load;
     this.#envTokenHash = envAdminToken === null ? null : hashSecret(envAdminToken);
   }
 
   async verify(presented: string, now = new Date()): Promise<Principal | null> {
     if (this.#envTokenHash !== null && timingSafeEqual(hashSecret(presented), this.#envTokenHash)) {
-      return { tokenId: 'env:CLEARANCE_ADMIN_TOKEN', scopes: ALL_SCOPES };
+      return { tokenId: ENV_TOKEN_ID, scopes: ALL_SCOPES };
     }
     const match = TOKEN_PATTERN.exec(presented);
     if (match === null) return null;
     const [, id, secret] = match as unknown as [string, string, string];
-    const row = await findToken(this.#db, id);
-    if (row === undefined) return null;
+    const row = await this.#load(id);
+    if (row === null) return null;
     if (!timingSafeEqual(hashSecret(secret), row.secret_hash)) return null;
     if (row.revoked_at !== null) return null;
     if (row.expires_at !== null && new Date(row.expires_at) <= now) return null;
@@ -48,8 +55,9 @@ export class TokenVerifier {
 }
 
 /**
- * When no admin token is configured and none was made before, makes the bootstrap token
- * (every scope) and returns it so it can be shown once; otherwise returns null.
+ * On first start with no admin token configured, makes the bootstrap token (every scope) and
+ * returns it so it can be shown once; otherwise returns null. A revoked bootstrap token is not
+ * replaced on the next start: set CLEARANCE_ADMIN_TOKEN to get back in.
  */
 export async function ensureBootstrapToken(db: Kysely<Database>, envAdminToken: string | null): Promise<string | null> {
   if (envAdminToken !== null) return null;
@@ -61,4 +69,87 @@ export async function ensureBootstrapToken(db: Kysely<Database>, envAdminToken: 
     await insertToken(trx, { id, name: 'bootstrap admin token', secretHash: hashSecret(secret), scopes: [...ALL_SCOPES], bootstrap: true });
     return token;
   });
+}
+
+/** A token as listed: never its secret or hash. */
+export interface TokenView {
+  id: string;
+  name: string;
+  scopes: Scope[];
+  created_at: string;
+  expires_at: string | null;
+  revoked_at: string | null;
+  bootstrap: boolean;
+}
+
+const iso = (t: Date | string | null): string | null => (t === null ? null : new Date(t).toISOString());
+
+export const tokenView = (row: ApiToken): TokenView => ({
+  id: row.id,
+  name: row.name,
+  scopes: row.scopes,
+  created_at: iso(row.created_at) as string,
+  expires_at: iso(row.expires_at),
+  revoked_at: iso(row.revoked_at),
+  bootstrap: row.bootstrap,
+});
+
+const tokenEntry = (before: TokenView | null, after: TokenView): AuditDraft => ({
+  account_id: null,
+  record_type: 'token',
+  record_id: after.id,
+  user_id: null,
+  client_id: null,
+  change: before === null ? 'create' : 'update',
+  before,
+  after,
+});
+
+const tokenNotFound = (id: string) => notFound('token_not_found', `token "${id}" does not exist`);
+
+/** Creating, listing and revoking API tokens; creation and revocation are in the audit trail. */
+export class TokenService {
+  readonly #db: Kysely<Database>;
+  readonly #writer: AuditedWriter;
+
+  constructor(db: Kysely<Database>, writer: AuditedWriter) {
+    this.#db = db;
+    this.#writer = writer;
+  }
+
+  /** Makes a token; the returned `token` is the only time its secret is shown. */
+  create(
+    actor: Actor,
+    input: { name: string; scopes: Scope[]; expires_at?: string },
+    now = new Date(),
+  ): Promise<Pick<TokenView, 'id' | 'name' | 'scopes' | 'created_at' | 'expires_at'> & { token: string }> {
+    const expiresAt = input.expires_at === undefined ? null : new Date(input.expires_at);
+    if (expiresAt !== null && expiresAt <= now) throw badRequest('invalid_request', 'expires_at must be in the future', { field: 'expires_at' });
+    return this.#writer.write(actor, async (trx, changes) => {
+      const { id, secret, token } = generateToken();
+      const row = await insertToken(trx, { id, name: input.name, secretHash: hashSecret(secret), scopes: input.scopes, expiresAt });
+      const view = tokenView(row);
+      changes.push(tokenEntry(null, view));
+      return { id: view.id, name: view.name, scopes: view.scopes, created_at: view.created_at, expires_at: view.expires_at, token };
+    });
+  }
+
+  async list(): Promise<TokenView[]> {
+    return (await listTokens(this.#db)).map(tokenView);
+  }
+
+  async get(id: string): Promise<TokenView> {
+    const row = await findToken(this.#db, id);
+    if (row === undefined) throw tokenNotFound(id);
+    return tokenView(row);
+  }
+
+  /** Revokes the token at once (in this process before the answer; elsewhere through the change feed). Revoking twice is a no-op. */
+  revoke(actor: Actor, id: string): Promise<void> {
+    return this.#writer.write(actor, async (trx, changes) => {
+      if ((await findToken(trx, id)) === undefined) throw tokenNotFound(id);
+      const revoked = await revokeToken(trx, id);
+      if (revoked !== undefined) changes.push(tokenEntry(tokenView(revoked.before), tokenView(revoked.after)));
+    });
+  }
 }

@@ -138,6 +138,483 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/accounts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Accounts in id order, a page at a time (scope admin) */
+        get: operations["listAccounts"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{accountId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        /** One account (scope admin) */
+        get: operations["getAccount"];
+        /**
+         * Create or replace an account (scope admin)
+         * @description Idempotent upsert. The kind cannot change once the account has users or clients
+         *     (400 account_kind_locked, field kind). Sending what is stored changes nothing and writes
+         *     no audit entry.
+         */
+        put: operations["putAccount"];
+        post?: never;
+        /**
+         * Delete an account and everything in it (scope admin)
+         * @description Its users, clients, allocations, ledger access and items go with it; the audit trail gets
+         *     one delete entry for each of them (same request_id).
+         */
+        delete: operations["deleteAccount"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{accountId}/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        /** The account's users in id order, a page at a time (scope admin) */
+        get: operations["listUsers"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{accountId}/users/{userId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /** One user (scope admin) */
+        get: operations["getUser"];
+        /**
+         * Create or fully replace a user (scope admin)
+         * @description A full replace: optional fields left out go back to their defaults (status active,
+         *     client_access_mode null = the role's default, every permission off / none, xpm_staff_id
+         *     null). Use PATCH to change some fields only. The role must belong to the account's kind
+         *     (400 invalid_role); client_access_mode is for practice users only. Sending what is stored
+         *     changes nothing and writes no audit entry. Role, mode and status changes are audit
+         *     entries with before and after.
+         */
+        put: operations["putUser"];
+        post?: never;
+        /**
+         * Delete a user (scope admin)
+         * @description Their allocations and ledger access go with them; their own-books items stay, owned by
+         *     nobody. The audit trail gets the user's delete entry plus one per removed pair and one
+         *     update per item that lost its owner (same request_id).
+         */
+        delete: operations["deleteUser"];
+        options?: never;
+        head?: never;
+        /**
+         * Change some fields of a user (scope admin)
+         * @description A JSON merge patch (RFC 7396): only the fields sent change; permissions merge key by key;
+         *     null resets a field to its default (status active, client_access_mode the role's default,
+         *     a permission off / none, xpm_staff_id none; permissions null resets them all). name and
+         *     role cannot be null. The result is checked like a PUT. 404 when the user does not exist.
+         */
+        patch: operations["patchUser"];
+        trace?: never;
+    };
+    "/v1/accounts/{accountId}/users/{userId}/allocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /** The clients allocated to a user (scope admin) */
+        get: operations["getAllocations"];
+        /**
+         * Replace the clients allocated to a user (scope admin)
+         * @description The user's set becomes exactly client_ids (a set: duplicates are harmless). Each must be a
+         *     client of the same account (400 invalid_reference naming client_ids[i]). One audit entry
+         *     per pair added (create) or removed (delete), so "who gave U access to C, and when" is
+         *     GET /v1/audit?user_id=U&client_id=C.
+         */
+        put: operations["putAllocations"];
+        post?: never;
+        /**
+         * Remove every allocation of a user (scope admin)
+         * @description 204 also when the set was already empty; 404 when the user does not exist.
+         */
+        delete: operations["deleteAllocations"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{accountId}/users/{userId}/ledger-access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        /** The clients a user can access in the ledger (scope admin) */
+        get: operations["getLedgerAccess"];
+        /**
+         * Replace a user's ledger access (scope admin)
+         * @description As for allocations: the user's set becomes exactly client_ids, clients of the same account;
+         *     one audit entry per pair added or removed. Ledger access only matters for clients whose
+         *     ledger is xero, but is accepted for any client (it matters again if the ledger changes).
+         */
+        put: operations["putLedgerAccess"];
+        post?: never;
+        /**
+         * Remove all of a user's ledger access (scope admin)
+         * @description 204 also when the set was already empty; 404 when the user does not exist.
+         */
+        delete: operations["deleteLedgerAccess"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{accountId}/clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        /** The account's clients in id order, a page at a time (scope admin) */
+        get: operations["listClients"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{accountId}/clients/{clientId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        /** One client (scope admin) */
+        get: operations["getClient"];
+        /**
+         * Create or replace a client (scope admin)
+         * @description Clients exist in practice accounts only (400 invalid_account_kind, field accountId).
+         *     ledger defaults to none. Sending what is stored changes nothing and writes no audit entry.
+         */
+        put: operations["putClient"];
+        post?: never;
+        /**
+         * Delete a client with its allocations, ledger access and items (scope admin)
+         * @description The client's allocations and ledger access go, and so do its items (documents): keeping
+         *     them with no client would move them into the practice's own books, where other people
+         *     may see them. The audit trail gets one delete entry per record that went (same request_id).
+         */
+        delete: operations["deleteClient"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{accountId}/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        /** The account's items in id order, a page at a time (scope admin) */
+        get: operations["listItems"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{accountId}/items/{itemId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                itemId: components["parameters"]["ItemId"];
+            };
+            cookie?: never;
+        };
+        /** One item (scope admin) */
+        get: operations["getItem"];
+        /**
+         * Create or replace an item (scope admin)
+         * @description owner_user_id and client_id must be a user and a client of the same account (400
+         *     invalid_reference naming the field); client_id null or absent = the account's own books.
+         *     Sending what is stored changes nothing and writes no audit entry.
+         */
+        put: operations["putItem"];
+        post?: never;
+        /** Delete an item (scope admin) */
+        delete: operations["deleteItem"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{accountId}/sync/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk sync of users (scope admin)
+         * @description Up to 10,000 records in one request and one transaction. mode upsert (the default) creates
+         *     and updates the listed records; replace also deletes the account's users that are not
+         *     listed (with the same cascades as DELETE).
+         *     Any invalid record refuses the whole request naming records[i].field; nothing is written.
+         *     An id listed twice is refused (400 duplicate_record). Each change is an audit entry; all share the request_id.
+         *     Bodies up to 16 MiB.
+         */
+        post: operations["syncUsers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{accountId}/sync/clients": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk sync of clients (scope admin)
+         * @description Up to 10,000 records in one request and one transaction. mode upsert (the default) creates
+         *     and updates the listed records; replace also deletes the account's clients that are not
+         *     listed (with the same cascades as DELETE).
+         *     Any invalid record refuses the whole request naming records[i].field; nothing is written.
+         *     An id listed twice is refused (400 duplicate_record). Each change is an audit entry; all share the request_id.
+         *     Bodies up to 16 MiB.
+         */
+        post: operations["syncClients"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{accountId}/sync/items": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk sync of items (scope admin)
+         * @description Up to 10,000 records in one request and one transaction. mode upsert (the default) creates
+         *     and updates the listed records; replace also deletes the account's items that are not
+         *     listed (with the same cascades as DELETE).
+         *     Any invalid record refuses the whole request naming records[i].field; nothing is written.
+         *     An id listed twice is refused (400 duplicate_record). Each change is an audit entry; all share the request_id.
+         *     Bodies up to 16 MiB.
+         */
+        post: operations["syncItems"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{accountId}/sync/allocations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk sync of allocations (scope admin)
+         * @description Up to 10,000 records in one request and one transaction. mode upsert (the default) creates
+         *     and updates the listed records; replace also deletes the account's allocations that are not
+         *     listed (the account's whole set of pairs becomes exactly the listed one: a full ledger sync).
+         *     Any invalid record refuses the whole request naming records[i].field; nothing is written.
+         *     Duplicate pairs count once. Each change is an audit entry; all share the request_id.
+         *     Bodies up to 16 MiB.
+         */
+        post: operations["syncAllocations"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/accounts/{accountId}/sync/ledger-access": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Bulk sync of ledger-access pairs (scope admin)
+         * @description Up to 10,000 records in one request and one transaction. mode upsert (the default) creates
+         *     and updates the listed records; replace also deletes the account's ledger-access pairs that are not
+         *     listed (the account's whole set of pairs becomes exactly the listed one: a full ledger sync).
+         *     Any invalid record refuses the whole request naming records[i].field; nothing is written.
+         *     Duplicate pairs count once. Each change is an audit entry; all share the request_id.
+         *     Bodies up to 16 MiB.
+         */
+        post: operations["syncLedgerAccess"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every API token, newest first, without secrets (scope admin)
+         * @description The CLEARANCE_ADMIN_TOKEN from the environment is not stored and not listed.
+         */
+        get: operations["listTokens"];
+        put?: never;
+        /**
+         * Create an API token (scope admin)
+         * @description The token is in the answer and nowhere else: only a hash is stored. expires_at, when
+         *     given, must be in the future; an expired or revoked token is refused (401) on the next
+         *     request. Creation is an audit entry (without the secret).
+         */
+        post: operations["createToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/tokens/{tokenId}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tokenId: components["parameters"]["TokenId"];
+            };
+            cookie?: never;
+        };
+        /** One API token, without its secret (scope admin) */
+        get: operations["getToken"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API token (scope admin)
+         * @description Refused from the very next request on (other processes drop it on the change
+         *     notification). The token stays listed with revoked_at. Revoking twice is a no-op (204).
+         *     The revocation is an audit entry (change update, revoked_at set). A revoked bootstrap
+         *     token is not replaced on restart: set CLEARANCE_ADMIN_TOKEN to get back in.
+         */
+        delete: operations["revokeToken"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail, newest first (scope logs)
+         * @description One entry per record a request changed (all entries of one request share request_id),
+         *     with the token that made the change and the record before and after as GET shows it
+         *     (never a token's secret or hash). Pairs of allocations and ledger access are records
+         *     "<user_id>/<client_id>": who gave user U access to client C, and when, is
+         *     ?user_id=U&client_id=C. Filters combine with AND; since is inclusive, until exclusive.
+         *     A write that changed nothing has no entry.
+         */
+        get: operations["listAudit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -332,6 +809,272 @@ export interface components {
             /** @description Pass as cursor for the next page; null on the last */
             next_cursor: string | null;
         };
+        Name: string;
+        /** Format: date-time */
+        Timestamp: string;
+        /** @enum {string} */
+        AccountKind: "practice" | "business";
+        Account: {
+            id: components["schemas"]["Id"];
+            kind: components["schemas"]["AccountKind"];
+            name: components["schemas"]["Name"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        AccountPut: {
+            kind: components["schemas"]["AccountKind"];
+            name: components["schemas"]["Name"];
+        };
+        AccountList: {
+            accounts: components["schemas"]["Account"][];
+            next_cursor: string | null;
+        };
+        /**
+         * @description practice_admin and client_admin in practice accounts, business_admin and user_admin in business accounts; standard and expense_approver in both. The legacy expense_approver is accepted here (existing approvers must be synced); its phase-out is a policy answer to user.create and user.update questions.
+         * @enum {string}
+         */
+        Role: "practice_admin" | "client_admin" | "business_admin" | "user_admin" | "standard" | "expense_approver";
+        /** @enum {string} */
+        UserStatus: "active" | "suspended";
+        /** @enum {string} */
+        Publishing: "all" | "expense_claims_only" | "none";
+        /** @description The practice-manager staff member the user is linked to; null when none */
+        XpmStaffId: string | null;
+        /**
+         * @description Practice users only; null means the role's default (all for client_admin, selected for standard)
+         * @enum {string|null}
+         */
+        ClientAccessMode: "all" | "selected" | "ledger_all" | "ledger_selected" | null;
+        /** @description Each permission left out is off (publishing none) */
+        Permissions: {
+            add_clients?: boolean;
+            practice_insights?: boolean;
+            manage_business?: boolean;
+            create_expense_claims?: boolean;
+            publishing?: components["schemas"]["Publishing"];
+        };
+        /** @description Merged key by key; null resets one permission (or, for the whole object, all of them) to off / none */
+        PermissionsPatch: {
+            add_clients?: boolean | null;
+            practice_insights?: boolean | null;
+            manage_business?: boolean | null;
+            create_expense_claims?: boolean | null;
+            /** @enum {string|null} */
+            publishing?: "all" | "expense_claims_only" | "none" | null;
+        } | null;
+        UserPut: {
+            name: components["schemas"]["Name"];
+            role: components["schemas"]["Role"];
+            status?: components["schemas"]["UserStatus"];
+            client_access_mode?: components["schemas"]["ClientAccessMode"];
+            permissions?: components["schemas"]["Permissions"];
+            xpm_staff_id?: components["schemas"]["XpmStaffId"];
+        };
+        UserPatch: {
+            name?: components["schemas"]["Name"];
+            role?: components["schemas"]["Role"];
+            /** @enum {string|null} */
+            status?: "active" | "suspended" | null;
+            client_access_mode?: components["schemas"]["ClientAccessMode"];
+            permissions?: components["schemas"]["PermissionsPatch"];
+            xpm_staff_id?: components["schemas"]["XpmStaffId"];
+        };
+        User: {
+            id: components["schemas"]["Id"];
+            account_id: components["schemas"]["Id"];
+            name: components["schemas"]["Name"];
+            role: components["schemas"]["Role"];
+            status: components["schemas"]["UserStatus"];
+            client_access_mode: components["schemas"]["ClientAccessMode"];
+            permissions: {
+                add_clients: boolean;
+                practice_insights: boolean;
+                manage_business: boolean;
+                create_expense_claims: boolean;
+                publishing: components["schemas"]["Publishing"];
+            };
+            xpm_staff_id: components["schemas"]["XpmStaffId"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        UserList: {
+            users: components["schemas"]["User"][];
+            next_cursor: string | null;
+        };
+        /** @enum {string} */
+        Ledger: "xero" | "myob" | "quickbooks" | "none";
+        ClientPut: {
+            name: components["schemas"]["Name"];
+            ledger?: components["schemas"]["Ledger"];
+        };
+        Client: {
+            id: components["schemas"]["Id"];
+            account_id: components["schemas"]["Id"];
+            name: components["schemas"]["Name"];
+            ledger: components["schemas"]["Ledger"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        ClientList: {
+            clients: components["schemas"]["Client"][];
+            next_cursor: string | null;
+        };
+        /** @enum {string} */
+        ItemKind: "expense_claim" | "receipt" | "invoice";
+        NullableId: string | null;
+        ItemPut: {
+            kind: components["schemas"]["ItemKind"];
+            /** @description A user of the same account; null when nobody owns it (e.g. its owner was deleted) */
+            owner_user_id: components["schemas"]["NullableId"];
+            /** @description A client of the same account; null or absent = the account's own books */
+            client_id?: components["schemas"]["NullableId"];
+        };
+        Item: {
+            id: components["schemas"]["Id"];
+            account_id: components["schemas"]["Id"];
+            kind: components["schemas"]["ItemKind"];
+            owner_user_id: components["schemas"]["NullableId"];
+            client_id: components["schemas"]["NullableId"];
+            created_at: components["schemas"]["Timestamp"];
+            updated_at: components["schemas"]["Timestamp"];
+        };
+        ItemList: {
+            items: components["schemas"]["Item"][];
+            next_cursor: string | null;
+        };
+        ClientIds: {
+            client_ids: components["schemas"]["Id"][];
+        };
+        /**
+         * @description upsert creates and updates the listed records; replace also deletes the account's records of this kind that are not listed
+         * @default upsert
+         * @enum {string}
+         */
+        SyncMode: "upsert" | "replace";
+        /** @description A user as PUT takes it, with its id */
+        UserRecord: {
+            id: components["schemas"]["Id"];
+            name: components["schemas"]["Name"];
+            role: components["schemas"]["Role"];
+            status?: components["schemas"]["UserStatus"];
+            client_access_mode?: components["schemas"]["ClientAccessMode"];
+            permissions?: components["schemas"]["Permissions"];
+            xpm_staff_id?: components["schemas"]["XpmStaffId"];
+        };
+        /** @description A client as PUT takes it, with its id */
+        ClientRecord: {
+            id: components["schemas"]["Id"];
+            name: components["schemas"]["Name"];
+            ledger?: components["schemas"]["Ledger"];
+        };
+        /** @description An item as PUT takes it, with its id */
+        ItemRecord: {
+            id: components["schemas"]["Id"];
+            kind: components["schemas"]["ItemKind"];
+            owner_user_id: components["schemas"]["NullableId"];
+            client_id?: components["schemas"]["NullableId"];
+        };
+        /** @description One (user, client) pair of the account */
+        LinkRecord: {
+            user_id: components["schemas"]["Id"];
+            client_id: components["schemas"]["Id"];
+        };
+        SyncUsersRequest: {
+            records: components["schemas"]["UserRecord"][];
+            mode?: components["schemas"]["SyncMode"];
+        };
+        SyncClientsRequest: {
+            records: components["schemas"]["ClientRecord"][];
+            mode?: components["schemas"]["SyncMode"];
+        };
+        SyncItemsRequest: {
+            records: components["schemas"]["ItemRecord"][];
+            mode?: components["schemas"]["SyncMode"];
+        };
+        SyncLinksRequest: {
+            records: components["schemas"]["LinkRecord"][];
+            mode?: components["schemas"]["SyncMode"];
+        };
+        /** @description Counts of distinct records (a pair listed twice counts once) */
+        SyncResult: {
+            created: number;
+            updated: number;
+            unchanged: number;
+            deleted: number;
+        };
+        /** @enum {string} */
+        Scope: "decide" | "admin" | "logs";
+        TokenId: string;
+        TokenCreate: {
+            name: components["schemas"]["Name"];
+            scopes: components["schemas"]["Scope"][];
+            /**
+             * Format: date-time
+             * @description RFC 3339, in the future; absent = never expires
+             */
+            expires_at?: string;
+        };
+        TokenCreated: {
+            id: components["schemas"]["TokenId"];
+            name: components["schemas"]["Name"];
+            scopes: components["schemas"]["Scope"][];
+            created_at: components["schemas"]["Timestamp"];
+            /** Format: date-time */
+            expires_at: string | null;
+            /** @description The bearer token, shown only here: clr_<id>_<secret> */
+            token: string;
+        };
+        Token: {
+            id: components["schemas"]["TokenId"];
+            name: components["schemas"]["Name"];
+            scopes: components["schemas"]["Scope"][];
+            created_at: components["schemas"]["Timestamp"];
+            /** Format: date-time */
+            expires_at: string | null;
+            /** Format: date-time */
+            revoked_at: string | null;
+            /** @description The admin token made on first start */
+            bootstrap: boolean;
+        };
+        TokenList: {
+            tokens: components["schemas"]["Token"][];
+        };
+        /** @enum {string} */
+        AuditRecordType: "account" | "user" | "client" | "item" | "allocation" | "ledger_access" | "token";
+        /** @description A record id, or "<user_id>/<client_id>" for an allocation or ledger-access pair */
+        AuditRecordId: string;
+        AuditEntry: {
+            id: number;
+            at: components["schemas"]["Timestamp"];
+            /**
+             * Format: uuid
+             * @description Shared by every entry one request wrote
+             */
+            request_id: string;
+            /** @description The id of the token that made the change (env:CLEARANCE_ADMIN_TOKEN for the one from the environment) */
+            token_id: string;
+            account_id: string | null;
+            record_type: components["schemas"]["AuditRecordType"];
+            record_id: components["schemas"]["AuditRecordId"];
+            /** @description The user the record concerns (a user */
+            user_id: string | null;
+            /** @description The client the record concerns (a client */
+            client_id: string | null;
+            /** @enum {string} */
+            change: "create" | "update" | "delete";
+            /** @description The record as GET showed it before the change; null on create */
+            before: {
+                [key: string]: unknown;
+            } | null;
+            /** @description The record as GET shows it after the change; null on delete */
+            after: {
+                [key: string]: unknown;
+            } | null;
+        };
+        AuditList: {
+            entries: components["schemas"]["AuditEntry"][];
+            next_cursor: string | null;
+        };
         ErrorBody: {
             code: string;
             message: string;
@@ -371,6 +1114,24 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description The record, or its account or user, does not exist (account_not_found, user_not_found, client_not_found, item_not_found, token_not_found) */
+        NotFound: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
+        /** @description The id belongs to a record of another account (id_conflict; ids are global), or a concurrent write got in the way (conflict; retry) */
+        Conflict: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"];
+            };
+        };
         /** @description The body is over the size limit */
         TooLarge: {
             headers: {
@@ -394,7 +1155,17 @@ export interface components {
             };
         };
     };
-    parameters: never;
+    parameters: {
+        AccountId: components["schemas"]["Id"];
+        UserId: components["schemas"]["Id"];
+        ClientId: components["schemas"]["Id"];
+        ItemId: components["schemas"]["Id"];
+        TokenId: components["schemas"]["TokenId"];
+        /** @description Page size */
+        Limit: number;
+        /** @description The next_cursor of the page before (opaque) */
+        Cursor: string;
+    };
     requestBodies: never;
     headers: never;
     pathItems: never;
@@ -612,6 +1383,988 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+        };
+    };
+    listAccounts: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the page before (opaque) */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of accounts; next_cursor is null on the last page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AccountList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The account */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    putAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AccountPut"];
+            };
+        };
+        responses: {
+            /** @description Updated, or unchanged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Account"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    deleteAccount: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listUsers: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the page before (opaque) */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of users; next_cursor is null on the last page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The user, every field present */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    putUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UserPut"];
+            };
+        };
+        responses: {
+            /** @description Updated, or unchanged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    deleteUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    patchUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/merge-patch+json": components["schemas"]["UserPatch"];
+                "application/json": components["schemas"]["UserPatch"];
+            };
+        };
+        responses: {
+            /** @description The user after the patch */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["User"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getAllocations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Client ids, sorted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientIds"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    putAllocations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientIds"];
+            };
+        };
+        responses: {
+            /** @description The set now stored, sorted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientIds"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteAllocations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cleared */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getLedgerAccess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Client ids, sorted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientIds"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    putLedgerAccess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientIds"];
+            };
+        };
+        responses: {
+            /** @description The set now stored, sorted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientIds"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    deleteLedgerAccess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                userId: components["parameters"]["UserId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Cleared */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listClients: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the page before (opaque) */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of clients; next_cursor is null on the last page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ClientList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The client */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Client"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    putClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ClientPut"];
+            };
+        };
+        responses: {
+            /** @description Updated, or unchanged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Client"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Client"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    deleteClient: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                clientId: components["parameters"]["ClientId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listItems: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the page before (opaque) */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of items; next_cursor is null on the last page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ItemList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    getItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                itemId: components["parameters"]["ItemId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The item */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Item"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    putItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                itemId: components["parameters"]["ItemId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ItemPut"];
+            };
+        };
+        responses: {
+            /** @description Updated, or unchanged */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Item"];
+                };
+            };
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Item"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+        };
+    };
+    deleteItem: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+                itemId: components["parameters"]["ItemId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    syncUsers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SyncUsersRequest"];
+            };
+        };
+        responses: {
+            /** @description How many listed records were created, updated or unchanged, and how many were deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+        };
+    };
+    syncClients: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SyncClientsRequest"];
+            };
+        };
+        responses: {
+            /** @description How many listed records were created, updated or unchanged, and how many were deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+        };
+    };
+    syncItems: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SyncItemsRequest"];
+            };
+        };
+        responses: {
+            /** @description How many listed records were created, updated or unchanged, and how many were deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+        };
+    };
+    syncAllocations: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SyncLinksRequest"];
+            };
+        };
+        responses: {
+            /** @description How many listed records were created, updated or unchanged, and how many were deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+        };
+    };
+    syncLedgerAccess: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SyncLinksRequest"];
+            };
+        };
+        responses: {
+            /** @description How many listed records were created, updated or unchanged, and how many were deleted */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SyncResult"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+        };
+    };
+    listTokens: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The tokens */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenList"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    createToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TokenCreate"];
+            };
+        };
+        responses: {
+            /** @description Created; the token is shown this once */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenCreated"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+        };
+    };
+    getToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tokenId: components["parameters"]["TokenId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Token"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    revokeToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                tokenId: components["parameters"]["TokenId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Revoked */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+        };
+    };
+    listAudit: {
+        parameters: {
+            query?: {
+                account_id?: components["schemas"]["Id"];
+                record_type?: components["schemas"]["AuditRecordType"];
+                record_id?: components["schemas"]["AuditRecordId"];
+                user_id?: components["schemas"]["Id"];
+                client_id?: components["schemas"]["Id"];
+                token_id?: string;
+                since?: string;
+                until?: string;
+                /** @description Page size */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the page before (opaque) */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of entries, newest first; next_cursor is null on the last page */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
         };
     };
     health: {

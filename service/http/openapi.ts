@@ -3,21 +3,16 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AjvCompiler, type BuildCompilerFromPool } from '@fastify/ajv-compiler';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifySchema } from 'fastify';
 import { parse } from 'yaml';
 
 export const OPENAPI_PATH = fileURLToPath(new URL('../../openapi/clearance.yaml', import.meta.url));
 
-interface Parameter {
-  name: string;
-  in: 'query' | 'path' | 'header' | 'cookie';
-  required?: boolean;
-  schema: Record<string, unknown>;
-}
+type Json = Record<string, unknown>;
 
 export interface OpenApiDocument {
-  paths: Record<string, Record<string, { parameters?: Parameter[] } | undefined>>;
-  components: { schemas: Record<string, Record<string, unknown>> };
+  paths: Record<string, Record<string, unknown>>;
+  components: { schemas: Record<string, Json>; parameters?: Record<string, Json>; responses?: Record<string, Json> };
   [key: string]: unknown;
 }
 
@@ -48,23 +43,6 @@ export function registerSchemas(app: FastifyInstance): void {
   }
 }
 
-/**
- * The JSON schema Fastify validates an operation's query string or path parameters with, made from
- * the operation's parameters in the document. Unknown query parameters are refused: a mistyped
- * filter must not quietly widen a search.
- */
-export function parametersSchema(path: string, method: string, location: 'query' | 'path'): Record<string, unknown> {
-  const operation = openApiDocument().paths[path]?.[method];
-  if (operation === undefined) throw new Error(`openapi/clearance.yaml has no operation ${method.toUpperCase()} ${path}`);
-  const parameters = (operation.parameters ?? []).filter((p) => p.in === location);
-  return {
-    type: 'object',
-    additionalProperties: false,
-    required: parameters.filter((p) => p.required === true).map((p) => p.name),
-    properties: Object.fromEntries(parameters.map((p) => [p.name, rewriteRefs(p.schema)])),
-  };
-}
-
 /** A reference to a component schema, for route schemas. */
 export const ref = (name: string) => ({ $ref: `${name}#` });
 
@@ -80,3 +58,65 @@ export const validatorCompilers: BuildCompilerFromPool = (externalSchemas, optio
   const compile = (route: { httpPart?: string }) => (route.httpPart === 'body' ? strict : coercing)(route as never);
   return compile as unknown as ReturnType<BuildCompilerFromPool>;
 };
+
+type Method = 'get' | 'put' | 'post' | 'patch' | 'delete';
+
+interface Parameter {
+  name: string;
+  in: 'path' | 'query' | 'header' | 'cookie';
+  required?: boolean;
+  schema: Json;
+}
+
+/** Follows a local `#/components/<section>/<name>` reference. */
+function resolve<T>(value: unknown): T {
+  const ref = (value as { $ref?: unknown }).$ref;
+  if (typeof ref !== 'string') return value as T;
+  const [, , section, name] = ref.split('/');
+  const target = (openApiDocument().components as Record<string, Record<string, unknown> | undefined>)[section ?? '']?.[name ?? ''];
+  if (target === undefined) throw new Error(`openapi: unresolved reference ${ref}`);
+  return target as T;
+}
+
+export interface SpecRoute {
+  /** The Fastify URL (`/v1/accounts/:accountId`). */
+  url: string;
+  /** params, querystring, body and response schemas, as the document states them. */
+  schema: FastifySchema;
+}
+
+/**
+ * The route of one operation of the document: its URL and every schema Fastify validates and
+ * serializes with, taken from the document, so the two cannot drift.
+ */
+export function specRoute(method: Method, path: string): SpecRoute {
+  const item = openApiDocument().paths[path];
+  const operation = item?.[method] as Json | undefined;
+  if (item === undefined || operation === undefined) throw new Error(`openapi: no operation ${method.toUpperCase()} ${path}`);
+  const parameters = [...((item.parameters as unknown[]) ?? []), ...((operation.parameters as unknown[]) ?? [])].map((p) => resolve<Parameter>(p));
+  const inPart = (part: Parameter['in']) => parameters.filter((p) => p.in === part);
+  const objectOf = (list: Parameter[], closed: boolean) => ({
+    type: 'object',
+    ...(closed ? { additionalProperties: false } : {}),
+    required: list.filter((p) => p.required === true).map((p) => p.name),
+    properties: Object.fromEntries(list.map((p) => [p.name, rewriteRefs(p.schema)])),
+  });
+
+  const schema: Record<string, unknown> = {};
+  if (inPart('path').length > 0) schema.params = objectOf(inPart('path'), false);
+  const query = inPart('query');
+  // Unknown query parameters are refused, so a misspelt filter is not silently ignored.
+  if (query.length > 0) schema.querystring = objectOf(query, true);
+  const content = (operation.requestBody as { content?: Record<string, { schema: Json }> } | undefined)?.content;
+  const body = content === undefined ? undefined : Object.values(content)[0];
+  if (body !== undefined) schema.body = rewriteRefs(body.schema);
+  const response: Record<string, unknown> = {};
+  for (const [status, answer] of Object.entries((operation.responses as Json | undefined) ?? {})) {
+    const json = resolve<{ content?: Record<string, { schema: Json }> }>(answer).content?.['application/json'];
+    if (json !== undefined) response[status] = rewriteRefs(json.schema);
+  }
+  schema.response = response;
+
+  // Query values arrive as text; validatorCompilers reads them as the schema's type.
+  return { url: path.replace(/\{(\w+)\}/g, ':$1'), schema: schema as FastifySchema };
+}

@@ -20,7 +20,9 @@ export interface AuthPluginOptions {
 }
 
 async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Promise<void> {
-  const verifier = new TokenVerifier(app.database.db, options.adminToken);
+  // Token rows come through the fact cache, which follows the change feed (a revocation elsewhere
+  // arrives as a notification) and is bypassed while the feed is down.
+  const verifier = new TokenVerifier(options.adminToken, (id) => app.facts.token(id));
   app.decorateRequest('principal', null);
 
   const authenticate = async (request: FastifyRequest): Promise<Principal> => {
@@ -49,4 +51,4 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
   });
 }
 
-export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['database'] });
+export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['database', 'decisions'] });

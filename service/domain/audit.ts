@@ -1,0 +1,182 @@
+// Every change through the API runs here: one transaction that makes the change and records it in
+// the audit trail, then, once committed, drops what it touched from this process's caches before
+// the caller hears back (the database's change notifications reach other processes, but later).
+import { randomUUID } from 'node:crypto';
+import type { Kysely } from 'kysely';
+import { insertAuditRows, pageAuditRows, type AuditDraft, type AuditFilter } from '../data/audit.ts';
+import type { AuditRow, Database } from '../data/schema.ts';
+import { AppError, badRequest } from '../errors.ts';
+import type { FactStore } from './facts.ts';
+
+export type { AuditDraft } from '../data/audit.ts';
+
+/** Who is making a change: the id of the token the request came with. */
+export interface Actor {
+  tokenId: string;
+}
+
+/** Above this many changed records the whole cache is dropped rather than entry by entry. */
+const CLEAR_ALL_ABOVE = 1000;
+
+/** The fact-cache key a changed record invalidates (the payload format of the change feed). */
+function invalidation(entry: AuditDraft): string {
+  const account = entry.account_id ?? '';
+  switch (entry.record_type) {
+    case 'account':
+      return `accounts:${entry.record_id}:${entry.record_id}`;
+    case 'user':
+      return `users:${entry.record_id}:${account}`;
+    case 'client':
+      return `clients:${entry.record_id}:${account}`;
+    case 'item':
+      return `items:${entry.record_id}:${account}`;
+    case 'allocation':
+      return `allocations:${entry.user_id ?? ''}:${account}`;
+    case 'ledger_access':
+      return `ledger_access:${entry.user_id ?? ''}:${account}`;
+    case 'token':
+      return `api_tokens:${entry.record_id}:${entry.record_id}`;
+  }
+}
+
+/**
+ * Turns what the database refused into the error shape: a race with another writer is 409, a
+ * value the schema refuses is 400, a lost connection 503. Anything else is a bug and stays a 500.
+ */
+export function fromDatabaseError(error: unknown): unknown {
+  if (error instanceof AppError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return error;
+  const detail = (error as Error).message;
+  if (['23505', '23503', '40001', '40P01'].includes(code)) {
+    return new AppError(409, 'conflict', `a concurrent change touched the same records (${detail}); nothing was written, retry the request`, { cause: error });
+  }
+  if (code.startsWith('23') || code.startsWith('22')) {
+    return new AppError(400, 'constraint_violation', `the database refused the change (${detail}); nothing was written`, { cause: error });
+  }
+  if (/^(08|53|57P)/.test(code) || /^E[A-Z]+$/.test(code)) {
+    return new AppError(503, 'database_unavailable', 'the database is unavailable; nothing was written', { cause: error });
+  }
+  return error;
+}
+
+export class AuditedWriter {
+  readonly #db: Kysely<Database>;
+  readonly #facts: FactStore;
+
+  constructor(db: Kysely<Database>, facts: FactStore) {
+    this.#db = db;
+    this.#facts = facts;
+  }
+
+  /**
+   * Runs work in one transaction; the records it pushes onto `changes` are written to the audit
+   * trail in the same transaction, sharing one request id. Nothing is written when work throws.
+   */
+  async write<T>(actor: Actor, work: (trx: Kysely<Database>, changes: AuditDraft[]) => Promise<T>): Promise<T> {
+    const requestId = randomUUID();
+    const changes: AuditDraft[] = [];
+    try {
+      return await this.#db.transaction().execute(async (trx) => {
+        const result = await work(trx, changes);
+        await insertAuditRows(trx, requestId, actor.tokenId, changes);
+        return result;
+      });
+    } catch (error) {
+      throw fromDatabaseError(error);
+    } finally {
+      // After commit (or rollback, where it is harmless): a decision sent after this reply must
+      // not be answered from a cache entry the change made stale.
+      this.#invalidate(changes);
+    }
+  }
+
+  #invalidate(changes: readonly AuditDraft[]): void {
+    if (changes.length > CLEAR_ALL_ABOVE) {
+      this.#facts.invalidate('*');
+      return;
+    }
+    for (const payload of new Set(changes.map(invalidation))) this.#facts.invalidate(payload);
+  }
+}
+
+export interface AuditEntry {
+  id: number;
+  at: string;
+  request_id: string;
+  token_id: string;
+  account_id: string | null;
+  record_type: AuditRow['record_type'];
+  record_id: string;
+  user_id: string | null;
+  client_id: string | null;
+  change: AuditRow['change'];
+  before: Record<string, unknown> | null;
+  after: Record<string, unknown> | null;
+}
+
+/** Filters by column (AND), an RFC 3339 window (since inclusive, until exclusive) and a page. */
+export interface AuditQuery {
+  account_id?: string;
+  record_type?: AuditRow['record_type'];
+  record_id?: string;
+  user_id?: string;
+  client_id?: string;
+  token_id?: string;
+  since?: string;
+  until?: string;
+  limit: number;
+  cursor?: string;
+}
+
+const entry = (row: AuditRow): AuditEntry => ({
+  id: Number(row.id),
+  at: new Date(row.at).toISOString(),
+  request_id: row.request_id,
+  token_id: row.token_id,
+  account_id: row.account_id,
+  record_type: row.record_type,
+  record_id: row.record_id,
+  user_id: row.user_id,
+  client_id: row.client_id,
+  change: row.change,
+  before: row.before,
+  after: row.after,
+});
+
+/** The page cursor: base64url of [at, id] of the last entry shown. */
+export const encodeAuditCursor = (at: string, id: number): string => Buffer.from(JSON.stringify([at, id])).toString('base64url');
+
+function decodeAuditCursor(cursor: string): { at: Date; id: number } {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && Number.isSafeInteger(value[1])) {
+      const at = new Date(value[0]);
+      if (!Number.isNaN(at.getTime())) return { at, id: value[1] as number };
+    }
+  } catch {
+    // falls through to the refusal
+  }
+  throw badRequest('invalid_cursor', 'cursor is not a cursor this endpoint gave out', { field: 'cursor' });
+}
+
+/** Reads the audit trail newest first, filtered, a page at a time. */
+export async function listAudit(db: Kysely<Database>, query: AuditQuery): Promise<{ entries: AuditEntry[]; next_cursor: string | null }> {
+  const { limit, cursor, since, until } = query;
+  const window: AuditFilter = {};
+  if (query.account_id !== undefined) window.accountId = query.account_id;
+  if (query.record_type !== undefined) window.recordType = query.record_type;
+  if (query.record_id !== undefined) window.recordId = query.record_id;
+  if (query.user_id !== undefined) window.userId = query.user_id;
+  if (query.client_id !== undefined) window.clientId = query.client_id;
+  if (query.token_id !== undefined) window.tokenId = query.token_id;
+  if (since !== undefined) window.since = new Date(since);
+  if (until !== undefined) window.until = new Date(until);
+  if (window.since !== undefined && window.until !== undefined && window.until <= window.since) {
+    throw badRequest('invalid_request', 'until must be later than since', { field: 'until' });
+  }
+  const rows = await pageAuditRows(db, window, limit + 1, cursor === undefined ? null : decodeAuditCursor(cursor));
+  const entries = rows.slice(0, limit).map(entry);
+  const last = entries.at(-1);
+  return { entries, next_cursor: rows.length > limit && last !== undefined ? encodeAuditCursor(last.at, last.id) : null };
+}

@@ -1,0 +1,29 @@
+// Wires the write side: the context API, API-token management and the audit trail. Every write
+// goes through one AuditedWriter, which records it and drops what it touched from the fact cache.
+import fp from 'fastify-plugin';
+import type { FastifyInstance } from 'fastify';
+import { AuditedWriter, listAudit, type AuditEntry, type AuditQuery } from '../domain/audit.ts';
+import { ContextService } from '../domain/context.ts';
+import { TokenService } from '../domain/tokens.ts';
+
+export interface AuditReader {
+  list(query: AuditQuery): Promise<{ entries: AuditEntry[]; next_cursor: string | null }>;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    contextService: ContextService;
+    tokenService: TokenService;
+    auditTrail: AuditReader;
+  }
+}
+
+async function contextPlugin(app: FastifyInstance): Promise<void> {
+  const { db } = app.database;
+  const writer = new AuditedWriter(db, app.facts);
+  app.decorate('contextService', new ContextService(db, writer));
+  app.decorate('tokenService', new TokenService(db, writer));
+  app.decorate('auditTrail', { list: (query: AuditQuery) => listAudit(db, query) });
+}
+
+export default fp(contextPlugin, { name: 'context', fastify: '5.x', dependencies: ['database', 'decisions'] });
