@@ -12,8 +12,8 @@ import { cpus, loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { PolicyEngine } from '../service/policy/engine.ts';
-import { clientFacts, type ClientLinks } from '../service/domain/policy-input.ts';
+import { PolicyEngine, type ClientListInput } from '../service/policy/engine.ts';
+import { clientListInput, type ClientLinks } from '../service/domain/policy-input.ts';
 import { generateCorpus, type Entry } from '../test/differential/corpus.ts';
 import { Prng, type Json } from '../test/differential/json.ts';
 
@@ -94,7 +94,7 @@ export function decisionMix(entries: readonly Entry[], size = MIX_SIZE): { input
 interface ListCase {
   subject: string;
   action: string;
-  input: { action: string; subject: object; account: object; resources: unknown[] };
+  input: ClientListInput;
 }
 
 /** The clients of one practice and a few subjects, as the service's loader gives them to the policy. */
@@ -116,11 +116,10 @@ export function listCases(count: number): ListCase[] {
     permissions: { add_clients: false, practice_insights: false, manage_business: false, create_expense_claims: false, publishing: 'none' },
     xpm_staff_id: null,
   });
-  const resources = clients.map((client) => ({ type: 'client', attributes: {}, found: true, ...clientFacts(client, links) }));
-  const noLinks = clients.map((client) => ({ type: 'client', attributes: {}, found: true, ...clientFacts(client, null) }));
+  // As queryClients builds it.
   return [
-    { subject: 'standard, ledger_selected', action: 'client.view', input: { action: 'client.view', subject: subject('u-ls', 'standard', 'ledger_selected'), account, resources } },
-    { subject: 'practice_admin', action: 'client.view', input: { action: 'client.view', subject: subject('u-pa', 'practice_admin', null), account, resources: noLinks } },
+    { subject: 'standard, ledger_selected', action: 'client.view', input: clientListInput('client.view', subject('u-ls', 'standard', 'ledger_selected'), account, clients, links) },
+    { subject: 'practice_admin', action: 'client.view', input: clientListInput('client.view', subject('u-pa', 'practice_admin', null), account, clients, null) },
   ];
 }
 
@@ -142,15 +141,15 @@ export function runPolicyBench(options: PolicyBenchOptions = {}): PolicyBenchRes
 
   const lists = listCases(options.clients ?? 10_000).map(({ subject, action, input }) => {
     let allowed = 0;
-    for (let i = 0; i < 3; i++) allowed = engine.decideMany(input).filter((r) => r.allow).length; // warm-up
+    for (let i = 0; i < 3; i++) allowed = engine.decideClients(input).filter((r) => r.allow).length; // warm-up
     const runs: number[] = [];
     for (let r = 0; r < listRuns; r++) {
       const start = performance.now();
-      engine.decideMany(input);
+      engine.decideClients(input);
       runs.push(performance.now() - start);
     }
     const summary = summarize(runs);
-    const clients = input.resources.length;
+    const clients = input.clients.length;
     return { ...summary, unit: 'ms' as const, subject, action, clients, allowed, perResourceUs: (summary.median * 1000) / clients };
   });
 

@@ -4,7 +4,9 @@
 #   May this user do this action on this thing? decide(req) answers one request with
 #   {"allow", "reasons"}: input checks first, then the "always first" rules of SPEC §2.1,
 #   then the rules of the resource's area. Deny is the default; an allow carries the
-#   rules that granted it. The entrypoints apply decide to input.
+#   rules that granted it. decision applies decide to input; decisions decides a list of
+#   clients for one subject and action, working out what depends on the subject and the
+#   action once for the whole list.
 package clearance
 
 import data.clearance.accounts
@@ -24,17 +26,41 @@ default decision := {"allow": false, "reasons": [{"code": "invalid_input", "mess
 decision := decide(input)
 
 # METADATA
-# title: Decisions for a list of resources
+# title: Decisions for a list of clients
 # description: |
-#   For input {"action", "subject", "account", "resources": [...]}, the decision for
-#   each resource, in order, exactly as decision gives it for that one resource;
-#   empty when resources is not an array.
+#   For input {"action", "subject", "account", "clients": [[id, account_id, ledger,
+#   allocated, ledger_access], ...]}, one entry per client, in order: [allow, reason, ...].
+#   Each stands for what decision gives for the same action, subject and account and the
+#   resource {"type": "client", "id", "attributes": {}, "found": true, "account_id",
+#   "ledger", "allocated", "ledger_access"}, with the same reasons in the same order; a
+#   reason is its code (the message is messages[code]), or {"code", "message"} when it
+#   carries its own message (invalid_input). Empty when clients is not an array.
 # entrypoint: true
-decisions := [decide(request) |
-	is_array(input.resources)
-	some resource in input.resources
-	request := object.union(object.filter(input, {"action", "subject", "account"}), {"resource": resource})
-]
+# scope: document
+default decisions := []
+
+decisions := [_client_entry(input, _list, client) | some client in input.clients] if is_array(input.clients)
+
+# METADATA
+# title: Reason messages
+# description: The message of every reason code, for the codes that decisions gives.
+# entrypoint: true
+messages := {code: message(code) | some code in reason_codes}
+
+# Every code a decision can give.
+reason_codes := union({
+	{"invalid_input", "no_rule_matched"},
+	_stage_one_codes,
+	clients.deny_codes, clients.grant_codes,
+	accounts.deny_codes, accounts.grant_codes,
+	users.deny_codes, users.grant_codes,
+	items.deny_codes, items.grant_codes,
+})
+
+_stage_one_codes := {
+	"unknown_subject", "resource_not_found", "unknown_action",
+	"user_suspended", "tenant_mismatch", "resource_type_mismatch", "account_kind_not_supported",
+}
 
 # decide(req) is the decision for one request; it is defined for every req.
 decide(req) := _result(false, _invalid_reasons(problems)) if {
@@ -56,52 +82,60 @@ _result(allow, reasons) := {"allow": allow, "reasons": reasons}
 _denied(codes) := _result(false, _reasons(codes))
 
 # Reasons are sorted by code: sort makes the order the same in OPA and in WebAssembly.
-_reasons(codes) := sort({{"code": code, "message": object.get(messages, code, code)} | some code in codes})
+_reasons(codes) := [{"code": code, "message": _message_or_code(code)} | some code in sort(codes)]
 
-_invalid_reasons(problems) := sort({{"code": "invalid_input", "message": problem} | some problem in problems})
+_invalid_reasons(problems) := [{"code": "invalid_input", "message": problem} | some problem in sort(problems)]
+
+_message_or_code(code) := text if {
+	text := message(code)
+} else := code
 
 # SPEC §2.1 "always first": when any of these applies, all that apply are listed and
 # no area rule is looked at. Refused here too, as our addition: a resource of the wrong
 # type for the action, and an action that does not exist in the subject's kind of account
 # (role and permission rules say nothing useful about an action the account does not have).
-_stage_one(req) := {code |
-	some code in _stage_one_codes
-	_stage_one_applies(code, req)
-}
+_stage_one(req) := _request_stage_one(req, req.resource.type) | _resource_stage_one(req, req.resource)
 
-_stage_one_codes := {
-	"unknown_subject", "resource_not_found", "unknown_action",
-	"user_suspended", "tenant_mismatch", "resource_type_mismatch", "account_kind_not_supported",
-}
+# The codes that depend on the subject, the action and the resource type only. The common
+# case comes first: none applies, checked in one pass with one catalogue lookup.
+_request_stage_one(req, resource_type) := _action_stage_one(req, resource_type, _action_type(object.get(req, "action", null)))
 
-_stage_one_applies("unknown_subject", req) if req.subject.found == false
+_action_stage_one(req, resource_type, action_type) := set() if {
+	req.subject.found == true
+	req.subject.status != "suspended"
+	action_type == resource_type
+	catalogue.exists_in(req.action, req.account.kind)
+} else := union({
+	{"unknown_subject" | req.subject.found == false},
+	{"unknown_action" | action_type == null},
+	{"user_suspended" | req.subject.status == "suspended"},
+	{"resource_type_mismatch" |
+		action_type != null
+		action_type != resource_type
+	},
+	{"account_kind_not_supported" |
+		req.subject.found == true
+		action_type != null
+		not catalogue.exists_in(req.action, req.account.kind)
+	},
+})
 
-# user.create names no existing user: there is nothing to find.
-_stage_one_applies("resource_not_found", req) if {
+# _action_type(action) is the catalogue's resource type for the action, null when the
+# action is not in the catalogue.
+_action_type(action) := resource_type if {
+	resource_type := catalogue.resource_type(action)
+} else := null
+
+# user.create names no existing user: there is nothing to find, and the target account
+# is the subject's own, so it cannot mismatch.
+_resource_stage_one(req, resource) := {"resource_not_found" |
 	req.action != "user.create"
-	req.resource.found == false
-}
-
-_stage_one_applies("unknown_action", req) if not catalogue.actions[req.action]
-
-_stage_one_applies("user_suspended", req) if req.subject.status == "suspended"
-
-# For user.create the target account is the subject's own, so it cannot mismatch.
-_stage_one_applies("tenant_mismatch", req) if {
+	resource.found == false
+} | {"tenant_mismatch" |
 	req.subject.found == true
 	req.action != "user.create"
-	req.resource.found == true
-	req.resource.account_id != req.subject.account_id
-}
-
-_stage_one_applies("resource_type_mismatch", req) if {
-	catalogue.actions[req.action].resource_type != req.resource.type
-}
-
-_stage_one_applies("account_kind_not_supported", req) if {
-	req.subject.found == true
-	kinds := catalogue.actions[req.action].account_kinds
-	not req.account.kind in kinds
+	resource.found == true
+	resource.account_id != req.subject.account_id
 }
 
 # Area rules, by resource type.
@@ -121,48 +155,122 @@ _area_grants("user", req) := users.grants(req)
 
 _area_grants("item", req) := items.grants(req)
 
-# A message for every code, deny and grant alike (README, "Reason codes").
-messages := {
-	# Input and "always first" (SPEC §2.1).
-	"invalid_input": "the request is malformed",
-	"unknown_subject": "the subject is not a known user",
-	"resource_not_found": "the resource does not exist",
-	"unknown_action": "the action is not in the catalogue",
-	"user_suspended": "the user is suspended",
-	"tenant_mismatch": "the resource belongs to another account",
-	"resource_type_mismatch": "the action does not apply to this type of resource",
-	# Denials of the areas.
-	"account_kind_not_supported": "the action does not exist for this kind of account",
-	"role_not_permitted": "the user's role does not allow this",
-	"permission_missing": "the user does not have the permission this needs",
-	"subscription_requires_top_admin": "only the account's top admin may manage the subscription",
-	"client_not_allocated": "the client is not allocated to the user",
-	"ledger_access_required": "needs ledger access to this client in Xero first",
-	"xpm_link_required": "the user must be linked to a Xero Practice Manager staff member first",
-	"admin_target_protected": "a sub admin may not manage a top admin or grant the top admin role",
-	"invalid_role": "the proposed role does not exist for this kind of account",
-	"role_phased_out": "the expense approver role is being phased out and cannot be newly given",
-	"self_action_not_allowed": "users may not suspend or remove themselves, nor change their own role or client access",
-	"client_not_found": "the client to allocate does not exist",
-	"not_owner": "the item belongs to another user",
-	"self_approval": "users may not approve their own expense claims",
-	"item_kind_not_supported": "only expense claims can be approved",
-	"no_rule_matched": "no rule allows this action",
-	# Grants.
-	"top_admin": "the user is the account's top admin",
-	"sub_admin": "the user is a sub admin of the account",
-	"client_access_all": "the user may access all clients",
-	"client_allocated": "the client is allocated to the user",
-	"ledger_access": "the user has access to this client in Xero",
-	"xpm_linked": "the user is linked to a Xero Practice Manager staff member",
-	"add_clients": "the user has the add clients permission",
-	"practice_insights": "the user has the practice insights permission",
-	"self_service": "users may view and edit their own profile",
-	"manage_financial_data": "user admins manage all financial data of the business",
-	"manage_business": "the user may manage colleagues' documents in the practice business",
-	"own_item": "the item belongs to the user",
-	"publishing_all": "the user may publish all items",
-	"publishing_expense_claims_only": "the user may publish expense claims",
-	"create_expense_claims": "the user may create expense claims",
-	"expense_approver": "expense approvers may view and approve expense claims",
+# ---- lists of clients -------------------------------------------------------------------
+
+# What every client of a list shares: the problems and "always first" codes of the action,
+# subject and account, and the client codes of the action (time.push). Worked out once.
+_list := {
+	"problems": validation.request_problems(input),
+	"stage_one": _request_stage_one(input, "client"),
+	"denials": clients.action_denials(input),
+	"grants": clients.action_grants(input),
 }
+
+# _client_entry(req, shared, client) is decide for the client resource that client stands
+# for, with the list's shared parts, in the list's compact form.
+_client_entry(req, shared, client) := _invalid_entry(problems) if {
+	problems := shared.problems | validation.client_problems(req, client)
+	count(problems) > 0
+} else := _entry(false, codes) if {
+	codes := shared.stage_one | _client_stage_one(req, client)
+	count(codes) > 0
+} else := _entry(false, codes) if {
+	codes := clients.access_denials(req.subject, client[2], client[3], client[4]) | shared.denials
+	count(codes) > 0
+} else := _entry(true, codes) if {
+	codes := clients.access_grants(req.subject, client[2], client[3], client[4]) | shared.grants
+	count(codes) > 0
+} else := _entry(false, {"no_rule_matched"})
+
+# A listed client is found; only its account can differ (see _resource_stage_one).
+_client_stage_one(req, client) := {"tenant_mismatch" |
+	req.subject.found == true
+	req.action != "user.create"
+	client[1] != req.subject.account_id
+}
+
+_entry(allow, codes) := array.concat([allow], sort(codes))
+
+_invalid_entry(problems) := array.concat([false], _invalid_reasons(problems))
+
+# A message for every code, deny and grant alike (README, "Reason codes").
+# Input and "always first" (SPEC §2.1).
+message("invalid_input") := "the request is malformed"
+
+message("unknown_subject") := "the subject is not a known user"
+
+message("resource_not_found") := "the resource does not exist"
+
+message("unknown_action") := "the action is not in the catalogue"
+
+message("user_suspended") := "the user is suspended"
+
+message("tenant_mismatch") := "the resource belongs to another account"
+
+message("resource_type_mismatch") := "the action does not apply to this type of resource"
+
+# Denials of the areas.
+message("account_kind_not_supported") := "the action does not exist for this kind of account"
+
+message("role_not_permitted") := "the user's role does not allow this"
+
+message("permission_missing") := "the user does not have the permission this needs"
+
+message("subscription_requires_top_admin") := "only the account's top admin may manage the subscription"
+
+message("client_not_allocated") := "the client is not allocated to the user"
+
+message("ledger_access_required") := "needs ledger access to this client in Xero first"
+
+message("xpm_link_required") := "the user must be linked to a Xero Practice Manager staff member first"
+
+message("admin_target_protected") := "a sub admin may not manage a top admin or grant the top admin role"
+
+message("invalid_role") := "the proposed role does not exist for this kind of account"
+
+message("role_phased_out") := "the expense approver role is being phased out and cannot be newly given"
+
+message("self_action_not_allowed") := "users may not suspend or remove themselves, nor change their own role or client access"
+
+message("client_not_found") := "the client to allocate does not exist"
+
+message("not_owner") := "the item belongs to another user"
+
+message("self_approval") := "users may not approve their own expense claims"
+
+message("item_kind_not_supported") := "only expense claims can be approved"
+
+message("no_rule_matched") := "no rule allows this action"
+
+# Grants.
+message("top_admin") := "the user is the account's top admin"
+
+message("sub_admin") := "the user is a sub admin of the account"
+
+message("client_access_all") := "the user may access all clients"
+
+message("client_allocated") := "the client is allocated to the user"
+
+message("ledger_access") := "the user has access to this client in Xero"
+
+message("xpm_linked") := "the user is linked to a Xero Practice Manager staff member"
+
+message("add_clients") := "the user has the add clients permission"
+
+message("practice_insights") := "the user has the practice insights permission"
+
+message("self_service") := "users may view and edit their own profile"
+
+message("manage_financial_data") := "user admins manage all financial data of the business"
+
+message("manage_business") := "the user may manage colleagues' documents in the practice business"
+
+message("own_item") := "the item belongs to the user"
+
+message("publishing_all") := "the user may publish all items"
+
+message("publishing_expense_claims_only") := "the user may publish expense claims"
+
+message("create_expense_claims") := "the user may create expense claims"
+
+message("expense_approver") := "expense approvers may view and approve expense claims"

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { PolicyEngine, PolicyResult, Reason } from '../policy/engine.ts';
 import type { FactStore } from './facts.ts';
-import { clientFacts, PolicyInputBuilder, type DecideRequest } from './policy-input.ts';
+import { clientListInput, PolicyInputBuilder, type DecideRequest } from './policy-input.ts';
 
 export interface DecisionAnswer {
   decision_id: string;
@@ -91,12 +91,11 @@ export class DecisionService {
       const [clients, links] =
         user === null ? [[], null] : await Promise.all([this.#facts.accountClients(user.account_id), this.#inputs.links(user.id)]);
       ids = clients.map((c) => c.id);
-      const resources = clients.map((client) => ({ type: 'client', attributes: {}, found: true, ...clientFacts(client, links) }));
-      input = { action, subject, account, resources };
+      input = clientListInput(action, subject, account, clients, links);
     } catch (error) {
       throw contextUnavailable(error);
     }
-    const results = ids.length === 0 ? [] : engine.decideMany(input);
+    const results = ids.length === 0 ? [] : engine.decideClients(input);
     const allowed: string[] = [];
     const denied: Array<{ id: string; reasons: Reason[] }> = [];
     results.forEach((result, i) => {

@@ -3,6 +3,11 @@
 // later compares the current build against that record. The rules must not change in a refactor
 // that is only about speed, so any difference at all is reported.
 //
+// A list is recorded as one expected result per resource of {action, subject, account,
+// resources: [...]}: what the single decision of that resource is. It is checked through
+// clearance/decisions, which takes clients as rows: every resource a row can stand for (a found
+// client resource with no attributes and no other field) is checked, in lists of those rows.
+//
 //   node test/differential/golden.ts record [file]   (default .build/golden/decisions.json)
 //   node test/differential/golden.ts check [file]
 //
@@ -12,7 +17,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { PolicyEngine, type PolicyResult } from '../../service/policy/engine.ts';
+import { PolicyEngine, type ClientListInput, type ClientTuple, type PolicyResult } from '../../service/policy/engine.ts';
+import { clientRow } from './client-rows.ts';
 import { generateCorpus, type Entry } from './corpus.ts';
 import { isJsonObject, Prng, type Json, type JsonObject } from './json.ts';
 
@@ -81,7 +87,15 @@ function listInputs(entries: readonly Entry[]): ListInput[] {
   return lists;
 }
 
-/** Every decision raw from the SDK and as the engine shapes it, and every list through the engine. */
+/** The single request of one resource of a list: the list's fields, as given, and the resource. */
+function requestOf(list: JsonObject, resource: Json): JsonObject {
+  const request: JsonObject = {};
+  for (const name of ['action', 'subject', 'account']) if (name in list) request[name] = list[name] as Json;
+  request.resource = resource;
+  return request;
+}
+
+/** Every decision raw from the SDK and as the engine shapes it; every list as its single decisions. */
 function evaluateAll(engine: PolicyEngine, entries: readonly Entry[], lists: readonly ListInput[]): Golden {
   const sdk = loadPolicySync(readFileSync(join(POLICY_BUILD, 'policy.wasm')), { initial: 16, maximum: 16384 });
   // As the engine passes it: a falsy input as JSON bytes, so the SDK does not drop it.
@@ -89,7 +103,9 @@ function evaluateAll(engine: PolicyEngine, entries: readonly Entry[], lists: rea
     sdk.evaluate(input ? input : new TextEncoder().encode(JSON.stringify(input)).buffer, 'clearance/decision') as unknown,
   );
   const singles = entries.map(({ input }) => engine.decide(input));
-  const listResults = lists.map(({ input }) => engine.decideMany(input as { resources: unknown[] }));
+  const listResults = lists.map(({ input }) =>
+    Array.isArray(input.resources) ? input.resources.map((resource) => engine.decide(requestOf(input, resource))) : [],
+  );
   const corpus = createHash('sha256').update(JSON.stringify(entries)).update(JSON.stringify(lists)).digest('hex').slice(0, 12);
   return { revision: engine.revision, corpus, raw, singles, lists: listResults };
 }
@@ -127,18 +143,38 @@ function main(mode: string, file: string): number {
   now.singles.forEach((result, i) => {
     if (!isDeepStrictEqual(result, golden.singles[i])) report(`decision #${i} ${entries[i]?.label}`, golden.singles[i], result, entries[i]?.input);
   });
+  // Each resource of a list decided on its own must give what the list gave.
   now.lists.forEach((results, l) => {
+    results.forEach((result, i) => {
+      if (!isDeepStrictEqual(result, golden.lists[l]?.[i])) report(`list ${lists[l]?.label} [${i}] decided alone`, golden.lists[l]?.[i], result, null);
+    });
+  });
+  let rows = 0;
+  lists.forEach((list, l) => {
     const expected = golden.lists[l] ?? [];
-    const list = lists[l] as ListInput;
-    if (results.length !== expected.length) report(`list ${list.label}: length`, expected.length, results.length, list.input);
-    results.forEach((result, k) => {
-      if (!isDeepStrictEqual(result, expected[k])) {
-        report(`list ${list.label} [${k}]`, expected[k], result, { ...list.input, resources: undefined, resource: (list.input.resources as Json[])[k] });
+    const resources = Array.isArray(list.input.resources) ? list.input.resources : [];
+    if (resources.length !== expected.length) report(`list ${list.label}: length`, expected.length, resources.length, list.input);
+    const at: number[] = [];
+    const clients: ClientTuple[] = [];
+    resources.forEach((resource, i) => {
+      const row = clientRow(resource);
+      if (row !== null) {
+        at.push(i);
+        clients.push(row);
       }
+    });
+    if (clients.length === 0) return;
+    rows += clients.length;
+    const input = { ...requestOf(list.input, null), clients } as unknown as ClientListInput;
+    delete (input as unknown as JsonObject).resource;
+    const results = engine.decideClients(input);
+    results.forEach((result, k) => {
+      const i = at[k] as number;
+      if (!isDeepStrictEqual(result, expected[i])) report(`list ${list.label} [${i}]`, expected[i], result, requestOf(list.input, resources[i] as Json));
     });
   });
   console.log(
-    `golden: revision ${now.revision} against recorded ${golden.revision}, corpus ${now.corpus}: ${summary} (${took}s): ${differences} differences`,
+    `golden: revision ${now.revision} against recorded ${golden.revision}, corpus ${now.corpus}: ${summary}, ${rows} of them as client rows (${took}s): ${differences} differences`,
   );
   return differences === 0 ? 0 : 1;
 }
