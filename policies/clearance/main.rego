@@ -29,17 +29,27 @@ decision := decide(input)
 # title: Decisions for a list of clients
 # description: |
 #   For input {"action", "subject", "account", "clients": [[id, account_id, ledger,
-#   allocated, ledger_access], ...]}, one entry per client, in order: [allow, reason, ...].
-#   Each stands for what decision gives for the same action, subject and account and the
-#   resource {"type": "client", "id", "attributes": {}, "found": true, "account_id",
-#   "ledger", "allocated", "ledger_access"}, with the same reasons in the same order; a
-#   reason is its code (the message is messages[code]), or {"code", "message"} when it
-#   carries its own message (invalid_input). Empty when clients is not an array.
+#   allocated, ledger_access], ...]}: {"outcomes": [[allow, reason, ...], ...], "clients":
+#   [i, ...]}, the distinct decisions of the list and, for each client in order, the index
+#   of its decision in outcomes. A client's decision is what decision gives for the same
+#   action, subject and account and the resource {"type": "client", "id", "attributes": {},
+#   "found": true, "account_id", "ledger", "allocated", "ledger_access"}, with the same
+#   reasons in the same order; a reason is its code (the message is messages[code]), or
+#   {"code", "message"} when it carries its own message (invalid_input). Both arrays are
+#   empty when clients is not an array.
 # entrypoint: true
 # scope: document
-default decisions := []
+default decisions := {"outcomes": [], "clients": []}
 
-decisions := [_client_entry(input, _list, client) | some client in input.clients] if is_array(input.clients)
+# A list has few distinct decisions: giving each once and an index per client keeps the
+# result small, and the module hashes its whole result twice (into its result set and again
+# to read it out) before writing it as JSON.
+decisions := {"outcomes": outcomes, "clients": [index[entry] | some entry in entries]} if {
+	is_array(input.clients)
+	entries := _decide_clients(input)
+	outcomes := sort({entry | some entry in entries})
+	index := {entry: i | some i, entry in outcomes}
+}
 
 # METADATA
 # title: Reason messages
@@ -132,11 +142,19 @@ _resource_stage_one(req, resource) := {"resource_not_found" |
 	req.action != "user.create"
 	resource.found == false
 } | {"tenant_mismatch" |
+	tenant := _tenant(req)
+	tenant != null
+	resource.found == true
+	resource.account_id != tenant
+}
+
+# _tenant(req) is the account every resource of req must belong to: the subject's. null when
+# it is not checked: for an unknown subject, and for user.create, whose target account is the
+# subject's own.
+_tenant(req) := req.subject.account_id if {
 	req.subject.found == true
 	req.action != "user.create"
-	resource.found == true
-	resource.account_id != req.subject.account_id
-}
+} else := null
 
 # Area rules, by resource type.
 _area_denials("client", req) := clients.denials(req)
@@ -157,41 +175,67 @@ _area_grants("item", req) := items.grants(req)
 
 # ---- lists of clients -------------------------------------------------------------------
 
-# What every client of a list shares: the problems and "always first" codes of the action,
-# subject and account, and the client codes of the action (time.push). Worked out once.
-_list := {
-	"problems": validation.request_problems(input),
-	"stage_one": _request_stage_one(input, "client"),
-	"denials": clients.action_denials(input),
-	"grants": clients.action_grants(input),
+# decisions for input.clients, with what every client of the list shares worked out once:
+# the problems and "always first" codes of the action, subject and account, the account the
+# clients must belong to, the subject's access to clients, and the codes of the action alone
+# (time.push).
+# They are passed as arguments: a local costs nothing per client, a field of an object one
+# hashed lookup.
+_decide_clients(req) := [_client_entry(req, problems, stage_one, tenant, access, denials, grants, client) |
+	some client in req.clients
+] if {
+	problems := validation.request_problems(req)
+	stage_one := _request_stage_one(req, "client")
+	tenant := _tenant(req)
+	access := _client_access(req)
+	denials := clients.action_denials(req)
+	grants := clients.action_grants(req)
 }
 
-# _client_entry(req, shared, client) is decide for the client resource that client stands
-# for, with the list's shared parts, in the list's compact form.
-_client_entry(req, shared, client) := _invalid_entry(problems) if {
-	problems := shared.problems | validation.client_problems(req, client)
+# The subject's access to clients, when the request is well-formed enough to have one.
+_client_access(req) := clients.access(req.subject) if {
+	is_object(req.subject)
+} else := "none"
+
+# _client_entry(req, ..., client) is decide for the client resource that client stands for,
+# in the list's compact form: [allow, reason, ...]. The row is taken apart once.
+_client_entry(req, problems, stage_one, tenant, access, denials, grants, client) := entry if {
+	[id, account_id, ledger, allocated, ledger_access] := client
+	row_problems := validation.row_problems(req, id, account_id, ledger, allocated, ledger_access)
+	entry := _row_entry(
+		_union(problems, row_problems), stage_one, tenant, access, denials, grants,
+		account_id, ledger, allocated, ledger_access,
+	)
+} else := _invalid_entry(_union(problems, validation.client_problems(req, client)))
+
+_row_entry(problems, stage_one, tenant, access, denials, grants, account_id, ledger, allocated, ledger_access) := _invalid_entry(problems) if {
 	count(problems) > 0
 } else := _entry(false, codes) if {
-	codes := shared.stage_one | _client_stage_one(req, client)
+	codes := _union(stage_one, _client_stage_one(tenant, account_id))
 	count(codes) > 0
 } else := _entry(false, codes) if {
-	codes := clients.access_denials(req.subject, client[2], client[3], client[4]) | shared.denials
+	codes := _union(clients.access_denials(access, ledger, allocated, ledger_access), denials)
 	count(codes) > 0
 } else := _entry(true, codes) if {
-	codes := clients.access_grants(req.subject, client[2], client[3], client[4]) | shared.grants
+	codes := _union(clients.access_grants(access, ledger, allocated, ledger_access), grants)
 	count(codes) > 0
 } else := _entry(false, {"no_rule_matched"})
 
 # A listed client is found; only its account can differ (see _resource_stage_one).
-_client_stage_one(req, client) := {"tenant_mismatch" |
-	req.subject.found == true
-	req.action != "user.create"
-	client[1] != req.subject.account_id
+_client_stage_one(tenant, account_id) := {"tenant_mismatch" |
+	tenant != null
+	account_id != tenant
 }
 
+_invalid_entry(problems) := array.concat([false], _invalid_reasons(problems))
+
+# An entry of a list is flat, [allow, reason, ...]: each is hashed to find the distinct ones.
 _entry(allow, codes) := array.concat([allow], sort(codes))
 
-_invalid_entry(problems) := array.concat([false], _invalid_reasons(problems))
+# a | b, without making a new set when a is empty (the common case in a list).
+_union(a, b) := b if {
+	count(a) == 0
+} else := a | b
 
 # A message for every code, deny and grant alike (README, "Reason codes").
 # Input and "always first" (SPEC §2.1).

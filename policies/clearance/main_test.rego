@@ -83,10 +83,20 @@ _compact(reason) := reason.code if {
 
 _list(action, subject, rows) := {"action": action, "subject": subject, "account": _practice, "clients": rows}
 
+# The decision of each client of a list, in order.
+_expanded(decisions) := [decisions.outcomes[i] | some i in decisions.clients]
+
+test_a_list_gives_each_distinct_decision_once if {
+	rows := [_row("c1", "xero", true, true), _row("c2", "myob", false, false), _row("c3", "none", true, false)]
+	subject := object.union(_subject("standard"), {"client_access_mode": "selected"})
+	decisions := clearance.decisions with input as _list("client.view", subject, rows)
+	decisions == {"outcomes": [[false, "client_not_allocated"], [true, "client_allocated"]], "clients": [1, 0, 1]}
+}
+
 test_decisions_answer_each_client_in_order if {
 	rows := [_row("c2", "xero", true, false), _row("c1", "xero", false, false), _row("c3", "myob", true, false)]
 	subject := object.union(_subject("standard"), {"client_access_mode": "selected"})
-	answers := clearance.decisions with input as _list("client.view", subject, rows)
+	answers := _expanded(clearance.decisions) with input as _list("client.view", subject, rows)
 	[answer[0] | some answer in answers] == [true, false, true]
 	every i, row in rows {
 		answers[i] == _entry(clearance.decide(_request("client.view", subject, _practice, _row_resource(row))))
@@ -95,44 +105,44 @@ test_decisions_answer_each_client_in_order if {
 
 test_decisions_give_codes_whose_messages_are_in_the_table if {
 	subject := object.union(_subject("standard"), {"client_access_mode": "ledger_selected"})
-	answers := clearance.decisions with input as _list("client.view", subject, [_row("c1", "xero", false, false)])
+	answers := _expanded(clearance.decisions) with input as _list("client.view", subject, [_row("c1", "xero", false, false)])
 	answers == [[false, "client_not_allocated", "ledger_access_required"]]
 }
 
 test_decisions_of_a_list_for_time_push_need_the_xpm_link_for_every_client if {
 	subject := object.union(_subject("practice_admin"), {"xpm_staff_id": null})
 	rows := [_row("c1", "xero", false, false), _row("c2", "none", true, true)]
-	answers := clearance.decisions with input as _list("time.push", subject, rows)
+	answers := _expanded(clearance.decisions) with input as _list("time.push", subject, rows)
 	answers == [[false, "xpm_link_required"], [false, "xpm_link_required"]]
 }
 
 test_a_client_of_another_account_in_a_list_is_a_tenant_mismatch if {
 	rows := [["c1", "a2", "xero", true, true], _row("c2", "xero", true, true)]
-	answers := clearance.decisions with input as _list("client.view", _subject("practice_admin"), rows)
+	answers := _expanded(clearance.decisions) with input as _list("client.view", _subject("practice_admin"), rows)
 	answers == [[false, "tenant_mismatch"], [true, "top_admin"]]
 }
 
 test_a_list_for_an_action_of_another_resource_type_is_refused_for_every_client if {
-	answers := clearance.decisions with input as _list("settings.view", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+	answers := _expanded(clearance.decisions) with input as _list("settings.view", _subject("practice_admin"), [_row("c1", "xero", true, true)])
 	answers == [[false, "resource_type_mismatch"]]
 	answers == [_entry(clearance.decide(_request("settings.view", _subject("practice_admin"), _practice, _row_resource(_row("c1", "xero", true, true)))))]
 }
 
 test_a_list_for_an_unknown_subject_refuses_every_client if {
 	input_list := {"action": "client.view", "subject": {"id": "u9", "found": false}, "account": null, "clients": [_row("c1", "xero", true, true)]}
-	answers := clearance.decisions with input as input_list
+	answers := _expanded(clearance.decisions) with input as input_list
 	answers == [[false, "unknown_subject"]]
 }
 
 test_a_list_row_with_a_wrong_value_is_invalid_input_naming_the_field if {
 	rows := [["c1", "a1", "sage", true, false]]
-	answers := clearance.decisions with input as _list("client.view", _subject("practice_admin"), rows)
+	answers := _expanded(clearance.decisions) with input as _list("client.view", _subject("practice_admin"), rows)
 	answers == [[false, {"code": "invalid_input", "message": "resource.ledger must be xero, myob, quickbooks or none"}]]
 	answers == [_entry(clearance.decide(_request("client.view", _subject("practice_admin"), _practice, _row_resource(rows[0]))))]
 }
 
 test_a_list_row_that_is_not_five_values_is_invalid_input if {
-	answers := clearance.decisions with input as _list("client.view", _subject("practice_admin"), [["c1", "a1"], "c2"])
+	answers := _expanded(clearance.decisions) with input as _list("client.view", _subject("practice_admin"), [["c1", "a1"], "c2"])
 	every answer in answers {
 		answer == [false, {"code": "invalid_input", "message": "client must be an array of id, account_id, ledger, allocated and ledger_access"}]
 	}
@@ -140,7 +150,7 @@ test_a_list_row_that_is_not_five_values_is_invalid_input if {
 
 test_a_problem_of_the_subject_is_given_for_every_client_with_the_clients_own if {
 	subject := object.union(_subject("standard"), {"status": "gone"})
-	answers := clearance.decisions with input as _list("client.view", subject, [["c1", "a1", "xero", "yes", false]])
+	answers := _expanded(clearance.decisions) with input as _list("client.view", subject, [["c1", "a1", "xero", "yes", false]])
 	answers == [[
 		false,
 		{"code": "invalid_input", "message": "resource.allocated must be a boolean"},
@@ -149,43 +159,45 @@ test_a_problem_of_the_subject_is_given_for_every_client_with_the_clients_own if 
 }
 
 test_decisions_are_empty_without_a_list_of_clients if {
-	clearance.decisions == [] with input as {"action": "client.view", "clients": {"c1": {}}}
-	clearance.decisions == [] with input as {"action": "client.view", "resources": [_row_resource(_row("c1", "xero", true, true))]}
+	none := {"outcomes": [], "clients": []}
+	clearance.decisions == none with input as {"action": "client.view", "clients": {"c1": {}}}
+	clearance.decisions == none with input as {"action": "client.view", "resources": [_row_resource(_row("c1", "xero", true, true))]}
+	clearance.decisions == none with input as {"action": "client.view", "clients": []}
 }
 
 test_decisions_keep_a_missing_field_missing if {
 	row := _row("c1", "xero", true, true)
-	answers := clearance.decisions with input as {"action": "client.view", "clients": [row]}
+	answers := _expanded(clearance.decisions) with input as {"action": "client.view", "clients": [row]}
 	answers[0] == _entry(clearance.decide({"action": "client.view", "resource": _row_resource(row)}))
 	{"code": "invalid_input", "message": "subject must be an object"} in answers[0]
 }
 
 test_a_list_without_an_action_checks_no_facts_of_its_clients if {
 	row := ["c1", 5, "sage", true, true]
-	answers := clearance.decisions with input as {"subject": _subject("standard"), "account": _practice, "clients": [row]}
+	answers := _expanded(clearance.decisions) with input as {"subject": _subject("standard"), "account": _practice, "clients": [row]}
 	answers == [[false, {"code": "invalid_input", "message": "action must be a string"}]]
 	answers[0] == _entry(clearance.decide({"subject": _subject("standard"), "account": _practice, "resource": _row_resource(row)}))
 }
 
 test_a_list_for_user_create_checks_no_facts_of_its_clients if {
 	row := ["c1", 5, "sage", true, true]
-	answers := clearance.decisions with input as _list("user.create", _subject("practice_admin"), [row])
+	answers := _expanded(clearance.decisions) with input as _list("user.create", _subject("practice_admin"), [row])
 	answers == [[false, "resource_type_mismatch"]]
 }
 
 test_a_list_for_an_action_outside_the_catalogue_refuses_every_client if {
-	answers := clearance.decisions with input as _list("client.fly", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+	answers := _expanded(clearance.decisions) with input as _list("client.fly", _subject("practice_admin"), [_row("c1", "xero", true, true)])
 	answers == [[false, "unknown_action"]]
 }
 
 test_a_list_for_a_client_action_without_own_rules_is_decided_by_client_access if {
-	answers := clearance.decisions with input as _list("client.fly", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+	answers := _expanded(clearance.decisions) with input as _list("client.fly", _subject("practice_admin"), [_row("c1", "xero", true, true)])
 		with data.clearance.catalogue.resource_type as _with_client_fly
 	answers == [[true, "top_admin"]]
 }
 
 test_a_list_denies_by_default_when_no_rule_grants if {
-	answers := clearance.decisions with input as _list("client.view", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+	answers := _expanded(clearance.decisions) with input as _list("client.view", _subject("practice_admin"), [_row("c1", "xero", true, true)])
 		with data.clearance.clients.access_grants as set()
 	answers == [[false, "no_rule_matched"]]
 }

@@ -85,6 +85,28 @@ export function expandEntry(entry: unknown, reasons: ReadonlyMap<string, Reason>
 }
 
 /**
+ * Turns the value of clearance/decisions ({"outcomes": [entry, ...], "clients": [index, ...]})
+ * into one result per client; null when it is not that, for count clients.
+ */
+export function expandList(value: unknown, count: number, reasons: ReadonlyMap<string, Reason>): PolicyResult[] | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const { outcomes, clients } = value as { outcomes?: unknown; clients?: unknown };
+  if (!Array.isArray(outcomes) || !Array.isArray(clients) || clients.length !== count) return null;
+  const results = outcomes.map((entry) => {
+    const result = expandEntry(entry, reasons);
+    Object.freeze(result.reasons);
+    return Object.freeze(result);
+  });
+  const list: PolicyResult[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const result = results[clients[i] as number];
+    if (result === undefined) return null;
+    list[i] = result;
+  }
+  return list;
+}
+
+/**
  * Calls the policy's opa_eval export directly (WebAssembly ABI 1.2): the input is written as
  * JSON straight into the module's memory and the result read back as JSON, with no copies in
  * between. The SDK's evaluate does the same with an extra buffer and a byte-by-byte scan for
@@ -228,7 +250,10 @@ export class PolicyEngine {
     }
   }
 
-  /** Decisions for many clients of one subject and action, in the order given. */
+  /**
+   * Decisions for many clients of one subject and action, in the order given. Clients with the
+   * same decision share one frozen result.
+   */
   decideClients(input: ClientListInput): PolicyResult[] {
     const count = input.clients.length;
     let value: unknown;
@@ -237,10 +262,7 @@ export class PolicyEngine {
     } catch (error) {
       return Array.from({ length: count }, () => policyError(`policy evaluation failed: ${(error as Error).message ?? String(error)}`));
     }
-    if (!Array.isArray(value) || value.length !== count) {
-      return Array.from({ length: count }, () => policyError('the policy returned the wrong number of decisions'));
-    }
-    const reasons = this.#reasons;
-    return value.map((entry) => expandEntry(entry, reasons));
+    const results = expandList(value, count, this.#reasons);
+    return results ?? Array.from({ length: count }, () => policyError('the policy returned malformed decisions for the list'));
   }
 }

@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { expandEntry, PolicyEngine, type ClientListInput, type PolicyResult, type Reason } from '../../service/policy/engine.ts';
+import { expandList, PolicyEngine, type ClientListInput, type PolicyResult, type Reason } from '../../service/policy/engine.ts';
 import { clientRow } from './client-rows.ts';
 import { generateCorpus, type Entry } from './corpus.ts';
 import { isJsonObject, type Json, type JsonObject } from './json.ts';
@@ -177,7 +177,9 @@ async function main(opa: string): Promise<number> {
   const opaReasons = new Map<string, Reason>(
     isJsonObject(opaMessages) ? Object.entries(opaMessages).map(([code, message]) => [code, { code, message: String(message) }]) : [],
   );
-  const opaLists = answers.flatMap((a) => a.groups).map((list) => (Array.isArray(list) ? list.map((entry) => expandEntry(entry, opaReasons)) : list));
+  const opaLists = answers
+    .flatMap((a) => a.groups)
+    .map((value, l) => expandList(value, (listInputs[l]?.clients as Json[] | undefined)?.length ?? 0, opaReasons) ?? value);
 
   // Compare: an input fails when the two evaluators differ on its decision, or when a decision
   // list it belongs to does not repeat its decision, in either evaluator.

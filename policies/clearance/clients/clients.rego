@@ -2,20 +2,20 @@
 # title: Client access
 # description: |
 #   SPEC §2.2: who has access to a client of a practice, by role and client access
-#   mode, and what time.push needs on top. The access functions take the client's
-#   facts as values, so a list of clients is decided without building a resource
-#   per client; they are also used for the items of a client (SPEC §2.5).
+#   mode, and what time.push needs on top. The access functions take the user's access
+#   and the client's facts as values, so a list of clients is decided without building
+#   a resource per client; they are also used for the items of a client (SPEC §2.5).
 package clearance.clients
 
 import data.clearance.lib
 
 # denials(req) are the deny codes for a client action; empty when nothing refuses.
-denials(req) := access_denials(req.subject, client.ledger, client.allocated, client.ledger_access) | action_denials(req) if {
+denials(req) := access_denials(access(req.subject), client.ledger, client.allocated, client.ledger_access) | action_denials(req) if {
 	client := req.resource
 }
 
 # grants(req) are the rules that grant a client action.
-grants(req) := access_grants(req.subject, client.ledger, client.allocated, client.ledger_access) | action_grants(req) if {
+grants(req) := access_grants(access(req.subject), client.ledger, client.allocated, client.ledger_access) | action_grants(req) if {
 	client := req.resource
 }
 
@@ -24,52 +24,50 @@ deny_codes := {"role_not_permitted", "client_not_allocated", "ledger_access_requ
 
 grant_codes := {"top_admin", "client_access_all", "client_allocated", "ledger_access", "xpm_linked"}
 
-# access_denials(user, ledger, allocated, ledger_access) say why the user has no access to a
-# client with those facts (allocated and ledger_access are relative to the user).
-# Practice admins see every client; expense approvers (and business roles) none.
-access_denials(user, ledger, allocated, ledger_access) := _mode_denials(
-	lib.client_access_mode(user),
-	ledger, allocated, ledger_access,
-) if {
-	lib.has_client_access_mode(user)
-} else := set() if {
+# access(user) is how the user reaches the clients of the practice: "top_admin" (practice
+# admins see every client), the client access mode of client admins and standard users, or
+# "none" (expense approvers and business roles). It depends on the user only, so a list of
+# clients works it out once.
+access(user) := "top_admin" if {
 	user.role == "practice_admin"
-} else := {"role_not_permitted"}
-
-# access_grants(user, ledger, allocated, ledger_access) are the rules that give the user
-# access to a client with those facts.
-access_grants(user, ledger, allocated, ledger_access) := _mode_grants(
-	lib.client_access_mode(user),
-	ledger, allocated, ledger_access,
-) if {
+} else := lib.client_access_mode(user) if {
 	lib.has_client_access_mode(user)
-} else := {"top_admin"} if {
-	user.role == "practice_admin"
-} else := set()
+} else := "none"
 
-# Client admins and standard users are restricted by their client access mode.
-_mode_denials("all", _, _, _) := set()
+# access_denials(access, ledger, allocated, ledger_access) say why a user with that access has
+# none to a client with those facts (allocated and ledger_access are relative to the user).
+access_denials("top_admin", _, _, _) := set()
 
-_mode_denials("selected", _, allocated, _) := _allocation_denials(allocated)
+access_denials("none", _, _, _) := {"role_not_permitted"}
 
-_mode_denials("ledger_all", ledger, _, ledger_access) := _ledger_denials(ledger, ledger_access)
+access_denials("all", _, _, _) := set()
 
-_mode_denials("ledger_selected", ledger, allocated, ledger_access) := _allocation_denials(allocated) | _ledger_denials(
+access_denials("selected", _, allocated, _) := _allocation_denials(allocated)
+
+access_denials("ledger_all", ledger, _, ledger_access) := _ledger_denials(ledger, ledger_access)
+
+access_denials("ledger_selected", ledger, allocated, ledger_access) := _allocation_denials(allocated) | _ledger_denials(
 	ledger,
 	ledger_access,
 )
 
-# "all", and "ledger_all" on a client whose ledger is not Xero: the ledger cannot
-# tell who has access, so the "All clients" half of the mode applies.
-_mode_grants("all", _, _, _) := {"client_access_all"}
+# access_grants(access, ledger, allocated, ledger_access) are the rules that give a user with
+# that access access to a client with those facts. "all", and "ledger_all" on a client whose
+# ledger is not Xero: the ledger cannot tell who has access, so the "All clients" half of the
+# mode applies.
+access_grants("top_admin", _, _, _) := {"top_admin"}
 
-_mode_grants("selected", _, allocated, _) := _allocation_grants(allocated)
+access_grants("none", _, _, _) := set()
 
-_mode_grants("ledger_all", ledger, _, ledger_access) := _ledger_grants(ledger, ledger_access) | {"client_access_all" |
+access_grants("all", _, _, _) := {"client_access_all"}
+
+access_grants("selected", _, allocated, _) := _allocation_grants(allocated)
+
+access_grants("ledger_all", ledger, _, ledger_access) := _ledger_grants(ledger, ledger_access) | {"client_access_all" |
 	ledger != "xero"
 }
 
-_mode_grants("ledger_selected", ledger, allocated, ledger_access) := _allocation_grants(allocated) | _ledger_grants(
+access_grants("ledger_selected", ledger, allocated, ledger_access) := _allocation_grants(allocated) | _ledger_grants(
 	ledger,
 	ledger_access,
 )

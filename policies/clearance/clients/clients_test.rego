@@ -10,9 +10,9 @@ _user(role, mode) := {"id": "u1", "role": role, "client_access_mode": mode, "xpm
 
 _request(action, user, client) := {"action": action, "subject": user, "resource": client}
 
-_access_denials(user, client) := clients.access_denials(user, client.ledger, client.allocated, client.ledger_access)
+_access_denials(user, client) := clients.access_denials(clients.access(user), client.ledger, client.allocated, client.ledger_access)
 
-_access_grants(user, client) := clients.access_grants(user, client.ledger, client.allocated, client.ledger_access)
+_access_grants(user, client) := clients.access_grants(clients.access(user), client.ledger, client.allocated, client.ledger_access)
 
 test_practice_admin_always_has_client_access if {
 	_access_denials(_user("practice_admin", "selected"), _xero_client) == set()
@@ -102,4 +102,13 @@ test_other_client_actions_do_not_need_an_xpm_link if {
 test_every_code_of_the_area_is_listed if {
 	clients.deny_codes == {"role_not_permitted", "client_not_allocated", "ledger_access_required", "xpm_link_required"}
 	clients.grant_codes == {"top_admin", "client_access_all", "client_allocated", "ledger_access", "xpm_linked"}
+}
+
+test_access_follows_the_role_and_the_client_access_mode if {
+	clients.access(_user("practice_admin", "selected")) == "top_admin"
+	clients.access(_user("standard", null)) == "selected"
+	clients.access(_user("client_admin", null)) == "all"
+	clients.access(_user("client_admin", "ledger_all")) == "ledger_all"
+	clients.access(_user("expense_approver", "all")) == "none"
+	clients.access(_user("business_admin", null)) == "none"
 }

@@ -79,12 +79,12 @@ _of_client(item) if is_string(item.client_id)
 _own_books(item) if not _of_client(item)
 
 # Items of a client need access to that client (SPEC §2.2).
-_client_denials(user, item) := clients.access_denials(user, client.ledger, client.allocated, client.ledger_access) if {
+_client_denials(user, item) := clients.access_denials(clients.access(user), client.ledger, client.allocated, client.ledger_access) if {
 	_of_client(item)
 	client := item.client
 } else := set()
 
-_client_grants(user, item) := clients.access_grants(user, client.ledger, client.allocated, client.ledger_access) if {
+_client_grants(user, item) := clients.access_grants(clients.access(user), client.ledger, client.allocated, client.ledger_access) if {
 	_of_client(item)
 	client := item.client
 } else := set()

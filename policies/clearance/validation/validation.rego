@@ -44,28 +44,27 @@ resource_problems(req, resource) := {"resource must be an object"} if {
 # client_problems(req, client) are the problems of a client given as
 # [id, account_id, ledger, allocated, ledger_access] in a list (see decisions in main.rego):
 # the problems of the client resource it stands for.
-client_problems(req, client) := {"client must be an array of id, account_id, ledger, allocated and ledger_access"} if {
-	not _client_tuple(client)
-} else := set() if {
-	is_string(client[0])
-	is_string(client[1])
-	_ledger(client[2])
-	is_boolean(client[3])
-	is_boolean(client[4])
+client_problems(req, client) := row_problems(req, id, account_id, ledger, allocated, ledger_access) if {
+	[id, account_id, ledger, allocated, ledger_access] := client
+} else := {"client must be an array of id, account_id, ledger, allocated and ledger_access"}
+
+# row_problems(req, id, account_id, ledger, allocated, ledger_access) are the problems of
+# the client resource a row of a list stands for, given its values.
+row_problems(req, id, account_id, ledger, allocated, ledger_access) := set() if {
+	is_string(id)
+	is_string(account_id)
+	_ledger(ledger)
+	is_boolean(allocated)
+	is_boolean(ledger_access)
 } else := set() if {
 	not _looked_up(req)
 } else := union({
-	{"resource.id must be a string" | not is_string(client[0])},
-	{"resource.account_id must be a string" | not is_string(client[1])},
-	{"resource.ledger must be xero, myob, quickbooks or none" | not _ledger(client[2])},
-	{"resource.allocated must be a boolean" | not is_boolean(client[3])},
-	{"resource.ledger_access must be a boolean" | not is_boolean(client[4])},
+	{"resource.id must be a string" | not is_string(id)},
+	{"resource.account_id must be a string" | not is_string(account_id)},
+	{"resource.ledger must be xero, myob, quickbooks or none" | not _ledger(ledger)},
+	{"resource.allocated must be a boolean" | not is_boolean(allocated)},
+	{"resource.ledger_access must be a boolean" | not is_boolean(ledger_access)},
 })
-
-_client_tuple(client) if {
-	is_array(client)
-	count(client) == 5
-}
 
 # ---- the subject and its account -------------------------------------------------------
 
