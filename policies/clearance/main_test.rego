@@ -42,6 +42,14 @@ test_decision_answers_the_input if {
 	} with input as request
 }
 
+test_verdict_is_the_decision_in_compact_form if {
+	subject := object.union(_subject("standard"), {"client_access_mode": "ledger_selected"})
+	request := _request("client.view", subject, _practice, _client("c1", {}))
+	clearance.verdict == [false, "client_not_allocated", "ledger_access_required"] with input as request
+	clearance.verdict == [false, {"code": "invalid_input", "message": "input must be an object"}] with input as 7
+	clearance.verdict == [false, {"code": "invalid_input", "message": "input is missing"}]
+}
+
 test_decision_without_input_is_an_invalid_input_deny if {
 	clearance.decision == {"allow": false, "reasons": [{"code": "invalid_input", "message": "input is missing"}]}
 }
@@ -356,7 +364,7 @@ test_every_code_has_a_message if {
 }
 
 test_a_code_without_a_message_is_given_as_its_own_message if {
-	clearance._reasons({"no_such_code"}) == [{"code": "no_such_code", "message": "no_such_code"}]
+	clearance._reason("no_such_code") == {"code": "no_such_code", "message": "no_such_code"}
 }
 
 _stage_one_codes := {

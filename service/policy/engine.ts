@@ -30,6 +30,7 @@ export interface ClientListInput {
 }
 
 export const DECISION_ENTRYPOINT = 'clearance/decision';
+export const VERDICT_ENTRYPOINT = 'clearance/verdict';
 export const DECISIONS_ENTRYPOINT = 'clearance/decisions';
 export const MESSAGES_ENTRYPOINT = 'clearance/messages';
 
@@ -53,20 +54,11 @@ function isReason(value: unknown): value is Reason {
   );
 }
 
-/** Accepts only a well-formed result; anything else is a refusal. */
-function checkResult(value: unknown): PolicyResult {
-  if (typeof value !== 'object' || value === null) return policyError('the policy returned no decision');
-  const { allow, reasons } = value as { allow?: unknown; reasons?: unknown };
-  if (typeof allow !== 'boolean' || !Array.isArray(reasons) || !reasons.every(isReason)) {
-    return policyError('the policy returned a malformed decision');
-  }
-  return { allow, reasons: reasons.map(({ code, message }) => ({ code, message })) };
-}
-
 /**
- * Turns one entry of clearance/decisions ([allow, reason, ...], a reason being a code whose
- * message is in the policy's messages table, or a {code, message} object) into a result.
- * Codes are looked up in `reasons`, one shared frozen object per code.
+ * Turns a decision in compact form (clearance/verdict, an outcome of clearance/decisions:
+ * [allow, reason, ...], a reason being a code whose message is in the policy's messages
+ * table, or a {code, message} object) into a result; anything else is a refusal. Codes are
+ * looked up in `reasons`, one shared frozen object per code.
  */
 export function expandEntry(entry: unknown, reasons: ReadonlyMap<string, Reason>): PolicyResult {
   if (!Array.isArray(entry) || typeof entry[0] !== 'boolean') return policyError('the policy returned a malformed decision');
@@ -198,7 +190,7 @@ export class PolicyEngine {
       throw new PolicyLoadError(`${join(dir, 'policy.wasm')} is not a loadable OPA WebAssembly policy`, error);
     }
     const engine = new PolicyEngine(policy, revision);
-    for (const entrypoint of [DECISION_ENTRYPOINT, DECISIONS_ENTRYPOINT, MESSAGES_ENTRYPOINT]) {
+    for (const entrypoint of [DECISION_ENTRYPOINT, VERDICT_ENTRYPOINT, DECISIONS_ENTRYPOINT, MESSAGES_ENTRYPOINT]) {
       if (!(entrypoint in engine.#entrypoints)) {
         throw new PolicyLoadError(`the compiled policy has no entrypoint ${entrypoint}`);
       }
@@ -241,10 +233,13 @@ export class PolicyEngine {
     return resultSet[0]?.result;
   }
 
-  /** One decision for one fully loaded input. */
+  /**
+   * One decision for one fully loaded input: clearance/decision's answer, read through
+   * clearance/verdict (the same decision with codes for reasons) and the messages table.
+   */
   decide(input: unknown): PolicyResult {
     try {
-      return checkResult(this.#evaluate(input, DECISION_ENTRYPOINT));
+      return expandEntry(this.#evaluate(input, VERDICT_ENTRYPOINT), this.#reasons);
     } catch (error) {
       return policyError(`policy evaluation failed: ${(error as Error).message ?? String(error)}`);
     }

@@ -10,21 +10,25 @@ package clearance.lib
 
 # Roles per account kind (SPEC §1). Validation refuses a role of the other kind,
 # so the helpers below may look at the role name alone.
-role_of_kind("practice_admin", "practice")
+role_of_kind(role, "practice") if _practice_role(role)
 
-role_of_kind("client_admin", "practice")
+role_of_kind(role, "business") if _business_role(role)
 
-role_of_kind("standard", "practice")
+_practice_role("practice_admin")
 
-role_of_kind("expense_approver", "practice")
+_practice_role("client_admin")
 
-role_of_kind("business_admin", "business")
+_practice_role("standard")
 
-role_of_kind("user_admin", "business")
+_practice_role("expense_approver")
 
-role_of_kind("standard", "business")
+_business_role("business_admin")
 
-role_of_kind("expense_approver", "business")
+_business_role("user_admin")
+
+_business_role("standard")
+
+_business_role("expense_approver")
 
 known_role(role) if role_of_kind(role, "practice")
 
