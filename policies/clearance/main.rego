@@ -8,7 +8,7 @@
 #   {"code", "message"} when it has its own message (invalid_input); decide(req) gives
 #   the same as {"allow", "reasons": [{"code", "message"}, ...]}.
 #   Entrypoints: decision (decide for input, the OPA-compatible answer), verdict (the same
-#   in the compact form, which the service reads: a fifth of the bytes to write and
+#   in the compact form, which the service reads: a quarter of the bytes to write and
 #   parse), decisions (a list of clients of one subject and action, with what depends on
 #   the subject and the action worked out once) and messages.
 package clearance
@@ -115,7 +115,8 @@ _invalid_entry(problems) := array.concat([false], _invalid_reasons(problems))
 
 _invalid_reasons(problems) := [{"code": "invalid_input", "message": problem} | some problem in sort(problems)]
 
-# _reason(reason) is a reason of an entry with its message.
+# _reason(code) is a reason of an entry with its message: a code gets the one in the table;
+# a reason with its own message ({"code", "message"}) is kept as it is.
 _reason(code) := {"code": code, "message": _message_or_code(code)} if {
 	is_string(code)
 } else := code
