@@ -57,16 +57,16 @@ function isReason(value: unknown): value is Reason {
 /**
  * Turns a decision in compact form (clearance/verdict, an outcome of clearance/decisions:
  * [allow, reason, ...], a reason being a code whose message is in the policy's messages
- * table, or a {code, message} object) into a result; anything else is a refusal. Codes are
- * looked up in `reasons`, one shared frozen object per code.
+ * table, or a {code, message} object) into a result; anything else is a refusal. A code
+ * missing from `messages` is its own message, as in clearance/decision.
  */
-export function expandEntry(entry: unknown, reasons: ReadonlyMap<string, Reason>): PolicyResult {
+export function expandEntry(entry: unknown, messages: ReadonlyMap<string, string>): PolicyResult {
   if (!Array.isArray(entry) || typeof entry[0] !== 'boolean') return policyError('the policy returned a malformed decision');
   const expanded: Reason[] = [];
   for (let i = 1; i < entry.length; i++) {
     const reason: unknown = entry[i];
     if (typeof reason === 'string') {
-      expanded.push(reasons.get(reason) ?? { code: reason, message: reason });
+      expanded.push({ code: reason, message: messages.get(reason) ?? reason });
     } else if (isReason(reason)) {
       expanded.push({ code: reason.code, message: reason.message });
     } else {
@@ -78,14 +78,16 @@ export function expandEntry(entry: unknown, reasons: ReadonlyMap<string, Reason>
 
 /**
  * Turns the value of clearance/decisions ({"outcomes": [entry, ...], "clients": [index, ...]})
- * into one result per client; null when it is not that, for count clients.
+ * into one result per client; null when it is not that, for count clients. Clients with the
+ * same decision share one frozen result.
  */
-export function expandList(value: unknown, count: number, reasons: ReadonlyMap<string, Reason>): PolicyResult[] | null {
+export function expandList(value: unknown, count: number, messages: ReadonlyMap<string, string>): PolicyResult[] | null {
   if (typeof value !== 'object' || value === null) return null;
   const { outcomes, clients } = value as { outcomes?: unknown; clients?: unknown };
   if (!Array.isArray(outcomes) || !Array.isArray(clients) || clients.length !== count) return null;
   const results = outcomes.map((entry) => {
-    const result = expandEntry(entry, reasons);
+    const result = expandEntry(entry, messages);
+    result.reasons.forEach((reason) => Object.freeze(reason));
     Object.freeze(result.reasons);
     return Object.freeze(result);
   });
@@ -98,14 +100,14 @@ export function expandList(value: unknown, count: number, reasons: ReadonlyMap<s
   return list;
 }
 
+type OpaEval = (reserved: number, entrypoint: number, data: number, input: number, inputLength: number, heap: number, format: number) => number;
+
 /**
  * Calls the policy's opa_eval export directly (WebAssembly ABI 1.2): the input is written as
  * JSON straight into the module's memory and the result read back as JSON, with no copies in
  * between. The SDK's evaluate does the same with an extra buffer and a byte-by-byte scan for
- * the end of the result, about a third of the time of a small decision.
+ * the end of the result: about a fifth of the time of a small decision.
  */
-type OpaEval = (reserved: number, entrypoint: number, data: number, input: number, inputLength: number, heap: number, format: number) => number;
-
 class Evaluator {
   readonly #eval: OpaEval;
   readonly #memory: LoadedPolicy['mem'];
@@ -157,8 +159,8 @@ export class PolicyEngine {
   readonly #policy: LoadedPolicy;
   readonly #evaluator: Evaluator | null;
   readonly #entrypoints: Record<string, number>;
-  /** One shared reason per code, with the message the policy gives it. */
-  #reasons: ReadonlyMap<string, Reason> = new Map();
+  /** The message of every reason code, as the policy gives them. */
+  #messages: ReadonlyMap<string, string> = new Map();
 
   private constructor(policy: LoadedPolicy, revision: string) {
     this.#policy = policy;
@@ -195,12 +197,12 @@ export class PolicyEngine {
         throw new PolicyLoadError(`the compiled policy has no entrypoint ${entrypoint}`);
       }
     }
-    engine.#reasons = engine.#loadMessages();
+    engine.#messages = engine.#loadMessages();
     return engine;
   }
 
-  /** The messages table, read once: list decisions carry codes only. */
-  #loadMessages(): Map<string, Reason> {
+  /** The messages table, read once: compact decisions carry codes only. */
+  #loadMessages(): Map<string, string> {
     let messages: unknown;
     try {
       messages = this.#evaluate(null, MESSAGES_ENTRYPOINT);
@@ -210,12 +212,12 @@ export class PolicyEngine {
     if (typeof messages !== 'object' || messages === null || Array.isArray(messages)) {
       throw new PolicyLoadError(`the policy's ${MESSAGES_ENTRYPOINT} is not an object`);
     }
-    const reasons = new Map<string, Reason>();
+    const table = new Map<string, string>();
     for (const [code, message] of Object.entries(messages)) {
       if (typeof message !== 'string') throw new PolicyLoadError(`the policy's message for ${code} is not a string`);
-      reasons.set(code, Object.freeze({ code, message }));
+      table.set(code, message);
     }
-    return reasons;
+    return table;
   }
 
   /** The value of the entrypoint for input; undefined when the policy leaves it undefined. */
@@ -239,7 +241,7 @@ export class PolicyEngine {
    */
   decide(input: unknown): PolicyResult {
     try {
-      return expandEntry(this.#evaluate(input, VERDICT_ENTRYPOINT), this.#reasons);
+      return expandEntry(this.#evaluate(input, VERDICT_ENTRYPOINT), this.#messages);
     } catch (error) {
       return policyError(`policy evaluation failed: ${(error as Error).message ?? String(error)}`);
     }
@@ -257,7 +259,7 @@ export class PolicyEngine {
     } catch (error) {
       return Array.from({ length: count }, () => policyError(`policy evaluation failed: ${(error as Error).message ?? String(error)}`));
     }
-    const results = expandList(value, count, this.#reasons);
+    const results = expandList(value, count, this.#messages);
     return results ?? Array.from({ length: count }, () => policyError('the policy returned malformed decisions for the list'));
   }
 }

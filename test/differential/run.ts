@@ -14,7 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { expandList, PolicyEngine, type ClientListInput, type PolicyResult, type Reason } from '../../service/policy/engine.ts';
+import { expandList, PolicyEngine, type ClientListInput, type PolicyResult } from '../../service/policy/engine.ts';
 import { clientRow } from './client-rows.ts';
 import { generateCorpus, type Entry } from './corpus.ts';
 import { isJsonObject, type Json, type JsonObject } from './json.ts';
@@ -174,9 +174,7 @@ async function main(opa: string): Promise<number> {
   const opaSingles = answers.flatMap((a) => a.singles);
   // OPA's lists carry codes; its own messages table turns them into reasons.
   const opaMessages = answers[0]?.messages;
-  const opaReasons = new Map<string, Reason>(
-    isJsonObject(opaMessages) ? Object.entries(opaMessages).map(([code, message]) => [code, { code, message: String(message) }]) : [],
-  );
+  const opaReasons = new Map<string, string>(isJsonObject(opaMessages) ? Object.entries(opaMessages).map(([code, message]) => [code, String(message)]) : []);
   const opaLists = answers
     .flatMap((a) => a.groups)
     .map((value, l) => expandList(value, (listInputs[l]?.clients as Json[] | undefined)?.length ?? 0, opaReasons) ?? value);
