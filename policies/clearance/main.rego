@@ -129,17 +129,17 @@ _message_or_code(code) := text if {
 # no area rule is looked at. Refused here too, as our addition: a resource of the wrong
 # type for the action, and an action that does not exist in the subject's kind of account
 # (role and permission rules say nothing useful about an action the account does not have).
-_stage_one(req) := _union(_request_stage_one(req, req.resource.type), _resource_stage_one(req, req.resource))
+_stage_one(req) := set() if {
+	_request_clear(req, req.resource.type, _action_type(req.action))
+	_resource_clear(req, req.resource)
+} else := _request_stage_one(req, req.resource.type) | _resource_stage_one(req, req.resource)
 
 # The codes that depend on the subject, the action and the resource type only. The common
 # case comes first: none applies, checked in one pass with one catalogue lookup.
 _request_stage_one(req, resource_type) := _action_stage_one(req, resource_type, _action_type(object.get(req, "action", null)))
 
 _action_stage_one(req, resource_type, action_type) := set() if {
-	req.subject.found == true
-	req.subject.status != "suspended"
-	action_type == resource_type
-	catalogue.exists_in(req.action, req.account.kind)
+	_request_clear(req, resource_type, action_type)
 } else := union({
 	{"unknown_subject" | req.subject.found == false},
 	{"unknown_action" | action_type == null},
@@ -155,6 +155,21 @@ _action_stage_one(req, resource_type, action_type) := set() if {
 	},
 })
 
+# Nothing of stage 1 applies to the request: a known, active subject and an action of the
+# catalogue for this resource type and kind of account.
+_request_clear(req, resource_type, action_type) if {
+	req.subject.found == true
+	req.subject.status != "suspended"
+	action_type == resource_type
+	catalogue.exists_in(req.action, req.account.kind)
+}
+
+# Nothing of stage 1 applies to the resource: it was found, in the subject's account.
+_resource_clear(req, resource) if {
+	resource.found == true
+	resource.account_id == req.subject.account_id
+}
+
 # _action_type(action) is the catalogue's resource type for the action, null when the
 # action is not in the catalogue.
 _action_type(action) := resource_type if {
@@ -165,8 +180,7 @@ _action_type(action) := resource_type if {
 # is the subject's own, so it cannot mismatch. The common case first: a resource found in
 # the subject's account.
 _resource_stage_one(req, resource) := set() if {
-	resource.found == true
-	resource.account_id == req.subject.account_id
+	_resource_clear(req, resource)
 } else := {"resource_not_found" |
 	req.action != "user.create"
 	resource.found == false

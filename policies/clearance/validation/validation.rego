@@ -14,6 +14,10 @@ import data.clearance.lib
 # problems(req) lists what is wrong with a request, one message per problem.
 problems(req) := {"input must be an object"} if {
 	not is_object(req)
+} else := set() if {
+	is_string(req.action)
+	_subject_fine(req)
+	_resource_fine(req.action, req.resource)
 } else := request_problems(req) | resource_problems(req, object.get(req, "resource", null))
 
 # request_problems(req) are the problems of everything but the resource: the action,
