@@ -42,6 +42,14 @@ test_decision_answers_the_input if {
 	} with input as request
 }
 
+test_verdict_is_the_decision_in_compact_form if {
+	subject := object.union(_subject("standard"), {"client_access_mode": "ledger_selected"})
+	request := _request("client.view", subject, _practice, _client("c1", {}))
+	clearance.verdict == [false, "client_not_allocated", "ledger_access_required"] with input as request
+	clearance.verdict == [false, {"code": "invalid_input", "message": "input must be an object"}] with input as 7
+	clearance.verdict == [false, {"code": "invalid_input", "message": "input is missing"}]
+}
+
 test_decision_without_input_is_an_invalid_input_deny if {
 	clearance.decision == {"allow": false, "reasons": [{"code": "invalid_input", "message": "input is missing"}]}
 }
@@ -65,26 +73,145 @@ test_invalid_input_skips_every_other_rule if {
 	decision.reasons == [{"code": "invalid_input", "message": "subject.permissions must be an object or null"}]
 }
 
-test_decisions_answer_each_resource_in_order if {
-	resources := [_client("c2", {"allocated": true}), _client("c1", {}), _client("c3", {"allocated": true})]
+# A client as a list gives it: [id, account_id, ledger, allocated, ledger_access].
+_row(id, ledger, allocated, ledger_access) := [id, "a1", ledger, allocated, ledger_access]
+
+# The client resource a row stands for.
+_row_resource(row) := {
+	"type": "client", "id": row[0], "attributes": {}, "found": true,
+	"account_id": row[1], "ledger": row[2], "allocated": row[3], "ledger_access": row[4],
+}
+
+# A decision in the compact form of a list: a reason with the table's message is its code.
+_entry(decision) := array.concat([decision.allow], [_compact(reason) | some reason in decision.reasons])
+
+_compact(reason) := reason.code if {
+	clearance.messages[reason.code] == reason.message
+} else := reason
+
+_list(action, subject, rows) := {"action": action, "subject": subject, "account": _practice, "clients": rows}
+
+# The decision of each client of a list, in order.
+_expanded(decisions) := [decisions.outcomes[i] | some i in decisions.clients]
+
+test_a_list_gives_each_distinct_decision_once if {
+	rows := [_row("c1", "xero", true, true), _row("c2", "myob", false, false), _row("c3", "none", true, false)]
 	subject := object.union(_subject("standard"), {"client_access_mode": "selected"})
-	batch := {"action": "client.view", "subject": subject, "account": _practice, "resources": resources}
-	answers := clearance.decisions with input as batch
-	[answer.allow | some answer in answers] == [true, false, true]
-	every i, resource in resources {
-		answers[i] == clearance.decide(_request("client.view", subject, _practice, resource))
+	decisions := clearance.decisions with input as _list("client.view", subject, rows)
+	decisions == {"outcomes": [[false, "client_not_allocated"], [true, "client_allocated"]], "clients": [1, 0, 1]}
+}
+
+test_decisions_answer_each_client_in_order if {
+	rows := [_row("c2", "xero", true, false), _row("c1", "xero", false, false), _row("c3", "myob", true, false)]
+	subject := object.union(_subject("standard"), {"client_access_mode": "selected"})
+	answers := _expanded(clearance.decisions) with input as _list("client.view", subject, rows)
+	[answer[0] | some answer in answers] == [true, false, true]
+	every i, row in rows {
+		answers[i] == _entry(clearance.decide(_request("client.view", subject, _practice, _row_resource(row))))
 	}
 }
 
-test_decisions_are_empty_without_a_list_of_resources if {
-	clearance.decisions == [] with input as {"action": "client.view", "resources": {"c1": {}}}
+test_decisions_give_codes_whose_messages_are_in_the_table if {
+	subject := object.union(_subject("standard"), {"client_access_mode": "ledger_selected"})
+	answers := _expanded(clearance.decisions) with input as _list("client.view", subject, [_row("c1", "xero", false, false)])
+	answers == [[false, "client_not_allocated", "ledger_access_required"]]
+}
+
+test_decisions_of_a_list_for_time_push_need_the_xpm_link_for_every_client if {
+	subject := object.union(_subject("practice_admin"), {"xpm_staff_id": null})
+	rows := [_row("c1", "xero", false, false), _row("c2", "none", true, true)]
+	answers := _expanded(clearance.decisions) with input as _list("time.push", subject, rows)
+	answers == [[false, "xpm_link_required"], [false, "xpm_link_required"]]
+}
+
+test_a_client_of_another_account_in_a_list_is_a_tenant_mismatch if {
+	rows := [["c1", "a2", "xero", true, true], _row("c2", "xero", true, true)]
+	answers := _expanded(clearance.decisions) with input as _list("client.view", _subject("practice_admin"), rows)
+	answers == [[false, "tenant_mismatch"], [true, "top_admin"]]
+}
+
+test_a_list_for_an_action_of_another_resource_type_is_refused_for_every_client if {
+	answers := _expanded(clearance.decisions) with input as _list("settings.view", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+	answers == [[false, "resource_type_mismatch"]]
+	answers == [_entry(clearance.decide(_request("settings.view", _subject("practice_admin"), _practice, _row_resource(_row("c1", "xero", true, true)))))]
+}
+
+test_a_list_for_an_unknown_subject_refuses_every_client if {
+	input_list := {"action": "client.view", "subject": {"id": "u9", "found": false}, "account": null, "clients": [_row("c1", "xero", true, true)]}
+	answers := _expanded(clearance.decisions) with input as input_list
+	answers == [[false, "unknown_subject"]]
+}
+
+test_a_list_row_with_a_wrong_value_is_invalid_input_naming_the_field if {
+	rows := [["c1", "a1", "sage", true, false]]
+	answers := _expanded(clearance.decisions) with input as _list("client.view", _subject("practice_admin"), rows)
+	answers == [[false, {"code": "invalid_input", "message": "resource.ledger must be xero, myob, quickbooks or none"}]]
+	answers == [_entry(clearance.decide(_request("client.view", _subject("practice_admin"), _practice, _row_resource(rows[0]))))]
+}
+
+test_a_list_row_that_is_not_five_values_is_invalid_input if {
+	answers := _expanded(clearance.decisions) with input as _list("client.view", _subject("practice_admin"), [["c1", "a1"], "c2"])
+	every answer in answers {
+		answer == [false, {"code": "invalid_input", "message": "client must be an array of id, account_id, ledger, allocated and ledger_access"}]
+	}
+}
+
+test_a_problem_of_the_subject_is_given_for_every_client_with_the_clients_own if {
+	subject := object.union(_subject("standard"), {"status": "gone"})
+	answers := _expanded(clearance.decisions) with input as _list("client.view", subject, [["c1", "a1", "xero", "yes", false]])
+	answers == [[
+		false,
+		{"code": "invalid_input", "message": "resource.allocated must be a boolean"},
+		{"code": "invalid_input", "message": "subject.status must be active or suspended"},
+	]]
+}
+
+test_decisions_are_empty_without_a_list_of_clients if {
+	none := {"outcomes": [], "clients": []}
+	clearance.decisions == none with input as {"action": "client.view", "clients": {"c1": {}}}
+	clearance.decisions == none with input as {"action": "client.view", "resources": [_row_resource(_row("c1", "xero", true, true))]}
+	clearance.decisions == none with input as {"action": "client.view", "clients": []}
 }
 
 test_decisions_keep_a_missing_field_missing if {
-	answers := clearance.decisions with input as {"action": "client.view", "resources": [{"type": "client"}]}
-	answers[0] == clearance.decide({"action": "client.view", "resource": {"type": "client"}})
-	"subject must be an object" in {reason.message | some reason in answers[0].reasons}
+	row := _row("c1", "xero", true, true)
+	answers := _expanded(clearance.decisions) with input as {"action": "client.view", "clients": [row]}
+	answers[0] == _entry(clearance.decide({"action": "client.view", "resource": _row_resource(row)}))
+	{"code": "invalid_input", "message": "subject must be an object"} in answers[0]
 }
+
+test_a_list_without_an_action_checks_no_facts_of_its_clients if {
+	row := ["c1", 5, "sage", true, true]
+	answers := _expanded(clearance.decisions) with input as {"subject": _subject("standard"), "account": _practice, "clients": [row]}
+	answers == [[false, {"code": "invalid_input", "message": "action must be a string"}]]
+	answers[0] == _entry(clearance.decide({"subject": _subject("standard"), "account": _practice, "resource": _row_resource(row)}))
+}
+
+test_a_list_for_user_create_checks_no_facts_of_its_clients if {
+	row := ["c1", 5, "sage", true, true]
+	answers := _expanded(clearance.decisions) with input as _list("user.create", _subject("practice_admin"), [row])
+	answers == [[false, "resource_type_mismatch"]]
+}
+
+test_a_list_for_an_action_outside_the_catalogue_refuses_every_client if {
+	answers := _expanded(clearance.decisions) with input as _list("client.fly", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+	answers == [[false, "unknown_action"]]
+}
+
+test_a_list_for_a_client_action_without_own_rules_is_decided_by_client_access if {
+	answers := _expanded(clearance.decisions) with input as _list("client.fly", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+		with data.clearance.catalogue.resource_type as _with_client_fly
+	answers == [[true, "top_admin"]]
+}
+
+test_a_list_denies_by_default_when_no_rule_grants if {
+	answers := _expanded(clearance.decisions) with input as _list("client.view", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+		with data.clearance.clients.access_grants as set()
+	answers == [[false, "no_rule_matched"]]
+}
+
+# A catalogue with a client action that has no rules of its own.
+_with_client_fly("client.fly") := "client"
 
 test_an_unknown_subject_is_denied if {
 	request := _request("client.view", {"id": "u9", "found": false}, null, _client("c1", {}))
@@ -171,9 +298,8 @@ test_an_action_the_account_kind_lacks_is_refused_before_role_rules if {
 }
 
 test_an_action_without_an_area_rule_is_denied_by_default if {
-	actions := {"settings.delete": {"resource_type": "account", "account_kinds": {"practice"}}}
 	request := _request("settings.delete", _subject("practice_admin"), _practice, _own_account)
-	decision := clearance.decide(request) with data.clearance.catalogue.actions as actions
+	decision := clearance.decide(request) with data.clearance.catalogue.resource_type as _with_settings_delete
 	decision == {"allow": false, "reasons": [{"code": "no_rule_matched", "message": "no rule allows this action"}]}
 }
 
@@ -225,18 +351,20 @@ test_client_access_cannot_be_edited_in_a_business_account if {
 	_codes(decision) == {"account_kind_not_supported"}
 }
 
+# A catalogue with an account action that no area rule knows.
+_with_settings_delete("settings.delete") := "account"
+
 test_every_code_has_a_message if {
 	codes := ({"invalid_input", "no_rule_matched"} | _stage_one_codes) | _area_codes
+	clearance.reason_codes == codes
+	count(clearance.messages) == count(codes)
 	every code in codes {
 		is_string(clearance.messages[code])
 	}
 }
 
-test_every_message_belongs_to_a_code if {
-	codes := ({"invalid_input", "no_rule_matched"} | _stage_one_codes) | _area_codes
-	every code, _ in clearance.messages {
-		code in codes
-	}
+test_a_code_without_a_message_is_given_as_its_own_message if {
+	clearance._reason("no_such_code") == {"code": "no_such_code", "message": "no_such_code"}
 }
 
 _stage_one_codes := {

@@ -8,7 +8,7 @@ import type { PolicyEngine, PolicyResult, Reason } from '../policy/engine.ts';
 import type { DecisionLog, DecisionLogEntry } from './decision-log.ts';
 import type { FactStore } from './facts.ts';
 import type { Metrics } from './metrics.ts';
-import { clientFacts, PolicyInputBuilder, type DecideRequest, type PolicyInput } from './policy-input.ts';
+import { clientListInput, PolicyInputBuilder, type DecideRequest, type PolicyInput } from './policy-input.ts';
 
 export interface DecisionAnswer {
   decision_id: string;
@@ -209,14 +209,13 @@ export class DecisionService {
       const [clients, links] =
         user === null ? [[], null] : await Promise.all([this.#facts.accountClients(user.account_id), this.#inputs.links(user.id)]);
       ids = clients.map((c) => c.id);
-      const resources = clients.map((client) => ({ type: 'client', attributes: {}, found: true, ...clientFacts(client, links) }));
-      input = { action, subject, account, resources };
+      input = clientListInput(action, subject, account, clients, links);
     } catch (error) {
       throw contextUnavailable(error);
     }
     entry.input = input;
     const evaluating = performance.now();
-    const results = ids.length === 0 ? [] : engine.decideMany(input);
+    const results = ids.length === 0 ? [] : engine.decideClients(input);
     entry.evalUs = micros(evaluating);
     const allowed: string[] = [];
     const denied: Array<{ id: string; reasons: Reason[] }> = [];

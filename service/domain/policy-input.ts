@@ -1,6 +1,7 @@
 // Assembles the policy input of one decision from the facts: who the subject is, their account,
 // the resource and the links between them. It decides nothing; the policy judges what it sees.
 import type { Account, Client, User } from '../data/schema.ts';
+import type { ClientListInput, ClientTuple } from '../policy/engine.ts';
 import type { FactStore } from './facts.ts';
 
 export interface DecideRequest {
@@ -47,6 +48,22 @@ export function clientFacts(client: Pick<Client, 'id' | 'account_id' | 'ledger'>
     allocated: links?.allocations.has(client.id) ?? false,
     ledger_access: links?.ledgerAccess.has(client.id) ?? false,
   };
+}
+
+/** A client as a list of clients gives it to the policy (clearance/decisions): the same facts, in a row. */
+export function clientTuple(client: Pick<Client, 'id' | 'account_id' | 'ledger'>, links: ClientLinks | null): ClientTuple {
+  return [client.id, client.account_id, client.ledger, links?.allocations.has(client.id) ?? false, links?.ledgerAccess.has(client.id) ?? false];
+}
+
+/** The policy input deciding many clients for one subject and action. */
+export function clientListInput(
+  action: string,
+  subject: Record<string, unknown>,
+  account: object | null,
+  clients: ReadonlyArray<Pick<Client, 'id' | 'account_id' | 'ledger'>>,
+  links: ClientLinks | null,
+): ClientListInput {
+  return { action, subject, account, clients: clients.map((client) => clientTuple(client, links)) };
 }
 
 export class PolicyInputBuilder {

@@ -85,7 +85,7 @@ t.test('given the fixture data set and a token with the decide and logs scopes',
     t.same(logged.result.allowed, ['c_myob', 'c_xero']);
     t.same(logged.result.denied.map((d: { id: string }) => d.id), ['c_none', 'c_qb', 'c_xero2', 'c_xero3']);
     t.same(logged.reason_codes, ['client_not_allocated', 'ledger_access_required'], 'every code a denied client got');
-    t.equal(logged.input?.resources.length, 6, 'the input of every client');
+    t.equal(logged.input?.clients.length, 6, 'the input of every client (one row each)');
   });
 
   t.test('when asked through the OPA-compatible path, then the entry says so', async (t) => {

@@ -8,20 +8,22 @@ import type { Json } from './json.ts';
 export interface OpaJob {
   /** Inputs for the clearance/decision entrypoint. */
   singles: Json[];
-  /** Inputs for the clearance/decisions entrypoint ({action, subject, account, resources}). */
+  /** Inputs for the clearance/decisions entrypoint ({action, subject, account, clients}). */
   groups: Json[];
 }
 
-/** Per input, the entrypoint's value; undefined where OPA left it undefined. */
+/** Per input, the entrypoint's value; undefined where OPA left it undefined. And the messages table. */
 export interface OpaAnswer {
   singles: (Json | undefined)[];
   groups: (Json | undefined)[];
+  messages: Json | undefined;
 }
 
 // Each answer is wrapped in an array of zero or one values, so an undefined decision keeps its place.
 const QUERY = [
   '{"singles": [[d | d := data.clearance.decision with input as x] | some x in input.singles],',
-  ' "groups": [[d | d := data.clearance.decisions with input as g] | some g in input.groups]}',
+  ' "groups": [[d | d := data.clearance.decisions with input as g] | some g in input.groups],',
+  ' "messages": data.clearance.messages}',
 ].join('');
 
 function unwrap(values: unknown, expected: number, what: string): (Json | undefined)[] {
@@ -64,11 +66,12 @@ export async function evaluateWithOpa(opa: string, policyDir: string, jobs: read
   return jobs.map((job, i) => {
     const { outputPath } = paths[i] as { outputPath: string };
     const output = JSON.parse(readFileSync(outputPath, 'utf8')) as { result?: { expressions?: { value?: unknown }[] }[] };
-    const value = output.result?.[0]?.expressions?.[0]?.value as { singles?: unknown; groups?: unknown } | undefined;
+    const value = output.result?.[0]?.expressions?.[0]?.value as { singles?: unknown; groups?: unknown; messages?: Json } | undefined;
     if (value === undefined) throw new Error(`opa eval gave no result for job ${i}`);
     return {
       singles: unwrap(value.singles, job.singles.length, 'decisions'),
       groups: unwrap(value.groups, job.groups.length, 'decision lists'),
+      messages: value.messages,
     };
   });
 }

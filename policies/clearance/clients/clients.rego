@@ -2,101 +2,100 @@
 # title: Client access
 # description: |
 #   SPEC §2.2: who has access to a client of a practice, by role and client access
-#   mode, and what time.push needs on top. The access functions are also used for
-#   the items of a client (SPEC §2.5).
+#   mode, and what time.push needs on top. The access functions take the user's access
+#   and the client's facts as values, so a list of clients is decided without building
+#   a resource per client; they are also used for the items of a client (SPEC §2.5).
 package clearance.clients
 
 import data.clearance.lib
 
 # denials(req) are the deny codes for a client action; empty when nothing refuses.
-denials(req) := access_denials(req.subject, req.resource) | _xpm_denials(req.action, req.subject)
+denials(req) := access_denials(access(req.subject), client.ledger, client.allocated, client.ledger_access) | action_denials(req) if {
+	client := req.resource
+}
 
 # grants(req) are the rules that grant a client action.
-grants(req) := access_grants(req.subject, req.resource) | _xpm_grants(req.action, req.subject)
+grants(req) := access_grants(access(req.subject), client.ledger, client.allocated, client.ledger_access) | action_grants(req) if {
+	client := req.resource
+}
 
 # Every code this area gives, for the reason table and its tests.
-deny_codes := access_deny_codes | {"xpm_link_required"}
+deny_codes := {"role_not_permitted", "client_not_allocated", "ledger_access_required", "xpm_link_required"}
 
-grant_codes := access_grant_codes | {"xpm_linked"}
+grant_codes := {"top_admin", "client_access_all", "client_allocated", "ledger_access", "xpm_linked"}
 
-access_deny_codes := {"role_not_permitted", "client_not_allocated", "ledger_access_required"}
+# access(user) is how the user reaches the clients of the practice: "top_admin" (practice
+# admins see every client), the client access mode of client admins and standard users, or
+# "none" (expense approvers and business roles). It depends on the user only, so a list of
+# clients works it out once.
+access(user) := "top_admin" if {
+	user.role == "practice_admin"
+} else := lib.client_access_mode(user) if {
+	lib.has_client_access_mode(user)
+} else := "none"
 
-access_grant_codes := {"top_admin", "client_access_all", "client_allocated", "ledger_access"}
+# access_denials(access, ledger, allocated, ledger_access) say why a user with that access has
+# none to a client with those facts (allocated and ledger_access are relative to the user).
+access_denials("top_admin", _, _, _) := set()
 
-# access_denials(user, client) say why the user has no access to the client, where
-# client carries the facts ledger, allocated and ledger_access (relative to user).
-access_denials(user, client) := {code |
-	some code in access_deny_codes
-	_access_denied(code, user, client)
+access_denials("none", _, _, _) := {"role_not_permitted"}
+
+access_denials("all", _, _, _) := set()
+
+access_denials("selected", _, allocated, _) := _allocation_denials(allocated)
+
+access_denials("ledger_all", ledger, _, ledger_access) := _ledger_denials(ledger, ledger_access)
+
+access_denials("ledger_selected", ledger, allocated, ledger_access) := _allocation_denials(allocated) | _ledger_denials(
+	ledger,
+	ledger_access,
+)
+
+# access_grants(access, ledger, allocated, ledger_access) are the rules that give a user with
+# that access access to a client with those facts. "all", and "ledger_all" on a client whose
+# ledger is not Xero: the ledger cannot tell who has access, so the "All clients" half of the
+# mode applies.
+access_grants("top_admin", _, _, _) := {"top_admin"}
+
+access_grants("none", _, _, _) := set()
+
+access_grants("all", _, _, _) := {"client_access_all"}
+
+access_grants("selected", _, allocated, _) := _allocation_grants(allocated)
+
+access_grants("ledger_all", ledger, _, ledger_access) := _ledger_grants(ledger, ledger_access) | {"client_access_all" |
+	ledger != "xero"
 }
 
-# access_grants(user, client) are the rules that give the user access to the client.
-access_grants(user, client) := {code |
-	some code in access_grant_codes
-	_access_granted(code, user, client)
-}
+access_grants("ledger_selected", ledger, allocated, ledger_access) := _allocation_grants(allocated) | _ledger_grants(
+	ledger,
+	ledger_access,
+)
 
-# Client admins and standard users are restricted by their client access mode.
-_restricted_roles := {"client_admin", "standard"}
+_allocation_denials(allocated) := {"client_not_allocated" | allocated != true}
 
-# Practice admins see every client; expense approvers (and business roles) none.
-_access_denied("role_not_permitted", user, _) if {
-	user.role != "practice_admin"
-	not user.role in _restricted_roles
-}
-
-_access_denied("client_not_allocated", user, client) if {
-	_needs_allocation(user)
-	not client.allocated == true
-}
-
-_access_denied("ledger_access_required", user, client) if {
-	_needs_ledger_access(user, client)
-	not client.ledger_access == true
-}
-
-_access_granted("top_admin", user, _) if user.role == "practice_admin"
-
-# "all", and "ledger_all" on a client whose ledger is not Xero: the ledger cannot
-# tell who has access, so the "All clients" half of the mode applies.
-_access_granted("client_access_all", user, client) if {
-	user.role in _restricted_roles
-	_mode_grants_all(lib.client_access_mode(user), client)
-}
-
-_access_granted("client_allocated", user, client) if {
-	_needs_allocation(user)
-	client.allocated == true
-}
-
-_access_granted("ledger_access", user, client) if {
-	_needs_ledger_access(user, client)
-	client.ledger_access == true
-}
-
-_mode_grants_all("all", _)
-
-_mode_grants_all("ledger_all", client) if client.ledger != "xero"
-
-_needs_allocation(user) if {
-	user.role in _restricted_roles
-	lib.client_access_mode(user) in {"selected", "ledger_selected"}
-}
+_allocation_grants(allocated) := {"client_allocated" | allocated == true}
 
 # Ledger access is only known for Xero clients (SPEC §1).
-_needs_ledger_access(user, client) if {
-	user.role in _restricted_roles
-	lib.client_access_mode(user) in {"ledger_all", "ledger_selected"}
-	client.ledger == "xero"
+_ledger_denials(ledger, ledger_access) := {"ledger_access_required" |
+	ledger == "xero"
+	ledger_access != true
 }
 
-# time.push also needs a link to a practice-manager staff member.
-_xpm_denials(action, user) := {"xpm_link_required" |
-	action == "time.push"
-	not lib.has_xpm_link(user)
+_ledger_grants(ledger, ledger_access) := {"ledger_access" |
+	ledger == "xero"
+	ledger_access == true
 }
 
-_xpm_grants(action, user) := {"xpm_linked" |
-	action == "time.push"
-	lib.has_xpm_link(user)
+# action_denials(req) and action_grants(req) depend on the action and the subject only, so
+# a list of clients works them out once: time.push also needs a link to a practice-manager
+# staff member.
+action_denials(req) := {"xpm_link_required" |
+	req.action == "time.push"
+	not lib.has_xpm_link(req.subject)
+}
+
+action_grants(req) := {"xpm_linked" |
+	req.action == "time.push"
+	lib.has_xpm_link(req.subject)
 }

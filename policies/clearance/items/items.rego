@@ -10,43 +10,34 @@ import data.clearance.clients
 import data.clearance.lib
 
 # denials(req) are the deny codes for an item action.
-denials(req) := clients.access_denials(req.subject, req.resource.client) | _item_denials(ctx) if {
-	_of_client(req.resource)
-	ctx := _context(req)
-} else := _item_denials(_context(req))
+denials(req) := _client_denials(req.subject, req.resource) | _item_denials(
+	req.action, req.subject, req.resource,
+	_tier(req.subject, req.account.kind),
+)
 
 # grants(req) are the rules that grant an item action.
-grants(req) := clients.access_grants(req.subject, req.resource.client) | _item_grants(ctx) if {
-	_of_client(req.resource)
-	ctx := _context(req)
-} else := _item_grants(_context(req))
+grants(req) := _client_grants(req.subject, req.resource) | _item_grants(
+	req.action, req.subject, req.resource,
+	_tier(req.subject, req.account.kind),
+)
 
 # claim_creation_denials(user, kind) are the deny codes for expense_claim.create in
 # the own books of an account of that kind (an account-level action, SPEC §2.3).
-claim_creation_denials(user, kind) := {code |
-	tier := _tier(user, kind)
-	some code in claim_creation_deny_codes
-	_creation_denied(code, tier, user)
-}
+claim_creation_denials(user, kind) := _creation_denials(_tier(user, kind), user)
 
 # claim_creation_grants(user, kind) are the rules that let the user create expense claims.
-claim_creation_grants(user, kind) := {code |
-	tier := _tier(user, kind)
-	some code in claim_creation_grant_codes
-	_creation_granted(code, tier, user)
-}
+claim_creation_grants(user, kind) := _creation_grants(_tier(user, kind), user)
 
 claim_creation_deny_codes := {"role_not_permitted", "permission_missing"}
 
-claim_creation_grant_codes := _full_tiers | {"create_expense_claims"}
+claim_creation_grant_codes := {"top_admin", "manage_financial_data", "manage_business", "create_expense_claims"}
 
-deny_codes := clients.access_deny_codes | _deny_codes
+deny_codes := clients.deny_codes | {"role_not_permitted", "not_owner", "permission_missing", "self_approval", "item_kind_not_supported"}
 
-grant_codes := clients.access_grant_codes | _grant_codes
-
-_deny_codes := {"role_not_permitted", "not_owner", "permission_missing", "self_approval", "item_kind_not_supported"}
-
-_grant_codes := _approver_tiers | {"own_item", "publishing_all", "publishing_expense_claims_only"}
+grant_codes := clients.grant_codes | {
+	"top_admin", "manage_financial_data", "manage_business", "expense_approver",
+	"own_item", "publishing_all", "publishing_expense_claims_only",
+}
 
 # How much of the own books a user may handle:
 #   top_admin               - everything (practice_admin, business_admin);
@@ -62,128 +53,114 @@ _tier(user, kind) := "top_admin" if {
 	user.role == "user_admin"
 } else := "manage_business" if {
 	kind == "practice"
-	user.role in {"client_admin", "standard"}
+	_may_manage_business(user)
 	lib.has_permission(user, "manage_business")
 } else := "expense_approver" if {
 	user.role == "expense_approver"
 } else := "own"
 
-_full_tiers := {"top_admin", "manage_financial_data", "manage_business"}
+_may_manage_business(user) if user.role == "client_admin"
+
+_may_manage_business(user) if user.role == "standard"
+
+_full_tier("top_admin")
+
+_full_tier("manage_financial_data")
+
+_full_tier("manage_business")
 
 # SPEC: top admin, user_admin, expense_approver and practice users with manage_business.
-_approver_tiers := _full_tiers | {"expense_approver"}
+_approver_tier(tier) if _full_tier(tier)
 
-_context(req) := {
-	"action": req.action,
-	"user": req.subject,
-	"item": req.resource,
-	"tier": _tier(req.subject, req.account.kind),
-}
+_approver_tier("expense_approver")
 
 _of_client(item) if is_string(item.client_id)
 
 _own_books(item) if not _of_client(item)
 
-_item_denials(ctx) := {code |
-	some code in _deny_codes
-	_denied(code, ctx)
+# Items of a client need access to that client (SPEC §2.2).
+_client_denials(user, item) := clients.access_denials(clients.access(user), client.ledger, client.allocated, client.ledger_access) if {
+	_of_client(item)
+	client := item.client
+} else := set()
+
+_client_grants(user, item) := clients.access_grants(clients.access(user), client.ledger, client.allocated, client.ledger_access) if {
+	_of_client(item)
+	client := item.client
+} else := set()
+
+# Approving: only by an approver, never one's own claim (our addition to the help
+# articles), and only expense claims. Expense approvers may otherwise only view
+# expense claims; users of the "own" tier handle their own items of the own books.
+_item_denials(action, user, item, tier) := union({
+	{"role_not_permitted" | not _approver_tier(tier)},
+	{"self_approval" | item.owner_user_id == user.id},
+	{"item_kind_not_supported" | item.kind != "expense_claim"},
+}) if {
+	action == "expense_claim.approve"
+} else := {"role_not_permitted" | not _approver_may(action, item)} if {
+	tier == "expense_approver"
+} else := _own_denials(action, user, item) if {
+	tier == "own"
+	_limited_to_own(action, item)
+} else := set()
+
+_item_grants(action, user, item, tier) := {tier | _approver_tier(tier)} if {
+	action == "expense_claim.approve"
+} else := {tier | _own_books(item)} if {
+	_full_tier(tier)
+} else := {"expense_approver" | _approver_may(action, item)} if {
+	tier == "expense_approver"
+} else := _own_grants(action, user, item) if {
+	tier == "own"
+	_limited_to_own(action, item)
+} else := set()
+
+_own_denials(action, user, item) := {"not_owner" | item.owner_user_id != user.id} | {"permission_missing" |
+	action == "item.publish"
+	not _may_publish(lib.permission(user, "publishing"), item)
 }
 
-_item_grants(ctx) := {code |
-	some code in _grant_codes
-	_granted(code, ctx)
-}
-
-# Expense approvers may only view expense claims and approve them.
-_denied("role_not_permitted", ctx) if {
-	ctx.tier == "expense_approver"
-	not _approver_may(ctx.action, ctx.item)
-}
-
-_denied("role_not_permitted", ctx) if {
-	ctx.action == "expense_claim.approve"
-	not ctx.tier in _approver_tiers
-}
-
-_denied("not_owner", ctx) if {
-	_limited_to_own(ctx)
-	ctx.item.owner_user_id != ctx.user.id
-}
-
-_denied("permission_missing", ctx) if {
-	_limited_to_own(ctx)
-	ctx.action == "item.publish"
-	not _may_publish(lib.permission(ctx.user, "publishing"), ctx.item)
-}
-
-# Our addition to the help articles: nobody approves their own claim.
-_denied("self_approval", ctx) if {
-	ctx.action == "expense_claim.approve"
-	ctx.item.owner_user_id == ctx.user.id
-}
-
-_denied("item_kind_not_supported", ctx) if {
-	ctx.action == "expense_claim.approve"
-	ctx.item.kind != "expense_claim"
-}
-
-_granted(code, ctx) if {
-	code == ctx.tier
-	code in _full_tiers
-	_own_books(ctx.item)
-}
-
-_granted(code, ctx) if {
-	code == ctx.tier
-	ctx.action == "expense_claim.approve"
-	code in _approver_tiers
-}
-
-_granted("expense_approver", ctx) if {
-	ctx.tier == "expense_approver"
-	_approver_may(ctx.action, ctx.item)
-}
-
-_granted("own_item", ctx) if {
-	_limited_to_own(ctx)
-	ctx.item.owner_user_id == ctx.user.id
-}
-
-_granted("publishing_all", ctx) if {
-	_limited_to_own(ctx)
-	ctx.action == "item.publish"
-	lib.permission(ctx.user, "publishing") == "all"
-}
-
-_granted("publishing_expense_claims_only", ctx) if {
-	_limited_to_own(ctx)
-	ctx.action == "item.publish"
-	lib.permission(ctx.user, "publishing") == "expense_claims_only"
-	ctx.item.kind == "expense_claim"
-}
+_own_grants(action, user, item) := union({
+	{"own_item" | item.owner_user_id == user.id},
+	{"publishing_all" |
+		action == "item.publish"
+		lib.permission(user, "publishing") == "all"
+	},
+	{"publishing_expense_claims_only" |
+		action == "item.publish"
+		lib.permission(user, "publishing") == "expense_claims_only"
+		item.kind == "expense_claim"
+	},
+})
 
 # Users of the "own" tier handle their own items of the own books only.
-_limited_to_own(ctx) if {
-	ctx.tier == "own"
-	ctx.action in {"item.view", "item.edit", "item.publish"}
-	_own_books(ctx.item)
+_limited_to_own(action, item) if {
+	_own_item_action(action)
+	_own_books(item)
 }
 
-_approver_may("item.view", item) if item.kind == "expense_claim"
+_own_item_action("item.view")
 
-_approver_may("expense_claim.approve", _)
+_own_item_action("item.edit")
+
+_own_item_action("item.publish")
+
+# Besides approving (decided on its own above), expense approvers may view expense claims.
+_approver_may("item.view", item) if item.kind == "expense_claim"
 
 _may_publish("all", _)
 
 _may_publish("expense_claims_only", item) if item.kind == "expense_claim"
 
-_creation_denied("role_not_permitted", "expense_approver", _)
+_creation_denials(tier, user) := {"role_not_permitted"} if {
+	tier == "expense_approver"
+} else := {"permission_missing" | not lib.has_permission(user, "create_expense_claims")} if {
+	tier == "own"
+} else := set()
 
-_creation_denied("permission_missing", "own", user) if not lib.has_permission(user, "create_expense_claims")
-
-_creation_granted(code, tier, _) if {
-	code == tier
-	tier in _full_tiers
-}
-
-_creation_granted("create_expense_claims", "own", user) if lib.has_permission(user, "create_expense_claims")
+_creation_grants(tier, user) := {tier} if {
+	_full_tier(tier)
+} else := {"create_expense_claims" | lib.has_permission(user, "create_expense_claims")} if {
+	tier == "own"
+} else := set()

@@ -143,6 +143,7 @@ test_items_of_a_client_need_client_access if {
 test_a_standard_user_with_client_access_may_publish_a_colleagues_client_item if {
 	request := _request("item.publish", _user("standard", {}), "practice", _client_item(_allocated_client))
 	items.denials(request) == set()
+	items.grants(request) == {"client_allocated"}
 }
 
 test_expense_approvers_have_no_access_to_client_items if {
@@ -163,6 +164,7 @@ test_approving_a_client_claim_needs_client_access_and_an_approver if {
 
 test_top_admin_and_manage_business_users_may_create_expense_claims if {
 	items.claim_creation_grants(_user("practice_admin", {}), "practice") == {"top_admin"}
+	items.claim_creation_denials(_user("practice_admin", {}), "practice") == set()
 	items.claim_creation_grants(_user("client_admin", {"manage_business": true}), "practice") == {"manage_business"}
 	items.claim_creation_grants(_user("user_admin", {}), "business") == {"manage_financial_data"}
 }
@@ -174,6 +176,7 @@ test_standard_user_needs_create_expense_claims_to_create_claims if {
 }
 
 test_expense_approvers_cannot_create_expense_claims if {
+	items.claim_creation_grants(_user("expense_approver", {"create_expense_claims": true}), "business") == set()
 	items.claim_creation_denials(_user("expense_approver", {"create_expense_claims": true}), "business") == {
 		"role_not_permitted",
 	}

@@ -23,8 +23,31 @@ test_admins_are_top_and_sub_admins_only if {
 }
 
 test_top_admin_role_follows_the_account_kind if {
-	lib.top_admin_role.practice == "practice_admin"
-	lib.top_admin_role.business == "business_admin"
+	lib.top_admin_role("practice") == "practice_admin"
+	lib.top_admin_role("business") == "business_admin"
+}
+
+test_each_account_kind_has_its_own_admin_roles if {
+	every role in {"practice_admin", "client_admin"} {
+		lib.role_of_kind(role, "practice")
+		not lib.role_of_kind(role, "business")
+	}
+	every role in {"business_admin", "user_admin"} {
+		lib.role_of_kind(role, "business")
+		not lib.role_of_kind(role, "practice")
+	}
+}
+
+test_standard_and_expense_approver_exist_in_both_kinds if {
+	every role in {"standard", "expense_approver"} {
+		lib.role_of_kind(role, "practice")
+		lib.role_of_kind(role, "business")
+	}
+}
+
+test_a_role_of_neither_kind_is_unknown if {
+	lib.known_role("standard")
+	not lib.known_role("owner")
 }
 
 test_a_set_permission_is_returned if {
@@ -51,6 +74,10 @@ test_client_access_mode_defaults_to_selected_for_standard_users if {
 test_a_set_client_access_mode_wins_over_the_default if {
 	lib.client_access_mode({"role": "standard", "client_access_mode": "ledger_all"}) == "ledger_all"
 	lib.client_access_mode({"role": "client_admin", "client_access_mode": "selected"}) == "selected"
+}
+
+test_an_unknown_client_access_mode_gives_the_role_default if {
+	lib.client_access_mode({"role": "standard", "client_access_mode": "everything"}) == "selected"
 }
 
 test_roles_without_a_client_access_mode_get_none if {

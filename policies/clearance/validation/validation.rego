@@ -4,6 +4,8 @@
 #   Checks the shape of one decision request before any rule looks at it, so that
 #   malformed input is refused with invalid_input instead of being decided on
 #   missing facts. problems(req) is the set of messages, empty when the input is fine.
+#   Each group of checks first tries one conjunction of every check (one pass with
+#   no allocation, the common case); only when it fails are the messages collected.
 package clearance.validation
 
 import data.clearance.catalogue
@@ -12,203 +14,374 @@ import data.clearance.lib
 # problems(req) lists what is wrong with a request, one message per problem.
 problems(req) := {"input must be an object"} if {
 	not is_object(req)
-} else := {concat("", [concat(".", check.path), " must ", check.must]) |
-	some check in _checks(req)
-	not _passes(object.get(req, check.path, null), check)
-} | _consistency_problems(req)
+} else := set() if {
+	is_string(req.action)
+	_subject_fine(req)
+	_resource_fine(req.action, req.resource)
+} else := request_problems(req) | resource_problems(req, object.get(req, "resource", null))
 
-_passes(value, check) if type_name(value) in check.types
+# request_problems(req) are the problems of everything but the resource: the action,
+# the subject, its account, and how they fit together. A list of resources shares them.
+request_problems(req) := set() if {
+	is_string(req.action)
+	_subject_fine(req)
+} else := union({
+	{"action must be a string" | not is_string(object.get(req, "action", null))},
+	{"subject must be an object" | not is_object(object.get(req, "subject", null))},
+	_subject_problems(object.get(req, "subject", null)),
+	_subject_fact_problems(req),
+	_consistency_problems(req),
+})
 
-_passes(value, check) if value in check.values
+# resource_problems(req, resource) are the problems of one resource of req; facts are
+# checked only when the context loader says the record was found.
+resource_problems(req, resource) := {"resource must be an object"} if {
+	not is_object(resource)
+} else := set() if {
+	_resource_fine(req.action, resource)
+} else := union({
+	_resource_field_problems(resource),
+	_lookup_problems(req, resource),
+	_fact_problems(req, resource),
+})
 
-# _checks(req) are the checks that apply to this request: facts are checked only
-# when the context loader says the record was found.
-_checks(req) := {check |
-	some group, checks in _schema
-	_applies(group, req)
-	some check in checks
+# client_problems(req, client) are the problems of a client given as
+# [id, account_id, ledger, allocated, ledger_access] in a list (see decisions in main.rego):
+# the problems of the client resource it stands for.
+client_problems(req, client) := row_problems(req, id, account_id, ledger, allocated, ledger_access) if {
+	[id, account_id, ledger, allocated, ledger_access] := client
+} else := {"client must be an array of id, account_id, ledger, allocated and ledger_access"}
+
+# row_problems(req, id, account_id, ledger, allocated, ledger_access) are the problems of
+# the client resource a row of a list stands for, given its values.
+row_problems(req, id, account_id, ledger, allocated, ledger_access) := set() if {
+	is_string(id)
+	is_string(account_id)
+	_ledger(ledger)
+	is_boolean(allocated)
+	is_boolean(ledger_access)
+} else := set() if {
+	not _looked_up(req)
+} else := union({
+	{"resource.id must be a string" | not is_string(id)},
+	{"resource.account_id must be a string" | not is_string(account_id)},
+	{"resource.ledger must be xero, myob, quickbooks or none" | not _ledger(ledger)},
+	{"resource.allocated must be a boolean" | not is_boolean(allocated)},
+	{"resource.ledger_access must be a boolean" | not is_boolean(ledger_access)},
+})
+
+# ---- the subject and its account -------------------------------------------------------
+
+_subject_fine(req) if {
+	req.subject.found == false
+	is_string(req.subject.id)
 }
 
-_applies("request", _)
-
-_applies("subject", req) if is_object(req.subject)
-
-_applies("subject_facts", req) if req.subject.found == true
-
-_applies("resource", req) if is_object(req.resource)
-
-# user.create names no existing user, so neither id nor found is demanded.
-_applies("resource_lookup", req) if {
-	is_object(req.resource)
-	req.action != "user.create"
+_subject_fine(req) if {
+	subject := req.subject
+	subject.found == true
+	is_string(subject.id)
+	is_string(subject.account_id)
+	lib.role_of_kind(subject.role, req.account.kind)
+	_status(subject.status)
+	_optional_mode(object.get(subject, "client_access_mode", null))
+	_permissions_fine(object.get(subject, "permissions", null))
+	_optional_string(object.get(subject, "xpm_staff_id", null))
+	req.account.id == subject.account_id
 }
 
-_applies("resource_facts", req) if _resource_found(req)
+_permissions_fine(null)
 
-_applies("client_resource", req) if _found_of_type(req, "client")
-
-_applies("account_resource", req) if _found_of_type(req, "account")
-
-_applies("user_resource", req) if _found_of_type(req, "user")
-
-_applies("attribute_client", req) if _names_attribute_client(req)
-
-_applies("attribute_client_facts", req) if {
-	_names_attribute_client(req)
-	req.resource.attribute_client.found == true
+_permissions_fine(permissions) if {
+	is_object(permissions)
+	_optional_boolean(object.get(permissions, "add_clients", null))
+	_optional_boolean(object.get(permissions, "practice_insights", null))
+	_optional_boolean(object.get(permissions, "manage_business", null))
+	_optional_boolean(object.get(permissions, "create_expense_claims", null))
+	_publishing(object.get(permissions, "publishing", null))
 }
 
-_applies("item_resource", req) if _found_of_type(req, "item")
+_subject_problems(subject) := set() if {
+	not is_object(subject)
+} else := union({
+	{"subject.id must be a string" | not is_string(object.get(subject, "id", null))},
+	{"subject.found must be a boolean" | not is_boolean(object.get(subject, "found", null))},
+})
 
-_applies("item_client", req) if {
-	_found_of_type(req, "item")
-	is_string(req.resource.client_id)
+_subject_fact_problems(req) := set() if {
+	not req.subject.found == true
+} else := union({
+	{"subject.account_id must be a string" | not is_string(object.get(req.subject, "account_id", null))},
+	{"subject.role must be a known role" | not lib.known_role(object.get(req.subject, "role", null))},
+	{"subject.status must be active or suspended" | not _status(object.get(req.subject, "status", null))},
+	{
+	"subject.client_access_mode must be all, selected, ledger_all, ledger_selected or null" |
+		not _optional_mode(object.get(req, ["subject", "client_access_mode"], null))
+	},
+	{
+	"subject.permissions must be an object or null" |
+		not _optional_object(object.get(req, ["subject", "permissions"], null))
+	},
+	_permission_problems(req),
+	{
+	"subject.xpm_staff_id must be a string or null" |
+		not _optional_string(object.get(req, ["subject", "xpm_staff_id"], null))
+	},
+	{"account must be an object" | not is_object(object.get(req, "account", null))},
+	{"account.id must be a string" | not is_string(object.get(req, ["account", "id"], null))},
+	{"account.kind must be practice or business" | not _kind(object.get(req, ["account", "kind"], null))},
+})
+
+_permission_problems(req) := {concat("", ["subject.permissions.", name, " must be a boolean or null"]) |
+	some name in ["add_clients", "practice_insights", "manage_business", "create_expense_claims"]
+	not _optional_boolean(object.get(req, ["subject", "permissions", name], null))
+} | {
+"subject.permissions.publishing must be all, expense_claims_only, none or null" |
+	not _publishing(object.get(req, ["subject", "permissions", "publishing"], null))
 }
-
-# The loader looks up attributes.client_id for user resources (user.client_access.edit).
-_names_attribute_client(req) if {
-	_found_of_type(req, "user")
-	is_string(req.resource.attributes.client_id)
-}
-
-_resource_found(req) if {
-	req.resource.found == true
-	req.action != "user.create"
-}
-
-_found_of_type(req, resource_type) if {
-	_resource_found(req)
-	req.resource.type == resource_type
-}
-
-_check(path, expectation) := object.union(expectation, {"path": path})
-
-_string := {"types": {"string"}, "must": "be a string"}
-
-_boolean := {"types": {"boolean"}, "must": "be a boolean"}
-
-_object := {"types": {"object"}, "must": "be an object"}
-
-_optional_string := {"types": {"string", "null"}, "must": "be a string or null"}
-
-_optional_boolean := {"types": {"boolean", "null"}, "must": "be a boolean or null"}
-
-_optional_object := {"types": {"object", "null"}, "must": "be an object or null"}
-
-_known_roles := lib.roles.practice | lib.roles.business
-
-_role := {"values": _known_roles, "must": "be a known role"}
-
-_ledger := {"values": {"xero", "myob", "quickbooks", "none"}, "must": "be xero, myob, quickbooks or none"}
-
-_kind := {"values": {"practice", "business"}, "must": "be practice or business"}
-
-_mode := {
-	"values": (lib.client_access_modes | {null}),
-	"must": "be all, selected, ledger_all, ledger_selected or null",
-}
-
-_schema := {
-	"request": [
-		_check(["action"], _string),
-		_check(["subject"], _object),
-		_check(["resource"], _object),
-	],
-	"subject": [
-		_check(["subject", "id"], _string),
-		_check(["subject", "found"], _boolean),
-	],
-	"subject_facts": [
-		_check(["subject", "account_id"], _string),
-		_check(["subject", "role"], _role),
-		{"path": ["subject", "status"], "values": {"active", "suspended"}, "must": "be active or suspended"},
-		_check(["subject", "client_access_mode"], _mode),
-		_check(["subject", "permissions"], _optional_object),
-		_check(["subject", "permissions", "add_clients"], _optional_boolean),
-		_check(["subject", "permissions", "practice_insights"], _optional_boolean),
-		_check(["subject", "permissions", "manage_business"], _optional_boolean),
-		_check(["subject", "permissions", "create_expense_claims"], _optional_boolean),
-		{
-			"path": ["subject", "permissions", "publishing"],
-			"values": {"all", "expense_claims_only", "none", null},
-			"must": "be all, expense_claims_only, none or null",
-		},
-		_check(["subject", "xpm_staff_id"], _optional_string),
-		_check(["account"], _object),
-		_check(["account", "id"], _string),
-		_check(["account", "kind"], _kind),
-	],
-	"resource": [
-		{"path": ["resource", "type"], "values": catalogue.resource_types, "must": "be client, account, user or item"},
-		_check(["resource", "attributes"], _optional_object),
-		_check(["resource", "attributes", "role"], _optional_string),
-		_check(["resource", "attributes", "client_id"], _optional_string),
-	],
-	"resource_lookup": [
-		_check(["resource", "id"], _string),
-		_check(["resource", "found"], _boolean),
-	],
-	"resource_facts": [_check(["resource", "account_id"], _string)],
-	"client_resource": _client_facts(["resource"]),
-	"account_resource": [_check(["resource", "kind"], _kind)],
-	"user_resource": [
-		_check(["resource", "role"], _role),
-		{"path": ["resource", "status"], "values": {"active", "suspended"}, "must": "be active or suspended"},
-		_check(["resource", "client_access_mode"], _mode),
-	],
-	"attribute_client": [
-		_check(["resource", "attribute_client"], _object),
-		_check(["resource", "attribute_client", "found"], _boolean),
-	],
-	"attribute_client_facts": [
-		_check(["resource", "attribute_client", "account_id"], _string),
-		_check(["resource", "attribute_client", "ledger"], _ledger),
-		_check(["resource", "attribute_client", "ledger_access"], _boolean),
-	],
-	"item_resource": [
-		_check(["resource", "client_id"], _optional_string),
-		_check(["resource", "owner_user_id"], _string),
-		{
-			"path": ["resource", "kind"],
-			"values": {"expense_claim", "receipt", "invoice"},
-			"must": "be expense_claim, receipt or invoice",
-		},
-	],
-	"item_client": array.concat(
-		[_check(["resource", "client"], _object)],
-		_client_facts(["resource", "client"]),
-	),
-}
-
-# _client_facts(prefix) checks the facts of a client found at prefix.
-_client_facts(prefix) := [
-	_check(array.concat(prefix, ["account_id"]), _string),
-	_check(array.concat(prefix, ["ledger"]), _ledger),
-	_check(array.concat(prefix, ["allocated"]), _boolean),
-	_check(array.concat(prefix, ["ledger_access"]), _boolean),
-]
 
 # Checks across fields: the subject's account must be the one described, and a
 # role must belong to its account's kind (SPEC §1).
-_consistency_problems(req) := {message |
-	some message in _consistency_messages
-	_inconsistent(message, req)
-}
-
-_consistency_messages := {
-	"account.id must equal subject.account_id",
-	"subject.role must belong to account.kind",
-}
-
-_inconsistent("account.id must equal subject.account_id", req) if {
+_consistency_problems(req) := {"account.id must equal subject.account_id" |
 	req.subject.found == true
 	is_string(req.account.id)
 	req.account.id != req.subject.account_id
+} | {"subject.role must belong to account.kind" |
+	req.subject.found == true
+	_kind(req.account.kind)
+	lib.known_role(req.subject.role)
+	not lib.role_of_kind(req.subject.role, req.account.kind)
 }
 
-_inconsistent("subject.role must belong to account.kind", req) if {
-	req.subject.found == true
-	kind_roles := lib.roles[req.account.kind]
-	req.subject.role in _known_roles
-	not req.subject.role in kind_roles
+# ---- the resource ----------------------------------------------------------------------
+
+_resource_fine(action, resource) if {
+	catalogue.is_resource_type(resource.type)
+	_attributes_fine(object.get(resource, "attributes", null))
+	_lookup_fine(action, resource)
 }
+
+_attributes_fine(null)
+
+_attributes_fine(attributes) if {
+	is_object(attributes)
+	_optional_string(object.get(attributes, "role", null))
+	_optional_string(object.get(attributes, "client_id", null))
+}
+
+# user.create names no existing user, so neither id nor found is demanded.
+_lookup_fine("user.create", _)
+
+_lookup_fine(action, resource) if {
+	action != "user.create"
+	is_string(resource.id)
+	resource.found == false
+}
+
+_lookup_fine(action, resource) if {
+	action != "user.create"
+	is_string(resource.id)
+	resource.found == true
+	is_string(resource.account_id)
+	_facts_fine(resource.type, resource)
+}
+
+_facts_fine("client", resource) if _client_facts_fine(resource)
+
+_facts_fine("account", resource) if _kind(resource.kind)
+
+_facts_fine("user", resource) if {
+	lib.known_role(resource.role)
+	_status(resource.status)
+	_optional_mode(object.get(resource, "client_access_mode", null))
+	_attribute_client_fine(resource)
+}
+
+_facts_fine("item", resource) if {
+	_optional_string(object.get(resource, "client_id", null))
+	is_string(resource.owner_user_id)
+	_item_kind(resource.kind)
+	_item_client_fine(resource)
+}
+
+_client_facts_fine(client) if {
+	_ledger(client.ledger)
+	is_boolean(client.allocated)
+	is_boolean(client.ledger_access)
+}
+
+_attribute_client_fine(resource) if not _names_attribute_client(resource)
+
+_attribute_client_fine(resource) if {
+	_names_attribute_client(resource)
+	resource.attribute_client.found == false
+}
+
+_attribute_client_fine(resource) if {
+	_names_attribute_client(resource)
+	client := resource.attribute_client
+	client.found == true
+	is_string(client.account_id)
+	_ledger(client.ledger)
+	is_boolean(client.ledger_access)
+}
+
+_item_client_fine(resource) if not is_string(object.get(resource, "client_id", null))
+
+_item_client_fine(resource) if {
+	is_string(resource.client_id)
+	is_object(resource.client)
+	is_string(resource.client.account_id)
+	_client_facts_fine(resource.client)
+}
+
+_resource_field_problems(resource) := union({
+	{"resource.type must be client, account, user or item" | not catalogue.is_resource_type(object.get(resource, "type", null))},
+	{
+	"resource.attributes must be an object or null" |
+		not _optional_object(object.get(resource, "attributes", null))
+	},
+	{
+	"resource.attributes.role must be a string or null" |
+		not _optional_string(object.get(resource, ["attributes", "role"], null))
+	},
+	{
+	"resource.attributes.client_id must be a string or null" |
+		not _optional_string(object.get(resource, ["attributes", "client_id"], null))
+	},
+})
+
+# The loader looks a resource up by id, except for user.create.
+_looked_up(req) if req.action != "user.create"
+
+_lookup_problems(req, resource) := set() if {
+	not _looked_up(req)
+} else := {"resource.id must be a string" | not is_string(object.get(resource, "id", null))} | {
+"resource.found must be a boolean" |
+	not is_boolean(object.get(resource, "found", null))
+}
+
+_fact_problems(req, resource) := set() if {
+	not _looked_up(req)
+} else := set() if {
+	not resource.found == true
+} else := {"resource.account_id must be a string" | not is_string(object.get(resource, "account_id", null))} | _type_problems(
+	object.get(resource, "type", null),
+	resource,
+)
+
+_type_problems("client", resource) := _client_fact_problems("resource", resource)
+
+_type_problems("account", resource) := {"resource.kind must be practice or business" | not _kind(object.get(resource, "kind", null))}
+
+_type_problems("user", resource) := union({
+	{"resource.role must be a known role" | not lib.known_role(object.get(resource, "role", null))},
+	{"resource.status must be active or suspended" | not _status(object.get(resource, "status", null))},
+	{
+	"resource.client_access_mode must be all, selected, ledger_all, ledger_selected or null" |
+		not _optional_mode(object.get(resource, "client_access_mode", null))
+	},
+	_attribute_client_problems(resource),
+})
+
+_type_problems("item", resource) := union({
+	{"resource.client_id must be a string or null" | not _optional_string(object.get(resource, "client_id", null))},
+	{"resource.owner_user_id must be a string" | not is_string(object.get(resource, "owner_user_id", null))},
+	{"resource.kind must be expense_claim, receipt or invoice" | not _item_kind(object.get(resource, "kind", null))},
+	_item_client_problems(resource),
+})
+
+_type_problems(type, _) := set() if not catalogue.is_resource_type(type)
+
+# The loader looks attributes.client_id up for user resources (user.client_access.edit).
+_names_attribute_client(resource) if is_string(resource.attributes.client_id)
+
+_attribute_client_problems(resource) := set() if {
+	not _names_attribute_client(resource)
+} else := union({
+	{"resource.attribute_client must be an object" | not is_object(object.get(resource, "attribute_client", null))},
+	{"resource.attribute_client.found must be a boolean" | not is_boolean(object.get(resource, ["attribute_client", "found"], null))},
+	_attribute_client_fact_problems(object.get(resource, "attribute_client", null)),
+})
+
+_attribute_client_fact_problems(client) := set() if {
+	not client.found == true
+} else := union({
+	{"resource.attribute_client.account_id must be a string" | not is_string(object.get(client, "account_id", null))},
+	{"resource.attribute_client.ledger must be xero, myob, quickbooks or none" | not _ledger(object.get(client, "ledger", null))},
+	{"resource.attribute_client.ledger_access must be a boolean" | not is_boolean(object.get(client, "ledger_access", null))},
+})
+
+_item_client_problems(resource) := set() if {
+	not is_string(object.get(resource, "client_id", null))
+} else := {"resource.client must be an object" | not is_object(object.get(resource, "client", null))} | _client_fact_problems(
+	"resource.client",
+	object.get(resource, "client", null),
+)
+
+# _client_fact_problems(prefix, client) checks the facts of a client found at prefix.
+_client_fact_problems(prefix, client) := {concat("", [prefix, ".", problem]) |
+	some problem in _client_fact_problem_list(client)
+}
+
+_client_fact_problem_list(client) := union({
+	{"account_id must be a string" | not is_string(object.get(client, "account_id", null))},
+	{"ledger must be xero, myob, quickbooks or none" | not _ledger(object.get(client, "ledger", null))},
+	{"allocated must be a boolean" | not is_boolean(object.get(client, "allocated", null))},
+	{"ledger_access must be a boolean" | not is_boolean(object.get(client, "ledger_access", null))},
+}) if {
+	is_object(client)
+} else := {
+	"account_id must be a string",
+	"ledger must be xero, myob, quickbooks or none",
+	"allocated must be a boolean",
+	"ledger_access must be a boolean",
+}
+
+# ---- values ----------------------------------------------------------------------------
+
+_optional_string(null)
+
+_optional_string(value) if is_string(value)
+
+_optional_boolean(null)
+
+_optional_boolean(value) if is_boolean(value)
+
+_optional_object(null)
+
+_optional_object(value) if is_object(value)
+
+_optional_mode(null)
+
+_optional_mode(mode) if lib.known_client_access_mode(mode)
+
+_status("active")
+
+_status("suspended")
+
+_kind("practice")
+
+_kind("business")
+
+_ledger("xero")
+
+_ledger("myob")
+
+_ledger("quickbooks")
+
+_ledger("none")
+
+_item_kind("expense_claim")
+
+_item_kind("receipt")
+
+_item_kind("invoice")
+
+_publishing("all")
+
+_publishing("expense_claims_only")
+
+_publishing("none")
+
+_publishing(null)

@@ -160,3 +160,61 @@ test_an_item_of_a_client_needs_the_clients_facts if {
 		"resource.client.ledger_access must be a boolean",
 	}
 }
+
+test_well_formed_requests_of_every_kind_have_no_problems if {
+	subject := object.union(_subject, {"permissions": null, "client_access_mode": "ledger_all", "xpm_staff_id": "x1"})
+	requests := [
+		_request("client.view", _found("client", {"ledger": "quickbooks", "allocated": false, "ledger_access": false})),
+		_request("item.view", _found("item", {
+			"client_id": "c1", "owner_user_id": "u1", "kind": "invoice",
+			"client": {"id": "c1", "account_id": "a1", "ledger": "none", "allocated": true, "ledger_access": false},
+		})),
+		_request("user.client_access.edit", _found("user", {
+			"role": "standard", "status": "active", "attributes": {"client_id": "c1"},
+			"attribute_client": {"id": "c1", "found": true, "account_id": "a1", "ledger": "xero", "ledger_access": true},
+		})),
+		_request("user.client_access.edit", _found("user", {
+			"role": "standard", "status": "suspended", "attributes": {"client_id": "c9"},
+			"attribute_client": {"id": "c9", "found": false},
+		})),
+	]
+	every request in requests {
+		validation.problems(object.union(request, {"subject": subject})) == set()
+	}
+}
+
+test_every_publishing_value_is_accepted if {
+	every publishing in ["all", "expense_claims_only", "none", null] {
+		subject := object.union(_subject, {"permissions": {"publishing": publishing}})
+		request := object.union(_request("client.view", _found("client", _client_facts)), {"subject": subject})
+		validation.problems(request) == set()
+	}
+}
+
+test_a_list_row_is_checked_as_the_client_it_stands_for if {
+	request := _request("client.view", null)
+	validation.client_problems(request, ["c1", "a1", "xero", true, false]) == set()
+	validation.client_problems(request, [1, "a1", "sage", "yes", null]) == {
+		"resource.id must be a string",
+		"resource.ledger must be xero, myob, quickbooks or none",
+		"resource.allocated must be a boolean",
+		"resource.ledger_access must be a boolean",
+	}
+}
+
+test_a_list_row_that_is_not_five_values_has_one_problem if {
+	every row in [["c1", "a1", "xero", true], "c1", null, {"id": "c1"}] {
+		validation.client_problems(_request("client.view", null), row) == {
+			"client must be an array of id, account_id, ledger, allocated and ledger_access",
+		}
+	}
+}
+
+test_the_facts_of_a_list_row_are_not_checked_for_user_create if {
+	validation.client_problems(_request("user.create", null), ["c1", 2, "sage", true, true]) == set()
+}
+
+test_the_problems_of_a_request_leave_out_its_resource if {
+	validation.request_problems(_request("client.view", "not a resource")) == set()
+	validation.resource_problems(_request("client.view", null), "not a resource") == {"resource must be an object"}
+}
