@@ -17,6 +17,8 @@ export interface LoadOptions {
   connections: number;
   durationS: number;
   warmupS: number;
+  /** At least this many requests in the warm-up (each worker's cache must see the whole mix). */
+  warmupRequests?: number;
   /** Requests per second, open loop; absent: closed loop at `connections` in flight. */
   rate?: number;
 }
@@ -88,7 +90,7 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
 
   try {
     const discard = { non2xx: 0, errors: 0 };
-    await closedLoop(options.connections, options.warmupS, () => send(null, discard, performance.now()));
+    await closedLoop(options.connections, options.warmupS, () => send(null, discard, performance.now()), options.warmupRequests);
     const samples = new Samples();
     const counts = { non2xx: 0, errors: 0 };
     const cpuBefore = process.cpuUsage();
@@ -117,11 +119,16 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
   }
 }
 
-async function closedLoop(width: number, seconds: number, request: () => Promise<void>): Promise<void> {
+/** Keeps width requests in flight for the given seconds, and until atLeast were sent. */
+async function closedLoop(width: number, seconds: number, request: () => Promise<void>, atLeast = 0): Promise<void> {
   const end = performance.now() + seconds * 1000;
+  let sent = 0;
   await Promise.all(
     Array.from({ length: width }, async () => {
-      while (performance.now() < end) await request();
+      while (performance.now() < end || sent < atLeast) {
+        sent += 1;
+        await request();
+      }
     }),
   );
 }

@@ -3,22 +3,35 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, DecisionEndpoint, DecisionLogRow, NewDecisionLogRow } from './schema.ts';
 
-/** Rows per INSERT statement: 18 columns each stays well under PostgreSQL's 65,535 parameters. */
+/** Rows per INSERT statement (each column travels as one array parameter). */
 const ROWS_PER_STATEMENT = 1000;
 
+const column = <K extends keyof NewDecisionLogRow>(rows: NewDecisionLogRow[], key: K) => rows.map((row) => row[key] ?? null);
+
 /**
- * Writes entries in one transaction. Idempotent: an entry already present (a retry after a lost
- * acknowledgement, a replayed spill file) is skipped, not duplicated.
+ * Writes entries in one transaction, each column as one array unnested in the database: a short
+ * statement whatever the number of rows, several times faster than a VALUES list. Idempotent: an
+ * entry already present (a retry after a lost acknowledgement, a replayed spill file) is skipped.
  */
 export async function insertDecisionLogRows(db: Kysely<Database>, rows: NewDecisionLogRow[]): Promise<void> {
   if (rows.length === 0) return;
   const write = async (trx: Kysely<Database>) => {
     for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-      await trx
-        .insertInto('decision_log')
-        .values(rows.slice(i, i + ROWS_PER_STATEMENT))
-        .onConflict((oc) => oc.columns(['decision_id', 'decided_at']).doNothing())
-        .execute();
+      const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
+      // Reason codes are [a-z_]+, so a space-separated text per row carries a ragged array.
+      const codes = chunk.map((row) => row.reason_codes.join(' '));
+      await sql`
+        insert into decision_log (decision_id, decided_at, endpoint, batch_id, token_id, subject_id, action, resource_type, resource_id,
+                                  allow, reason_codes, input, result, masked, error, policy_revision, eval_us, duration_us)
+        select d, t, e, b, tk, s, a, rt, ri, al, string_to_array(rc, ' '), i::jsonb, r::jsonb, m::jsonb, er::jsonb, pr, ev, du
+        from unnest(${column(chunk, 'decision_id')}::uuid[], ${column(chunk, 'decided_at')}::timestamptz[], ${column(chunk, 'endpoint')}::text[],
+                    ${column(chunk, 'batch_id')}::uuid[], ${column(chunk, 'token_id')}::text[], ${column(chunk, 'subject_id')}::text[],
+                    ${column(chunk, 'action')}::text[], ${column(chunk, 'resource_type')}::text[], ${column(chunk, 'resource_id')}::text[],
+                    ${column(chunk, 'allow')}::boolean[], ${codes}::text[], ${column(chunk, 'input')}::text[], ${column(chunk, 'result')}::text[],
+                    ${column(chunk, 'masked')}::text[], ${column(chunk, 'error')}::text[], ${column(chunk, 'policy_revision')}::text[],
+                    ${column(chunk, 'eval_us')}::float8[], ${column(chunk, 'duration_us')}::float8[])
+          as x(d, t, e, b, tk, s, a, rt, ri, al, rc, i, r, m, er, pr, ev, du)
+        on conflict (decision_id, decided_at) do nothing`.execute(trx);
     }
   };
   if (rows.length <= ROWS_PER_STATEMENT) await write(db);
