@@ -3,15 +3,19 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, DecisionEndpoint, DecisionLogRow, NewDecisionLogRow } from './schema.ts';
 
-/** Rows per INSERT statement (each column travels as one array parameter). */
+/** Rows per INSERT statement. */
 const ROWS_PER_STATEMENT = 1000;
 
 const column = <K extends keyof NewDecisionLogRow>(rows: NewDecisionLogRow[], key: K) => rows.map((row) => row[key] ?? null);
 
+/** Already-serialized JSON values as one JSON array, by concatenation: nothing is escaped again. */
+const jsonArray = (values: Array<string | null>) => `[${values.map((v) => v ?? 'null').join(',')}]`;
+
 /**
- * Writes entries in one transaction, each column as one array unnested in the database: a short
- * statement whatever the number of rows, several times faster than a VALUES list. Idempotent: an
- * entry already present (a retry after a lost acknowledgement, a replayed spill file) is skipped.
+ * Writes entries in one transaction. Each column travels as one array unnested in the database
+ * (a short statement whatever the number of rows, several times faster than a VALUES list), and
+ * the large JSON columns as one JSON array, so megabyte inputs are not escaped again. Idempotent:
+ * an entry already present (a retry after a lost acknowledgement, a replayed spill file) is skipped.
  */
 export async function insertDecisionLogRows(db: Kysely<Database>, rows: NewDecisionLogRow[]): Promise<void> {
   if (rows.length === 0) return;
@@ -23,14 +27,16 @@ export async function insertDecisionLogRows(db: Kysely<Database>, rows: NewDecis
       await sql`
         insert into decision_log (decision_id, decided_at, endpoint, batch_id, token_id, subject_id, action, resource_type, resource_id,
                                   allow, reason_codes, input, result, masked, error, policy_revision, eval_us, duration_us)
-        select d, t, e, b, tk, s, a, rt, ri, al, string_to_array(rc, ' '), i::jsonb, r::jsonb, m::jsonb, er::jsonb, pr, ev, du
+        select x.d, x.t, x.e, x.b, x.tk, x.s, x.a, x.rt, x.ri, x.al, string_to_array(x.rc, ' '),
+               case when json_typeof(i.value) = 'null' then null else i.value end, r.value, x.m::jsonb, x.er::jsonb, x.pr, x.ev, x.du
         from unnest(${column(chunk, 'decision_id')}::uuid[], ${column(chunk, 'decided_at')}::timestamptz[], ${column(chunk, 'endpoint')}::text[],
                     ${column(chunk, 'batch_id')}::uuid[], ${column(chunk, 'token_id')}::text[], ${column(chunk, 'subject_id')}::text[],
                     ${column(chunk, 'action')}::text[], ${column(chunk, 'resource_type')}::text[], ${column(chunk, 'resource_id')}::text[],
-                    ${column(chunk, 'allow')}::boolean[], ${codes}::text[], ${column(chunk, 'input')}::text[], ${column(chunk, 'result')}::text[],
-                    ${column(chunk, 'masked')}::text[], ${column(chunk, 'error')}::text[], ${column(chunk, 'policy_revision')}::text[],
-                    ${column(chunk, 'eval_us')}::float8[], ${column(chunk, 'duration_us')}::float8[])
-          as x(d, t, e, b, tk, s, a, rt, ri, al, rc, i, r, m, er, pr, ev, du)
+                    ${column(chunk, 'allow')}::boolean[], ${codes}::text[], ${column(chunk, 'masked')}::text[], ${column(chunk, 'error')}::text[],
+                    ${column(chunk, 'policy_revision')}::text[], ${column(chunk, 'eval_us')}::float8[], ${column(chunk, 'duration_us')}::float8[])
+               with ordinality as x(d, t, e, b, tk, s, a, rt, ri, al, rc, m, er, pr, ev, du, n)
+        join json_array_elements(${jsonArray(column(chunk, 'input') as Array<string | null>)}::json) with ordinality as i(value, n) on i.n = x.n
+        join json_array_elements(${jsonArray(column(chunk, 'result') as string[])}::json) with ordinality as r(value, n) on r.n = x.n
         on conflict (decision_id, decided_at) do nothing`.execute(trx);
     }
   };

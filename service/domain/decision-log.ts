@@ -68,6 +68,8 @@ interface Pending {
   committed?: () => void;
 }
 
+/** Input and result text per write at most (one entry always goes): a batch of list queries, a megabyte each, must not stall the process. */
+const BATCH_BYTES = 4 * 1024 * 1024;
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
 const SPILL_FILE = /^decisions-[\w.-]+\.jsonl$/;
@@ -80,6 +82,17 @@ const storableJson = (value: unknown): string => {
   const text = JSON.stringify(value) ?? 'null';
   return text.includes('\\u0000') ? text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : text;
 };
+
+/**
+ * What the mask policy is shown. A list query's input holds a row per client and its result an id
+ * per client (a megabyte for 10,000 clients); the policy sees the rest (subject, account, action)
+ * and its masks apply to the whole entry.
+ */
+function maskView(endpoint: DecisionEndpoint, parts: LoggedParts): LoggedParts {
+  if (endpoint !== 'query' || typeof parts.input !== 'object' || parts.input === null) return parts;
+  const { clients: _clients, ...input } = parts.input as Record<string, unknown>;
+  return { input, result: {} };
+}
 
 export class DecisionLog {
   readonly mode: DecisionLogMode;
@@ -200,7 +213,7 @@ export class DecisionLog {
         continue;
       }
       if (this.#stopping && Date.now() >= this.#deadline) return;
-      const batch = this.#queue.slice(0, this.#batchMax);
+      const batch = this.#nextBatch();
       const started = performance.now();
       try {
         await this.#writeBatch(batch);
@@ -212,6 +225,21 @@ export class DecisionLog {
       }
       this.#written(batch, performance.now() - started);
     }
+  }
+
+  /** The oldest entries, up to batchMax of them and BATCH_BYTES of input and result text. */
+  #nextBatch(): Pending[] {
+    const batch: Pending[] = [];
+    let bytes = 0;
+    for (const p of this.#queue) {
+      if (batch.length === this.#batchMax) break;
+      p.row ??= this.#toRow(p.entry);
+      const size = String(p.row.input ?? '').length + String(p.row.result).length;
+      if (batch.length > 0 && bytes + size > BATCH_BYTES) break;
+      batch.push(p);
+      bytes += size;
+    }
+    return batch;
   }
 
   async #writeBatch(batch: Pending[]): Promise<void> {
@@ -282,7 +310,7 @@ export class DecisionLog {
     let applied: MaskApplied[] = [];
     if (entry.input !== null) {
       try {
-        ({ parts, applied } = applyLogMasks(parts, this.#options.masks({ endpoint: entry.endpoint, ...parts })));
+        ({ parts, applied } = applyLogMasks(parts, this.#options.masks({ endpoint: entry.endpoint, ...maskView(entry.endpoint, parts) })));
       } catch (error) {
         // Unknown masks: keep nothing that was not vetted.
         this.#options.log.error({ err: error, decisionId: entry.decisionId }, 'decision log: masks unavailable; input not logged');

@@ -229,8 +229,9 @@ export class DecisionService {
         for (const reason of result.reasons) codes.add(reason.code);
       }
     });
-    // The log keeps every client's outcome, whether or not the caller asked for the denied ones.
-    entry.result = { allowed, denied };
+    // The log keeps every client's outcome, whether or not the caller asked for the denied ones;
+    // denied clients with their reason codes (the messages are the policy revision's).
+    entry.result = { allowed, denied: denied.map(({ id, reasons }) => ({ id, codes: reasons.map((r) => r.code) })) };
     entry.reasonCodes = [...codes].sort();
     entry.durationUs = micros(started);
     return { decision_id: entry.decisionId, allowed, ...(includeDenied ? { denied } : {}), policy_revision: engine.revision };

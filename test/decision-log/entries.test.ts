@@ -83,7 +83,12 @@ t.test('given the fixture data set and a token with the decide and logs scopes',
     t.match(logged, { endpoint: 'query', subject: { id: 'std_ls' }, action: 'client.view', resource: { type: 'client' }, allow: null });
     t.notOk('id' in logged.resource, 'a list has no single resource');
     t.same(logged.result.allowed, ['c_myob', 'c_xero']);
-    t.same(logged.result.denied.map((d: { id: string }) => d.id), ['c_none', 'c_qb', 'c_xero2', 'c_xero3']);
+    t.same(logged.result.denied, [
+      { id: 'c_none', codes: ['client_not_allocated'] },
+      { id: 'c_qb', codes: ['client_not_allocated'] },
+      { id: 'c_xero2', codes: ['ledger_access_required'] },
+      { id: 'c_xero3', codes: ['client_not_allocated', 'ledger_access_required'] },
+    ], 'denied clients with their reason codes');
     t.same(logged.reason_codes, ['client_not_allocated', 'ledger_access_required'], 'every code a denied client got');
     t.equal(logged.input?.clients.length, 6, 'the input of every client (one row each)');
   });

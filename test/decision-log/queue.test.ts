@@ -235,3 +235,33 @@ t.test('given a spill file, when its replay fails, then the file stays for the n
   t.equal(readdirSync(spillDir).length, 1);
   t.match(readdirSync(spillDir)[0], /^decisions-.*\.jsonl$/, 'under its own name again');
 });
+
+t.test('given entries of a megabyte and a half each, when written, then a write carries at most four mebibytes of them', async (t) => {
+  const sizes: number[] = [];
+  const { log } = makeLog({ write: async (rows) => void sizes.push(rows.length), masks: () => [] });
+  const big = 'x'.repeat(1_500_000);
+  await log.record(Array.from({ length: 5 }, () => entry({ input: { big } })));
+  await log.record([entry({ input: { big: 'y'.repeat(6_000_000) } })]);
+  log.start();
+  await log.close(1000);
+  t.same(sizes, [2, 2, 1, 1], 'two by two, and an entry larger than the budget on its own');
+});
+
+t.test('given a list query, when its masks are asked for, then the policy sees it without the client rows and the masks apply to the whole entry', async (t) => {
+  const seen: unknown[] = [];
+  const written: NewDecisionLogRow[] = [];
+  const { log } = makeLog({
+    write: async (rows) => void written.push(...rows),
+    masks: (view) => {
+      seen.push(view);
+      return [{ op: 'remove', path: '/input/account/name' }];
+    },
+  });
+  const clients = [['c1', 'a1', 'xero', true, false]];
+  await log.record([entry({ endpoint: 'query', resourceId: null, input: { action: 'client.view', subject: { id: 'u1' }, account: { id: 'a1', name: 'Secret Ltd' }, clients }, result: { allowed: ['c1'], denied: [] } })]);
+  log.start();
+  await log.close(1000);
+  t.same(seen, [{ endpoint: 'query', input: { action: 'client.view', subject: { id: 'u1' }, account: { id: 'a1', name: 'Secret Ltd' } }, result: {} }]);
+  t.same(JSON.parse(written[0]?.input as string), { action: 'client.view', subject: { id: 'u1' }, account: { id: 'a1' }, clients }, 'masked, rows kept');
+  t.same(JSON.parse(written[0]?.result as string), { allowed: ['c1'], denied: [] });
+});
