@@ -1,39 +1,52 @@
-// A size-bounded map that forgets the least recently used entry first.
+// A size-bounded cache that forgets what was least recently used, approximately: two generations.
+// A hit in the young generation costs one lookup (an exact LRU reorders its list on every hit);
+// a hit in the old one promotes the entry; when the young generation is full it becomes the old
+// one and the old one is forgotten. Holds at most max entries.
 export class Lru<K, V> {
-  readonly #max: number;
-  readonly #map = new Map<K, V>();
+  readonly #half: number;
+  #young = new Map<K, V>();
+  #old = new Map<K, V>();
 
   constructor(max: number) {
-    this.#max = max;
+    this.#half = Math.floor(max / 2);
   }
 
   get size(): number {
-    return this.#map.size;
+    return this.#young.size + this.#old.size;
   }
 
   get(key: K): V | undefined {
-    const value = this.#map.get(key);
-    if (value !== undefined) {
-      this.#map.delete(key);
-      this.#map.set(key, value);
+    const young = this.#young.get(key);
+    if (young !== undefined) return young;
+    const old = this.#old.get(key);
+    if (old !== undefined) {
+      this.#old.delete(key);
+      this.#store(key, old);
     }
-    return value;
+    return old;
   }
 
   set(key: K, value: V): void {
-    this.#map.delete(key);
-    this.#map.set(key, value);
-    if (this.#map.size > this.#max) {
-      const oldest = this.#map.keys().next();
-      if (!oldest.done) this.#map.delete(oldest.value);
-    }
+    this.#old.delete(key);
+    this.#store(key, value);
   }
 
   delete(key: K): void {
-    this.#map.delete(key);
+    this.#young.delete(key);
+    this.#old.delete(key);
   }
 
   clear(): void {
-    this.#map.clear();
+    this.#young.clear();
+    this.#old.clear();
+  }
+
+  #store(key: K, value: V): void {
+    if (this.#half === 0) return;
+    if (!this.#young.has(key) && this.#young.size >= this.#half) {
+      this.#old = this.#young;
+      this.#young = new Map();
+    }
+    this.#young.set(key, value);
   }
 }
