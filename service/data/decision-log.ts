@@ -44,6 +44,19 @@ export async function insertDecisionLogRows(db: Kysely<Database>, rows: NewDecis
   else await db.transaction().execute(write);
 }
 
+/** Records that entries written as answered were refused after all (their answer was never sent). */
+export async function markDecisionLogRowsRefused(
+  db: Kysely<Database>,
+  keys: Array<{ decision_id: string; decided_at: Date | string }>,
+  error: { code: string; message: string },
+): Promise<void> {
+  if (keys.length === 0) return;
+  await sql`
+    update decision_log set allow = false, reason_codes = array[${error.code}]::text[], error = ${JSON.stringify(error)}::jsonb
+    from unnest(${keys.map((k) => k.decision_id)}::uuid[], ${keys.map((k) => k.decided_at)}::timestamptz[]) as k(id, at)
+    where decision_log.decision_id = k.id and decision_log.decided_at = k.at`.execute(db);
+}
+
 export async function findDecisionLogRow(db: Kysely<Database>, decisionId: string): Promise<DecisionLogRow | undefined> {
   return db.selectFrom('decision_log').selectAll().where('decision_id', '=', decisionId).executeTakeFirst();
 }

@@ -1,10 +1,11 @@
 // The decision log queue: every answer is handed here and written to the database in batches by
-// one writer, off the request path. The queue is bounded: when it is full, answers wait for room
-// (backpressure) rather than entries being dropped. While the database is down entries stay
-// queued and are retried; at shutdown the queue is drained, and what the database still cannot
-// take by the deadline is spilled to a file that is written on a later start. In durable mode an
-// answer waits until its entry is committed; entries arriving during a write go in the next one
-// (group commit).
+// one writer, off the request path. The queue is bounded (a list query's entry weighs by its
+// clients): when it is full, answers wait for room (backpressure) rather than entries being
+// dropped. While the database is down entries stay queued and are retried; at shutdown the queue
+// is drained, and what the database still cannot take by the deadline (a failing or a hanging
+// write alike) is spilled to a file that is written on a later start. In durable mode an answer
+// waits until its entry is committed; entries arriving during a write go in the next one (group
+// commit); an answer refused because its entry was not committed in time is logged as refused.
 import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../errors.ts';
@@ -49,6 +50,8 @@ export interface DecisionLogOptions {
   /** Entries held at most before answers wait for room. */
   queueMax: number;
   write(rows: NewDecisionLogRow[]): Promise<void>;
+  /** Marks entries already written as refused (a durable answer that timed out while its write was under way). */
+  markRefused(keys: Array<{ decision_id: string; decided_at: Date | string }>, error: { code: string; message: string }): Promise<void>;
   /** The masks for one entry; throws when they cannot be known (then the input is not kept). */
   masks(entry: LoggedParts & { endpoint: DecisionEndpoint }): LogMask[];
   metrics: Metrics;
@@ -64,18 +67,37 @@ export interface DecisionLogOptions {
 interface Pending {
   entry: DecisionLogEntry;
   row: NewDecisionLogRow | null;
+  /** Its share of the queue bound. */
+  weight: number;
   /** Durable mode: resolves the answer waiting for this entry (the last of its request). */
   committed?: () => void;
+  /** Durable mode: the answer was refused because this entry was not committed in time. */
+  refused?: { code: string; message: string };
+  /** Part of the write under way. */
+  inFlight?: boolean;
 }
+
+/** A list query's entry holds a row per client: it weighs one per ten of them. */
+function weight(entry: DecisionLogEntry): number {
+  const clients = (entry.input as { clients?: unknown } | null)?.clients;
+  return Array.isArray(clients) ? 1 + Math.ceil(clients.length / 10) : 1;
+}
+
+const durableTimeout = () =>
+  new AppError(503, 'decision_log_unavailable', 'the decision could not be logged in time (durable decision log); not answered');
 
 /** Input and result text per write at most (one entry always goes): a batch of list queries, a megabyte each, must not stall the process. */
 const BATCH_BYTES = 4 * 1024 * 1024;
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
 const SPILL_FILE = /^decisions-[\w.-]+\.jsonl$/;
+const CLAIMED_FILE = /^(decisions-[\w.-]+\.jsonl)\.replaying-(\d+)$/;
 
-/** SQLSTATE classes that mean "this row cannot be stored as it is", not "the database is away". */
-const isRowProblem = (error: unknown) => /^(22|23|42|54)/.test(String((error as { code?: unknown })?.code ?? ''));
+/**
+ * SQLSTATE classes that mean "this row cannot be stored as it is" (data exceptions, constraints,
+ * program limits), not "the database is away" or "the schema is wrong" (those are retried).
+ */
+const isRowProblem = (error: unknown) => /^(22|23|54)/.test(String((error as { code?: unknown })?.code ?? ''));
 
 // jsonb cannot hold U+0000; an unescaped \u0000 in the JSON text becomes U+FFFD.
 const storableJson = (value: unknown): string => {
@@ -88,6 +110,14 @@ const storableJson = (value: unknown): string => {
  * per client (a megabyte for 10,000 clients); the policy sees the rest (subject, account, action)
  * and its masks apply to the whole entry.
  */
+/** The row of an entry whose answer was refused after the decision: the policy's result is kept. */
+const refusedRow = (row: NewDecisionLogRow, error: { code: string; message: string }): NewDecisionLogRow => ({
+  ...row,
+  allow: false,
+  reason_codes: [error.code],
+  error: JSON.stringify(error),
+});
+
 function maskView(endpoint: DecisionEndpoint, parts: LoggedParts): LoggedParts {
   if (endpoint !== 'query' || typeof parts.input !== 'object' || parts.input === null) return parts;
   const { clients: _clients, ...input } = parts.input as Record<string, unknown>;
@@ -100,7 +130,12 @@ export class DecisionLog {
   readonly #batchMax: number;
   readonly #durableTimeoutMs: number;
   #queue: Pending[] = [];
+  #queuedWeight = 0;
   #roomWaiters: Array<() => void> = [];
+  /** Once stopping begins, answers do not wait for room: they are refused. */
+  #refusing = false;
+  /** Entries written as answered whose answer was then refused (durable timeout), to be corrected. */
+  #corrections: Pending[] = [];
   /** Wakes the idle writer: new entries, or shutdown. */
   #wake: (() => void) | null = null;
   /** Cuts a retry pause short: shutdown only (new entries must not hammer a failing database). */
@@ -125,15 +160,18 @@ export class DecisionLog {
   /**
    * Hands answers to the log. Buffered: resolves once they are queued (waiting for room when
    * the queue is full). Durable: resolves once they are committed; rejects with 503
-   * decision_log_unavailable when that takes too long, so an unlogged answer is never sent.
+   * decision_log_unavailable when that takes too long, so an unlogged answer is never sent (and
+   * the entry says it was refused). Once stopping has begun, a full queue refuses rather than waits.
    */
   async record(entries: DecisionLogEntry[]): Promise<void> {
     if (this.mode === 'off' || entries.length === 0) return;
-    while (this.#queue.length > 0 && this.#queue.length + entries.length > this.#options.queueMax) {
+    const pending = entries.map((entry): Pending => ({ entry, row: null, weight: weight(entry) }));
+    const needed = pending.reduce((sum, p) => sum + p.weight, 0);
+    while (this.#queuedWeight > 0 && this.#queuedWeight + needed > this.#options.queueMax) {
+      if (this.#refusing) throw new AppError(503, 'decision_log_unavailable', 'the decision log is full and the service is stopping; not answered');
       this.#options.metrics.logBackpressureWaits.inc();
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     }
-    const pending = entries.map((entry): Pending => ({ entry, row: null }));
     const committed =
       this.mode === 'durable'
         ? new Promise<void>((resolve) => {
@@ -141,23 +179,32 @@ export class DecisionLog {
           })
         : null;
     for (const p of pending) this.#queue.push(p);
+    this.#queuedWeight += needed;
     this.#options.metrics.logQueueDepth.set(this.#queue.length);
     this.#signal();
-    if (committed !== null) await this.#withinDurableTimeout(committed);
+    if (committed !== null && !(await this.#committedInTime(committed))) {
+      const error = durableTimeout();
+      for (const p of pending) this.#refuse(p, error);
+      throw error;
+    }
   }
 
-  async #withinDurableTimeout(committed: Promise<void>): Promise<void> {
+  async #committedInTime(committed: Promise<void>): Promise<boolean> {
     let timer: NodeJS.Timeout | undefined;
-    const timedOut = new Promise<'timeout'>((resolve) => {
-      timer = setTimeout(() => resolve('timeout'), this.#durableTimeoutMs);
+    const timedOut = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), this.#durableTimeoutMs);
     });
     try {
-      if ((await Promise.race([committed, timedOut])) === 'timeout') {
-        throw new AppError(503, 'decision_log_unavailable', 'the decision could not be logged in time (durable decision log); not answered');
-      }
+      return await Promise.race([committed.then(() => true), timedOut]);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The entry records that its answer was refused: now if it is still queued, after its write if that is under way. */
+  #refuse(p: Pending, error: AppError): void {
+    p.refused = { code: error.code, message: error.message };
+    if (p.row !== null && !p.inFlight) p.row = refusedRow(p.row, p.refused);
   }
 
   /** Starts the writer (once the database is migrated). */
@@ -166,15 +213,32 @@ export class DecisionLog {
   }
 
   /**
-   * Stops taking the queue further than needed: writes what is queued, retrying a failing
-   * database until deadlineMs from now, then spills what is left. Resolves when done.
+   * The first step of stopping, while in-flight requests finish: answers that would wait for room
+   * in a full queue are refused instead, so they cannot hold the stop up.
+   */
+  beginStop(): void {
+    this.#refusing = true;
+    this.#wakeRoomWaiters();
+  }
+
+  /**
+   * Writes what is queued, retrying a failing database until deadlineMs from now, then spills what
+   * is left, a write still under way included (replaying it is harmless). Resolves when done.
    */
   async close(deadlineMs: number): Promise<void> {
+    this.beginStop();
     this.#stopping = true;
     this.#deadline = Date.now() + deadlineMs;
     this.#signal();
     this.#interrupt?.();
-    if (this.#running !== null) await this.#running;
+    if (this.#running !== null) {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, Math.max(0, this.#deadline - Date.now()) + 50);
+      });
+      await Promise.race([this.#running, deadline]);
+      clearTimeout(timer);
+    }
     if (this.#queue.length > 0) this.#spill();
   }
 
@@ -207,17 +271,22 @@ export class DecisionLog {
 
   async #run(): Promise<void> {
     for (;;) {
-      if (this.#queue.length === 0) {
+      if (this.#queue.length === 0 && this.#corrections.length === 0) {
         if (this.#stopping) return;
         await this.#idle();
         continue;
       }
       if (this.#stopping && Date.now() >= this.#deadline) return;
-      const batch = this.#nextBatch();
       const started = performance.now();
+      let batch: Pending[] = [];
       try {
+        await this.#applyCorrections();
+        if (this.#queue.length === 0) continue;
+        batch = this.#nextBatch();
+        for (const p of batch) p.inFlight = true;
         await this.#writeBatch(batch);
       } catch (error) {
+        for (const p of batch) p.inFlight = false;
         this.#failed(error);
         const delay = Math.min(FIRST_RETRY_MS * 2 ** Math.min(this.#failures - 1, 10), MAX_RETRY_MS);
         await this.#backOff(this.#stopping ? Math.min(delay, Math.max(0, this.#deadline - Date.now())) : delay);
@@ -233,8 +302,8 @@ export class DecisionLog {
     let bytes = 0;
     for (const p of this.#queue) {
       if (batch.length === this.#batchMax) break;
-      p.row ??= this.#toRow(p.entry);
-      const size = String(p.row.input ?? '').length + String(p.row.result).length;
+      const row = this.#rowOf(p);
+      const size = String(row.input ?? '').length + String(row.result).length;
       if (batch.length > 0 && bytes + size > BATCH_BYTES) break;
       batch.push(p);
       bytes += size;
@@ -243,7 +312,7 @@ export class DecisionLog {
   }
 
   async #writeBatch(batch: Pending[]): Promise<void> {
-    const rows = batch.map((p) => (p.row ??= this.#toRow(p.entry)));
+    const rows = batch.map((p) => this.#rowOf(p));
     try {
       await this.#options.write(rows);
     } catch (error) {
@@ -288,10 +357,31 @@ export class DecisionLog {
     }
   }
 
+  /** Corrects entries written as answered whose answer was refused meanwhile. */
+  async #applyCorrections(): Promise<void> {
+    if (this.#corrections.length === 0) return;
+    const due = this.#corrections;
+    const error = due[0]?.refused as { code: string; message: string };
+    await this.#options.markRefused(
+      due.map((p) => ({ decision_id: p.entry.decisionId, decided_at: p.entry.decidedAt })),
+      error,
+    );
+    this.#corrections = this.#corrections.slice(due.length);
+  }
+
   #written(batch: Pending[], ms: number): void {
     const { metrics, log } = this.#options;
-    this.#queue.splice(0, batch.length);
-    for (const p of batch) p.committed?.();
+    // The queue may have been spilled meanwhile (a stop past its deadline): then nothing is left to take.
+    if (this.#queue[0] === batch[0]) {
+      this.#queue.splice(0, batch.length);
+      this.#queuedWeight -= batch.reduce((sum, p) => sum + p.weight, 0);
+    }
+    for (const p of batch) {
+      p.inFlight = false;
+      // Refused while its write was under way: the row went in as answered.
+      if (p.refused !== undefined && p.row?.error === null) this.#corrections.push(p);
+      p.committed?.();
+    }
     if (this.#failures > 0) {
       log.info({ attempts: this.#failures, queued: this.#queue.length }, 'decision log: writing again after a failure');
       this.#failures = 0;
@@ -300,12 +390,37 @@ export class DecisionLog {
     metrics.logWriteSeconds.observe(ms / 1000);
     metrics.logQueueDepth.set(this.#queue.length);
     metrics.logWaitingOnDatabase.set(0);
+    this.#wakeRoomWaiters();
+  }
+
+  #wakeRoomWaiters(): void {
     const waiters = this.#roomWaiters;
     this.#roomWaiters = [];
     for (const wake of waiters) wake();
   }
 
+  /** The entry's row, built once; refused if its answer was. */
+  #rowOf(p: Pending): NewDecisionLogRow {
+    p.row ??= this.#toRow(p.entry);
+    if (p.refused !== undefined && p.row.error === null) p.row = refusedRow(p.row, p.refused);
+    return p.row;
+  }
+
+  /** Never throws: an entry that cannot be serialized is kept without its input, saying why. */
   #toRow(entry: DecisionLogEntry): NewDecisionLogRow {
+    try {
+      return this.#maskedRow(entry);
+    } catch (error) {
+      this.#options.log.error({ err: error, decisionId: entry.decisionId }, 'decision log: entry could not be serialized; keeping it without its input');
+      return {
+        ...this.#maskedRow({ ...entry, input: null, result: { allow: entry.allow, reason_codes: entry.reasonCodes } }),
+        masked: JSON.stringify([{ op: 'remove', path: '/input' }]),
+        error: JSON.stringify({ code: 'log_entry_unstorable', message: (error as Error).message }),
+      };
+    }
+  }
+
+  #maskedRow(entry: DecisionLogEntry): NewDecisionLogRow {
     let parts: LoggedParts = { input: entry.input, result: entry.result };
     let applied: MaskApplied[] = [];
     if (entry.input !== null) {
@@ -343,7 +458,7 @@ export class DecisionLog {
   /** Writes what is still queued (already masked) to a new file in the spill folder. */
   #spill(): void {
     const { spillDir, log, metrics } = this.#options;
-    const rows = this.#queue.map((p) => (p.row ??= this.#toRow(p.entry)));
+    const rows = this.#queue.map((p) => this.#rowOf(p));
     if (spillDir === null) {
       log.error({ lost: rows.length }, `decision log: ${rows.length} entries could not be written and there is no spill folder`);
       return;
@@ -353,22 +468,37 @@ export class DecisionLog {
     writeFileSync(file, rows.map((row) => JSON.stringify(row)).join('\n') + '\n', { mode: 0o600 });
     metrics.logSpilled.inc(rows.length);
     this.#queue = [];
+    this.#queuedWeight = 0;
     metrics.logQueueDepth.set(0);
     log.warn({ file, entries: rows.length }, 'decision log: the database could not take every entry before shutdown; spilled them to a file, written at the next start');
   }
 
-  /** Writes the entries of spill files left by earlier shutdowns, then deletes the files. */
+  /**
+   * Writes the entries of spill files left by earlier shutdowns, then deletes the files. A line that
+   * is not an entry (a torn write) is set aside in <file>.bad rather than blocking the rest; a file
+   * claimed by a process that has since died is taken back.
+   */
   async replaySpill(): Promise<number> {
     const { spillDir, write, log } = this.#options;
     if (spillDir === null) return 0;
-    let files: string[];
+    let names: string[];
     try {
-      files = readdirSync(spillDir).filter((name) => SPILL_FILE.test(name));
+      names = readdirSync(spillDir);
     } catch {
       return 0;
     }
+    for (const name of names) {
+      const claim = CLAIMED_FILE.exec(name);
+      if (claim !== null && !isAlive(Number(claim[2]))) {
+        try {
+          renameSync(join(spillDir, name), join(spillDir, claim[1] as string));
+        } catch {
+          // taken back by another process
+        }
+      }
+    }
     let replayed = 0;
-    for (const name of files) {
+    for (const name of readdirSync(spillDir).filter((file) => SPILL_FILE.test(file))) {
       // Claim the file first, so that two processes starting together do not both replay it.
       const claimed = join(spillDir, `${name}.replaying-${process.pid}`);
       try {
@@ -377,11 +507,21 @@ export class DecisionLog {
         continue;
       }
       try {
-        const rows = readFileSync(claimed, 'utf8')
-          .split('\n')
-          .filter((line) => line.trim() !== '')
-          .map((line) => JSON.parse(line) as NewDecisionLogRow);
+        const rows: NewDecisionLogRow[] = [];
+        const bad: string[] = [];
+        for (const line of readFileSync(claimed, 'utf8').split('\n')) {
+          if (line.trim() === '') continue;
+          try {
+            rows.push(JSON.parse(line) as NewDecisionLogRow);
+          } catch {
+            bad.push(line);
+          }
+        }
         for (let i = 0; i < rows.length; i += this.#batchMax) await write(rows.slice(i, i + this.#batchMax));
+        if (bad.length > 0) {
+          writeFileSync(join(spillDir, `${name}.bad`), `${bad.join('\n')}\n`, { mode: 0o600 });
+          log.error({ file: name, lines: bad.length }, 'decision log: spill file lines that are not entries were set aside');
+        }
         unlinkSync(claimed);
         replayed += rows.length;
         log.info({ file: name, entries: rows.length }, 'decision log: wrote the entries spilled at an earlier shutdown');
@@ -391,5 +531,15 @@ export class DecisionLog {
       }
     }
     return replayed;
+  }
+}
+
+/** Whether a process with this pid is running (a claim by a dead one is stale). */
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

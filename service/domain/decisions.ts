@@ -144,9 +144,20 @@ export class DecisionService {
     return { answer: { decision_id: entry.decisionId, allow: result.allow, reasons: result.reasons, policy_revision: engine.revision }, error: null, entry };
   }
 
-  /** Logs the entries (waiting for their commit in durable mode) and counts the answers. */
+  /**
+   * Logs the entries (waiting for their commit in durable mode) and counts the answers. A log that
+   * cannot take them refuses the answer; the refusal names the entry (or, for a batch, the batch).
+   */
   async #finish(endpoint: DecisionEndpoint, entries: DecisionLogEntry[], outcomes: string[], startedMs: number): Promise<void> {
-    await this.#log.record(entries);
+    try {
+      await this.#log.record(entries);
+    } catch (error) {
+      this.#metrics.decisions.inc({ endpoint, outcome: 'error' }, entries.length);
+      if (!(error instanceof AppError)) throw error;
+      const first = entries[0] as DecisionLogEntry;
+      const details = first.batchId !== null ? { batch_id: first.batchId } : { decision_id: first.decisionId };
+      throw new AppError(error.statusCode, error.code, error.message, { cause: error, details });
+    }
     for (const outcome of outcomes) this.#metrics.decisions.inc({ endpoint, outcome });
     this.#metrics.decisionSeconds.observe({ endpoint }, (performance.now() - startedMs) / 1000);
   }

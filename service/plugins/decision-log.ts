@@ -4,7 +4,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { DecisionLogConfig } from '../config.ts';
-import { insertDecisionLogRows, maintainDecisionLogPartitions } from '../data/decision-log.ts';
+import { insertDecisionLogRows, maintainDecisionLogPartitions, markDecisionLogRowsRefused } from '../data/decision-log.ts';
 import { DecisionLog } from '../domain/decision-log.ts';
 
 declare module 'fastify' {
@@ -30,6 +30,7 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
     queueMax: options.queueMax,
     spillDir: options.spillDir,
     write: (rows) => insertDecisionLogRows(db, rows),
+    markRefused: (keys, error) => markDecisionLogRowsRefused(db, keys, error),
     masks: (entry) => {
       const engine = app.policy.engine;
       if (engine === null) throw new Error('no policy is loaded');
@@ -55,16 +56,26 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
     }
   };
   let timer: NodeJS.Timeout | undefined;
+  let closing = false;
   const started = app.databaseStatus.whenMigrated.then(async () => {
+    if (closing) return;
     await maintain();
+    if (closing) return;
     log.start();
     timer = setInterval(() => void maintain(), MAINTENANCE_EVERY_MS);
     timer.unref();
   });
 
+  // While in-flight requests finish, none may wait for room in a full queue (that would hold the
+  // stop up until the forced exit, with the queue unwritten): they are refused instead.
+  app.addHook('preClose', async () => {
+    closing = true;
+    log.beginStop();
+  });
   // Runs before the database plugin closes the pool (hooks close in reverse order). Without a
   // migrated database there is nothing to write to: what is queued is spilled at once.
   app.addHook('onClose', async () => {
+    closing = true;
     const migrated = app.databaseStatus.migrated;
     if (migrated) await started;
     clearInterval(timer);

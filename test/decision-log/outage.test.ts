@@ -91,3 +91,35 @@ t.test('given a full queue, when another answer is ready, then it waits for room
   const count = await database.db.selectFrom('decision_log').select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   t.equal(Number(count.n), 1001, 'nothing dropped');
 });
+
+t.test('given durable mode and a log that cannot be written, then the answer is refused after 10 s naming its entry, which is logged as refused', needsServer, async (t) => {
+  const { app, database, directUrl } = await buildAppBehindProxy(t, { decisionLog: { mode: 'durable', retentionDays: 30, queueMax: 50_000 } });
+  await app.ready();
+  await app.databaseStatus.whenMigrated;
+  await seedFixtures(database.db);
+  const token = await makeToken(database.db, ['decide']);
+  const lock = await lockLog(directUrl);
+  t.teardown(() => lock.release().catch(() => undefined));
+  const response = await app.inject({
+    method: 'POST',
+    url: '/v1/decide',
+    headers: { authorization: `Bearer ${token}` },
+    payload: { subject: { id: 'pa' }, action: 'client.view', resource: { type: 'client', id: 'c_xero' } },
+  });
+  t.equal(response.statusCode, 503, 'not answered: the decision could not be logged');
+  const { error } = response.json();
+  t.equal(error.code, 'decision_log_unavailable');
+  t.match(error.details.decision_id, /^[0-9a-f-]{36}$/);
+  await lock.release();
+  await logWritten(app);
+  t.ok(
+    await eventually(async () => {
+      const row = await database.db.selectFrom('decision_log').selectAll().where('decision_id', '=', error.details.decision_id).executeTakeFirst();
+      return row?.allow === false && row.error?.code === 'decision_log_unavailable';
+    }),
+    'the entry says the answer was refused',
+  );
+  const row = await database.db.selectFrom('decision_log').selectAll().where('decision_id', '=', error.details.decision_id).executeTakeFirstOrThrow();
+  t.same(row.reason_codes, ['decision_log_unavailable']);
+  t.match(row.result, { allow: true }, 'what the policy decided is kept');
+});

@@ -1,6 +1,6 @@
 // The decision log queue on its own, with a stand-in for the database write: batching, group
 // commit, retries, backpressure, durable waits, refused rows, and the spill at shutdown.
-import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -41,6 +41,7 @@ function makeLog(options: Partial<DecisionLogOptions> & Pick<DecisionLogOptions,
     mode: 'buffered',
     queueMax: 10_000,
     masks: (): LogMask[] => [{ op: 'remove', path: '/input/account/name' }],
+    markRefused: async () => undefined,
     metrics,
     log: quiet,
     spillDir: null,
@@ -264,4 +265,135 @@ t.test('given a list query, when its masks are asked for, then the policy sees i
   t.same(seen, [{ endpoint: 'query', input: { action: 'client.view', subject: { id: 'u1' }, account: { id: 'a1', name: 'Secret Ltd' } }, result: {} }]);
   t.same(JSON.parse(written[0]?.input as string), { action: 'client.view', subject: { id: 'u1' }, account: { id: 'a1' }, clients }, 'masked, rows kept');
   t.same(JSON.parse(written[0]?.result as string), { allowed: ['c1'], denied: [] });
+});
+
+t.test('given a write that hangs, when the service stops, then the queue is spilled at the deadline, the write under way included', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const { log } = makeLog({ spillDir, write: () => new Promise<void>(() => undefined) });
+  const entries = [entry(), entry()];
+  await log.record(entries);
+  log.start();
+  await tick();
+  const started = Date.now();
+  await log.close(300);
+  t.ok(Date.now() - started < 2000, `close returned after ${Date.now() - started} ms`);
+  const files = readdirSync(spillDir);
+  t.equal(files.length, 1);
+  const spilled = readFileSync(join(spillDir, files[0] as string), 'utf8').trim().split('\n').map((line) => JSON.parse(line).decision_id);
+  t.same(spilled, entries.map((e) => e.decisionId));
+});
+
+t.test('given a full queue and an answer waiting for room, when stopping begins, then that answer is refused and the stop goes on', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const { log } = makeLog({ spillDir, queueMax: 1000, write: async () => Promise.reject(connectionLost()) });
+  await log.record(Array.from({ length: 1000 }, () => entry()));
+  const waiting = log.record([entry()]).then(() => null, (e: unknown) => e);
+  await tick();
+  log.beginStop();
+  t.match(await waiting, { statusCode: 503, code: 'decision_log_unavailable' }, 'refused, not answered');
+  t.match(await log.record([entry()]).then(() => null, (e: unknown) => e), { code: 'decision_log_unavailable' }, 'a later answer that finds the queue full is refused at once');
+  log.start();
+  await log.close(100);
+  const spilled = readFileSync(join(spillDir, readdirSync(spillDir)[0] as string), 'utf8').trim().split('\n');
+  t.equal(spilled.length, 1000, 'the answered entries are spilled; the refused ones were never answered');
+});
+
+t.test('given durable mode and a commit that comes too late, then the answer is refused and its entry records the refusal', async (t) => {
+  const { calls, write } = heldWrites();
+  const refusedKeys: string[] = [];
+  const { log } = makeLog({
+    mode: 'durable',
+    durableTimeoutMs: 100,
+    write,
+    markRefused: async (keys, error) => {
+      t.equal(error.code, 'decision_log_unavailable');
+      refusedKeys.push(...keys.map((k) => k.decision_id));
+    },
+  });
+  log.start();
+  // The first entry's write is under way when the answer times out; the second is still queued.
+  const inFlight = entry();
+  const queued = entry();
+  const first = log.record([inFlight]).then(() => null, (e: unknown) => e);
+  await tick();
+  const second = log.record([queued]).then(() => null, (e: unknown) => e);
+  t.match(await first, { code: 'decision_log_unavailable' });
+  t.match(await second, { code: 'decision_log_unavailable' });
+  calls[0]?.done();
+  await tick();
+  const row = calls[1]?.rows[0];
+  t.equal(row?.decision_id, queued.decisionId);
+  t.match({ allow: row?.allow, codes: row?.reason_codes, error: JSON.parse(String(row?.error)) }, { allow: false, codes: ['decision_log_unavailable'], error: { code: 'decision_log_unavailable' } }, 'the queued entry is written as refused');
+  calls[1]?.done();
+  await tick();
+  await log.close(1000);
+  t.same(refusedKeys, [inFlight.decisionId], 'the entry written as answered is corrected');
+});
+
+t.test('given list queries, when they are queued, then each weighs by its clients against the bound', async (t) => {
+  const { calls, write } = heldWrites();
+  const { log, metrics } = makeLog({ write, queueMax: 2000 });
+  const clients = Array.from({ length: 10_000 }, (_, i) => [`c${i}`, 'a1', 'xero', true, false]);
+  const list = () => entry({ endpoint: 'query', input: { action: 'client.view', clients } });
+  await log.record([list()]);
+  let recorded = false;
+  const second = log.record([list()]).then(() => (recorded = true));
+  await tick();
+  t.equal(recorded, false, 'a second 10,000-client list does not fit in a bound of 2000');
+  t.equal(await value(metrics, 'clearance_decision_log_backpressure_waits_total'), 1);
+  log.start();
+  await tick();
+  calls[0]?.done();
+  await second;
+  await tick();
+  calls[1]?.done();
+  await log.close(1000);
+});
+
+t.test('given an entry that cannot be serialized, when it is written, then it is kept without its input, saying why', async (t) => {
+  const written: NewDecisionLogRow[] = [];
+  const { log } = makeLog({ write: async (rows) => void written.push(...rows), masks: () => [] });
+  await log.record([entry({ input: { big: 10n } })]);
+  log.start();
+  await log.close(1000);
+  t.equal(written.length, 1);
+  t.equal(written[0]?.input, null);
+  t.match(JSON.parse(String(written[0]?.error)), { code: 'log_entry_unstorable' });
+});
+
+t.test('given a spill file with a torn line and one claimed by a process that died, when replayed, then every whole entry is written and the torn line set aside', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const first = makeLog({ spillDir, write: async () => Promise.reject(connectionLost()) });
+  const kept = [entry(), entry()];
+  await first.log.record(kept);
+  await first.log.close(0);
+  const [file] = readdirSync(spillDir);
+  writeFileSync(join(spillDir, file as string), `${readFileSync(join(spillDir, file as string), 'utf8')}{"decision_id": "torn`);
+  // Another spill, claimed by a pid that no longer runs.
+  const other = makeLog({ spillDir, write: async () => Promise.reject(connectionLost()) });
+  const orphaned = entry();
+  await new Promise((r) => setTimeout(r, 5));
+  await other.log.record([orphaned]);
+  await other.log.close(0);
+  const second = readdirSync(spillDir).find((name) => name !== file) as string;
+  renameSync(join(spillDir, second), join(spillDir, `${second}.replaying-999999`));
+
+  const replayed: NewDecisionLogRow[] = [];
+  const next = makeLog({ spillDir, write: async (rows) => void replayed.push(...rows) });
+  t.equal(await next.log.replaySpill(), 3);
+  t.same(replayed.map((r) => r.decision_id).sort(), [...kept, orphaned].map((e) => e.decisionId).sort());
+  t.same(readdirSync(spillDir), [`${file}.bad`], 'only the torn line is left, set aside');
+});
+
+t.test('given durable mode and a lone entry whose write outlasts its answer, then it is corrected once the write ends', async (t) => {
+  const { calls, write } = heldWrites();
+  const corrected: string[] = [];
+  const { log } = makeLog({ mode: 'durable', durableTimeoutMs: 50, write, markRefused: async (keys) => void corrected.push(...keys.map((k) => k.decision_id)) });
+  log.start();
+  const lone = entry();
+  t.match(await log.record([lone]).then(() => null, (e: unknown) => e), { code: 'decision_log_unavailable' });
+  calls[0]?.done();
+  await tick(50);
+  t.same(corrected, [lone.decisionId], 'corrected without waiting for another entry');
+  await log.close(1000);
 });
