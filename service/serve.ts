@@ -2,6 +2,7 @@
 // accepting, finish in-flight requests, drain the decision log, close the pools). Alone it prints
 // the start-up banner; as a cluster worker it reports to the supervisor, which prints it once.
 import cluster from 'node:cluster';
+import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 
@@ -16,31 +17,44 @@ export interface WorkerReady {
 }
 
 export async function serve(config: Config): Promise<void> {
-  // A bootstrap token made on first start is shown once and never logged.
-  let newToken: string | null = null;
-  const app = await buildApp({ config, onBootstrapToken: (token) => (newToken = token) });
-
+  // Signals are handled from the first moment: one that arrives while the app is being built
+  // stops it as soon as it exists (nothing has been answered yet), not by the default handler.
+  let app: FastifyInstance | null = null;
   let stopping = false;
+  let stopSignal: string | null = null;
   const stop = async (signal: string) => {
+    const running = app;
+    if (running === null) {
+      stopSignal ??= signal;
+      return;
+    }
     if (stopping) return;
     stopping = true;
-    app.log.info({ signal }, 'stopping: no new connections, finishing in-flight requests');
+    running.log.info({ signal }, 'stopping: no new connections, finishing in-flight requests');
     const force = setTimeout(() => {
-      app.log.error('graceful stop took longer than 30 s; exiting');
+      running.log.error('graceful stop took longer than 30 s; exiting');
       process.exit(1);
     }, 30_000);
     force.unref();
     try {
-      await app.close();
-      app.log.info('stopped');
+      await running.close();
+      running.log.info('stopped');
       process.exit(0);
     } catch (error) {
-      app.log.error({ err: error }, 'error while stopping');
+      running.log.error({ err: error }, 'error while stopping');
       process.exit(1);
     }
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+
+  // A bootstrap token made on first start is shown once and never logged.
+  let newToken: string | null = null;
+  app = await buildApp({ config, onBootstrapToken: (token) => (newToken = token) });
+  if (stopSignal !== null) {
+    await stop(stopSignal);
+    return;
+  }
 
   let address: string;
   try {

@@ -15,41 +15,73 @@ function log(level: keyof typeof LEVELS, msg: string, fields: Record<string, unk
 const isReady = (message: unknown): message is WorkerReady =>
   typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'clearance:ready';
 
+/** Workers in a row that die before they are ever ready: something is wrong that a restart will not mend (a port in use, a bad configuration). */
+const GIVE_UP_AFTER = 5;
+
 export function supervise(config: Config): void {
   let stopping = false;
   let shown = false;
-  // The banner waits for every first worker: any one of them may be the one that made the token.
+  // The banner waits for every first worker that lives to be ready: any one of them may be the
+  // one that made the bootstrap token.
+  let expected = config.workers;
   const firstReady: WorkerReady[] = [];
+  const ready = new Set<number>();
   // Restarts in a row, for the backoff; a worker that ran a minute ends the run.
   let restarts = 0;
+  let neverReady = 0;
+  // Exit non-zero when a worker did not stop cleanly: its queue may not all be written.
+  let exitCode = 0;
   const started = new Map<number, number>();
 
-  const fork = (): Worker => {
+  const showBanner = () => {
+    if (shown || firstReady.length === 0 || firstReady.length < expected) return;
+    shown = true;
+    const made = firstReady.filter((m) => m.token !== null);
+    // Only one worker can make the bootstrap token (an advisory lock); say so loudly if not.
+    if (made.length > 1) log('warn', `${made.length} workers made a bootstrap token; showing the first`);
+    process.stdout.write(banner({ ...(firstReady[0] as WorkerReady), token: made[0]?.token ?? null }, config));
+  };
+
+  const fork = (first: boolean): Worker => {
     const worker = cluster.fork();
     started.set(worker.id, Date.now());
     worker.on('message', (message: unknown) => {
       if (!isReady(message)) return;
-      if (shown) {
-        if (message.token !== null) log('warn', 'a replacement worker made a bootstrap token; it was not shown', { worker: worker.id });
-        return;
+      ready.add(worker.id);
+      neverReady = 0;
+      if (first && !shown) {
+        firstReady.push(message);
+        showBanner();
+      } else if (message.token !== null) {
+        log('warn', 'a replacement worker made a bootstrap token; it was not shown (set CLEARANCE_ADMIN_TOKEN to get in)', { worker: worker.id });
       }
-      firstReady.push(message);
-      if (firstReady.length < config.workers) return;
-      shown = true;
-      const made = firstReady.filter((m) => m.token !== null);
-      // Only one worker can make the bootstrap token (an advisory lock); say so loudly if not.
-      if (made.length > 1) log('warn', `${made.length} workers made a bootstrap token; showing the first`);
-      process.stdout.write(banner({ ...(firstReady[0] as WorkerReady), token: made[0]?.token ?? null }, config));
+    });
+    worker.on('exit', () => {
+      if (first && !ready.has(worker.id)) {
+        expected -= 1;
+        showBanner();
+      }
     });
     return worker;
   };
 
   cluster.on('exit', (worker, code, signal) => {
     if (stopping) {
+      // A worker that was never ready answered nothing: its end loses nothing, however it came.
+      if (code !== 0 && ready.has(worker.id)) {
+        exitCode = 1;
+        log('error', `worker ${worker.process.pid} did not stop cleanly (${signal ?? `exit code ${code}`})`, { code, signal });
+      }
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         log('info', 'stopped');
-        process.exit(0);
+        process.exit(exitCode);
       }
+      return;
+    }
+    if (!ready.has(worker.id)) neverReady += 1;
+    if (neverReady >= GIVE_UP_AFTER) {
+      log('error', `${neverReady} workers in a row died before they were ready; stopping (see their log lines above)`);
+      stop('SIGTERM', 1);
       return;
     }
     if (Date.now() - (started.get(worker.id) ?? 0) > 60_000) restarts = 0;
@@ -58,20 +90,21 @@ export function supervise(config: Config): void {
     const delay = Math.min(250 * 2 ** Math.min(restarts - 1, 6), 15_000);
     log('error', `worker ${worker.process.pid} died (${signal ?? `exit code ${code}`}); starting another in ${delay} ms`, { code, signal });
     setTimeout(() => {
-      if (!stopping) fork();
+      if (!stopping) fork(false);
     }, delay);
   });
 
-  const stop = (signal: NodeJS.Signals) => {
+  function stop(signal: NodeJS.Signals, code = 0): void {
     if (stopping) return;
     stopping = true;
+    exitCode = code;
     log('info', `stopping: ${signal} to every worker`, { signal });
     for (const worker of Object.values(cluster.workers ?? {})) worker?.process.kill('SIGTERM');
-    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(0);
-  };
+    if (Object.keys(cluster.workers ?? {}).length === 0) process.exit(exitCode);
+  }
   process.on('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGINT', () => stop('SIGINT'));
 
   log('info', `starting ${config.workers} workers`, { workers: config.workers });
-  for (let i = 0; i < config.workers; i += 1) fork();
+  for (let i = 0; i < config.workers; i += 1) fork(true);
 }

@@ -1,28 +1,16 @@
 // CLEARANCE_WORKERS: several processes serve one port; the supervisor replaces a worker that dies
 // and stops them all gracefully, every answer logged.
-import { readdirSync, readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { createServer } from 'node:net';
 import t from 'tap';
+import { processTree } from '../../bench/processes.ts';
+import { eventually } from '../helpers/app.ts';
 import { TEST_ENGINE } from '../helpers/database.ts';
 import { startServer } from '../helpers/server-process.ts';
 
 t.setTimeout(300_000);
 
-/** The pids of a process's children, from /proc. */
-function childrenOf(pid: number): number[] {
-  return readdirSync('/proc')
-    .filter((name) => /^\d+$/.test(name))
-    .filter((name) => {
-      try {
-        // /proc/<pid>/stat: "pid (comm) state ppid ..."; comm may hold spaces, so read after the last ')'.
-        const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map(Number);
-}
+/** The worker processes under the supervisor. */
+const childrenOf = (pid: number) => processTree(pid).filter((p) => p !== pid);
 
 t.test('given CLEARANCE_WORKERS with the embedded engine, then the service refuses to start naming it', async (t) => {
   const { spawnSync } = await import('node:child_process');
@@ -34,8 +22,8 @@ t.test('given CLEARANCE_WORKERS with the embedded engine, then the service refus
 t.test('given two workers on PostgreSQL', { skip: TEST_ENGINE !== 'postgres' && 'workers need DATABASE_URL' }, async (t) => {
   const server = await startServer(t, { CLEARANCE_WORKERS: '2', CLEARANCE_ADMIN_TOKEN: '', LOG_LEVEL: 'info' });
   const supervisor = server.child.pid as number;
-  t.ok(await waitFor(() => childrenOf(supervisor).length === 2), 'two worker processes');
-  t.ok(await waitFor(() => /Clearance is listening/.test(server.output())), 'the banner, once every worker is ready');
+  t.ok(await eventually(async () => childrenOf(supervisor).length === 2, 30_000), 'two worker processes');
+  t.ok(await eventually(async () => /Clearance is listening/.test(server.output()), 30_000), 'the banner, once every worker is ready');
   t.match(server.output(), /Clearance is listening on .*2 workers/);
   t.equal(server.output().match(/Clearance is listening/g)?.length, 1, 'one banner');
   const printed = /admin token \(shown once, keep it\): (clr_\S+)/.exec(server.output())?.[1];
@@ -63,10 +51,10 @@ t.test('given two workers on PostgreSQL', { skip: TEST_ENGINE !== 'postgres' && 
   t.test('when a worker is killed, then another takes its place and the service keeps answering', async (t) => {
     // Buffered mode: what a killed worker answered but had not yet written would be lost (durable
     // mode is for that); let the log catch up first.
-    t.ok(await waitForAsync(async () => Number((await server.query<{ n: string }>('select count(*) as n from decision_log'))[0]?.n) >= answered.length), 'logged so far');
+    t.ok(await eventually(async () => Number((await server.query<{ n: string }>('select count(*) as n from decision_log'))[0]?.n) >= answered.length, 30_000), 'logged so far');
     const [victim] = childrenOf(supervisor);
     process.kill(victim as number, 'SIGKILL');
-    t.ok(await waitFor(() => childrenOf(supervisor).length === 2 && !childrenOf(supervisor).includes(victim as number)), 'replaced');
+    t.ok(await eventually(async () => childrenOf(supervisor).length === 2 && !childrenOf(supervisor).includes(victim as number), 30_000), 'replaced');
     for (let i = 0; i < 10; i++) {
       const { status, body } = await ask();
       t.equal(status, 200);
@@ -76,20 +64,29 @@ t.test('given two workers on PostgreSQL', { skip: TEST_ENGINE !== 'postgres' && 
 
   t.test('when SIGTERM arrives, then every worker stops gracefully and every answer is in the log', async (t) => {
     server.child.kill('SIGTERM');
-    t.equal(await server.exited, 0);
+    const code = await server.exited;
+    t.equal(code, 0, `exit 0 (log: ${server.output().split('\n').filter((l) => /"role":"supervisor"|"level":[56]0/.test(l)).join('\n').slice(-1500)})`);
     const rows = await server.query<{ id: string }>('select decision_id::text as id from decision_log');
     const logged = new Set(rows.map((r) => r.id));
     t.same(answered.filter((id) => !logged.has(id)), []);
   });
 });
 
-const waitFor = (check: () => boolean, ms?: number) => waitForAsync(async () => check(), ms);
 
-async function waitForAsync(check: () => Promise<boolean>, ms = 30_000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await sleep(100);
-  }
-  return false;
-}
+t.test('given the port is taken, then the supervisor stops trying after five workers die and exits 1', { skip: TEST_ENGINE !== 'postgres' && 'workers need DATABASE_URL' }, async (t) => {
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => blocker.close());
+  const port = (blocker.address() as { port: number }).port;
+  const { spawn } = await import('node:child_process');
+  const child = spawn(process.execPath, ['service/server.ts'], {
+    env: { ...process.env, DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres', CLEARANCE_WORKERS: '2', PORT: String(port), CLEARANCE_ADMIN_TOKEN: 'x'.repeat(20), LOG_LEVEL: 'error' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  t.teardown(() => child.kill('SIGKILL'));
+  let output = '';
+  child.stderr.on('data', (d) => (output += d));
+  const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+  t.equal(code, 1);
+  t.match(output, /5 workers in a row died before they were ready; stopping/);
+});
