@@ -100,3 +100,7 @@ has_xpm_link(user) if {
 	is_string(user.xpm_staff_id)
 	user.xpm_staff_id != ""
 }
+
+# The resource attributes the rules read (proposed role, client being allocated); the decision
+# log keeps no others (clearance.log.mask).
+resource_attributes := {"role", "client_id"}

@@ -7,6 +7,8 @@
 #   that is logged.
 package clearance.log
 
+import data.clearance.lib
+
 # METADATA
 # title: Masks for one decision log entry
 # description: |
@@ -17,14 +19,12 @@ package clearance.log
 # entrypoint: true
 mask contains "/input/account/name" if is_string(input.input.account.name)
 
-# Callers may send any resource attributes; the policy reads only these, so anything
-# else is the caller's data that the log has no reason to keep.
+# Callers may send any resource attributes; the rules read only some, so anything else is
+# the caller's data that the log has no reason to keep.
 mask contains pointer(["input", "resource", "attributes", key]) if {
 	some key, _ in input.input.resource.attributes
-	not key in _policy_attributes
+	not key in lib.resource_attributes
 }
-
-_policy_attributes := {"role", "client_id"}
 
 # pointer(segments) is the JSON pointer (RFC 6901) to a path of object keys.
 pointer(segments) := concat("", [concat("", ["/", _escape(segment)]) | some segment in segments])
