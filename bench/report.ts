@@ -120,7 +120,9 @@ export function renderBlock(r: BenchResults): string {
       `${Object.entries(c.dataset).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')}; OPA gets each decision's input with the facts inlined. ` +
       `Server CPU and peak RSS cover the whole process tree.`,
     '',
-    `**Same answers:** ${r.verification.requests - r.verification.mismatches} of ${r.verification.requests} decisions identical (allow and reasons) between Clearance and OPA.`,
+    r.verification.mismatches === 0
+      ? `**Same answers:** ${r.verification.requests} of ${r.verification.requests} decisions identical (allow and reasons) between Clearance and OPA.`
+      : `**⚠ RUN FAILED: ${r.verification.mismatches} of ${r.verification.requests} decisions differ between Clearance and OPA** (examples in bench/results/latest.json); the figures below do not compare like with like.`,
     '',
     table(r),
     '',

@@ -79,9 +79,23 @@ const post = async (url: string, body: unknown, headers: Record<string, string> 
 
 let nextPort = 18400 + Math.floor(Math.random() * 500);
 
+/** Servers started and not yet stopped: stopped whatever happens, so none outlives the run. */
+const running = new Set<Server>();
+
+async function tracked(server: Promise<Server>): Promise<Server> {
+  const s = await server;
+  running.add(s);
+  const stop = s.stop.bind(s);
+  s.stop = async () => {
+    running.delete(s);
+    await stop();
+  };
+  return s;
+}
+
 async function clearance(env: Record<string, string> = {}): Promise<Server> {
   const port = nextPort++;
-  return startServer(
+  return tracked(startServer(
     `clearance ${JSON.stringify(env)}`,
     process.execPath,
     ['service/server.ts'],
@@ -97,7 +111,7 @@ async function clearance(env: Record<string, string> = {}): Promise<Server> {
       ...env,
     },
     `http://127.0.0.1:${port}/ready`,
-  );
+  ));
 }
 
 async function opaServer(decisionLogs: boolean): Promise<Server> {
@@ -106,12 +120,12 @@ async function opaServer(decisionLogs: boolean): Promise<Server> {
   // Decision logs go to the console plugin, which writes at info level; request logs stay off.
   args.push(...(decisionLogs ? ['--set', 'decision_logs.console=true', '--log-level', 'info', '--log-level-request', 'error'] : ['--log-level', 'error']));
   args.push('policies/clearance');
-  return startServer(`opa (decision logs ${decisionLogs ? 'on' : 'off'})`, opa, args, {}, `http://127.0.0.1:${port}/health`);
+  return tracked(startServer(`opa (decision logs ${decisionLogs ? 'on' : 'off'})`, opa, args, {}, `http://127.0.0.1:${port}/health`));
 }
 
 async function bareFastify(): Promise<Server> {
   const port = nextPort++;
-  return startServer('bare fastify', process.execPath, ['bench/bare-fastify.ts'], { PORT: String(port), WORKERS: String(WORKERS) }, `http://127.0.0.1:${port}/health`);
+  return tracked(startServer('bare fastify', process.execPath, ['bench/bare-fastify.ts'], { PORT: String(port), WORKERS: String(WORKERS) }, `http://127.0.0.1:${port}/health`));
 }
 
 // Warm scenarios warm up over the whole list several times: each worker keeps its own cache, and
@@ -299,4 +313,8 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+try {
+  await main();
+} finally {
+  await Promise.all([...running].map((server) => server.stop()));
+}
