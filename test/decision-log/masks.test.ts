@@ -51,7 +51,7 @@ t.test('when a path leads nowhere, then nothing changes and it is not reported',
   t.same(applied, []);
 });
 
-t.test('when the whole input is removed, then it is logged as null', async (t) => {
+t.test('when the whole input is removed, then the masked entry has none (the log stores null)', async (t) => {
   const { parts: masked } = applyLogMasks(parts(), [{ op: 'remove', path: '/input' }]);
   t.equal(masked.input, undefined);
 });

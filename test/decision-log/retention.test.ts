@@ -1,32 +1,13 @@
 // Daily partitions are made ahead of time and retention drops whole partitions; rows that fell
 // into the default partition are purged by age too.
-import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import t from 'tap';
 import { insertDecisionLogRows, listDecisionLogPartitions, maintainDecisionLogPartitions } from '../../service/data/decision-log.ts';
-import type { NewDecisionLogRow } from '../../service/data/schema.ts';
 import { migratedDatabase, TEST_ENGINE } from '../helpers/database.ts';
+import { logRow } from '../helpers/decision-log.ts';
 
-const row = (decidedAt: string): NewDecisionLogRow => ({
-  decision_id: randomUUID(),
-  decided_at: decidedAt,
-  endpoint: 'decide',
-  batch_id: null,
-  token_id: null,
-  subject_id: 'u1',
-  action: 'client.view',
-  resource_type: 'client',
-  resource_id: 'c1',
-  allow: true,
-  reason_codes: ['top_admin'],
-  input: '{}',
-  result: '{"allow":true,"reasons":[]}',
-  masked: '[]',
-  error: null,
-  policy_revision: 'r',
-  eval_us: 1,
-  duration_us: 2,
-});
+const row = (decidedAt: string) =>
+  logRow({ decided_at: decidedAt, resource_id: 'c1', reason_codes: ['top_admin'], input: '{}', result: '{"allow":true,"reasons":[]}', policy_revision: 'r' });
 
 t.test(`given a migrated ${TEST_ENGINE} database`, async (t) => {
   const { db } = await migratedDatabase(t);

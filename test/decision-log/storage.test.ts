@@ -3,37 +3,16 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { insertDecisionLogRows } from '../../service/data/decision-log.ts';
-import type { NewDecisionLogRow } from '../../service/data/schema.ts';
 import { toView } from '../../service/domain/decision-log-reader.ts';
 import { migratedDatabase, TEST_ENGINE } from '../helpers/database.ts';
+import { logRow } from '../helpers/decision-log.ts';
 
-const entry = (overrides: Partial<NewDecisionLogRow>): NewDecisionLogRow => ({
-  decision_id: randomUUID(),
-  decided_at: new Date(),
-  endpoint: 'decide',
-  batch_id: null,
-  token_id: null,
-  subject_id: 'u1',
-  action: 'client.view',
-  resource_type: 'client',
-  resource_id: null,
-  allow: true,
-  reason_codes: [],
-  input: null,
-  result: '{}',
-  masked: '[]',
-  error: null,
-  policy_revision: null,
-  eval_us: null,
-  duration_us: 1,
-  ...overrides,
-});
 
 t.test(`given a migrated ${TEST_ENGINE} database, when awkward values are logged, then they read back unchanged`, async (t) => {
   const { db } = await migratedDatabase(t);
   const awkward = ['NULL', 'null', 'a,b', '{x}', 'quote"inside', 'back\\slash', "it's", 'sp ace', 'ünïcødé ✓', ''];
   const rows = awkward.map((text, i) =>
-    entry({
+    logRow({
       subject_id: text === '' ? 'empty' : text,
       resource_id: i % 2 === 0 ? null : text,
       token_id: text,
