@@ -26,8 +26,9 @@ export const lockAccount = (db: Kysely<Database>, id: string): Promise<Account |
 export const findAccount = (db: Kysely<Database>, id: string): Promise<Account | undefined> =>
   db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
 
-export const insertAccount = (db: Kysely<Database>, account: Pick<NewAccount, 'id' | 'kind' | 'name'>): Promise<Account> =>
-  db.insertInto('accounts').values(account).returningAll().executeTakeFirstOrThrow();
+/** Inserts the account unless a row with its id exists (then undefined: a concurrent PUT made it first). */
+export const insertAccount = (db: Kysely<Database>, account: Pick<NewAccount, 'id' | 'kind' | 'name'>): Promise<Account | undefined> =>
+  db.insertInto('accounts').values(account).onConflict((oc) => oc.column('id').doNothing()).returningAll().executeTakeFirst();
 
 export const updateAccount = (db: Kysely<Database>, id: string, set: { kind: AccountKind; name: string }): Promise<Account> =>
   db.updateTable('accounts').set({ ...set, updated_at: sql<Date>`now()` }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();

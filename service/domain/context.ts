@@ -394,11 +394,18 @@ export class ContextService {
 
   putAccount(actor: Actor, id: string, input: { kind: AccountKind; name: string }): Promise<Written<AccountView>> {
     return this.#writer.write(actor, async (trx, changes) => {
-      const current = await data.lockAccount(trx, id);
+      let current = await data.lockAccount(trx, id);
       if (current === undefined) {
-        const created = accountView(await data.insertAccount(trx, { id, kind: input.kind, name: input.name }));
-        changes.push(accountEntry(null, created));
-        return { record: created, outcome: 'created' as const };
+        const inserted = await data.insertAccount(trx, { id, kind: input.kind, name: input.name });
+        if (inserted !== undefined) {
+          const created = accountView(inserted);
+          changes.push(accountEntry(null, created));
+          return { record: created, outcome: 'created' as const };
+        }
+        // Two first PUTs of one id raced and the other committed first: from here this PUT is an
+        // update of that row (each statement sees what is committed), so a retried PUT never fails.
+        current = await data.lockAccount(trx, id);
+        if (current === undefined) throw new AppError(409, 'conflict', `account "${id}" was created and deleted by concurrent requests; nothing was written, retry the request`);
       }
       if (current.kind === input.kind && current.name === input.name) return { record: accountView(current), outcome: 'unchanged' as const };
       if (current.kind !== input.kind && (await data.accountHasMembers(trx, id))) {

@@ -32,6 +32,14 @@ t.test('given the context API and an admin token', async (t) => {
     t.equal((await auditRows(db)).length, entries, 'nothing changed, nothing recorded');
   });
 
+  t.test('when ten first PUTs of one new account arrive at once, then one creates it, the rest find it, and the audit has one create', async (t) => {
+    const answers = await Promise.all(Array.from({ length: 10 }, () => admin.put('/v1/accounts/raced', { kind: 'business', name: 'Raced' })));
+    t.same(answers.map((a) => a.statusCode).sort(), [200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+    t.same(new Set(answers.map((a) => a.json().created_at)).size, 1, 'every answer shows the same record');
+    const audit = (await auditRows(db)).filter((r) => r.record_id === 'raced');
+    t.same(audit.map((r) => r.change), ['create']);
+  });
+
   t.test('when the name changes, then 200, updated_at moves and the audit has before and after', async (t) => {
     const before = (await admin.get('/v1/accounts/acct-1')).json();
     const renamed = await admin.put('/v1/accounts/acct-1', { kind: 'practice', name: 'Renamed Practice' });
