@@ -1143,8 +1143,10 @@ export interface components {
         };
         /**
          * @description Not ready, or no decision could be made (context_unavailable, policy_error, or in durable
-         *     log mode decision_log_unavailable); never an allow. A decision endpoint's refusal names its
-         *     decision log entry in details.decision_id.
+         *     log mode decision_log_unavailable); never an allow. A refusal made on the way to a decision
+         *     is logged and names its entry in details.decision_id (a batch refused as a whole, in
+         *     durable mode: details.batch_id). A token that cannot be checked because the database is
+         *     down is refused before any decision (context_unavailable, no log entry).
          */
         Unavailable: {
             headers: {
@@ -1227,6 +1229,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
         };
     };
     queryResources: {
@@ -1254,6 +1257,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
             503: components["responses"]["Unavailable"];
         };
     };
@@ -1282,6 +1286,7 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
             503: components["responses"]["Unavailable"];
         };
     };

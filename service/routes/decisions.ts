@@ -2,12 +2,10 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DecisionEndpoint } from '../data/schema.ts';
 import type { CallContext } from '../domain/decisions.ts';
-import { ref } from '../http/openapi.ts';
+import { specRoute } from '../http/openapi.ts';
 import type { components } from '../http/openapi-types.ts';
 
 type Schemas = components['schemas'];
-
-const errors = { 400: ref('Error'), 401: ref('Error'), 403: ref('Error'), 413: ref('Error'), 503: ref('Error') };
 
 const call = (request: FastifyRequest, endpoint: DecisionEndpoint): CallContext => ({ tokenId: request.principal?.tokenId ?? null, endpoint });
 
@@ -19,34 +17,31 @@ const flatJson = () => (data: unknown) => JSON.stringify(data);
 
 export default async function decisionRoutes(app: FastifyInstance): Promise<void> {
   const onRequest = app.requireScope('decide');
+  // Every schema (body, each response) is the document's own operation.
+  const route = (path: string) => {
+    const { url, schema } = specRoute('post', path);
+    return { url, options: { onRequest, schema } };
+  };
 
-  app.post<{ Body: Schemas['DecideRequest'] }>(
-    '/v1/decide',
-    { onRequest, schema: { body: ref('DecideRequest'), response: { 200: ref('Decision'), ...errors } } },
-    async (request) => app.decisions.decide(request.body, call(request, 'decide')),
+  const decide = route('/v1/decide');
+  app.post<{ Body: Schemas['DecideRequest'] }>(decide.url, decide.options, async (request) =>
+    app.decisions.decide(request.body, call(request, 'decide')),
   );
 
-  app.post<{ Body: Schemas['BatchRequest'] }>(
-    '/v1/decide/batch',
-    { onRequest, schema: { body: ref('BatchRequest'), response: { 200: ref('BatchResponse'), ...errors } } },
-    async (request) => ({ results: await app.decisions.decideBatch(request.body.requests, call(request, 'batch')) }),
-  );
+  const batch = route('/v1/decide/batch');
+  app.post<{ Body: Schemas['BatchRequest'] }>(batch.url, batch.options, async (request) => ({
+    results: await app.decisions.decideBatch(request.body.requests, call(request, 'batch')),
+  }));
 
-  app.post<{ Body: Schemas['QueryRequest'] }>(
-    '/v1/resources/query',
-    { onRequest, schema: { body: ref('QueryRequest'), response: { 200: ref('QueryResponse'), ...errors } }, serializerCompiler: flatJson },
-    async (request) => {
-      const { subject, action, include_denied } = request.body;
-      return app.decisions.queryClients(subject.id, action, include_denied === true, call(request, 'query'));
-    },
-  );
+  const query = route('/v1/resources/query');
+  app.post<{ Body: Schemas['QueryRequest'] }>(query.url, { ...query.options, serializerCompiler: flatJson }, async (request) => {
+    const { subject, action, include_denied } = request.body;
+    return app.decisions.queryClients(subject.id, action, include_denied === true, call(request, 'query'));
+  });
 
-  app.post<{ Body: Schemas['OpaRequest'] }>(
-    '/v1/data/clearance/decision',
-    { onRequest, schema: { body: ref('OpaRequest'), response: { 200: ref('OpaResponse'), ...errors } } },
-    async (request) => {
-      const result = await app.decisions.decide(request.body.input, call(request, 'opa'));
-      return { result, decision_id: result.decision_id };
-    },
-  );
+  const opa = route('/v1/data/clearance/decision');
+  app.post<{ Body: Schemas['OpaRequest'] }>(opa.url, opa.options, async (request) => {
+    const result = await app.decisions.decide(request.body.input, call(request, 'opa'));
+    return { result, decision_id: result.decision_id };
+  });
 }
