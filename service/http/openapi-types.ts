@@ -601,7 +601,7 @@ export interface paths {
          * The audit trail, newest first (scope logs)
          * @description One entry per record a request changed (all entries of one request share request_id),
          *     with the token that made the change and the record before and after as GET shows it
-         *     (never a token's secret or hash). Pairs of allocations and ledger access are records
+         *     (a pair as {user_id, client_id}; never a token's secret or hash). Pairs of allocations and ledger access are records
          *     "<user_id>/<client_id>": who gave user U access to client C, and when, is
          *     ?user_id=U&client_id=C. Filters combine with AND; since is inclusive, until exclusive.
          *     A write that changed nothing has no entry.
@@ -946,7 +946,7 @@ export interface components {
             client_ids: components["schemas"]["Id"][];
         };
         /**
-         * @description upsert creates and updates the listed records; replace also deletes the account's records of this kind that are not listed
+         * @description upsert creates and updates the listed records (allocation and ledger-access pairs have nothing to update, so they are only created); replace also deletes the account's records of this kind that are not listed
          * @default upsert
          * @enum {string}
          */
@@ -1062,11 +1062,11 @@ export interface components {
             client_id: string | null;
             /** @enum {string} */
             change: "create" | "update" | "delete";
-            /** @description The record as GET showed it before the change; null on create */
+            /** @description The record as GET showed it before the change (a pair as {user_id, client_id}); null on create */
             before: {
                 [key: string]: unknown;
             } | null;
-            /** @description The record as GET shows it after the change; null on delete */
+            /** @description The record as GET shows it after the change (a pair as {user_id, client_id}); null on delete */
             after: {
                 [key: string]: unknown;
             } | null;
