@@ -9,12 +9,9 @@ import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
-import pg from 'pg';
 import { openDatabase } from '../service/data/connect.ts';
-import { insertToken } from '../service/data/tokens.ts';
 import { FactStore } from '../service/domain/facts.ts';
 import { PolicyInputBuilder, type DecideRequest, type PolicyInput } from '../service/domain/policy-input.ts';
-import { generateToken, hashSecret } from '../service/domain/tokens.ts';
 import { PolicyEngine } from '../service/policy/engine.ts';
 import { BIG_PRACTICE, ensureDataset, LIST_SUBJECT } from './dataset.ts';
 import { fillDecisionLog, timeLogQueries } from './log-query.ts';
@@ -23,10 +20,11 @@ import { runLoad, type LoadOptions, type LoadResult } from './load.ts';
 import { measured, startServer, type Server, type Usage } from './processes.ts';
 import { clientCount, requestMix } from './requests.ts';
 import { writeReport, type BenchResults, type Scenario } from './report.ts';
+import { benchDatabaseUrl, ensureDatabase, mapLimit, prepareRun } from './setup.ts';
 
 const opa = process.argv[2] ?? '.tools/bin/opa';
 const quick = process.env.BENCH_QUICK === '1';
-const databaseUrl = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/clearance_bench';
+const databaseUrl = benchDatabaseUrl;
 // A database of its own for the decision log at size, kept between runs.
 const logDatabaseUrl = (() => {
   const url = new URL(databaseUrl);
@@ -42,35 +40,6 @@ const POLICY_DIR = '.build/policy';
 
 const say = (message: string) => process.stderr.write(`bench: ${message}\n`);
 const started = Date.now();
-
-async function ensureDatabase(url: string): Promise<void> {
-  const target = new URL(url);
-  const name = target.pathname.slice(1);
-  target.pathname = '/postgres';
-  const admin = new pg.Client({ connectionString: target.toString() });
-  await admin.connect();
-  try {
-    const { rowCount } = await admin.query('select 1 from pg_database where datname = $1', [name]);
-    if (rowCount === 0) await admin.query(`create database ${pg.escapeIdentifier(name)}`);
-  } finally {
-    await admin.end();
-  }
-}
-
-/** Runs fn over items with at most `width` at a time, keeping order. */
-async function mapLimit<T, R>(items: T[], width: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < items.length) {
-        const i = next++;
-        out[i] = await fn(items[i] as T, i);
-      }
-    }),
-  );
-  return out;
-}
 
 const post = async (url: string, body: unknown, headers: Record<string, string> = {}) => {
   const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
@@ -152,11 +121,7 @@ async function main(): Promise<void> {
   const { db } = handle;
   const dataset = await ensureDataset(db);
   say(`data set ${dataset.version} ${dataset.generated ? `generated in ${dataset.seconds.toFixed(1)} s` : 'reused'}: ${JSON.stringify(dataset.rows)}`);
-  await sql`truncate decision_log`.execute(db);
-
-  const { id, secret, token } = generateToken();
-  await insertToken(db, { id, name: 'bench', secretHash: hashSecret(secret), scopes: ['decide', 'logs'] });
-  const auth = { authorization: `Bearer ${token}` };
+  const auth = await prepareRun(db);
 
   const mix = await requestMix(db, MIX_SIZE);
   // The input Clearance's policy sees for each request, assembled the service's way (no cache),

@@ -1,0 +1,123 @@
+// `make bench-profile`: where a serving process spends its CPU on /v1/decide. Runs one Clearance
+// process (no workers, so one profile holds everything) under `node --cpu-prof` on the benchmark
+// data set, sends the request mix of `make bench` at 32 connections, and prints the self time by
+// area and the heaviest functions. The .cpuprofile it leaves opens as a flame graph in Chrome
+// DevTools (Performance → Load profile) or speedscope.
+// Usage: node bench/profile.ts [off|buffered|durable] [seconds]   (BENCH_DATABASE_URL)
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { openDatabase } from '../service/data/connect.ts';
+import { ensureDataset } from './dataset.ts';
+import { runLoad } from './load.ts';
+import { measured, startServer } from './processes.ts';
+import { requestMix } from './requests.ts';
+import { benchDatabaseUrl, ensureDatabase, prepareRun } from './setup.ts';
+
+const mode = process.argv[2] ?? 'buffered';
+const seconds = Number(process.argv[3] ?? 20);
+if (!['off', 'buffered', 'durable'].includes(mode) || !(seconds > 0)) {
+  process.stderr.write('usage: node bench/profile.ts [off|buffered|durable] [seconds]\n');
+  process.exit(2);
+}
+const say = (message: string) => process.stderr.write(`profile: ${message}\n`);
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+  children?: number[];
+}
+
+interface CpuProfile {
+  nodes: ProfileNode[];
+  startTime: number;
+  endTime: number;
+  samples: number[];
+}
+
+/** The area a function belongs to, from its script: ours, a dependency, Node, the policy module. */
+function area(url: string, name: string): string {
+  if (name === '(garbage collector)') return 'garbage collection';
+  if (name === '(idle)') return 'idle';
+  if (name === '(program)' || name === '(root)') return 'V8 and native code';
+  if (url.startsWith('wasm://')) return 'policy (WebAssembly)';
+  const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  if (dependency !== null) return dependency[1] as string;
+  const ours = /\/(service|bench)\/(.+)$/.exec(url);
+  if (ours !== null) return `${ours[1]}/${(ours[2] as string).split('/')[0]}`;
+  if (url.startsWith('node:') || url === '') return 'Node.js internals';
+  return url;
+}
+
+function summarise(profile: CpuProfile): string {
+  const sampleMs = (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
+  const total = profile.samples.length;
+  const hits = new Map<number, number>();
+  for (const id of profile.samples) hits.set(id, (hits.get(id) ?? 0) + 1);
+  const byArea = new Map<string, number>();
+  const byFunction = new Map<string, number>();
+  for (const node of profile.nodes) {
+    const count = hits.get(node.id) ?? 0;
+    if (count === 0) continue;
+    const { functionName, url, lineNumber } = node.callFrame;
+    const where = area(url, functionName);
+    byArea.set(where, (byArea.get(where) ?? 0) + count);
+    const key = `${functionName || '(anonymous)'}  ${url.replace(/^.*\/(node_modules|service|bench)\//, '$1/')}:${lineNumber + 1}`;
+    byFunction.set(key, (byFunction.get(key) ?? 0) + count);
+  }
+  const busy = total - (byArea.get('idle') ?? 0);
+  const pct = (n: number, of: number) => `${((n / of) * 100).toFixed(1).padStart(5)}%`;
+  const lines = [`${total} samples of ${sampleMs.toFixed(2)} ms; busy ${pct(busy, total)} of the time`, '', 'self time by area (share of busy time):'];
+  for (const [name, n] of [...byArea].filter(([a]) => a !== 'idle').sort((a, b) => b[1] - a[1]).slice(0, 20)) lines.push(`  ${pct(n, busy)}  ${name}`);
+  lines.push('', 'heaviest functions by self time (share of busy time):');
+  for (const [name, n] of [...byFunction].filter(([f]) => !f.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 30)) lines.push(`  ${pct(n, busy)}  ${name}`);
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  await ensureDatabase(benchDatabaseUrl);
+  const handle = await openDatabase({ databaseUrl: benchDatabaseUrl, dataDir: null });
+  const dataset = await ensureDataset(handle.db);
+  say(`data set ${dataset.version} ${dataset.generated ? `generated in ${dataset.seconds.toFixed(1)} s` : 'reused'}`);
+  const mix = await requestMix(handle.db, 5000);
+  const auth = await prepareRun(handle.db);
+  await handle.close();
+
+  const profileDir = resolve('.build/profiles', `${mode}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
+  mkdirSync(profileDir, { recursive: true });
+  const port = 18900 + Math.floor(Math.random() * 100);
+  const server = await startServer(
+    'clearance (profiled)',
+    process.execPath,
+    ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, 'service/server.ts'],
+    {
+      DATABASE_URL: benchDatabaseUrl,
+      PORT: String(port),
+      CLEARANCE_WORKERS: '1',
+      CLEARANCE_ADMIN_TOKEN: 'bench-admin-token-not-used-by-the-load',
+      CLEARANCE_SEED_DEMO: 'false',
+      CLEARANCE_DATA_DIR: mkdtempSync(join(tmpdir(), 'clearance-profile-')),
+      LOG_LEVEL: 'warn',
+      DECISION_LOG: mode,
+    },
+    `http://127.0.0.1:${port}/ready`,
+  );
+  try {
+    const bodies = mix.map((request) => JSON.stringify(request));
+    const run = await measured(server.child.pid as number, () =>
+      runLoad({ origin: server.origin, path: '/v1/decide', headers: auth, bodies }, { connections: 32, durationS: seconds, warmupS: 3, warmupRequests: bodies.length }),
+    );
+    const { result, usage } = run;
+    say(`decision log ${mode}, 1 process, 32 connections, ${seconds} s: ${result.rps} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, server ${usage.cpuCores} cores, load generator ${result.generatorCpu} cores${result.non2xx + result.errors > 0 ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`);
+    say(`server CPU per request: ${((usage.cpuCores / Math.max(1, result.rps)) * 1e6).toFixed(0)} µs`);
+  } finally {
+    await server.stop();
+  }
+  const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
+  if (file === undefined) throw new Error(`no profile was written to ${profileDir}`);
+  const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
+  process.stdout.write(`${summarise(profile)}\n\nprofile: ${join(profileDir, file)}\n`);
+}
+
+await main();
