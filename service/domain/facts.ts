@@ -12,6 +12,18 @@ import { Lru } from './lru.ts';
 export const FACTS_CHANNEL = 'clearance_facts';
 const NONE = null;
 
+/** The tables whose changes the feed tells of (the database's own table names). */
+export type FactTable = 'accounts' | 'users' | 'clients' | 'items' | 'allocations' | 'ledger_access' | 'api_tokens';
+
+// Ids may contain ':' but never '/', so '/' keeps the three parts apart.
+const SEPARATOR = '/';
+
+/**
+ * A change as the feed tells of it (db/migrations/2026-11-24T0100_fact_notification_separator.ts):
+ * "<table>/<key>/<account_id>", the key being the row's user_id or else its id.
+ */
+export const factChange = (table: FactTable, key: string, accountId: string): string => [table, key, accountId].join(SEPARATOR);
+
 export interface FactsStats {
   hits: number;
   misses: number;
@@ -84,11 +96,14 @@ export class FactStore {
     for (const cache of this.#caches) cache.clear();
   }
 
-  /** Drops what a change touches. Payload: "<table>:<key>:<account_id>" or "*". */
+  /**
+   * Drops what a change touches. Payload: factChange(…) or "*". Anything else (the ':' format of
+   * before, were that migration rolled back) drops everything: an unreadable change fails safe.
+   */
   invalidate(payload: string): void {
     this.stats.invalidations += 1;
     this.#epoch += 1;
-    const [table, key = '', accountId = ''] = payload.split(':');
+    const [table, key = '', accountId = ''] = payload.split(SEPARATOR);
     switch (table) {
       case 'users':
         this.#users.delete(key);
