@@ -37,6 +37,30 @@ export interface OpenOptions {
   onPoolError?: (error: Error) => void;
 }
 
+/**
+ * How often the notification connection is asked a round trip, and how long it has to answer. A
+ * connection can die without a word (half-open TCP: a server gone, a NAT entry dropped): no error,
+ * no close, and no notification ever again, while the cache goes on being used. A round trip that
+ * does not come back in time counts as the feed lost, so such a silence is noticed within the sum.
+ */
+export const FEED_CHECK_EVERY_MS = 2000;
+export const FEED_CHECK_TIMEOUT_MS = 2000;
+/**
+ * TCP keepalive probes after this long idle: the kernel ends a connection whose peer is gone,
+ * even one nothing is being sent on (how soon after depends on the probe interval and count the
+ * platform sets).
+ */
+const KEEPALIVE_AFTER_MS = 10_000;
+
+/** Rejects with an error coded ETIMEDOUT (a lost database, to fromDatabaseError) if work takes over ms. */
+function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`${what} did not answer within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
 // Numeric types come back as JS numbers where they fit; ids are text anyway.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
@@ -78,32 +102,54 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
   });
 }
 
-/** A dedicated connection for LISTEN, reconnecting with backoff after it is lost. */
+/**
+ * A dedicated connection for LISTEN, reconnecting with backoff after it is lost. It is checked
+ * with a round trip every FEED_CHECK_EVERY_MS: one that fails or takes over FEED_CHECK_TIMEOUT_MS
+ * is a lost feed like any other (onDown, the connection ended, a new one opened).
+ */
 function listenPostgres(url: string, channel: string, handlers: ListenHandlers): () => Promise<void> {
   let stopped = false;
   let client: pg.Client | null = null;
   let timer: NodeJS.Timeout | undefined;
+  let check: NodeJS.Timeout | undefined;
   let failures = 0;
   const connect = async () => {
     if (stopped) return;
-    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+    const next = new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: 3000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_AFTER_MS,
+    });
     let lost = false;
     const onLost = (error: Error) => {
       if (lost) return;
       lost = true;
+      clearTimeout(check);
       next.removeAllListeners('notification');
+      // With the check still waiting, end() destroys the socket rather than wait for a goodbye
+      // that a silent connection would never send.
       void next.end().catch(() => undefined);
       if (stopped) return;
       handlers.onDown(error);
       failures += 1;
       timer = setTimeout(() => void connect(), Math.min(250 * 2 ** Math.min(failures, 6), 10_000));
     };
+    const scheduleCheck = () => {
+      check = setTimeout(() => {
+        withTimeout(next.query('select 1'), FEED_CHECK_TIMEOUT_MS, 'the notification connection')
+          .then(() => {
+            if (!lost && !stopped) scheduleCheck();
+          })
+          .catch((error: Error) => onLost(error));
+      }, FEED_CHECK_EVERY_MS);
+    };
     next.on('error', onLost);
     next.on('end', () => onLost(new Error('notification connection closed')));
     next.on('notification', (message) => handlers.onNotify(message.payload ?? ''));
     try {
       await next.connect();
-      await next.query(`listen ${pg.escapeIdentifier(channel)}`);
+      await withTimeout(next.query(`listen ${pg.escapeIdentifier(channel)}`), FEED_CHECK_TIMEOUT_MS, 'the notification connection');
     } catch (error) {
       onLost(error as Error);
       return;
@@ -115,12 +161,15 @@ function listenPostgres(url: string, channel: string, handlers: ListenHandlers):
     client = next;
     failures = 0;
     handlers.onUp();
+    scheduleCheck();
   };
   void connect();
   return async () => {
     stopped = true;
     clearTimeout(timer);
-    await client?.end().catch(() => undefined);
+    clearTimeout(check);
+    // A silent connection never says goodbye back: the stop does not wait on it for long.
+    if (client !== null) await withTimeout(client.end(), FEED_CHECK_TIMEOUT_MS, 'the notification connection').catch(() => undefined);
   };
 }
 
@@ -132,15 +181,7 @@ function handle(db: Kysely<Database>, engine: Engine, listen: Listen): DatabaseH
     engine,
     listen,
     async ping(timeoutMs = 2000) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
-      });
-      try {
-        await Promise.race([sql`select 1`.execute(db), timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
+      await withTimeout(sql`select 1`.execute(db), timeoutMs, 'database');
     },
     close: () => db.destroy(),
   };

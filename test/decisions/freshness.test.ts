@@ -2,7 +2,8 @@
 // database outage mid-run refuses (never allows) and heals by itself.
 import t, { type Test } from 'tap';
 import { sql } from 'kysely';
-import { buildAppBehindProxy, buildTestApp, eventually } from '../helpers/app.ts';
+import { FEED_CHECK_EVERY_MS, FEED_CHECK_TIMEOUT_MS } from '../../service/data/connect.ts';
+import { buildAppBehindProxy, buildAppWithFeedBehindProxy, buildTestApp, eventually } from '../helpers/app.ts';
 import { TEST_ENGINE } from '../helpers/database.ts';
 import { ADMIN_TOKEN, contextApp, decide, type Api } from '../helpers/context.ts';
 import { makeToken, seedFixtures } from '../helpers/fixtures.ts';
@@ -66,6 +67,34 @@ t.test('given PostgreSQL goes away mid-run, then decisions are refused with 503 
   proxy.restore();
   t.ok(await eventually(async () => (await ask(app, token, 'pa', 'c_xero')).statusCode === 200, 15_000), 'answers again after the outage');
   t.equal((await ask(app, token, 'pa', 'c_xero')).json().allow, true);
+});
+
+t.test('given the change feed goes silent (its connection open, no byte passing), then within the bound the cache is bypassed and decisions see changes made meanwhile', { skip: TEST_ENGINE !== 'postgres' && 'needs a PostgreSQL server to reach through a proxy' }, async (t) => {
+  const { app, database, proxy } = await buildAppWithFeedBehindProxy(t);
+  await app.ready();
+  await app.databaseStatus.whenMigrated;
+  await seedFixtures(database.db);
+  const token = await makeToken(database.db, ['decide']);
+  t.ok(await eventually(async () => app.facts.stats.enabled), 'change feed up');
+  t.equal((await ask(app, token, 'pa', 'c_xero')).json().allow, true);
+  t.equal((await ask(app, token, 'pa', 'c_xero')).json().allow, true, 'asked twice: now from the cache');
+
+  proxy.freeze();
+  const frozenAt = Date.now();
+  // Nothing reaches the process: no notification, no error, no close.
+  await sql`update users set status = 'suspended' where id = 'pa'`.execute(database.db);
+  // A second of slack for a loaded machine.
+  const bound = FEED_CHECK_EVERY_MS + FEED_CHECK_TIMEOUT_MS + 1000;
+  t.ok(await eventually(async () => !app.facts.stats.enabled, bound + 2000), 'the cache is bypassed');
+  t.ok(Date.now() - frozenAt <= bound, `within ${bound} ms (took ${Date.now() - frozenAt} ms)`);
+  const answer = (await ask(app, token, 'pa', 'c_xero')).json();
+  t.equal(answer.allow, false, 'the suspension made meanwhile is seen');
+  t.equal(answer.reasons[0]?.code, 'user_suspended');
+
+  proxy.restore();
+  t.ok(await eventually(async () => app.facts.stats.enabled, 15_000), 'the feed comes back by itself');
+  await sql`update users set status = 'active' where id = 'pa'`.execute(database.db);
+  t.ok(await eventually(async () => (await ask(app, token, 'pa', 'c_xero')).json().allow === true), 'and changes reach the cache again');
 });
 
 /** Asks the list query; the ids allowed. */
