@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { PGlitePool } from './pglite-pool.ts';
 import type { Database } from './schema.ts';
@@ -11,7 +11,24 @@ import type { Database } from './schema.ts';
 export type Engine = 'postgres' | 'pglite';
 
 export interface DatabaseHandle {
+  /**
+   * Each statement bounded by QUERY_TIMEOUT_MS: the decision path (facts, tokens) and the short
+   * reads and writes, so a database that stops answering refuses a decision instead of hanging it.
+   */
   db: Kysely<Database>;
+  /**
+   * Each statement bounded by LONG_QUERY_TIMEOUT_MS: what may take long by nature — every write of
+   * the context API (a bulk sync of 10,000 records, an account deleted with all it holds, with
+   * their audit rows), decision log writes, the operator's queries over the decision log and audit
+   * trail, partition maintenance (which waits for locks and purges rows).
+   */
+  longDb: Kysely<Database>;
+  /**
+   * No bound: migrations. One cut short is rolled back and retried from the start, and would be
+   * cut short again at every retry (an index over a large table may take minutes); TCP keepalive
+   * still ends one whose server is gone. The same pool as db and longDb.
+   */
+  migrationDb: Kysely<Database>;
   engine: Engine;
   /** Resolves when a trivial query answers within timeoutMs; rejects otherwise. */
   ping(timeoutMs?: number): Promise<void>;
@@ -51,14 +68,57 @@ export const FEED_CHECK_TIMEOUT_MS = 2000;
  * platform sets).
  */
 const KEEPALIVE_AFTER_MS = 10_000;
+/** Opening a connection, or waiting for a free one in the pool (pg's connectionTimeoutMillis). */
+export const CONNECT_TIMEOUT_MS = 3000;
+/** Client-side bound of one statement on DatabaseHandle.db (a decision's queries take milliseconds). */
+export const QUERY_TIMEOUT_MS = 5000;
+/**
+ * Client-side bound of one statement on DatabaseHandle.longDb: far above what the longest takes
+ * (a 10,000-record sync is under 2 s on a loaded machine), yet a statement to a database that
+ * stopped answering still ends, so the decision log's writer retries on a fresh connection.
+ */
+export const LONG_QUERY_TIMEOUT_MS = 120_000;
 
 /** Rejects with an error coded ETIMEDOUT (a lost database, to fromDatabaseError) if work takes over ms. */
-function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+function withTimeout<T>(work: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(Object.assign(new Error(`${what} did not answer within ${ms} ms`), { code: 'ETIMEDOUT' })), ms);
+    timer = setTimeout(() => {
+      onTimeout?.();
+      reject(Object.assign(new Error(`${what} did not answer within ${ms} ms`), { code: 'ETIMEDOUT' }));
+    }, ms);
   });
   return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The pool as one Kysely instance sees it, each statement bounded by timeoutMs (null: unbounded).
+ * A connection whose statement ran out of time is destroyed when it is given back, never lent
+ * again: it still waits on the lost statement, and whatever it was given next would queue behind
+ * it (why not pg's own query_timeout, which answers the caller but keeps the connection). The
+ * pool is shared, so ending it is the handle's close, not any one instance's.
+ */
+function boundedPool(pool: pg.Pool, timeoutMs: number | null): PostgresPool {
+  return {
+    options: pool.options,
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      let timedOut = false;
+      const bounded = {
+        query: (text: string, parameters: ReadonlyArray<unknown>) => {
+          const work = client.query(text, parameters as unknown[]);
+          if (timeoutMs === null) return work;
+          return withTimeout(work, timeoutMs, 'the database', () => {
+            timedOut = true;
+          });
+        },
+        release: (destroy?: boolean) => client.release(destroy === true || timedOut),
+      };
+      // Kysely only uses the cursor overload of query() when a cursor class is configured; none is.
+      return bounded as unknown as PostgresPoolClient;
+    },
+    end: async () => undefined,
+  };
 }
 
 // Numeric types come back as JS numbers where they fit; ids are text anyway.
@@ -69,8 +129,10 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: 10,
-      connectionTimeoutMillis: 3000,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_AFTER_MS,
     });
     // An idle client losing its server must not crash the process; the next query reconnects.
     pool.on('error', (error) => options.onPoolError?.(error));
@@ -78,9 +140,12 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
     // uncaught exception. The query itself still fails (and the decision is refused).
     pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
     const url = options.databaseUrl;
-    return handle(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', (channel, handlers) =>
-      listenPostgres(url, channel, handlers),
-    );
+    const kysely = (timeoutMs: number | null) => new Kysely<Database>({ dialect: new PostgresDialect({ pool: boundedPool(pool, timeoutMs) }) });
+    const dbs = { db: kysely(QUERY_TIMEOUT_MS), longDb: kysely(LONG_QUERY_TIMEOUT_MS), migrationDb: kysely(null) };
+    return handle(dbs, 'postgres', (channel, handlers) => listenPostgres(url, channel, handlers), async () => {
+      await Promise.all(Object.values(dbs).map((db) => db.destroy()));
+      await pool.end();
+    });
   }
   let pglite: PGlite;
   if (options.dataDir === null) {
@@ -89,7 +154,9 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
     mkdirSync(options.dataDir, { recursive: true });
     pglite = await PGlite.create(join(options.dataDir, 'pglite'));
   }
-  return handle(new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) }), 'pglite', (channel, handlers) => {
+  // In-process: no network to go silent, so no bounds; one instance serves all three uses.
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
+  const listen: Listen = (channel, handlers) => {
     // In-process: the subscription cannot drop, so it is up once subscribed.
     const subscribed = pglite.listen(channel, (payload) => handlers.onNotify(payload)).then((unsubscribe) => {
       handlers.onUp();
@@ -99,7 +166,8 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
       const unsubscribe = await subscribed;
       if (!pglite.closed) await unsubscribe();
     };
-  });
+  };
+  return handle({ db, longDb: db, migrationDb: db }, 'pglite', listen, () => db.destroy());
 }
 
 /**
@@ -117,7 +185,7 @@ function listenPostgres(url: string, channel: string, handlers: ListenHandlers):
     if (stopped) return;
     const next = new pg.Client({
       connectionString: url,
-      connectionTimeoutMillis: 3000,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       keepAlive: true,
       keepAliveInitialDelayMillis: KEEPALIVE_AFTER_MS,
     });
@@ -174,15 +242,16 @@ function listenPostgres(url: string, channel: string, handlers: ListenHandlers):
 }
 
 type Listen = DatabaseHandle['listen'];
+type Databases = Pick<DatabaseHandle, 'db' | 'longDb' | 'migrationDb'>;
 
-function handle(db: Kysely<Database>, engine: Engine, listen: Listen): DatabaseHandle {
+function handle(dbs: Databases, engine: Engine, listen: Listen, close: () => Promise<void>): DatabaseHandle {
   return {
-    db,
+    ...dbs,
     engine,
     listen,
     async ping(timeoutMs = 2000) {
-      await withTimeout(sql`select 1`.execute(db), timeoutMs, 'database');
+      await withTimeout(sql`select 1`.execute(dbs.db), timeoutMs, 'database');
     },
-    close: () => db.destroy(),
+    close,
   };
 }

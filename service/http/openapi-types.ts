@@ -1143,8 +1143,9 @@ export interface components {
         };
         /**
          * @description Not ready, or no decision could be made (context_unavailable, policy_error, or in durable
-         *     log mode decision_log_unavailable); never an allow. A decision endpoint's refusal names its
-         *     decision log entry in details.decision_id.
+         *     log mode decision_log_unavailable); never an allow. A database that does not answer is
+         *     one: a decision's queries are given 5 s (and 3 s to get a connection). A decision
+         *     endpoint's refusal names its decision log entry in details.decision_id.
          */
         Unavailable: {
             headers: {

@@ -2,7 +2,7 @@
 // database outage mid-run refuses (never allows) and heals by itself.
 import t, { type Test } from 'tap';
 import { sql } from 'kysely';
-import { FEED_CHECK_EVERY_MS, FEED_CHECK_TIMEOUT_MS } from '../../service/data/connect.ts';
+import { CONNECT_TIMEOUT_MS, FEED_CHECK_EVERY_MS, FEED_CHECK_TIMEOUT_MS, QUERY_TIMEOUT_MS } from '../../service/data/connect.ts';
 import { buildAppBehindProxy, buildAppWithFeedBehindProxy, buildTestApp, eventually } from '../helpers/app.ts';
 import { TEST_ENGINE } from '../helpers/database.ts';
 import { ADMIN_TOKEN, contextApp, decide, type Api } from '../helpers/context.ts';
@@ -95,6 +95,51 @@ t.test('given the change feed goes silent (its connection open, no byte passing)
   t.ok(await eventually(async () => app.facts.stats.enabled, 15_000), 'the feed comes back by itself');
   await sql`update users set status = 'active' where id = 'pa'`.execute(database.db);
   t.ok(await eventually(async () => (await ask(app, token, 'pa', 'c_xero')).json().allow === true), 'and changes reach the cache again');
+});
+
+t.test('given PostgreSQL stops answering (its connections open, no byte passing), then decisions are refused with 503 within the bound, never allowed', { skip: TEST_ENGINE !== 'postgres' && 'needs a PostgreSQL server to reach through a proxy' }, async (t) => {
+  // The token from the environment: the request reaches the decision without asking the database.
+  const { app, database, proxy } = await buildAppBehindProxy(t, { adminToken: ADMIN_TOKEN });
+  await app.ready();
+  await app.databaseStatus.whenMigrated;
+  await seedFixtures(database.db);
+  t.ok(await eventually(async () => app.facts.stats.enabled), 'change feed up');
+  t.equal((await ask(app, ADMIN_TOKEN, 'pa', 'c_xero')).json().allow, true, 'allowed while up (the pool has open connections now)');
+
+  proxy.freeze();
+  // A second of slack for a loaded machine; without a bound the answer never came.
+  const bound = Math.max(QUERY_TIMEOUT_MS, CONNECT_TIMEOUT_MS) + 1000;
+  const within = <T>(answer: Promise<T>) =>
+    Promise.race([answer, new Promise<'no answer'>((resolve) => setTimeout(() => resolve('no answer'), bound + 5000).unref())]);
+  for (const [subject, client] of [['ca', 'c_xero'], ['std_all', 'c_qb']] as const) {
+    const started = Date.now();
+    const answer = await within(ask(app, ADMIN_TOKEN, subject, client));
+    const took = Date.now() - started;
+    t.not(answer, 'no answer', `${subject} on ${client}: answered`);
+    if (answer === 'no answer') continue;
+    t.equal(answer.statusCode, 503, `${subject} on ${client}: refused (${answer.body})`);
+    t.equal(answer.json().error?.code, 'context_unavailable');
+    t.ok(took <= bound, `within ${bound} ms (took ${took} ms)`);
+  }
+  const batch = await within(
+    app.inject({
+      method: 'POST',
+      url: '/v1/decide/batch',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      payload: { requests: [{ subject: { id: 'std_la' }, action: 'client.view', resource: { type: 'client', id: 'c_myob' } }] },
+    }),
+  );
+  t.not(batch, 'no answer', 'a batch is answered');
+  if (batch !== 'no answer') t.same(batch.json().results.map((r: { allow: boolean; error?: { code: string } }) => [r.allow, r.error?.code]), [[false, 'context_unavailable']], 'each item refused');
+  // Once the silent feed is noticed, what was cached is not used either.
+  t.ok(await eventually(async () => !app.facts.stats.enabled, 10_000), 'the cache is bypassed');
+  const cached = await within(ask(app, ADMIN_TOKEN, 'pa', 'c_xero'));
+  t.not(cached, 'no answer');
+  if (cached !== 'no answer') t.equal(cached.statusCode, 503, 'the decision cached before is refused too');
+
+  proxy.restore();
+  t.ok(await eventually(async () => (await ask(app, ADMIN_TOKEN, 'pa', 'c_xero')).statusCode === 200, 20_000), 'answers again once the database does');
+  t.equal((await ask(app, ADMIN_TOKEN, 'ca', 'c_xero')).json().allow, true);
 });
 
 /** Asks the list query; the ids allowed. */
