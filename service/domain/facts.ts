@@ -48,20 +48,27 @@ export class FactStore {
   readonly stats: FactsStats = { hits: 0, misses: 0, invalidations: 0, enabled: false };
   #stopListening: (() => Promise<void>) | null = null;
 
+  /**
+   * maxEntries bounds the facts each kind holds: a user, a client, an allocation pair each count
+   * one, so a user's allocation set weighs its size and an account's client list (every client of
+   * a practice, 10,000 and more) its length. An entry count alone let a few big lists hold
+   * hundreds of MB.
+   */
   constructor(handle: DatabaseHandle, maxEntries = 100_000) {
     this.#handle = handle;
-    const lru = <V>(max: number) => {
-      const cache = new Lru<string, V>(max);
+    const lru = <V>(max: number, weigh?: (value: V) => number) => {
+      const cache = new Lru<string, V>(max, weigh);
       this.#caches.push(cache as Lru<string, unknown>);
       return cache;
     };
+    const setSize = (set: ReadonlySet<string>) => set.size;
     this.#users = lru(maxEntries);
     this.#accounts = lru(maxEntries);
     this.#clients = lru(maxEntries);
     this.#items = lru(maxEntries);
-    this.#allocations = lru(maxEntries);
-    this.#ledgerAccess = lru(maxEntries);
-    this.#accountClients = lru(maxEntries === 0 ? 0 : Math.max(16, Math.floor(maxEntries / 1000)));
+    this.#allocations = lru(maxEntries, setSize);
+    this.#ledgerAccess = lru(maxEntries, setSize);
+    this.#accountClients = lru(maxEntries, (list) => list.length);
     this.#tokens = lru(Math.max(16, Math.floor(maxEntries / 10)));
   }
 
