@@ -27,13 +27,23 @@ export const factChange = (table: FactTable, key: string, accountId: string): st
 export interface FactsStats {
   hits: number;
   misses: number;
+  /** Callers that shared a load already under way instead of making their own. */
+  coalesced: number;
   invalidations: number;
   enabled: boolean;
+}
+
+/** A load under way, and the epoch it started in. */
+interface Loading<V> {
+  epoch: number;
+  value: Promise<V>;
 }
 
 export class FactStore {
   readonly #handle: DatabaseHandle;
   readonly #caches: Array<Lru<string, unknown>> = [];
+  /** Per cache, the loads under way by key. */
+  readonly #loading = new Map<Lru<string, unknown>, Map<string, Loading<unknown>>>();
   readonly #users: Lru<string, User | null>;
   readonly #accounts: Lru<string, Account | null>;
   readonly #clients: Lru<string, Client | null>;
@@ -45,7 +55,7 @@ export class FactStore {
   // Bumped by every invalidation: a load that started before one is not cached.
   #epoch = 0;
   #enabled = false;
-  readonly stats: FactsStats = { hits: 0, misses: 0, invalidations: 0, enabled: false };
+  readonly stats: FactsStats = { hits: 0, misses: 0, coalesced: 0, invalidations: 0, enabled: false };
   #stopListening: (() => Promise<void>) | null = null;
 
   /**
@@ -59,6 +69,7 @@ export class FactStore {
     const lru = <V>(max: number, weigh?: (value: V) => number) => {
       const cache = new Lru<string, V>(max, weigh);
       this.#caches.push(cache as Lru<string, unknown>);
+      this.#loading.set(cache as Lru<string, unknown>, new Map());
       return cache;
     };
     const setSize = (set: ReadonlySet<string>) => set.size;
@@ -140,19 +151,42 @@ export class FactStore {
     }
   }
 
+  /**
+   * From the cache, else loaded (and cached if no invalidation came meanwhile). A caller that finds
+   * the same key already being loaded shares that load (a cold batch of 1000 decisions about one
+   * user is one query for the user, not 1000), but only a load that started in the current epoch:
+   * one an invalidation overtook may hold what the change replaced, so a later caller — one asking
+   * after a write was answered — loads anew. Nothing is shared while the cache is bypassed: then
+   * every decision reads the database itself.
+   */
   async #through<V>(cache: Lru<string, V>, key: string, load: () => Promise<V>): Promise<V> {
-    if (this.#enabled) {
-      const cached = cache.get(key);
-      if (cached !== undefined) {
-        this.stats.hits += 1;
-        return cached;
-      }
+    if (!this.#enabled) {
+      this.stats.misses += 1;
+      return load();
+    }
+    const cached = cache.get(key);
+    if (cached !== undefined) {
+      this.stats.hits += 1;
+      return cached;
+    }
+    const loading = this.#loading.get(cache as Lru<string, unknown>) as Map<string, Loading<V>>;
+    const under = loading.get(key);
+    if (under !== undefined && under.epoch === this.#epoch) {
+      this.stats.coalesced += 1;
+      return under.value;
     }
     this.stats.misses += 1;
     const epoch = this.#epoch;
-    const value = await load();
-    if (this.#enabled && epoch === this.#epoch) cache.set(key, value);
-    return value;
+    const started: Loading<V> = { epoch, value: load() };
+    loading.set(key, started);
+    try {
+      const value = await started.value;
+      if (this.#enabled && epoch === this.#epoch) cache.set(key, value);
+      return value;
+    } finally {
+      // A newer load of the key may have taken the slot meanwhile: that one stays.
+      if (loading.get(key) === started) loading.delete(key);
+    }
   }
 
   user(id: string): Promise<User | null> {
