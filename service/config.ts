@@ -28,7 +28,7 @@ export interface Config {
   /** Seed an empty embedded database with demo data. */
   seedDemo: boolean;
   decisionLog: DecisionLogConfig;
-  /** Facts kept in memory per kind (LRU); 0 loads every fact from the database every time. */
+  /** Facts kept in memory per kind (LRU; a list counts one per element); 0 loads every fact from the database every time. */
   factCacheMaxEntries: number;
 }
 

@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
 import { PGlitePool } from './pglite-pool.ts';
 import type { Database } from './schema.ts';
@@ -11,7 +11,24 @@ import type { Database } from './schema.ts';
 export type Engine = 'postgres' | 'pglite';
 
 export interface DatabaseHandle {
+  /**
+   * Each statement bounded by QUERY_TIMEOUT_MS: the decision path (facts, tokens) and the short
+   * reads and writes, so a database that stops answering refuses a decision instead of hanging it.
+   */
   db: Kysely<Database>;
+  /**
+   * Each statement bounded by LONG_QUERY_TIMEOUT_MS: what may take long by nature — every write of
+   * the context API (a bulk sync of 10,000 records, an account deleted with all it holds, with
+   * their audit rows), decision log writes, the operator's queries over the decision log and audit
+   * trail, partition maintenance (which waits for locks and purges rows).
+   */
+  longDb: Kysely<Database>;
+  /**
+   * No bound: migrations. One cut short is rolled back and retried from the start, and would be
+   * cut short again at every retry (an index over a large table may take minutes); TCP keepalive
+   * still ends one whose server is gone. The same pool as db and longDb.
+   */
+  migrationDb: Kysely<Database>;
   engine: Engine;
   /** Resolves when a trivial query answers within timeoutMs; rejects otherwise. */
   ping(timeoutMs?: number): Promise<void>;
@@ -37,6 +54,73 @@ export interface OpenOptions {
   onPoolError?: (error: Error) => void;
 }
 
+/**
+ * How often the notification connection is asked a round trip, and how long it has to answer. A
+ * connection can die without a word (half-open TCP: a server gone, a NAT entry dropped): no error,
+ * no close, and no notification ever again, while the cache goes on being used. A round trip that
+ * does not come back in time counts as the feed lost, so such a silence is noticed within the sum.
+ */
+export const FEED_CHECK_EVERY_MS = 2000;
+export const FEED_CHECK_TIMEOUT_MS = 2000;
+/**
+ * TCP keepalive probes after this long idle: the kernel ends a connection whose peer is gone,
+ * even one nothing is being sent on (how soon after depends on the probe interval and count the
+ * platform sets).
+ */
+const KEEPALIVE_AFTER_MS = 10_000;
+/** Opening a connection, or waiting for a free one in the pool (pg's connectionTimeoutMillis). */
+export const CONNECT_TIMEOUT_MS = 3000;
+/** Client-side bound of one statement on DatabaseHandle.db (a decision's queries take milliseconds). */
+export const QUERY_TIMEOUT_MS = 5000;
+/**
+ * Client-side bound of one statement on DatabaseHandle.longDb: far above what the longest takes
+ * (a 10,000-record sync is under 2 s on a loaded machine), yet a statement to a database that
+ * stopped answering still ends, so the decision log's writer retries on a fresh connection.
+ */
+export const LONG_QUERY_TIMEOUT_MS = 120_000;
+
+/** Rejects with an error coded ETIMEDOUT (a lost database, to fromDatabaseError) if work takes over ms. */
+function withTimeout<T>(work: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      onTimeout?.();
+      reject(Object.assign(new Error(`${what} did not answer within ${ms} ms`), { code: 'ETIMEDOUT' }));
+    }, ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * The pool as one Kysely instance sees it, each statement bounded by timeoutMs (null: unbounded).
+ * A connection whose statement ran out of time is destroyed when it is given back, never lent
+ * again: it still waits on the lost statement, and whatever it was given next would queue behind
+ * it (why not pg's own query_timeout, which answers the caller but keeps the connection). The
+ * pool is shared, so ending it is the handle's close, not any one instance's.
+ */
+function boundedPool(pool: pg.Pool, timeoutMs: number | null): PostgresPool {
+  return {
+    options: pool.options,
+    async connect(): Promise<PostgresPoolClient> {
+      const client = await pool.connect();
+      let timedOut = false;
+      const bounded = {
+        query: (text: string, parameters: ReadonlyArray<unknown>) => {
+          const work = client.query(text, parameters as unknown[]);
+          if (timeoutMs === null) return work;
+          return withTimeout(work, timeoutMs, 'the database', () => {
+            timedOut = true;
+          });
+        },
+        release: (destroy?: boolean) => client.release(destroy === true || timedOut),
+      };
+      // Kysely only uses the cursor overload of query() when a cursor class is configured; none is.
+      return bounded as unknown as PostgresPoolClient;
+    },
+    end: async () => undefined,
+  };
+}
+
 // Numeric types come back as JS numbers where they fit; ids are text anyway.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
@@ -45,8 +129,10 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
     const pool = new pg.Pool({
       connectionString: options.databaseUrl,
       max: 10,
-      connectionTimeoutMillis: 3000,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
       idleTimeoutMillis: 30_000,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_AFTER_MS,
     });
     // An idle client losing its server must not crash the process; the next query reconnects.
     pool.on('error', (error) => options.onPoolError?.(error));
@@ -54,9 +140,12 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
     // uncaught exception. The query itself still fails (and the decision is refused).
     pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
     const url = options.databaseUrl;
-    return handle(new Kysely<Database>({ dialect: new PostgresDialect({ pool }) }), 'postgres', (channel, handlers) =>
-      listenPostgres(url, channel, handlers),
-    );
+    const kysely = (timeoutMs: number | null) => new Kysely<Database>({ dialect: new PostgresDialect({ pool: boundedPool(pool, timeoutMs) }) });
+    const dbs = { db: kysely(QUERY_TIMEOUT_MS), longDb: kysely(LONG_QUERY_TIMEOUT_MS), migrationDb: kysely(null) };
+    return handle(dbs, 'postgres', (channel, handlers) => listenPostgres(url, channel, handlers), async () => {
+      await Promise.all(Object.values(dbs).map((db) => db.destroy()));
+      await pool.end();
+    });
   }
   let pglite: PGlite;
   if (options.dataDir === null) {
@@ -65,7 +154,9 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
     mkdirSync(options.dataDir, { recursive: true });
     pglite = await PGlite.create(join(options.dataDir, 'pglite'));
   }
-  return handle(new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) }), 'pglite', (channel, handlers) => {
+  // In-process: no network to go silent, so no bounds; one instance serves all three uses.
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
+  const listen: Listen = (channel, handlers) => {
     // In-process: the subscription cannot drop, so it is up once subscribed.
     const subscribed = pglite.listen(channel, (payload) => handlers.onNotify(payload)).then((unsubscribe) => {
       handlers.onUp();
@@ -75,35 +166,58 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
       const unsubscribe = await subscribed;
       if (!pglite.closed) await unsubscribe();
     };
-  });
+  };
+  return handle({ db, longDb: db, migrationDb: db }, 'pglite', listen, () => db.destroy());
 }
 
-/** A dedicated connection for LISTEN, reconnecting with backoff after it is lost. */
+/**
+ * A dedicated connection for LISTEN, reconnecting with backoff after it is lost. It is checked
+ * with a round trip every FEED_CHECK_EVERY_MS: one that fails or takes over FEED_CHECK_TIMEOUT_MS
+ * is a lost feed like any other (onDown, the connection ended, a new one opened).
+ */
 function listenPostgres(url: string, channel: string, handlers: ListenHandlers): () => Promise<void> {
   let stopped = false;
   let client: pg.Client | null = null;
   let timer: NodeJS.Timeout | undefined;
+  let check: NodeJS.Timeout | undefined;
   let failures = 0;
   const connect = async () => {
     if (stopped) return;
-    const next = new pg.Client({ connectionString: url, connectionTimeoutMillis: 3000 });
+    const next = new pg.Client({
+      connectionString: url,
+      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_AFTER_MS,
+    });
     let lost = false;
     const onLost = (error: Error) => {
       if (lost) return;
       lost = true;
+      clearTimeout(check);
       next.removeAllListeners('notification');
+      // With the check still waiting, end() destroys the socket rather than wait for a goodbye
+      // that a silent connection would never send.
       void next.end().catch(() => undefined);
       if (stopped) return;
       handlers.onDown(error);
       failures += 1;
       timer = setTimeout(() => void connect(), Math.min(250 * 2 ** Math.min(failures, 6), 10_000));
     };
+    const scheduleCheck = () => {
+      check = setTimeout(() => {
+        withTimeout(next.query('select 1'), FEED_CHECK_TIMEOUT_MS, 'the notification connection')
+          .then(() => {
+            if (!lost && !stopped) scheduleCheck();
+          })
+          .catch((error: Error) => onLost(error));
+      }, FEED_CHECK_EVERY_MS);
+    };
     next.on('error', onLost);
     next.on('end', () => onLost(new Error('notification connection closed')));
     next.on('notification', (message) => handlers.onNotify(message.payload ?? ''));
     try {
       await next.connect();
-      await next.query(`listen ${pg.escapeIdentifier(channel)}`);
+      await withTimeout(next.query(`listen ${pg.escapeIdentifier(channel)}`), FEED_CHECK_TIMEOUT_MS, 'the notification connection');
     } catch (error) {
       onLost(error as Error);
       return;
@@ -115,33 +229,29 @@ function listenPostgres(url: string, channel: string, handlers: ListenHandlers):
     client = next;
     failures = 0;
     handlers.onUp();
+    scheduleCheck();
   };
   void connect();
   return async () => {
     stopped = true;
     clearTimeout(timer);
-    await client?.end().catch(() => undefined);
+    clearTimeout(check);
+    // A silent connection never says goodbye back: the stop does not wait on it for long.
+    if (client !== null) await withTimeout(client.end(), FEED_CHECK_TIMEOUT_MS, 'the notification connection').catch(() => undefined);
   };
 }
 
 type Listen = DatabaseHandle['listen'];
+type Databases = Pick<DatabaseHandle, 'db' | 'longDb' | 'migrationDb'>;
 
-function handle(db: Kysely<Database>, engine: Engine, listen: Listen): DatabaseHandle {
+function handle(dbs: Databases, engine: Engine, listen: Listen, close: () => Promise<void>): DatabaseHandle {
   return {
-    db,
+    ...dbs,
     engine,
     listen,
     async ping(timeoutMs = 2000) {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`database did not answer within ${timeoutMs} ms`)), timeoutMs);
-      });
-      try {
-        await Promise.race([sql`select 1`.execute(db), timeout]);
-      } finally {
-        clearTimeout(timer);
-      }
+      await withTimeout(sql`select 1`.execute(dbs.db), timeoutMs, 'database');
     },
-    close: () => db.destroy(),
+    close,
   };
 }

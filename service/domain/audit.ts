@@ -6,7 +6,7 @@ import type { Kysely } from 'kysely';
 import { insertAuditRows, pageAuditRows, type AuditDraft, type AuditFilter } from '../data/audit.ts';
 import type { AuditRow, Database } from '../data/schema.ts';
 import { AppError, badRequest } from '../errors.ts';
-import type { FactStore } from './facts.ts';
+import { factChange, type FactStore } from './facts.ts';
 
 export type { AuditDraft } from '../data/audit.ts';
 
@@ -18,24 +18,24 @@ export interface Actor {
 /** Above this many changed records the whole cache is dropped rather than entry by entry. */
 const CLEAR_ALL_ABOVE = 1000;
 
-/** The fact-cache key a changed record invalidates (the payload format of the change feed). */
+/** The change a changed record is to the fact cache (as the change feed would tell of it). */
 function invalidation(entry: AuditDraft): string {
   const account = entry.account_id ?? '';
   switch (entry.record_type) {
     case 'account':
-      return `accounts:${entry.record_id}:${entry.record_id}`;
+      return factChange('accounts', entry.record_id, entry.record_id);
     case 'user':
-      return `users:${entry.record_id}:${account}`;
+      return factChange('users', entry.record_id, account);
     case 'client':
-      return `clients:${entry.record_id}:${account}`;
+      return factChange('clients', entry.record_id, account);
     case 'item':
-      return `items:${entry.record_id}:${account}`;
+      return factChange('items', entry.record_id, account);
     case 'allocation':
-      return `allocations:${entry.user_id ?? ''}:${account}`;
+      return factChange('allocations', entry.user_id ?? '', account);
     case 'ledger_access':
-      return `ledger_access:${entry.user_id ?? ''}:${account}`;
+      return factChange('ledger_access', entry.user_id ?? '', account);
     case 'token':
-      return `api_tokens:${entry.record_id}:${entry.record_id}`;
+      return factChange('api_tokens', entry.record_id, entry.record_id);
   }
 }
 

@@ -1143,10 +1143,12 @@ export interface components {
         };
         /**
          * @description Not ready, or no decision could be made (context_unavailable, policy_error, or in durable
-         *     log mode decision_log_unavailable); never an allow. A refusal made on the way to a decision
-         *     is logged and names its entry in details.decision_id (a batch refused as a whole, in
-         *     durable mode: details.batch_id). A token that cannot be checked because the database is
-         *     down is refused before any decision (context_unavailable, no log entry).
+         *     log mode decision_log_unavailable); never an allow. A database that does not answer is
+         *     one: a decision's queries are given 5 s (and 3 s to get a connection). A refusal made on
+         *     the way to a decision is logged and names its entry in details.decision_id (a batch
+         *     refused as a whole, in durable mode: details.batch_id). A token that cannot be checked
+         *     because the database is down is refused before any decision (context_unavailable, no
+         *     log entry).
          */
         Unavailable: {
             headers: {

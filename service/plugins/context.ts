@@ -19,11 +19,13 @@ declare module 'fastify' {
 }
 
 async function contextPlugin(app: FastifyInstance): Promise<void> {
-  const { db } = app.database;
-  const writer = new AuditedWriter(db, app.facts);
+  // Reads are short; writes (a bulk sync, an account deleted with all it holds) and the audit
+  // trail's queries may take long (DatabaseHandle.longDb).
+  const { db, longDb } = app.database;
+  const writer = new AuditedWriter(longDb, app.facts);
   app.decorate('contextService', new ContextService(db, writer));
   app.decorate('tokenService', new TokenService(db, writer));
-  app.decorate('auditTrail', { list: (query: AuditQuery) => listAudit(db, query) });
+  app.decorate('auditTrail', { list: (query: AuditQuery) => listAudit(longDb, query) });
 }
 
 export default fp(contextPlugin, { name: 'context', fastify: '5.x', dependencies: ['database', 'decisions'] });

@@ -62,7 +62,7 @@ async function databasePlugin(app: FastifyInstance, options: DatabasePluginOptio
   const start = async () => {
     for (let attempt = 1; !closing; attempt += 1) {
       try {
-        const applied = await migrateToLatest(handle.db);
+        const applied = await migrateToLatest(handle.migrationDb);
         if (applied.length > 0) app.log.info({ migrations: applied }, 'applied database migrations');
         await options.afterMigrate?.(handle);
         status.migrated = true;

@@ -24,7 +24,8 @@ const PARTITION_DAYS_AHEAD = 3;
 const DRAIN_DEADLINE_MS = 20_000;
 
 async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPluginOptions): Promise<void> {
-  const { db } = app.database;
+  // Batch writes, partition maintenance and the replay of a spill may take long (DatabaseHandle.longDb).
+  const db = app.database.longDb;
   const log = new DecisionLog({
     mode: options.mode,
     queueMax: options.queueMax,

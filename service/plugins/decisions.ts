@@ -24,6 +24,7 @@ async function decisionsPlugin(app: FastifyInstance, options: DecisionsPluginOpt
   const { metrics } = app;
   metrics.observeTotal('clearance_fact_cache_hits_total', 'Facts served from the in-memory cache', () => facts.stats.hits);
   metrics.observeTotal('clearance_fact_cache_misses_total', 'Facts loaded from the database', () => facts.stats.misses);
+  metrics.observeTotal('clearance_fact_cache_coalesced_total', 'Facts that shared a load of the same fact already under way', () => facts.stats.coalesced);
   metrics.observeTotal('clearance_fact_cache_invalidations_total', 'Change notifications applied to the cache', () => facts.stats.invalidations);
   metrics.observe('clearance_fact_cache_enabled', '1 while the change feed is up and the cache is used, 0 while it is bypassed', () =>
     facts.stats.enabled ? 1 : 0,

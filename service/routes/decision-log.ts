@@ -19,7 +19,7 @@ export default async function decisionLogRoutes(app: FastifyInstance): Promise<v
     onRequest,
     handler: async (request) => {
       const q = request.query;
-      return listDecisions(app.database.db, {
+      return listDecisions(app.database.longDb, {
         subjectId: q.subject_id,
         action: q.action,
         resourceType: q.resource_type,
@@ -43,7 +43,7 @@ export default async function decisionLogRoutes(app: FastifyInstance): Promise<v
     ...specRoute('get', '/v1/decisions/{decisionId}'),
     onRequest,
     handler: async (request) => {
-      const entry = await getDecision(app.database.db, request.params.decisionId);
+      const entry = await getDecision(app.database.longDb, request.params.decisionId);
       if (entry === null) throw notFound('decision_not_found', `no decision log entry ${request.params.decisionId} (it may not be written yet)`);
       return entry;
     },

@@ -61,3 +61,28 @@ export async function buildAppBehindProxy(
   t.teardown(() => app.close());
   return { app, database, proxy, directUrl: created.url };
 }
+
+/**
+ * The app on a fresh PostgreSQL database reached directly, but with its change feed (the LISTEN
+ * connection) going through a proxy the test can cut, freeze and restore: the feed fails while
+ * queries still answer. Not awaited for migrations.
+ */
+export async function buildAppWithFeedBehindProxy(
+  t: Teardown,
+  config: Partial<Config> = {},
+): Promise<{ app: FastifyInstance; database: DatabaseHandle; proxy: TcpProxy }> {
+  const created = await createPostgresDatabase();
+  t.teardown(() => created.drop());
+  const target = new URL(created.url);
+  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+  t.teardown(() => proxy.close());
+  const url = new URL(created.url);
+  url.port = String(proxy.port);
+  const feed = await openDatabase({ databaseUrl: url.toString(), dataDir: null });
+  t.teardown(() => feed.close());
+  const database = await openDatabase({ databaseUrl: created.url, dataDir: null });
+  database.listen = feed.listen;
+  const app = await buildApp({ config: testConfig({ ...config, databaseUrl: created.url }), database, logger: false, processMetrics: false });
+  t.teardown(() => app.close());
+  return { app, database, proxy };
+}

@@ -59,6 +59,6 @@ export async function emptyDatabase(t: Teardown): Promise<DatabaseHandle> {
 /** Opens a database on the test engine, migrated to the latest schema. */
 export async function migratedDatabase(t: Teardown): Promise<DatabaseHandle> {
   const handle = await emptyDatabase(t);
-  await migrateToLatest(handle.db);
+  await migrateToLatest(handle.migrationDb);
   return handle;
 }
