@@ -6,6 +6,7 @@ import type { Config } from './config.ts';
 import type { DatabaseHandle } from './data/connect.ts';
 import { seedDemoData } from './data/demo-data.ts';
 import { AppError } from './errors.ts';
+import { fromDatabaseError } from './domain/audit.ts';
 import { ensureBootstrapToken } from './domain/tokens.ts';
 import { registerSchemas, validatorCompilers } from './http/openapi.ts';
 import authPlugin from './plugins/auth.ts';
@@ -114,6 +115,13 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
       const code = error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? 'invalid_json' : 'bad_request';
       return reply.code(error.statusCode).send({ error: { code, message: error.message } });
+    }
+    // A read that lost the database (a write already says so through its transaction) is
+    // unavailable, not a fault of ours.
+    const fromDatabase = fromDatabaseError(error);
+    if (fromDatabase instanceof AppError) {
+      request.log.warn({ err: error }, 'database error');
+      return reply.code(fromDatabase.statusCode).send({ error: { code: fromDatabase.code, message: fromDatabase.message } });
     }
     request.log.error({ err: error }, 'unhandled error');
     return reply.code(500).send({ error: { code: 'internal_error', message: 'internal error; see the service log' } });

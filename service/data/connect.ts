@@ -92,6 +92,18 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string, onTimeout?: 
 }
 
 /**
+ * What the server refuses carries its SQLSTATE; what pg itself throws when the connection is
+ * lost ("Connection terminated unexpectedly", a connect timeout) carries no code at all. Those are
+ * coded ECONNLOST here, so every caller tells a lost database from a bug the same way.
+ */
+function codedLoss(error: unknown): never {
+  if (error instanceof Error && typeof (error as { code?: unknown }).code !== 'string') {
+    throw Object.assign(new Error(error.message, { cause: error }), { code: 'ECONNLOST' });
+  }
+  throw error;
+}
+
+/**
  * The pool as one Kysely instance sees it, each statement bounded by timeoutMs (null: unbounded).
  * A connection whose statement ran out of time is destroyed when it is given back, never lent
  * again: it still waits on the lost statement, and whatever it was given next would queue behind
@@ -102,11 +114,11 @@ function boundedPool(pool: pg.Pool, timeoutMs: number | null): PostgresPool {
   return {
     options: pool.options,
     async connect(): Promise<PostgresPoolClient> {
-      const client = await pool.connect();
+      const client = await pool.connect().catch(codedLoss);
       let timedOut = false;
       const bounded = {
         query: (text: string, parameters: ReadonlyArray<unknown>) => {
-          const work = client.query(text, parameters as unknown[]);
+          const work = client.query(text, parameters as unknown[]).catch(codedLoss);
           if (timeoutMs === null) return work;
           return withTimeout(work, timeoutMs, 'the database', () => {
             timedOut = true;

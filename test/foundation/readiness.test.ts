@@ -64,3 +64,20 @@ t.test('given PostgreSQL unreachable at start, then /ready is 503 until it retur
     'ready again after the outage, without a restart',
   );
 });
+
+t.test('given PostgreSQL goes away, then reads of the context API, the decision log and the audit trail answer 503 database_unavailable, not 500', { skip: TEST_ENGINE !== 'postgres' && 'needs a PostgreSQL server to cut' }, async (t) => {
+  const adminToken = 'admin-token-for-readiness-tests';
+  const { app, proxy } = await buildAppBehindProxy(t, { adminToken });
+  await app.ready();
+  await app.databaseStatus.whenMigrated;
+  const get = (url: string) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${adminToken}` } });
+  t.equal((await get('/v1/accounts')).statusCode, 200, 'answers while the database is up');
+  proxy.cut();
+  for (const url of ['/v1/accounts', '/v1/accounts/acct-1', '/v1/decisions', '/v1/audit', '/v1/tokens']) {
+    const response = await get(url);
+    t.equal(response.statusCode, 503, `${url}: ${response.body}`);
+    t.equal(response.json().error.code, 'database_unavailable', url);
+  }
+  proxy.restore();
+  t.ok(await eventually(async () => (await get('/v1/accounts')).statusCode === 200, 10_000), 'answers again once it returns');
+});
