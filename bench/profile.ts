@@ -3,7 +3,8 @@
 // data set, sends the request mix of `make bench` at 32 connections, and prints the self time by
 // area and the heaviest functions. The .cpuprofile it leaves opens as a flame graph in Chrome
 // DevTools (Performance → Load profile) or speedscope.
-// Usage: node bench/profile.ts [off|buffered|durable] [seconds]   (BENCH_DATABASE_URL)
+// `bare` profiles the bare-Fastify ceiling the same way, for comparison.
+// Usage: node bench/profile.ts [off|buffered|durable|bare] [seconds]   (BENCH_DATABASE_URL)
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -16,8 +17,8 @@ import { benchDatabaseUrl, ensureDatabase, prepareRun } from './setup.ts';
 
 const mode = process.argv[2] ?? 'buffered';
 const seconds = Number(process.argv[3] ?? 20);
-if (!['off', 'buffered', 'durable'].includes(mode) || !(seconds > 0)) {
-  process.stderr.write('usage: node bench/profile.ts [off|buffered|durable] [seconds]\n');
+if (!['off', 'buffered', 'durable', 'bare'].includes(mode) || !(seconds > 0)) {
+  process.stderr.write('usage: node bench/profile.ts [off|buffered|durable|bare] [seconds]\n');
   process.exit(2);
 }
 const say = (message: string) => process.stderr.write(`profile: ${message}\n`);
@@ -87,29 +88,33 @@ async function main(): Promise<void> {
   const profileDir = resolve('.build/profiles', `${mode}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
   mkdirSync(profileDir, { recursive: true });
   const port = 18900 + Math.floor(Math.random() * 100);
-  const server = await startServer(
-    'clearance (profiled)',
-    process.execPath,
-    ['--cpu-prof', `--cpu-prof-dir=${profileDir}`, 'service/server.ts'],
-    {
-      DATABASE_URL: benchDatabaseUrl,
-      PORT: String(port),
-      CLEARANCE_WORKERS: '1',
-      CLEARANCE_ADMIN_TOKEN: 'bench-admin-token-not-used-by-the-load',
-      CLEARANCE_SEED_DEMO: 'false',
-      CLEARANCE_DATA_DIR: mkdtempSync(join(tmpdir(), 'clearance-profile-')),
-      LOG_LEVEL: 'warn',
-      DECISION_LOG: mode,
-    },
-    `http://127.0.0.1:${port}/ready`,
-  );
+  const profiled = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  const server =
+    mode === 'bare'
+      ? await startServer('bare fastify (profiled)', process.execPath, [...profiled, 'bench/bare-fastify.ts'], { PORT: String(port), WORKERS: '1' }, `http://127.0.0.1:${port}/health`)
+      : await startServer(
+          'clearance (profiled)',
+          process.execPath,
+          [...profiled, 'service/server.ts'],
+          {
+            DATABASE_URL: benchDatabaseUrl,
+            PORT: String(port),
+            CLEARANCE_WORKERS: '1',
+            CLEARANCE_ADMIN_TOKEN: 'bench-admin-token-not-used-by-the-load',
+            CLEARANCE_SEED_DEMO: 'false',
+            CLEARANCE_DATA_DIR: mkdtempSync(join(tmpdir(), 'clearance-profile-')),
+            LOG_LEVEL: 'warn',
+            DECISION_LOG: mode,
+          },
+          `http://127.0.0.1:${port}/ready`,
+        );
   try {
     const bodies = mix.map((request) => JSON.stringify(request));
     const run = await measured(server.child.pid as number, () =>
       runLoad({ origin: server.origin, path: '/v1/decide', headers: auth, bodies }, { connections: 32, durationS: seconds, warmupS: 3, warmupRequests: bodies.length }),
     );
     const { result, usage } = run;
-    say(`decision log ${mode}, 1 process, 32 connections, ${seconds} s: ${result.rps} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, server ${usage.cpuCores} cores, load generator ${result.generatorCpu} cores${result.non2xx + result.errors > 0 ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`);
+    say(`${mode === 'bare' ? 'bare Fastify' : `decision log ${mode}`}, 1 process, 32 connections, ${seconds} s: ${result.rps} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, server ${usage.cpuCores} cores, load generator ${result.generatorCpu} cores${result.non2xx + result.errors > 0 ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`);
     say(`server CPU per request: ${((usage.cpuCores / Math.max(1, result.rps)) * 1e6).toFixed(0)} µs`);
   } finally {
     await server.stop();
