@@ -6,7 +6,7 @@
 // write alike) is spilled to a file that is written on a later start. In durable mode an answer
 // waits until its entry is committed; entries arriving during a write go in the next one (group
 // commit); an answer refused because its entry was not committed in time is logged as refused.
-import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../errors.ts';
 import type { DecisionEndpoint, MaskApplied, NewDecisionLogRow } from '../data/schema.ts';
@@ -91,7 +91,25 @@ const BATCH_BYTES = 4 * 1024 * 1024;
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
 const SPILL_FILE = /^decisions-[\w.-]+\.jsonl$/;
-const CLAIMED_FILE = /^(decisions-[\w.-]+\.jsonl)\.replaying-(\d+)$/;
+/** A spill file held by a process: being written (under a name no replay takes) or being replayed. */
+const HELD_FILE = /^(decisions-[\w.-]+\.jsonl)\.(?:writing|replaying)-(\d+)$/;
+
+/**
+ * Writes a file in the spill folder whole before it has its name: under a name of its own until it
+ * is on disk, then renamed (atomic), so a replay (another worker, the hourly one) never takes half
+ * of it. One left half-written by a process that died is taken back by a replay like a claim.
+ */
+function writeWhole(dir: string, name: string, text: string): void {
+  const writing = join(dir, `${name}.writing-${process.pid}`);
+  const fd = openSync(writing, 'w', 0o600);
+  try {
+    writeFileSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(writing, join(dir, name));
+}
 
 /**
  * SQLSTATE classes that mean "this row cannot be stored as it is" (data exceptions, constraints,
@@ -464,8 +482,9 @@ export class DecisionLog {
       return;
     }
     mkdirSync(spillDir, { recursive: true });
-    const file = join(spillDir, `decisions-${Date.now()}-${process.pid}.jsonl`);
-    writeFileSync(file, rows.map((row) => JSON.stringify(row)).join('\n') + '\n', { mode: 0o600 });
+    const name = `decisions-${Date.now()}-${process.pid}.jsonl`;
+    writeWhole(spillDir, name, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+    const file = join(spillDir, name);
     metrics.logSpilled.inc(rows.length);
     this.#queue = [];
     this.#queuedWeight = 0;
@@ -476,7 +495,7 @@ export class DecisionLog {
   /**
    * Writes the entries of spill files left by earlier shutdowns, then deletes the files. A line that
    * is not an entry (a torn write) is set aside in <file>.bad rather than blocking the rest; a file
-   * claimed by a process that has since died is taken back.
+   * claimed, or left half-written, by a process that has since died is taken back.
    */
   async replaySpill(): Promise<number> {
     const { spillDir, write, log } = this.#options;
@@ -488,7 +507,7 @@ export class DecisionLog {
       return 0;
     }
     for (const name of names) {
-      const claim = CLAIMED_FILE.exec(name);
+      const claim = HELD_FILE.exec(name);
       if (claim !== null && !isAlive(Number(claim[2]))) {
         try {
           renameSync(join(spillDir, name), join(spillDir, claim[1] as string));
@@ -519,7 +538,7 @@ export class DecisionLog {
         }
         for (let i = 0; i < rows.length; i += this.#batchMax) await write(rows.slice(i, i + this.#batchMax));
         if (bad.length > 0) {
-          writeFileSync(join(spillDir, `${name}.bad`), `${bad.join('\n')}\n`, { mode: 0o600 });
+          writeWhole(spillDir, `${name}.bad`, `${bad.join('\n')}\n`);
           log.error({ file: name, lines: bad.length }, 'decision log: spill file lines that are not entries were set aside');
         }
         unlinkSync(claimed);

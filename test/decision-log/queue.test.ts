@@ -1,5 +1,6 @@
 // The decision log queue on its own, with a stand-in for the database write: batching, group
 // commit, retries, backpressure, durable waits, refused rows, and the spill at shutdown.
+import * as fs from 'node:fs';
 import { mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -396,4 +397,74 @@ t.test('given durable mode and a lone entry whose write outlasts its answer, the
   await tick(50);
   t.same(corrected, [lone.decisionId], 'corrected without waiting for another entry');
   await log.close(1000);
+});
+
+t.test('given a spill being written, when a replay looks at the folder meanwhile, then it sees no spill file until the file is whole', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  // What a replay in another process would claim at that moment: every *.jsonl file, read whole.
+  const torn: string[] = [];
+  const look = () => {
+    for (const name of readdirSync(spillDir).filter((n) => n.endsWith('.jsonl'))) {
+      const text = readFileSync(join(spillDir, name), 'utf8');
+      const whole = text.endsWith('\n') && text.trim().split('\n').every((line) => {
+        try {
+          JSON.parse(line);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      if (!whole) torn.push(name);
+    }
+  };
+  // Every write of spill text is cut in two, with a look at the folder in between.
+  const writeInHalves = (target: fs.PathOrFileDescriptor, data: unknown, options?: fs.WriteFileOptions) => {
+    if (typeof data !== 'string' || !data.includes('decision_id')) return fs.writeFileSync(target, data as string, options);
+    const middle = Math.floor(data.length / 2);
+    fs.writeFileSync(target, data.slice(0, middle), options);
+    look();
+    if (typeof target === 'number') fs.writeFileSync(target, data.slice(middle));
+    else fs.appendFileSync(target, data.slice(middle));
+  };
+  const { DecisionLog: Spilling } = await t.mockImport<typeof import('../../service/domain/decision-log.ts')>('../../service/domain/decision-log.ts', {
+    'node:fs': { ...fs, writeFileSync: writeInHalves },
+  });
+  const log = new Spilling({
+    mode: 'buffered',
+    queueMax: 10_000,
+    masks: () => [],
+    markRefused: async () => undefined,
+    metrics: new Metrics({ processMetrics: false }),
+    log: quiet,
+    spillDir,
+    write: async () => Promise.reject(connectionLost()),
+  });
+  const entries = [entry(), entry(), entry()];
+  await log.record(entries);
+  await log.close(0);
+  t.same(torn, [], 'no half-written spill file was ever in view');
+  const files = readdirSync(spillDir);
+  t.equal(files.length, 1, 'one file, under its final name');
+  t.match(files[0], /^decisions-.*\.jsonl$/);
+  t.same(readFileSync(join(spillDir, files[0] as string), 'utf8').trim().split('\n').map((l) => JSON.parse(l).decision_id), entries.map((e) => e.decisionId));
+});
+
+t.test('given a spill file left half-written by a process that died, when replayed, then its whole lines are written and the torn end set aside', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const kept = [entry(), entry()];
+  const first = makeLog({ spillDir, write: async () => Promise.reject(connectionLost()) });
+  await first.log.record(kept);
+  await first.log.close(0);
+  const [file] = readdirSync(spillDir) as [string];
+  // The same file as it would be while pid 999999 was still writing it, and after it died.
+  renameSync(join(spillDir, file), join(spillDir, `${file}.writing-999999`));
+  writeFileSync(join(spillDir, `${file}.writing-999999`), `${readFileSync(join(spillDir, `${file}.writing-999999`), 'utf8')}{"decision_id": "to`);
+  // One still being written by a live process (this one) is not touched.
+  writeFileSync(join(spillDir, `decisions-1-${process.pid}.jsonl.writing-${process.pid}`), '{"decision_id": "half');
+
+  const replayed: NewDecisionLogRow[] = [];
+  const next = makeLog({ spillDir, write: async (rows) => void replayed.push(...rows) });
+  t.equal(await next.log.replaySpill(), 2);
+  t.same(replayed.map((r) => r.decision_id), kept.map((e) => e.decisionId));
+  t.same(readdirSync(spillDir).sort(), [`${file}.bad`, `decisions-1-${process.pid}.jsonl.writing-${process.pid}`].sort());
 });
