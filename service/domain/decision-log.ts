@@ -123,11 +123,6 @@ const storableJson = (value: unknown): string => {
   return text.includes('\\u0000') ? text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : text;
 };
 
-/**
- * What the mask policy is shown. A list query's input holds a row per client and its result an id
- * per client (a megabyte for 10,000 clients); the policy sees the rest (subject, account, action)
- * and its masks apply to the whole entry.
- */
 /** The row of an entry whose answer was refused after the decision: the policy's result is kept. */
 const refusedRow = (row: NewDecisionLogRow, error: { code: string; message: string }): NewDecisionLogRow => ({
   ...row,
@@ -136,6 +131,20 @@ const refusedRow = (row: NewDecisionLogRow, error: { code: string; message: stri
   error: JSON.stringify(error),
 });
 
+/** A row the database refused, kept without its input: the verdict stays, saying why the rest is missing. */
+const unstorableRow = (row: NewDecisionLogRow, error: Error): NewDecisionLogRow => ({
+  ...row,
+  input: null,
+  result: storableJson({ allow: row.allow, reason_codes: row.reason_codes }),
+  masked: JSON.stringify([{ op: 'remove', path: '/input' }] satisfies MaskApplied[]),
+  error: JSON.stringify({ code: 'log_entry_unstorable', message: error.message }),
+});
+
+/**
+ * What the mask policy is shown. A list query's input holds a row per client and its result an id
+ * per client (a megabyte for 10,000 clients); the policy sees the rest (subject, account, action)
+ * and its masks apply to the whole entry.
+ */
 function maskView(endpoint: DecisionEndpoint, parts: LoggedParts): LoggedParts {
   if (endpoint !== 'query' || typeof parts.input !== 'object' || parts.input === null) return parts;
   const { clients: _clients, ...input } = parts.input as Record<string, unknown>;
@@ -302,7 +311,7 @@ export class DecisionLog {
         if (this.#queue.length === 0) continue;
         batch = this.#nextBatch();
         for (const p of batch) p.inFlight = true;
-        await this.#writeBatch(batch);
+        await this.#store(batch.map((p) => this.#rowOf(p)));
       } catch (error) {
         for (const p of batch) p.inFlight = false;
         this.#failed(error);
@@ -329,37 +338,28 @@ export class DecisionLog {
     return batch;
   }
 
-  async #writeBatch(batch: Pending[]): Promise<void> {
-    const rows = batch.map((p) => this.#rowOf(p));
+  /**
+   * Writes rows in one go. One the database refuses must not hold up the rest: then they are
+   * written one by one, and a refused one is kept without its input rather than lost (rewriting is
+   * harmless: rows already written are skipped). The writer and the spill replay both write so.
+   */
+  async #store(rows: NewDecisionLogRow[]): Promise<void> {
     try {
       await this.#options.write(rows);
     } catch (error) {
       if (!isRowProblem(error)) throw error;
-      // One entry the database refuses must not hold up the rest: write them one by one, and
-      // keep a refused one without its input rather than lose it. Rewriting is harmless: rows
-      // already written are skipped.
-      for (const p of batch) await this.#writeAlone(p);
+      for (const row of rows) await this.#storeAlone(row);
     }
   }
 
-  async #writeAlone(p: Pending): Promise<void> {
-    const row = p.row as NewDecisionLogRow;
+  async #storeAlone(row: NewDecisionLogRow): Promise<void> {
     try {
       await this.#options.write([row]);
-      return;
     } catch (error) {
       if (!isRowProblem(error)) throw error;
-      this.#options.log.error({ err: error, decisionId: p.entry.decisionId }, 'decision log entry refused by the database; keeping it without its input');
-      const applied: MaskApplied[] = [{ op: 'remove', path: '/input' }];
-      p.row = {
-        ...row,
-        input: null,
-        result: storableJson({ allow: p.entry.allow, reason_codes: p.entry.reasonCodes }),
-        masked: JSON.stringify(applied),
-        error: JSON.stringify({ code: 'log_entry_unstorable', message: (error as Error).message }),
-      };
+      this.#options.log.error({ err: error, decisionId: row.decision_id }, 'decision log entry refused by the database; keeping it without its input');
+      await this.#options.write([unstorableRow(row, error as Error)]);
     }
-    await this.#options.write([p.row]);
   }
 
   #failed(error: unknown): void {
@@ -498,7 +498,7 @@ export class DecisionLog {
    * claimed, or left half-written, by a process that has since died is taken back.
    */
   async replaySpill(): Promise<number> {
-    const { spillDir, write, log } = this.#options;
+    const { spillDir, log } = this.#options;
     if (spillDir === null) return 0;
     let names: string[];
     try {
@@ -536,7 +536,7 @@ export class DecisionLog {
             bad.push(line);
           }
         }
-        for (let i = 0; i < rows.length; i += this.#batchMax) await write(rows.slice(i, i + this.#batchMax));
+        for (let i = 0; i < rows.length; i += this.#batchMax) await this.#store(rows.slice(i, i + this.#batchMax));
         if (bad.length > 0) {
           writeWhole(spillDir, `${name}.bad`, `${bad.join('\n')}\n`);
           log.error({ file: name, lines: bad.length }, 'decision log: spill file lines that are not entries were set aside');

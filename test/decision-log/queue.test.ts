@@ -468,3 +468,28 @@ t.test('given a spill file left half-written by a process that died, when replay
   t.same(replayed.map((r) => r.decision_id), kept.map((e) => e.decisionId));
   t.same(readdirSync(spillDir).sort(), [`${file}.bad`, `decisions-1-${process.pid}.jsonl.writing-${process.pid}`].sort());
 });
+
+t.test('given a spill file with an entry the database refuses, when replayed, then the others are stored, it is kept without its input, and the file is done', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const good = [entry(), entry()];
+  const bad = entry({ input: { note: 'poison' } });
+  const first = makeLog({ spillDir, masks: () => [], write: async () => Promise.reject(connectionLost()) });
+  await first.log.record([good[0] as DecisionLogEntry, bad, good[1] as DecisionLogEntry]);
+  await first.log.close(0);
+
+  const written: NewDecisionLogRow[] = [];
+  const next = makeLog({
+    spillDir,
+    write: async (rows) => {
+      if (rows.some((r) => r.input !== null && String(r.input).includes('poison'))) throw Object.assign(new Error('value too long'), { code: '22001' });
+      written.push(...rows);
+    },
+  });
+  t.equal(await next.log.replaySpill(), 3);
+  t.same(written.map((r) => r.decision_id).sort(), [bad.decisionId, ...good.map((e) => e.decisionId)].sort(), 'all three stored');
+  const kept = written.find((r) => r.decision_id === bad.decisionId);
+  t.equal(kept?.input, null);
+  t.same(JSON.parse(String(kept?.masked)), [{ op: 'remove', path: '/input' }]);
+  t.match(JSON.parse(String(kept?.error)), { code: 'log_entry_unstorable', message: 'value too long' });
+  t.same(readdirSync(spillDir), [], 'the file is done, not retried forever');
+});
