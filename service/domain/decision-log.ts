@@ -207,7 +207,7 @@ export class DecisionLog {
         : null;
     for (const p of pending) this.#queue.push(p);
     this.#queuedWeight += needed;
-    this.#options.metrics.logQueueDepth.set(this.#queue.length);
+    this.#gauges();
     this.#signal();
     if (committed !== null && !(await this.#committedInTime(committed))) {
       const error = durableTimeout();
@@ -366,7 +366,7 @@ export class DecisionLog {
     this.#failures += 1;
     const { metrics, log } = this.#options;
     metrics.logWriteErrors.inc();
-    metrics.logWaitingOnDatabase.set(this.#queue.length);
+    this.#gauges();
     if (this.#failures === 1 || this.#failures % 20 === 0) {
       log.warn(
         { err: error, attempt: this.#failures, queued: this.#queue.length },
@@ -406,9 +406,15 @@ export class DecisionLog {
     }
     metrics.logWritten.inc(batch.length);
     metrics.logWriteSeconds.observe(ms / 1000);
-    metrics.logQueueDepth.set(this.#queue.length);
-    metrics.logWaitingOnDatabase.set(0);
+    this.#gauges();
     this.#wakeRoomWaiters();
+  }
+
+  /** Queued entries; of those, the ones held while the database fails (from a failed write until one succeeds). */
+  #gauges(): void {
+    const { metrics } = this.#options;
+    metrics.logQueueDepth.set(this.#queue.length);
+    metrics.logWaitingOnDatabase.set(this.#failures > 0 ? this.#queue.length : 0);
   }
 
   #wakeRoomWaiters(): void {
@@ -488,7 +494,7 @@ export class DecisionLog {
     metrics.logSpilled.inc(rows.length);
     this.#queue = [];
     this.#queuedWeight = 0;
-    metrics.logQueueDepth.set(0);
+    this.#gauges();
     log.warn({ file, entries: rows.length }, 'decision log: the database could not take every entry before shutdown; spilled them to a file, written at the next start');
   }
 

@@ -493,3 +493,23 @@ t.test('given a spill file with an entry the database refuses, when replayed, th
   t.match(JSON.parse(String(kept?.error)), { code: 'log_entry_unstorable', message: 'value too long' });
   t.same(readdirSync(spillDir), [], 'the file is done, not retried forever');
 });
+
+t.test('given a failing database, when more answers arrive during the retry pause, then waiting_on_database counts them too', async (t) => {
+  let failing = true;
+  const { log, metrics } = makeLog({
+    write: async () => {
+      if (failing) throw connectionLost();
+    },
+  });
+  log.start();
+  await log.record([entry(), entry()]);
+  await tick(50);
+  t.equal(await value(metrics, 'clearance_decision_log_waiting_on_database'), 2, 'held after the failed write');
+  // The writer now waits before it tries again; these arrive meanwhile.
+  await log.record([entry(), entry(), entry()]);
+  t.equal(await value(metrics, 'clearance_decision_log_waiting_on_database'), 5, 'every entry held while the database fails');
+  t.equal(await value(metrics, 'clearance_decision_log_queue_depth'), 5);
+  failing = false;
+  await log.close(2000);
+  t.equal(await value(metrics, 'clearance_decision_log_waiting_on_database'), 0, 'none once written');
+});
