@@ -159,8 +159,12 @@ export class DecisionLog {
   #queue: Pending[] = [];
   #queuedWeight = 0;
   #roomWaiters: Array<() => void> = [];
-  /** Once stopping begins, answers do not wait for room: they are refused. */
-  #refusing = false;
+  /**
+   * Once stopping begins, answers do not wait for room: they are let in past the bound. No request
+   * reaches a handler once the server is closing, so what is still to come is bounded by the
+   * requests already in flight (whose entries are in memory anyway); waiting would hold the stop.
+   */
+  #pastBound = false;
   /** Entries written as answered whose answer was then refused (durable timeout), to be corrected. */
   #corrections: Pending[] = [];
   /** Wakes the idle writer: new entries, or shutdown. */
@@ -188,14 +192,14 @@ export class DecisionLog {
    * Hands answers to the log. Buffered: resolves once they are queued (waiting for room when
    * the queue is full). Durable: resolves once they are committed; rejects with 503
    * decision_log_unavailable when that takes too long, so an unlogged answer is never sent (and
-   * the entry says it was refused). Once stopping has begun, a full queue refuses rather than waits.
+   * the entry says it was refused). Once stopping has begun, a full queue lets them in rather than
+   * makes them wait.
    */
   async record(entries: DecisionLogEntry[]): Promise<void> {
     if (this.mode === 'off' || entries.length === 0) return;
     const pending = entries.map((entry): Pending => ({ entry, row: null, weight: weight(entry) }));
     const needed = pending.reduce((sum, p) => sum + p.weight, 0);
-    while (this.#queuedWeight > 0 && this.#queuedWeight + needed > this.#options.queueMax) {
-      if (this.#refusing) throw new AppError(503, 'decision_log_unavailable', 'the decision log is full and the service is stopping; not answered');
+    while (!this.#pastBound && this.#queuedWeight > 0 && this.#queuedWeight + needed > this.#options.queueMax) {
       this.#options.metrics.logBackpressureWaits.inc();
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     }
@@ -241,10 +245,10 @@ export class DecisionLog {
 
   /**
    * The first step of stopping, while in-flight requests finish: answers that would wait for room
-   * in a full queue are refused instead, so they cannot hold the stop up.
+   * in a full queue are let in past the bound instead, so they cannot hold the stop up.
    */
   beginStop(): void {
-    this.#refusing = true;
+    this.#pastBound = true;
     this.#wakeRoomWaiters();
   }
 

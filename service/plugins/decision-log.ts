@@ -67,7 +67,8 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
   });
 
   // While in-flight requests finish, none may wait for room in a full queue (that would hold the
-  // stop up until the forced exit, with the queue unwritten): they are refused instead.
+  // stop up until the forced exit, with the queue unwritten): they are let in past the bound (no
+  // new request reaches a handler once closing, so what still comes is bounded).
   app.addHook('preClose', async () => {
     closing = true;
     log.beginStop();
