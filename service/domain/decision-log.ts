@@ -73,8 +73,11 @@ interface Pending {
   committed?: () => void;
   /** Durable mode: the answer was refused because this entry was not committed in time. */
   refused?: { code: string; message: string };
-  /** Part of the write under way. */
-  inFlight?: boolean;
+  /**
+   * Its row has left the queue as it was at least once (a write, perhaps committed even if it
+   * failed, or a spill file): a refusal from then on is a correction, not just a different row.
+   */
+  sent?: boolean;
 }
 
 /** A list query's entry holds a row per client: it weighs one per ten of them. */
@@ -83,8 +86,9 @@ function weight(entry: DecisionLogEntry): number {
   return Array.isArray(clients) ? 1 + Math.ceil(clients.length / 10) : 1;
 }
 
+const NOT_LOGGED_IN_TIME = 'decision_log_unavailable';
 const durableTimeout = () =>
-  new AppError(503, 'decision_log_unavailable', 'the decision could not be logged in time (durable decision log); not answered');
+  new AppError(503, NOT_LOGGED_IN_TIME, 'the decision could not be logged in time (durable decision log); not answered');
 
 /** Input and result text per write at most (one entry always goes): a batch of list queries, a megabyte each, must not stall the process. */
 const BATCH_BYTES = 4 * 1024 * 1024;
@@ -131,6 +135,13 @@ const refusedRow = (row: NewDecisionLogRow, error: { code: string; message: stri
   error: JSON.stringify(error),
 });
 
+/** The refusal a row records when its answer was refused after the decision (refusedRow), else null. */
+function refusalOf(row: NewDecisionLogRow): { code: string; message: string } | null {
+  if (typeof row.error !== 'string' || row.allow !== false) return null;
+  const error = JSON.parse(row.error) as { code?: unknown; message?: unknown } | null;
+  return error?.code === NOT_LOGGED_IN_TIME && typeof error.message === 'string' ? { code: error.code, message: error.message } : null;
+}
+
 /** A row the database refused, kept without its input: the verdict stays, saying why the rest is missing. */
 const unstorableRow = (row: NewDecisionLogRow, error: Error): NewDecisionLogRow => ({
   ...row,
@@ -165,7 +176,7 @@ export class DecisionLog {
    * requests already in flight (whose entries are in memory anyway); waiting would hold the stop.
    */
   #pastBound = false;
-  /** Entries written as answered whose answer was then refused (durable timeout), to be corrected. */
+  /** Entries that may be in the log as answered whose answer was then refused (durable timeout), to be corrected. */
   #corrections: Pending[] = [];
   /** Wakes the idle writer: new entries, or shutdown. */
   #wake: (() => void) | null = null;
@@ -232,10 +243,18 @@ export class DecisionLog {
     }
   }
 
-  /** The entry records that its answer was refused: now if it is still queued, after its write if that is under way. */
+  /**
+   * The entry records that its answer was refused: its row is written refused from now on, and
+   * if an earlier one may be in the log as answered (written, being written, or spilled), that is
+   * corrected too — by the writer after any write under way, or through the spill at a stop.
+   * An entry that is itself a refusal (context_unavailable, policy_error) already says so.
+   */
   #refuse(p: Pending, error: AppError): void {
     p.refused = { code: error.code, message: error.message };
-    if (p.row !== null && !p.inFlight) p.row = refusedRow(p.row, p.refused);
+    if (p.sent && p.entry.error === null) {
+      this.#corrections.push(p);
+      this.#signal();
+    }
   }
 
   /** Starts the writer (once the database is migrated). */
@@ -270,7 +289,7 @@ export class DecisionLog {
       await Promise.race([this.#running, deadline]);
       clearTimeout(timer);
     }
-    if (this.#queue.length > 0) this.#spill();
+    if (this.#queue.length > 0 || this.#corrections.length > 0) this.#spill();
   }
 
   #signal(): void {
@@ -314,10 +333,9 @@ export class DecisionLog {
         await this.#applyCorrections();
         if (this.#queue.length === 0) continue;
         batch = this.#nextBatch();
-        for (const p of batch) p.inFlight = true;
+        for (const p of batch) p.sent = true;
         await this.#store(batch.map((p) => this.#rowOf(p)));
       } catch (error) {
-        for (const p of batch) p.inFlight = false;
         this.#failed(error);
         const delay = Math.min(FIRST_RETRY_MS * 2 ** Math.min(this.#failures - 1, 10), MAX_RETRY_MS);
         await this.#backOff(this.#stopping ? Math.min(delay, Math.max(0, this.#deadline - Date.now())) : delay);
@@ -379,7 +397,7 @@ export class DecisionLog {
     }
   }
 
-  /** Corrects entries written as answered whose answer was refused meanwhile. */
+  /** Corrects entries that may have been written as answered whose answer was refused meanwhile. */
   async #applyCorrections(): Promise<void> {
     if (this.#corrections.length === 0) return;
     const due = this.#corrections;
@@ -398,12 +416,7 @@ export class DecisionLog {
       this.#queue.splice(0, batch.length);
       this.#queuedWeight -= batch.reduce((sum, p) => sum + p.weight, 0);
     }
-    for (const p of batch) {
-      p.inFlight = false;
-      // Refused while its write was under way: the row went in as answered.
-      if (p.refused !== undefined && p.row?.error === null) this.#corrections.push(p);
-      p.committed?.();
-    }
+    for (const p of batch) p.committed?.();
     if (this.#failures > 0) {
       log.info({ attempts: this.#failures, queued: this.#queue.length }, 'decision log: writing again after a failure');
       this.#failures = 0;
@@ -483,10 +496,15 @@ export class DecisionLog {
     };
   }
 
-  /** Writes what is still queued (already masked) to a new file in the spill folder. */
+  /**
+   * Writes what is still queued (already masked) to a new file in the spill folder, and the
+   * corrections not yet applied, as the refused entries (a replay inserts what is missing and
+   * marks refused what went in as answered).
+   */
   #spill(): void {
     const { spillDir, log, metrics } = this.#options;
-    const rows = this.#queue.map((p) => this.#rowOf(p));
+    const spilled = [...new Set([...this.#queue, ...this.#corrections])];
+    const rows = spilled.map((p) => this.#rowOf(p));
     if (spillDir === null) {
       log.error({ lost: rows.length }, `decision log: ${rows.length} entries could not be written and there is no spill folder`);
       return;
@@ -496,8 +514,10 @@ export class DecisionLog {
     writeWhole(spillDir, name, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
     const file = join(spillDir, name);
     metrics.logSpilled.inc(rows.length);
+    for (const p of spilled) p.sent = true;
     this.#queue = [];
     this.#queuedWeight = 0;
+    this.#corrections = [];
     this.#gauges();
     log.warn({ file, entries: rows.length }, 'decision log: the database could not take every entry before shutdown; spilled them to a file, written at the next start');
   }
@@ -547,6 +567,17 @@ export class DecisionLog {
           }
         }
         for (let i = 0; i < rows.length; i += this.#batchMax) await this.#store(rows.slice(i, i + this.#batchMax));
+        // A refused entry may already be in the log as answered (its spill was a correction):
+        // inserting it skipped it, so it is marked refused too.
+        const refusals = rows.flatMap((row) => {
+          const refusal = refusalOf(row);
+          const at = row.decided_at;
+          return refusal === null || at === undefined ? [] : [{ key: { decision_id: row.decision_id, decided_at: at }, refusal }];
+        });
+        for (let i = 0; i < refusals.length; i += this.#batchMax) {
+          const part = refusals.slice(i, i + this.#batchMax);
+          await this.#options.markRefused(part.map((r) => r.key), (part[0] as (typeof part)[number]).refusal);
+        }
         if (bad.length > 0) {
           writeWhole(spillDir, `${name}.bad`, `${bad.join('\n')}\n`);
           log.error({ file: name, lines: bad.length }, 'decision log: spill file lines that are not entries were set aside');

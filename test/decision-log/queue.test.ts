@@ -514,3 +514,45 @@ t.test('given a failing database, when more answers arrive during the retry paus
   await log.close(2000);
   t.equal(await value(metrics, 'clearance_decision_log_waiting_on_database'), 0, 'none once written');
 });
+
+t.test('given durable mode and a batch written in two parts, when its answer times out, then every entry of it is corrected, the part already written included', async (t) => {
+  const { calls, write } = heldWrites();
+  const corrected: string[] = [];
+  const { log } = makeLog({ mode: 'durable', durableTimeoutMs: 100, batchMax: 2, write, markRefused: async (keys) => void corrected.push(...keys.map((k) => k.decision_id)) });
+  log.start();
+  const batch = [entry(), entry(), entry()];
+  const answer = log.record(batch).then(() => null, (e: unknown) => e);
+  await tick();
+  t.equal(calls[0]?.rows.length, 2, 'the first two go in the first write');
+  calls[0]?.done();
+  await tick();
+  t.equal(calls[1]?.rows.length, 1, 'the third is being written');
+  t.match(await answer, { code: 'decision_log_unavailable' }, 'the answer timed out');
+  calls[1]?.done();
+  await tick(50);
+  t.same(corrected.sort(), batch.map((e) => e.decisionId).sort(), 'the log says refused for all three');
+  await log.close(1000);
+});
+
+t.test('given durable mode and corrections the database cannot take, when the service stops, then they are spilled and applied at the next start', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const { calls, write } = heldWrites();
+  const { log } = makeLog({ mode: 'durable', durableTimeoutMs: 50, spillDir, write, markRefused: async () => Promise.reject(connectionLost()) });
+  log.start();
+  const lone = entry();
+  t.match(await log.record([lone]).then(() => null, (e: unknown) => e), { code: 'decision_log_unavailable' });
+  calls[0]?.done();
+  await tick();
+  await log.close(100);
+  const files = readdirSync(spillDir);
+  t.equal(files.length, 1, 'the correction is spilled');
+  const [row] = readFileSync(join(spillDir, files[0] as string), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  t.match(row, { decision_id: lone.decisionId, allow: false, reason_codes: ['decision_log_unavailable'] }, 'as the refused entry');
+
+  const written: NewDecisionLogRow[] = [];
+  const corrected: string[] = [];
+  const next = makeLog({ spillDir, write: async (rows) => void written.push(...rows), markRefused: async (keys) => void corrected.push(...keys.map((k) => k.decision_id)) });
+  t.equal(await next.log.replaySpill(), 1);
+  t.same(written.map((r) => r.decision_id), [lone.decisionId], 'inserted if it were missing');
+  t.same(corrected, [lone.decisionId], 'and corrected where it went in as answered');
+});
