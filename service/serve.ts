@@ -1,6 +1,7 @@
 // One serving process: builds the app, listens, and closes gracefully on SIGTERM/SIGINT (stop
-// accepting, finish in-flight requests, drain the decision log, close the pools). Alone it prints
-// the start-up banner; as a cluster worker it reports to the supervisor, which prints it once.
+// accepting, finish in-flight requests, drain the decision log, close the pools), exiting by force
+// after 30 s. Whatever way it exits, what the decision log still holds is spilled first. Alone it
+// prints the start-up banner; as a cluster worker it reports to the supervisor, which prints it once.
 import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
@@ -15,6 +16,9 @@ export interface WorkerReady {
   /** A bootstrap token this worker made (shown once by the supervisor), or null. */
   token: string | null;
 }
+
+/** A graceful stop that takes longer than this ends by force (the decision log drains for 20 s of it). */
+const FORCED_EXIT_MS = 30_000;
 
 export async function serve(config: Config): Promise<void> {
   // Signals are handled from the first moment: one that arrives while the app is being built
@@ -31,10 +35,11 @@ export async function serve(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     running.log.info({ signal }, 'stopping: no new connections, finishing in-flight requests');
+    // The exit handler below spills what the decision log still holds.
     const force = setTimeout(() => {
       running.log.error('graceful stop took longer than 30 s; exiting');
       process.exit(1);
-    }, 30_000);
+    }, FORCED_EXIT_MS);
     force.unref();
     try {
       await running.close();
@@ -47,6 +52,9 @@ export async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // The last word on every way out (the forced exit, a failed listen, an uncaught error): answered
+  // entries the database has not taken, a write under way included, go to the spill (masked).
+  process.on('exit', () => app?.decisionLog.spillNow());
 
   // A bootstrap token made on first start is shown once and never logged.
   let newToken: string | null = null;

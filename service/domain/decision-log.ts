@@ -2,8 +2,9 @@
 // one writer, off the request path. The queue is bounded (a list query's entry weighs by its
 // clients): when it is full, answers wait for room (backpressure) rather than entries being
 // dropped. While the database is down entries stay queued and are retried; at shutdown the queue
-// is drained, and what the database still cannot take by the deadline (a failing or a hanging
-// write alike) is spilled to a file that is written on a later start. In durable mode an answer
+// is drained, and what the database still cannot take by the deadline (counted from the start of
+// the stop; a failing or a hanging write alike) is spilled to a file that is written on a later
+// start — as is what is left when the process exits any other way (spillNow). In durable mode an answer
 // waits until its entry is committed; entries arriving during a write go in the next one (group
 // commit); an answer refused because its entry was not committed in time is logged as refused.
 import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
@@ -183,8 +184,11 @@ export class DecisionLog {
   /** Cuts a retry pause short: shutdown only (new entries must not hammer a failing database). */
   #interrupt: (() => void) | null = null;
   #running: Promise<void> | null = null;
+  /** close() was called: no more entries come, and the writer ends once it has nothing left. */
   #stopping = false;
+  /** When what is left must be spilled: set when stopping begins. */
   #deadline = Number.POSITIVE_INFINITY;
+  #deadlineTimer: NodeJS.Timeout | undefined;
   #failures = 0;
 
   constructor(options: DecisionLogOptions) {
@@ -263,22 +267,30 @@ export class DecisionLog {
   }
 
   /**
-   * The first step of stopping, while in-flight requests finish: answers that would wait for room
-   * in a full queue are let in past the bound instead, so they cannot hold the stop up.
+   * The first step of stopping, at the signal, while in-flight requests finish: answers that would
+   * wait for room in a full queue are let in past the bound instead, so they cannot hold the stop
+   * up; and what the database has not taken deadlineMs from now is spilled then, whether or not
+   * close() has come (a request hanging on the database holds the rest of the stop open).
    */
-  beginStop(): void {
+  beginStop(deadlineMs = Number.POSITIVE_INFINITY): void {
     this.#pastBound = true;
     this.#wakeRoomWaiters();
+    const deadline = Date.now() + deadlineMs;
+    if (deadline >= this.#deadline) return;
+    this.#deadline = deadline;
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = setTimeout(() => this.spillNow(), deadlineMs);
+    this.#deadlineTimer.unref();
   }
 
   /**
-   * Writes what is queued, retrying a failing database until deadlineMs from now, then spills what
-   * is left, a write still under way included (replaying it is harmless). Resolves when done.
+   * Writes what is queued, retrying a failing database until the stop's deadline (deadlineMs from
+   * now, or the earlier one beginStop set), then spills what is left, a write still under way
+   * included (replaying it is harmless). Resolves when done.
    */
   async close(deadlineMs: number): Promise<void> {
-    this.beginStop();
+    this.beginStop(deadlineMs);
     this.#stopping = true;
-    this.#deadline = Date.now() + deadlineMs;
     this.#signal();
     this.#interrupt?.();
     if (this.#running !== null) {
@@ -289,7 +301,22 @@ export class DecisionLog {
       await Promise.race([this.#running, deadline]);
       clearTimeout(timer);
     }
-    if (this.#queue.length > 0 || this.#corrections.length > 0) this.#spill();
+    clearTimeout(this.#deadlineTimer);
+    this.spillNow();
+  }
+
+  /**
+   * Spills at once, synchronously, what is queued, being written or waiting to be corrected: at
+   * the stop's deadline, at the end of close(), and as the last thing before the process exits,
+   * however it exits (a forced exit included). Never throws.
+   */
+  spillNow(): void {
+    if (this.#queue.length === 0 && this.#corrections.length === 0) return;
+    try {
+      this.#spill();
+    } catch (error) {
+      this.#options.log.error({ err: error, lost: this.#queue.length + this.#corrections.length }, 'decision log: could not spill what the database did not take');
+    }
   }
 
   #signal(): void {
@@ -338,7 +365,10 @@ export class DecisionLog {
       } catch (error) {
         this.#failed(error);
         const delay = Math.min(FIRST_RETRY_MS * 2 ** Math.min(this.#failures - 1, 10), MAX_RETRY_MS);
-        await this.#backOff(this.#stopping ? Math.min(delay, Math.max(0, this.#deadline - Date.now())) : delay);
+        // Stopping: one more try before the deadline. Past it (spilled, in-flight requests still
+        // finishing), the usual pause.
+        const left = this.#deadline - Date.now();
+        await this.#backOff(left > 0 ? Math.min(delay, left) : delay);
         continue;
       }
       this.#written(batch, performance.now() - started);

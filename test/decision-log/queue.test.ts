@@ -556,3 +556,64 @@ t.test('given durable mode and corrections the database cannot take, when the se
   t.same(written.map((r) => r.decision_id), [lone.decisionId], 'inserted if it were missing');
   t.same(corrected, [lone.decisionId], 'and corrected where it went in as answered');
 });
+
+t.test('given stopping has begun and close() does not come (a request hangs), when the deadline passes, then what is queued and being written is spilled', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const { calls, write } = heldWrites();
+  const { log } = makeLog({ spillDir, write });
+  log.start();
+  const entries = [entry(), entry()];
+  await log.record([entries[0] as DecisionLogEntry]);
+  await tick();
+  t.equal(calls.length, 1, 'a write under way, hanging');
+  await log.record([entries[1] as DecisionLogEntry]);
+  log.beginStop(100);
+  await tick(250);
+  const files = readdirSync(spillDir);
+  t.equal(files.length, 1, 'spilled at the deadline, without close()');
+  t.same(readFileSync(join(spillDir, files[0] as string), 'utf8').trim().split('\n').map((l) => JSON.parse(l).decision_id), entries.map((e) => e.decisionId));
+  t.equal(log.depth, 0);
+  for (const call of calls) call.done();
+  await log.close(1000);
+});
+
+t.test('given a write under way, when spillNow is called (the process is exiting), then the queue is spilled at once, masked, the write under way included', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const { calls, write } = heldWrites();
+  const { log, metrics } = makeLog({ spillDir, write });
+  log.start();
+  const entries = [entry(), entry(), entry()];
+  await log.record(entries.slice(0, 1));
+  await tick();
+  t.equal(calls.length, 1, 'a write under way');
+  await log.record(entries.slice(1));
+  log.spillNow();
+  const files = readdirSync(spillDir);
+  t.equal(files.length, 1, 'synchronously');
+  const text = readFileSync(join(spillDir, files[0] as string), 'utf8');
+  t.same(text.trim().split('\n').map((l) => JSON.parse(l).decision_id), entries.map((e) => e.decisionId));
+  t.notMatch(text, /Secret Ltd/, 'masked');
+  t.equal(await value(metrics, 'clearance_decision_log_spilled_total'), 3);
+  log.spillNow();
+  t.equal(readdirSync(spillDir).length, 1, 'nothing left to spill a second time');
+});
+
+t.test('given durable mode and an entry spilled at the deadline, when its answer then times out, then the spill at close says refused and the replay corrects it', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const { write } = heldWrites();
+  const { log } = makeLog({ mode: 'durable', durableTimeoutMs: 200, spillDir, write });
+  log.start();
+  const waiting = entry();
+  const answer = log.record([waiting]).then(() => null, (e: unknown) => e);
+  log.beginStop(50);
+  await tick(100);
+  t.equal(readdirSync(spillDir).length, 1, 'spilled at the deadline, as answered');
+  t.match(await answer, { code: 'decision_log_unavailable' }, 'then the answer is refused');
+  await log.close(0);
+  const rows = readdirSync(spillDir).flatMap((f) => readFileSync(join(spillDir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l)));
+  t.ok(rows.some((r) => r.decision_id === waiting.decisionId && r.allow === false && r.reason_codes[0] === 'decision_log_unavailable'), 'the refusal is spilled too');
+  const corrected: string[] = [];
+  const next = makeLog({ spillDir, write: async () => undefined, markRefused: async (keys) => void corrected.push(...keys.map((k) => k.decision_id)) });
+  await next.log.replaySpill();
+  t.same(corrected, [waiting.decisionId], 'marked refused, whichever file went in first');
+});
