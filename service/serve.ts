@@ -1,6 +1,8 @@
 // One serving process: builds the app, listens, and closes gracefully on SIGTERM/SIGINT (stop
-// accepting, finish in-flight requests, drain the decision log, close the pools). Alone it prints
-// the start-up banner; as a cluster worker it reports to the supervisor, which prints it once.
+// accepting, finish in-flight requests, drain the decision log, close the pools), exiting by force
+// after 30 s. Whatever way it exits, what the decision log still holds is spilled first. A
+// bootstrap token is printed the moment it is made. Alone it prints the start-up banner; as a
+// cluster worker it reports to the supervisor, which prints it once.
 import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
@@ -12,9 +14,12 @@ export interface WorkerReady {
   address: string;
   engine: string;
   revision: string | null;
-  /** A bootstrap token this worker made (shown once by the supervisor), or null. */
+  /** A bootstrap token this worker made (already printed by the worker, and in the banner), or null. */
   token: string | null;
 }
+
+/** A graceful stop that takes longer than this ends by force (the decision log drains for 20 s of it). */
+const FORCED_EXIT_MS = 30_000;
 
 export async function serve(config: Config): Promise<void> {
   // Signals are handled from the first moment: one that arrives while the app is being built
@@ -22,24 +27,26 @@ export async function serve(config: Config): Promise<void> {
   let app: FastifyInstance | null = null;
   let stopping = false;
   let stopSignal: string | null = null;
-  const stop = async (signal: string) => {
+  /** Stops gracefully, then exits with exitCode (1 whenever the stop itself fails or is forced). */
+  const stop = async (reason: string, exitCode = 0) => {
     const running = app;
     if (running === null) {
-      stopSignal ??= signal;
+      stopSignal ??= reason;
       return;
     }
     if (stopping) return;
     stopping = true;
-    running.log.info({ signal }, 'stopping: no new connections, finishing in-flight requests');
+    running.log.info({ reason }, 'stopping: no new connections, finishing in-flight requests');
+    // The exit handler below spills what the decision log still holds.
     const force = setTimeout(() => {
       running.log.error('graceful stop took longer than 30 s; exiting');
       process.exit(1);
-    }, 30_000);
+    }, FORCED_EXIT_MS);
     force.unref();
     try {
       await running.close();
       running.log.info('stopped');
-      process.exit(0);
+      process.exit(exitCode);
     } catch (error) {
       running.log.error({ err: error }, 'error while stopping');
       process.exit(1);
@@ -47,10 +54,21 @@ export async function serve(config: Config): Promise<void> {
   };
   process.on('SIGTERM', () => void stop('SIGTERM'));
   process.on('SIGINT', () => void stop('SIGINT'));
+  // The last word on every way out (the forced exit, a failed listen, an uncaught error): answered
+  // entries the database has not taken, a write under way included, go to the spill (masked).
+  process.on('exit', () => app?.decisionLog.spillNow());
 
-  // A bootstrap token made on first start is shown once and never logged.
+  // A bootstrap token is made once, on first start, during the background migration; it is printed
+  // on stdout (never logged) as soon as it is committed, whatever happens next — a failed listen,
+  // a signal during start-up, a worker dying before it is ready — for it is never made again.
   let newToken: string | null = null;
-  app = await buildApp({ config, onBootstrapToken: (token) => (newToken = token) });
+  app = await buildApp({
+    config,
+    onBootstrapToken: (token) => {
+      newToken = token;
+      process.stdout.write(tokenNotice(token));
+    },
+  });
   if (stopSignal !== null) {
     await stop(stopSignal);
     return;
@@ -61,7 +79,10 @@ export async function serve(config: Config): Promise<void> {
     address = await app.listen({ host: config.host, port: config.port });
   } catch (error) {
     app.log.fatal({ err: error }, `cannot listen on ${config.host}:${config.port}`);
-    process.exit(1);
+    // A graceful stop, not an exit on the spot: the migration under way ends (a bootstrap token it
+    // makes is printed) and the embedded database is closed cleanly.
+    await stop('listen failed', 1);
+    return;
   }
 
   await app.databaseStatus.whenMigrated;
@@ -71,12 +92,17 @@ export async function serve(config: Config): Promise<void> {
   else process.stdout.write(banner(ready, config));
 }
 
+/** The bootstrap token, printed the moment it is made. */
+export function tokenNotice(token: string): string {
+  return `\nClearance made its bootstrap admin token (shown once, keep it): ${token}\n\n`;
+}
+
 export function banner(ready: Omit<WorkerReady, 'type'>, config: Config): string {
   const base = ready.address;
   const shown = ready.token ?? '$CLEARANCE_ADMIN_TOKEN';
   const tokenLine =
     ready.token !== null
-      ? `  admin token (shown once, keep it): ${ready.token}\n`
+      ? `  admin token: ${ready.token} (made at this first start, printed above; not shown again)\n`
       : config.adminToken !== null
         ? '  admin token: the value of CLEARANCE_ADMIN_TOKEN\n'
         : '  admin token: the one printed at first start (or restart with CLEARANCE_ADMIN_TOKEN set to a token of your choice)\n';

@@ -53,7 +53,7 @@ export function supervise(config: Config): void {
         firstReady.push(message);
         showBanner();
       } else if (message.token !== null) {
-        log('warn', 'a replacement worker made a bootstrap token; it was not shown (set CLEARANCE_ADMIN_TOKEN to get in)', { worker: worker.id });
+        log('info', 'a replacement worker made the bootstrap token; it printed it on stdout (not in this banner)', { worker: worker.id });
       }
     });
     worker.on('exit', () => {

@@ -2,11 +2,12 @@
 // one writer, off the request path. The queue is bounded (a list query's entry weighs by its
 // clients): when it is full, answers wait for room (backpressure) rather than entries being
 // dropped. While the database is down entries stay queued and are retried; at shutdown the queue
-// is drained, and what the database still cannot take by the deadline (a failing or a hanging
-// write alike) is spilled to a file that is written on a later start. In durable mode an answer
+// is drained, and what the database still cannot take by the deadline (counted from the start of
+// the stop; a failing or a hanging write alike) is spilled to a file that is written on a later
+// start — as is what is left when the process exits any other way (spillNow). In durable mode an answer
 // waits until its entry is committed; entries arriving during a write go in the next one (group
 // commit); an answer refused because its entry was not committed in time is logged as refused.
-import { mkdirSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { AppError } from '../errors.ts';
 import type { DecisionEndpoint, MaskApplied, NewDecisionLogRow } from '../data/schema.ts';
@@ -73,8 +74,11 @@ interface Pending {
   committed?: () => void;
   /** Durable mode: the answer was refused because this entry was not committed in time. */
   refused?: { code: string; message: string };
-  /** Part of the write under way. */
-  inFlight?: boolean;
+  /**
+   * Its row has left the queue as it was at least once (a write, perhaps committed even if it
+   * failed, or a spill file): a refusal from then on is a correction, not just a different row.
+   */
+  sent?: boolean;
 }
 
 /** A list query's entry holds a row per client: it weighs one per ten of them. */
@@ -83,15 +87,34 @@ function weight(entry: DecisionLogEntry): number {
   return Array.isArray(clients) ? 1 + Math.ceil(clients.length / 10) : 1;
 }
 
+const NOT_LOGGED_IN_TIME = 'decision_log_unavailable';
 const durableTimeout = () =>
-  new AppError(503, 'decision_log_unavailable', 'the decision could not be logged in time (durable decision log); not answered');
+  new AppError(503, NOT_LOGGED_IN_TIME, 'the decision could not be logged in time (durable decision log); not answered');
 
 /** Input and result text per write at most (one entry always goes): a batch of list queries, a megabyte each, must not stall the process. */
 const BATCH_BYTES = 4 * 1024 * 1024;
 const FIRST_RETRY_MS = 100;
 const MAX_RETRY_MS = 5000;
 const SPILL_FILE = /^decisions-[\w.-]+\.jsonl$/;
-const CLAIMED_FILE = /^(decisions-[\w.-]+\.jsonl)\.replaying-(\d+)$/;
+/** A spill file held by a process: being written (under a name no replay takes) or being replayed. */
+const HELD_FILE = /^(decisions-[\w.-]+\.jsonl)\.(?:writing|replaying)-(\d+)$/;
+
+/**
+ * Writes a file in the spill folder whole before it has its name: under a name of its own until it
+ * is on disk, then renamed (atomic), so a replay (another worker, the hourly one) never takes half
+ * of it. One left half-written by a process that died is taken back by a replay like a claim.
+ */
+function writeWhole(dir: string, name: string, text: string): void {
+  const writing = join(dir, `${name}.writing-${process.pid}`);
+  const fd = openSync(writing, 'w', 0o600);
+  try {
+    writeFileSync(fd, text);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(writing, join(dir, name));
+}
 
 /**
  * SQLSTATE classes that mean "this row cannot be stored as it is" (data exceptions, constraints,
@@ -105,11 +128,6 @@ const storableJson = (value: unknown): string => {
   return text.includes('\\u0000') ? text.replace(/(?<!\\)((?:\\\\)*)\\u0000/g, '$1\\ufffd') : text;
 };
 
-/**
- * What the mask policy is shown. A list query's input holds a row per client and its result an id
- * per client (a megabyte for 10,000 clients); the policy sees the rest (subject, account, action)
- * and its masks apply to the whole entry.
- */
 /** The row of an entry whose answer was refused after the decision: the policy's result is kept. */
 const refusedRow = (row: NewDecisionLogRow, error: { code: string; message: string }): NewDecisionLogRow => ({
   ...row,
@@ -118,6 +136,27 @@ const refusedRow = (row: NewDecisionLogRow, error: { code: string; message: stri
   error: JSON.stringify(error),
 });
 
+/** The refusal a row records when its answer was refused after the decision (refusedRow), else null. */
+function refusalOf(row: NewDecisionLogRow): { code: string; message: string } | null {
+  if (typeof row.error !== 'string' || row.allow !== false) return null;
+  const error = JSON.parse(row.error) as { code?: unknown; message?: unknown } | null;
+  return error?.code === NOT_LOGGED_IN_TIME && typeof error.message === 'string' ? { code: error.code, message: error.message } : null;
+}
+
+/** A row the database refused, kept without its input: the verdict stays, saying why the rest is missing. */
+const unstorableRow = (row: NewDecisionLogRow, error: Error): NewDecisionLogRow => ({
+  ...row,
+  input: null,
+  result: storableJson({ allow: row.allow, reason_codes: row.reason_codes }),
+  masked: JSON.stringify([{ op: 'remove', path: '/input' }] satisfies MaskApplied[]),
+  error: JSON.stringify({ code: 'log_entry_unstorable', message: error.message }),
+});
+
+/**
+ * What the mask policy is shown. A list query's input holds a row per client and its result an id
+ * per client (a megabyte for 10,000 clients); the policy sees the rest (subject, account, action)
+ * and its masks apply to the whole entry.
+ */
 function maskView(endpoint: DecisionEndpoint, parts: LoggedParts): LoggedParts {
   if (endpoint !== 'query' || typeof parts.input !== 'object' || parts.input === null) return parts;
   const { clients: _clients, ...input } = parts.input as Record<string, unknown>;
@@ -132,17 +171,24 @@ export class DecisionLog {
   #queue: Pending[] = [];
   #queuedWeight = 0;
   #roomWaiters: Array<() => void> = [];
-  /** Once stopping begins, answers do not wait for room: they are refused. */
-  #refusing = false;
-  /** Entries written as answered whose answer was then refused (durable timeout), to be corrected. */
+  /**
+   * Once stopping begins, answers do not wait for room: they are let in past the bound. No request
+   * reaches a handler once the server is closing, so what is still to come is bounded by the
+   * requests already in flight (whose entries are in memory anyway); waiting would hold the stop.
+   */
+  #pastBound = false;
+  /** Entries that may be in the log as answered whose answer was then refused (durable timeout), to be corrected. */
   #corrections: Pending[] = [];
   /** Wakes the idle writer: new entries, or shutdown. */
   #wake: (() => void) | null = null;
   /** Cuts a retry pause short: shutdown only (new entries must not hammer a failing database). */
   #interrupt: (() => void) | null = null;
   #running: Promise<void> | null = null;
+  /** close() was called: no more entries come, and the writer ends once it has nothing left. */
   #stopping = false;
+  /** When what is left must be spilled: set when stopping begins. */
   #deadline = Number.POSITIVE_INFINITY;
+  #deadlineTimer: NodeJS.Timeout | undefined;
   #failures = 0;
 
   constructor(options: DecisionLogOptions) {
@@ -161,14 +207,14 @@ export class DecisionLog {
    * Hands answers to the log. Buffered: resolves once they are queued (waiting for room when
    * the queue is full). Durable: resolves once they are committed; rejects with 503
    * decision_log_unavailable when that takes too long, so an unlogged answer is never sent (and
-   * the entry says it was refused). Once stopping has begun, a full queue refuses rather than waits.
+   * the entry says it was refused). Once stopping has begun, a full queue lets them in rather than
+   * makes them wait.
    */
   async record(entries: DecisionLogEntry[]): Promise<void> {
     if (this.mode === 'off' || entries.length === 0) return;
     const pending = entries.map((entry): Pending => ({ entry, row: null, weight: weight(entry) }));
     const needed = pending.reduce((sum, p) => sum + p.weight, 0);
-    while (this.#queuedWeight > 0 && this.#queuedWeight + needed > this.#options.queueMax) {
-      if (this.#refusing) throw new AppError(503, 'decision_log_unavailable', 'the decision log is full and the service is stopping; not answered');
+    while (!this.#pastBound && this.#queuedWeight > 0 && this.#queuedWeight + needed > this.#options.queueMax) {
       this.#options.metrics.logBackpressureWaits.inc();
       await new Promise<void>((resolve) => this.#roomWaiters.push(resolve));
     }
@@ -180,7 +226,7 @@ export class DecisionLog {
         : null;
     for (const p of pending) this.#queue.push(p);
     this.#queuedWeight += needed;
-    this.#options.metrics.logQueueDepth.set(this.#queue.length);
+    this.#gauges();
     this.#signal();
     if (committed !== null && !(await this.#committedInTime(committed))) {
       const error = durableTimeout();
@@ -201,10 +247,18 @@ export class DecisionLog {
     }
   }
 
-  /** The entry records that its answer was refused: now if it is still queued, after its write if that is under way. */
+  /**
+   * The entry records that its answer was refused: its row is written refused from now on, and
+   * if an earlier one may be in the log as answered (written, being written, or spilled), that is
+   * corrected too — by the writer after any write under way, or through the spill at a stop.
+   * An entry that is itself a refusal (context_unavailable, policy_error) already says so.
+   */
   #refuse(p: Pending, error: AppError): void {
     p.refused = { code: error.code, message: error.message };
-    if (p.row !== null && !p.inFlight) p.row = refusedRow(p.row, p.refused);
+    if (p.sent && p.entry.error === null) {
+      this.#corrections.push(p);
+      this.#signal();
+    }
   }
 
   /** Starts the writer (once the database is migrated). */
@@ -213,22 +267,30 @@ export class DecisionLog {
   }
 
   /**
-   * The first step of stopping, while in-flight requests finish: answers that would wait for room
-   * in a full queue are refused instead, so they cannot hold the stop up.
+   * The first step of stopping, at the signal, while in-flight requests finish: answers that would
+   * wait for room in a full queue are let in past the bound instead, so they cannot hold the stop
+   * up; and what the database has not taken deadlineMs from now is spilled then, whether or not
+   * close() has come (a request hanging on the database holds the rest of the stop open).
    */
-  beginStop(): void {
-    this.#refusing = true;
+  beginStop(deadlineMs = Number.POSITIVE_INFINITY): void {
+    this.#pastBound = true;
     this.#wakeRoomWaiters();
+    const deadline = Date.now() + deadlineMs;
+    if (deadline >= this.#deadline) return;
+    this.#deadline = deadline;
+    clearTimeout(this.#deadlineTimer);
+    this.#deadlineTimer = setTimeout(() => this.spillNow(), deadlineMs);
+    this.#deadlineTimer.unref();
   }
 
   /**
-   * Writes what is queued, retrying a failing database until deadlineMs from now, then spills what
-   * is left, a write still under way included (replaying it is harmless). Resolves when done.
+   * Writes what is queued, retrying a failing database until the stop's deadline (deadlineMs from
+   * now, or the earlier one beginStop set), then spills what is left, a write still under way
+   * included (replaying it is harmless). Resolves when done.
    */
   async close(deadlineMs: number): Promise<void> {
-    this.beginStop();
+    this.beginStop(deadlineMs);
     this.#stopping = true;
-    this.#deadline = Date.now() + deadlineMs;
     this.#signal();
     this.#interrupt?.();
     if (this.#running !== null) {
@@ -239,7 +301,22 @@ export class DecisionLog {
       await Promise.race([this.#running, deadline]);
       clearTimeout(timer);
     }
-    if (this.#queue.length > 0) this.#spill();
+    clearTimeout(this.#deadlineTimer);
+    this.spillNow();
+  }
+
+  /**
+   * Spills at once, synchronously, what is queued, being written or waiting to be corrected: at
+   * the stop's deadline, at the end of close(), and as the last thing before the process exits,
+   * however it exits (a forced exit included). Never throws.
+   */
+  spillNow(): void {
+    if (this.#queue.length === 0 && this.#corrections.length === 0) return;
+    try {
+      this.#spill();
+    } catch (error) {
+      this.#options.log.error({ err: error, lost: this.#queue.length + this.#corrections.length }, 'decision log: could not spill what the database did not take');
+    }
   }
 
   #signal(): void {
@@ -283,13 +360,15 @@ export class DecisionLog {
         await this.#applyCorrections();
         if (this.#queue.length === 0) continue;
         batch = this.#nextBatch();
-        for (const p of batch) p.inFlight = true;
-        await this.#writeBatch(batch);
+        for (const p of batch) p.sent = true;
+        await this.#store(batch.map((p) => this.#rowOf(p)));
       } catch (error) {
-        for (const p of batch) p.inFlight = false;
         this.#failed(error);
         const delay = Math.min(FIRST_RETRY_MS * 2 ** Math.min(this.#failures - 1, 10), MAX_RETRY_MS);
-        await this.#backOff(this.#stopping ? Math.min(delay, Math.max(0, this.#deadline - Date.now())) : delay);
+        // Stopping: one more try before the deadline. Past it (spilled, in-flight requests still
+        // finishing), the usual pause.
+        const left = this.#deadline - Date.now();
+        await this.#backOff(left > 0 ? Math.min(delay, left) : delay);
         continue;
       }
       this.#written(batch, performance.now() - started);
@@ -311,44 +390,35 @@ export class DecisionLog {
     return batch;
   }
 
-  async #writeBatch(batch: Pending[]): Promise<void> {
-    const rows = batch.map((p) => this.#rowOf(p));
+  /**
+   * Writes rows in one go. One the database refuses must not hold up the rest: then they are
+   * written one by one, and a refused one is kept without its input rather than lost (rewriting is
+   * harmless: rows already written are skipped). The writer and the spill replay both write so.
+   */
+  async #store(rows: NewDecisionLogRow[]): Promise<void> {
     try {
       await this.#options.write(rows);
     } catch (error) {
       if (!isRowProblem(error)) throw error;
-      // One entry the database refuses must not hold up the rest: write them one by one, and
-      // keep a refused one without its input rather than lose it. Rewriting is harmless: rows
-      // already written are skipped.
-      for (const p of batch) await this.#writeAlone(p);
+      for (const row of rows) await this.#storeAlone(row);
     }
   }
 
-  async #writeAlone(p: Pending): Promise<void> {
-    const row = p.row as NewDecisionLogRow;
+  async #storeAlone(row: NewDecisionLogRow): Promise<void> {
     try {
       await this.#options.write([row]);
-      return;
     } catch (error) {
       if (!isRowProblem(error)) throw error;
-      this.#options.log.error({ err: error, decisionId: p.entry.decisionId }, 'decision log entry refused by the database; keeping it without its input');
-      const applied: MaskApplied[] = [{ op: 'remove', path: '/input' }];
-      p.row = {
-        ...row,
-        input: null,
-        result: storableJson({ allow: p.entry.allow, reason_codes: p.entry.reasonCodes }),
-        masked: JSON.stringify(applied),
-        error: JSON.stringify({ code: 'log_entry_unstorable', message: (error as Error).message }),
-      };
+      this.#options.log.error({ err: error, decisionId: row.decision_id }, 'decision log entry refused by the database; keeping it without its input');
+      await this.#options.write([unstorableRow(row, error as Error)]);
     }
-    await this.#options.write([p.row]);
   }
 
   #failed(error: unknown): void {
     this.#failures += 1;
     const { metrics, log } = this.#options;
     metrics.logWriteErrors.inc();
-    metrics.logWaitingOnDatabase.set(this.#queue.length);
+    this.#gauges();
     if (this.#failures === 1 || this.#failures % 20 === 0) {
       log.warn(
         { err: error, attempt: this.#failures, queued: this.#queue.length },
@@ -357,7 +427,7 @@ export class DecisionLog {
     }
   }
 
-  /** Corrects entries written as answered whose answer was refused meanwhile. */
+  /** Corrects entries that may have been written as answered whose answer was refused meanwhile. */
   async #applyCorrections(): Promise<void> {
     if (this.#corrections.length === 0) return;
     const due = this.#corrections;
@@ -376,21 +446,22 @@ export class DecisionLog {
       this.#queue.splice(0, batch.length);
       this.#queuedWeight -= batch.reduce((sum, p) => sum + p.weight, 0);
     }
-    for (const p of batch) {
-      p.inFlight = false;
-      // Refused while its write was under way: the row went in as answered.
-      if (p.refused !== undefined && p.row?.error === null) this.#corrections.push(p);
-      p.committed?.();
-    }
+    for (const p of batch) p.committed?.();
     if (this.#failures > 0) {
       log.info({ attempts: this.#failures, queued: this.#queue.length }, 'decision log: writing again after a failure');
       this.#failures = 0;
     }
     metrics.logWritten.inc(batch.length);
     metrics.logWriteSeconds.observe(ms / 1000);
-    metrics.logQueueDepth.set(this.#queue.length);
-    metrics.logWaitingOnDatabase.set(0);
+    this.#gauges();
     this.#wakeRoomWaiters();
+  }
+
+  /** Queued entries; of those, the ones held while the database fails (from a failed write until one succeeds). */
+  #gauges(): void {
+    const { metrics } = this.#options;
+    metrics.logQueueDepth.set(this.#queue.length);
+    metrics.logWaitingOnDatabase.set(this.#failures > 0 ? this.#queue.length : 0);
   }
 
   #wakeRoomWaiters(): void {
@@ -455,31 +526,39 @@ export class DecisionLog {
     };
   }
 
-  /** Writes what is still queued (already masked) to a new file in the spill folder. */
+  /**
+   * Writes what is still queued (already masked) to a new file in the spill folder, and the
+   * corrections not yet applied, as the refused entries (a replay inserts what is missing and
+   * marks refused what went in as answered).
+   */
   #spill(): void {
     const { spillDir, log, metrics } = this.#options;
-    const rows = this.#queue.map((p) => this.#rowOf(p));
+    const spilled = [...new Set([...this.#queue, ...this.#corrections])];
+    const rows = spilled.map((p) => this.#rowOf(p));
     if (spillDir === null) {
       log.error({ lost: rows.length }, `decision log: ${rows.length} entries could not be written and there is no spill folder`);
       return;
     }
     mkdirSync(spillDir, { recursive: true });
-    const file = join(spillDir, `decisions-${Date.now()}-${process.pid}.jsonl`);
-    writeFileSync(file, rows.map((row) => JSON.stringify(row)).join('\n') + '\n', { mode: 0o600 });
+    const name = `decisions-${Date.now()}-${process.pid}.jsonl`;
+    writeWhole(spillDir, name, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+    const file = join(spillDir, name);
     metrics.logSpilled.inc(rows.length);
+    for (const p of spilled) p.sent = true;
     this.#queue = [];
     this.#queuedWeight = 0;
-    metrics.logQueueDepth.set(0);
+    this.#corrections = [];
+    this.#gauges();
     log.warn({ file, entries: rows.length }, 'decision log: the database could not take every entry before shutdown; spilled them to a file, written at the next start');
   }
 
   /**
    * Writes the entries of spill files left by earlier shutdowns, then deletes the files. A line that
    * is not an entry (a torn write) is set aside in <file>.bad rather than blocking the rest; a file
-   * claimed by a process that has since died is taken back.
+   * claimed, or left half-written, by a process that has since died is taken back.
    */
   async replaySpill(): Promise<number> {
-    const { spillDir, write, log } = this.#options;
+    const { spillDir, log } = this.#options;
     if (spillDir === null) return 0;
     let names: string[];
     try {
@@ -488,7 +567,7 @@ export class DecisionLog {
       return 0;
     }
     for (const name of names) {
-      const claim = CLAIMED_FILE.exec(name);
+      const claim = HELD_FILE.exec(name);
       if (claim !== null && !isAlive(Number(claim[2]))) {
         try {
           renameSync(join(spillDir, name), join(spillDir, claim[1] as string));
@@ -517,9 +596,20 @@ export class DecisionLog {
             bad.push(line);
           }
         }
-        for (let i = 0; i < rows.length; i += this.#batchMax) await write(rows.slice(i, i + this.#batchMax));
+        for (let i = 0; i < rows.length; i += this.#batchMax) await this.#store(rows.slice(i, i + this.#batchMax));
+        // A refused entry may already be in the log as answered (its spill was a correction):
+        // inserting it skipped it, so it is marked refused too.
+        const refusals = rows.flatMap((row) => {
+          const refusal = refusalOf(row);
+          const at = row.decided_at;
+          return refusal === null || at === undefined ? [] : [{ key: { decision_id: row.decision_id, decided_at: at }, refusal }];
+        });
+        for (let i = 0; i < refusals.length; i += this.#batchMax) {
+          const part = refusals.slice(i, i + this.#batchMax);
+          await this.#options.markRefused(part.map((r) => r.key), (part[0] as (typeof part)[number]).refusal);
+        }
         if (bad.length > 0) {
-          writeFileSync(join(spillDir, `${name}.bad`), `${bad.join('\n')}\n`, { mode: 0o600 });
+          writeWhole(spillDir, `${name}.bad`, `${bad.join('\n')}\n`);
           log.error({ file: name, lines: bad.length }, 'decision log: spill file lines that are not entries were set aside');
         }
         unlinkSync(claimed);

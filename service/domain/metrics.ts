@@ -31,7 +31,7 @@ export class Metrics {
 
   readonly logWaitingOnDatabase = new Gauge({
     name: 'clearance_decision_log_waiting_on_database',
-    help: 'Decision log entries held because the last write to the database failed (0 while writes succeed)',
+    help: 'Decision log entries held while the database fails: every queued entry, those arriving during the retry pause included, from a failed write until one succeeds (0 while writes succeed)',
     registers: [this.registry],
   });
 

@@ -87,8 +87,11 @@ export interface paths {
          * @description Every answer of every decision endpoint is an entry: single decisions, each item of a batch
          *     (sharing a batch_id), list queries (one entry holding every client's outcome) and the
          *     OPA-compatible path, including refusals for want of a decision (context_unavailable,
-         *     policy_error). Filters combine with AND. Pages follow next_cursor until it is null.
-         *     Entries are written shortly after the answer (buffered mode) or before it (durable mode).
+         *     policy_error) and, in durable mode, answers refused because their entry was not committed
+         *     in time (decision_log_unavailable: the entry says refused, the policy's result kept).
+         *     Filters combine with AND. Pages follow next_cursor until it is null. Entries are written
+         *     shortly after the answer (buffered mode) or before it (durable mode); what the database
+         *     cannot take at a stop is spilled and written at the next start.
          */
         get: operations["listDecisions"];
         put?: never;
@@ -796,7 +799,11 @@ export interface components {
             };
             /** @description What the log policy removed or replaced */
             masked: components["schemas"]["MaskApplied"][];
-            /** @description Why no decision could be made, when none was */
+            /**
+             * @description Why no decision could be made (context_unavailable, policy_error), or why a decision
+             *     made was refused after all (decision_log_unavailable); log_entry_unstorable when the
+             *     database refused the entry as it was (kept without its input). Null otherwise.
+             */
             error: null | components["schemas"]["ErrorBody"];
             policy_revision: string | null;
             /** @description Microseconds spent in the policy */
@@ -1299,7 +1306,7 @@ export interface operations {
                 action?: components["schemas"]["Action"];
                 resource_type?: components["schemas"]["ResourceType"];
                 resource_id?: components["schemas"]["Id"];
-                /** @description true: allowed answers; false: refusals (list queries have neither) */
+                /** @description true: allowed answers; false: every answer that did not allow — denials by the policy and refusals for want of a decision or of a log entry (those have error set); list queries have neither */
                 allow?: boolean;
                 /** @description Entries with this reason code (for a list query: any client's) */
                 reason_code?: string;

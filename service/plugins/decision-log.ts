@@ -20,7 +20,11 @@ export interface DecisionLogPluginOptions extends DecisionLogConfig {
 
 const MAINTENANCE_EVERY_MS = 60 * 60 * 1000;
 const PARTITION_DAYS_AHEAD = 3;
-/** Below the server's 30 s forced exit, so the spill still happens. */
+/**
+ * From the start of the stop (preClose, right after the signal), not from the end of in-flight
+ * requests: below serve.ts's 30 s forced exit, so what the database has not taken is spilled even
+ * while a request hanging on it holds the stop open (the forced exit spills what comes after).
+ */
 const DRAIN_DEADLINE_MS = 20_000;
 
 async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPluginOptions): Promise<void> {
@@ -68,19 +72,30 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
   });
 
   // While in-flight requests finish, none may wait for room in a full queue (that would hold the
-  // stop up until the forced exit, with the queue unwritten): they are refused instead.
+  // stop up until the forced exit, with the queue unwritten): they are let in past the bound (no
+  // new request reaches a handler once closing, so what still comes is bounded). The drain's
+  // deadline starts now.
+  let stopBy = Number.POSITIVE_INFINITY;
   app.addHook('preClose', async () => {
     closing = true;
-    log.beginStop();
+    stopBy = Date.now() + DRAIN_DEADLINE_MS;
+    log.beginStop(DRAIN_DEADLINE_MS);
   });
   // Runs before the database plugin closes the pool (hooks close in reverse order). Without a
-  // migrated database there is nothing to write to: what is queued is spilled at once.
+  // migrated database there is nothing to write to: what is queued is spilled at once. The
+  // start-up work (partitions, spill replay) is waited for only until the deadline: it may hang
+  // on the database too.
   app.addHook('onClose', async () => {
     closing = true;
     const migrated = app.databaseStatus.migrated;
-    if (migrated) await started;
+    const left = () => Math.max(0, Math.min(stopBy, Date.now() + DRAIN_DEADLINE_MS) - Date.now());
+    if (migrated) {
+      let wait: NodeJS.Timeout | undefined;
+      await Promise.race([started, new Promise<void>((resolve) => (wait = setTimeout(resolve, left())))]);
+      clearTimeout(wait);
+    }
     clearInterval(timer);
-    await log.close(migrated ? DRAIN_DEADLINE_MS : 0);
+    await log.close(migrated ? left() : 0);
   });
 }
 

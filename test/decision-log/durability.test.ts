@@ -1,9 +1,13 @@
-// Nothing answered is lost: after a graceful stop right behind a burst (buffered mode), and after
-// kill -9 under load (durable mode), every decision a caller received is in the log.
+// Nothing answered is lost: after a graceful stop right behind a burst (buffered mode), after a
+// stop that has to end by force because the database hangs, and after kill -9 under load (durable
+// mode), every decision a caller received is in the log.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import t from 'tap';
 import { TEST_ENGINE } from '../helpers/database.ts';
+import { eventually } from '../helpers/app.ts';
 import { startServer, type ServerProcess } from '../helpers/server-process.ts';
 
 // Real processes under load: slower than the default per-file limit on a busy machine.
@@ -89,6 +93,51 @@ t.test(
     await locker.query('rollback');
     t.equal(await server.exited, 0, 'exits once the entries are written');
     t.same(await missingFromLog(server, answered), []);
+  },
+);
+
+t.test(
+  'given a database that hangs and a request stuck on it, when SIGTERM arrives, then what was answered is spilled before the forced exit and written at the next start',
+  { skip: TEST_ENGINE !== 'postgres' && 'needs a PostgreSQL server behind a proxy to hang' },
+  async (t) => {
+    // The admin token from the environment: asking needs no database.
+    const server = await startServer(t, {}, { proxy: true });
+    const asked = Array.from({ length: 6 }, (_, i) => request(i));
+    const ids = async () => new Set((await server.query<{ id: string }>('select decision_id::text as id from decision_log')).map((r) => r.id));
+    // Warm up: the facts of these requests are cached, and the pool holds idle connections (each
+    // read below takes one), so that a request needing the database takes one and hangs on it.
+    const warm = await ask(server, '/v1/decide/batch', { requests: asked });
+    t.equal(warm.length, asked.length, 'warmed up');
+    const read = (signal?: AbortSignal) =>
+      fetch(`${server.base}/v1/decisions?limit=1`, { headers: { authorization: `Bearer ${server.token}` }, ...(signal ? { signal } : {}) });
+    t.same((await Promise.all(Array.from({ length: 8 }, () => read()))).map((r) => r.status), Array(8).fill(200));
+    t.ok(await eventually(async () => (await ids()).size >= warm.length, 20_000), 'the warm-up is logged');
+
+    server.proxy?.freeze();
+    const abort = new AbortController();
+    t.teardown(() => abort.abort());
+    const stuck = Array.from({ length: 3 }, () => read(abort.signal).then((r) => r.status, () => 'no answer'));
+    await sleep(300);
+    const answered = await run(Array.from({ length: 20 }, () => () => ask(server, '/v1/decide/batch', { requests: asked })), 4);
+    t.equal(answered.length, 120, 'answered from the fact cache while the database hangs');
+
+    const stopped = Date.now();
+    server.child.kill('SIGTERM');
+    t.equal(await server.exited, 1, 'the stuck requests hold the stop until the forced exit');
+    t.ok(Date.now() - stopped >= 29_000, `forced after ${Date.now() - stopped} ms`);
+    t.same(await Promise.all(stuck), ['no answer', 'no answer', 'no answer'], 'the stuck requests were never answered');
+
+    const spillDir = join(server.dataDir, 'decision-log-spill');
+    const files = existsSync(spillDir) ? readdirSync(spillDir) : [];
+    t.ok(files.length > 0 && files.every((f) => /^decisions-.*\.jsonl$/.test(f)), `spilled (${files.join(', ')})`);
+    const text = files.map((f) => readFileSync(join(spillDir, f), 'utf8')).join('');
+    const spilled = new Set(text.trim().split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { decision_id: string }).decision_id));
+    t.same(answered.filter((id) => !spilled.has(id)), [], 'every answer not yet written is in the spill');
+    t.notMatch(text, /Demo Practice/, 'masked, as the log would hold it');
+
+    const next = await startServer(t, {}, { restartOf: server });
+    t.ok(await eventually(async () => (await missingFromLog(next, answered)).length === 0, 30_000), 'written at the next start');
+    t.ok(await eventually(async () => readdirSync(spillDir).length === 0, 10_000), 'the spill is gone once written');
   },
 );
 

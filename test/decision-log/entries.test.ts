@@ -175,17 +175,22 @@ t.test('given the fixture data set and a token with the decide and logs scopes',
   });
 });
 
-t.test('given DECISION_LOG=off, then decisions are answered and nothing is logged', async (t) => {
+t.test('given DECISION_LOG=off, then decisions are answered and nothing is logged, not even later', async (t) => {
   const { app, database } = await buildTestApp(t, { decisionLog: { mode: 'off', retentionDays: 30, queueMax: 50_000 } });
   await seedFixtures(database.db);
   const token = await makeToken(database.db, ['decide']);
-  const response = await app.inject({
-    method: 'POST',
-    url: '/v1/decide',
-    headers: { authorization: `Bearer ${token}` },
-    payload: { subject: { id: 'pa' }, action: 'client.view', resource: { type: 'client', id: 'c_xero' } },
-  });
+  const headers = { authorization: `Bearer ${token}` };
+  const request = { subject: { id: 'pa' }, action: 'client.view', resource: { type: 'client', id: 'c_xero' } };
+  const response = await app.inject({ method: 'POST', url: '/v1/decide', headers, payload: request });
   t.equal(response.json().allow, true);
+  t.equal((await app.inject({ method: 'POST', url: '/v1/decide/batch', headers, payload: { requests: [request, request] } })).statusCode, 200);
+  t.equal(app.decisionLog.depth, 0, 'nothing queued (buffered mode would hold the entries until its writer runs)');
+  // What a buffered flush needs: the writer has run dry. Then the table would hold the entries.
+  await logWritten(app);
+  await new Promise((r) => setTimeout(r, 200));
   const rows = await database.db.selectFrom('decision_log').select('decision_id').execute();
   t.same(rows, []);
+  const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;
+  t.match(metrics, /^clearance_decision_log_entries_written_total 0$/m, 'nothing written');
+  t.match(metrics, /^clearance_decisions_total\{endpoint="decide",outcome="allow"\} 1$/m, 'while the answers are counted');
 });

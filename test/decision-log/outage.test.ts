@@ -1,10 +1,17 @@
 // The decision log through database trouble: answers given while the log cannot be written are
 // held and written when the database returns; a full queue makes answers wait, never drops them.
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pg from 'pg';
 import t from 'tap';
 import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../service/app.ts';
+import { openDatabase } from '../../service/data/connect.ts';
+import { migrateToLatest } from '../../service/data/migrate.ts';
 import { buildAppBehindProxy, eventually, logWritten } from '../helpers/app.ts';
-import { TEST_ENGINE } from '../helpers/database.ts';
+import { testConfig } from '../helpers/config.ts';
+import { createPostgresDatabase, TEST_ENGINE } from '../helpers/database.ts';
 import { makeToken, seedFixtures } from '../helpers/fixtures.ts';
 
 const needsServer = { skip: TEST_ENGINE !== 'postgres' && 'needs a PostgreSQL server to cut and to lock a table in' };
@@ -122,4 +129,35 @@ t.test('given durable mode and a log that cannot be written, then the answer is 
   const row = await database.db.selectFrom('decision_log').selectAll().where('decision_id', '=', error.details.decision_id).executeTakeFirstOrThrow();
   t.same(row.reason_codes, ['decision_log_unavailable']);
   t.match(row.result, { allow: true }, 'what the policy decided is kept');
+});
+
+t.test('given the start-up maintenance stuck on the database, when the app closes, then what was answered is spilled by the drain deadline', needsServer, async (t) => {
+  t.setTimeout(120_000);
+  const created = await createPostgresDatabase();
+  t.teardown(() => created.drop());
+  const database = await openDatabase({ databaseUrl: created.url, dataDir: null });
+  await migrateToLatest(database.db);
+  await seedFixtures(database.db);
+  const token = await makeToken(database.db, ['decide']);
+  // Partition maintenance and the spill replay run before the writer starts; this holds them.
+  const lock = await lockLog(created.url);
+  t.teardown(() => lock.release().catch(() => undefined));
+  const dataDir = mkdtempSync(join(tmpdir(), 'clearance-test-'));
+  const app = await buildApp({ config: testConfig({ databaseUrl: created.url, dataDir }), database, logger: false, processMetrics: false });
+  await app.ready();
+  await app.databaseStatus.whenMigrated;
+  const response = await app.inject({
+    method: 'POST',
+    url: '/v1/decide',
+    headers: { authorization: `Bearer ${token}` },
+    payload: { subject: { id: 'pa' }, action: 'client.view', resource: { type: 'client', id: 'c_xero' } },
+  });
+  t.equal(response.statusCode, 200);
+  const closed = app.close();
+  const spillDir = join(dataDir, 'decision-log-spill');
+  const spilled = () => (existsSync(spillDir) ? readdirSync(spillDir).filter((f) => f.endsWith('.jsonl')) : []);
+  t.ok(await eventually(async () => spilled().length > 0, 25_000), 'spilled within the 20 s deadline, the maintenance still stuck');
+  t.match(readFileSync(join(spillDir, spilled()[0] as string), 'utf8'), response.json().decision_id);
+  await lock.release();
+  await closed;
 });

@@ -1,5 +1,6 @@
 // The decision log queue on its own, with a stand-in for the database write: batching, group
 // commit, retries, backpressure, durable waits, refused rows, and the spill at shutdown.
+import * as fs from 'node:fs';
 import { mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -283,19 +284,20 @@ t.test('given a write that hangs, when the service stops, then the queue is spil
   t.same(spilled, entries.map((e) => e.decisionId));
 });
 
-t.test('given a full queue and an answer waiting for room, when stopping begins, then that answer is refused and the stop goes on', async (t) => {
+t.test('given a full queue and an answer waiting for room, when stopping begins, then that answer is let in past the bound and the stop goes on', async (t) => {
   const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
   const { log } = makeLog({ spillDir, queueMax: 1000, write: async () => Promise.reject(connectionLost()) });
   await log.record(Array.from({ length: 1000 }, () => entry()));
-  const waiting = log.record([entry()]).then(() => null, (e: unknown) => e);
+  const waiting = log.record([entry()]).then(() => 'answered', (e: unknown) => e);
   await tick();
   log.beginStop();
-  t.match(await waiting, { statusCode: 503, code: 'decision_log_unavailable' }, 'refused, not answered');
-  t.match(await log.record([entry()]).then(() => null, (e: unknown) => e), { code: 'decision_log_unavailable' }, 'a later answer that finds the queue full is refused at once');
+  t.equal(await waiting, 'answered', 'answered, not refused');
+  t.equal(await log.record([entry()]).then(() => 'answered', (e: unknown) => e), 'answered', 'a later answer that finds the queue full goes in at once');
+  t.equal(log.depth, 1002, 'both queued beyond the bound of 1000');
   log.start();
   await log.close(100);
   const spilled = readFileSync(join(spillDir, readdirSync(spillDir)[0] as string), 'utf8').trim().split('\n');
-  t.equal(spilled.length, 1000, 'the answered entries are spilled; the refused ones were never answered');
+  t.equal(spilled.length, 1002, 'every answered entry is spilled');
 });
 
 t.test('given durable mode and a commit that comes too late, then the answer is refused and its entry records the refusal', async (t) => {
@@ -396,4 +398,222 @@ t.test('given durable mode and a lone entry whose write outlasts its answer, the
   await tick(50);
   t.same(corrected, [lone.decisionId], 'corrected without waiting for another entry');
   await log.close(1000);
+});
+
+t.test('given a spill being written, when a replay looks at the folder meanwhile, then it sees no spill file until the file is whole', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  // What a replay in another process would claim at that moment: every *.jsonl file, read whole.
+  const torn: string[] = [];
+  const look = () => {
+    for (const name of readdirSync(spillDir).filter((n) => n.endsWith('.jsonl'))) {
+      const text = readFileSync(join(spillDir, name), 'utf8');
+      const whole = text.endsWith('\n') && text.trim().split('\n').every((line) => {
+        try {
+          JSON.parse(line);
+          return true;
+        } catch {
+          return false;
+        }
+      });
+      if (!whole) torn.push(name);
+    }
+  };
+  // Every write of spill text is cut in two, with a look at the folder in between.
+  const writeInHalves = (target: fs.PathOrFileDescriptor, data: unknown, options?: fs.WriteFileOptions) => {
+    if (typeof data !== 'string' || !data.includes('decision_id')) return fs.writeFileSync(target, data as string, options);
+    const middle = Math.floor(data.length / 2);
+    fs.writeFileSync(target, data.slice(0, middle), options);
+    look();
+    if (typeof target === 'number') fs.writeFileSync(target, data.slice(middle));
+    else fs.appendFileSync(target, data.slice(middle));
+  };
+  const { DecisionLog: Spilling } = await t.mockImport<typeof import('../../service/domain/decision-log.ts')>('../../service/domain/decision-log.ts', {
+    'node:fs': { ...fs, writeFileSync: writeInHalves },
+  });
+  const log = new Spilling({
+    mode: 'buffered',
+    queueMax: 10_000,
+    masks: () => [],
+    markRefused: async () => undefined,
+    metrics: new Metrics({ processMetrics: false }),
+    log: quiet,
+    spillDir,
+    write: async () => Promise.reject(connectionLost()),
+  });
+  const entries = [entry(), entry(), entry()];
+  await log.record(entries);
+  await log.close(0);
+  t.same(torn, [], 'no half-written spill file was ever in view');
+  const files = readdirSync(spillDir);
+  t.equal(files.length, 1, 'one file, under its final name');
+  t.match(files[0], /^decisions-.*\.jsonl$/);
+  t.same(readFileSync(join(spillDir, files[0] as string), 'utf8').trim().split('\n').map((l) => JSON.parse(l).decision_id), entries.map((e) => e.decisionId));
+});
+
+t.test('given a spill file left half-written by a process that died, when replayed, then its whole lines are written and the torn end set aside', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const kept = [entry(), entry()];
+  const first = makeLog({ spillDir, write: async () => Promise.reject(connectionLost()) });
+  await first.log.record(kept);
+  await first.log.close(0);
+  const [file] = readdirSync(spillDir) as [string];
+  // The same file as it would be while pid 999999 was still writing it, and after it died.
+  renameSync(join(spillDir, file), join(spillDir, `${file}.writing-999999`));
+  writeFileSync(join(spillDir, `${file}.writing-999999`), `${readFileSync(join(spillDir, `${file}.writing-999999`), 'utf8')}{"decision_id": "to`);
+  // One still being written by a live process (this one) is not touched.
+  writeFileSync(join(spillDir, `decisions-1-${process.pid}.jsonl.writing-${process.pid}`), '{"decision_id": "half');
+
+  const replayed: NewDecisionLogRow[] = [];
+  const next = makeLog({ spillDir, write: async (rows) => void replayed.push(...rows) });
+  t.equal(await next.log.replaySpill(), 2);
+  t.same(replayed.map((r) => r.decision_id), kept.map((e) => e.decisionId));
+  t.same(readdirSync(spillDir).sort(), [`${file}.bad`, `decisions-1-${process.pid}.jsonl.writing-${process.pid}`].sort());
+});
+
+t.test('given a spill file with an entry the database refuses, when replayed, then the others are stored, it is kept without its input, and the file is done', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const good = [entry(), entry()];
+  const bad = entry({ input: { note: 'poison' } });
+  const first = makeLog({ spillDir, masks: () => [], write: async () => Promise.reject(connectionLost()) });
+  await first.log.record([good[0] as DecisionLogEntry, bad, good[1] as DecisionLogEntry]);
+  await first.log.close(0);
+
+  const written: NewDecisionLogRow[] = [];
+  const next = makeLog({
+    spillDir,
+    write: async (rows) => {
+      if (rows.some((r) => r.input !== null && String(r.input).includes('poison'))) throw Object.assign(new Error('value too long'), { code: '22001' });
+      written.push(...rows);
+    },
+  });
+  t.equal(await next.log.replaySpill(), 3);
+  t.same(written.map((r) => r.decision_id).sort(), [bad.decisionId, ...good.map((e) => e.decisionId)].sort(), 'all three stored');
+  const kept = written.find((r) => r.decision_id === bad.decisionId);
+  t.equal(kept?.input, null);
+  t.same(JSON.parse(String(kept?.masked)), [{ op: 'remove', path: '/input' }]);
+  t.match(JSON.parse(String(kept?.error)), { code: 'log_entry_unstorable', message: 'value too long' });
+  t.same(readdirSync(spillDir), [], 'the file is done, not retried forever');
+});
+
+t.test('given a failing database, when more answers arrive during the retry pause, then waiting_on_database counts them too', async (t) => {
+  let failing = true;
+  const { log, metrics } = makeLog({
+    write: async () => {
+      if (failing) throw connectionLost();
+    },
+  });
+  log.start();
+  await log.record([entry(), entry()]);
+  await tick(50);
+  t.equal(await value(metrics, 'clearance_decision_log_waiting_on_database'), 2, 'held after the failed write');
+  // The writer now waits before it tries again; these arrive meanwhile.
+  await log.record([entry(), entry(), entry()]);
+  t.equal(await value(metrics, 'clearance_decision_log_waiting_on_database'), 5, 'every entry held while the database fails');
+  t.equal(await value(metrics, 'clearance_decision_log_queue_depth'), 5);
+  failing = false;
+  await log.close(2000);
+  t.equal(await value(metrics, 'clearance_decision_log_waiting_on_database'), 0, 'none once written');
+});
+
+t.test('given durable mode and a batch written in two parts, when its answer times out, then every entry of it is corrected, the part already written included', async (t) => {
+  const { calls, write } = heldWrites();
+  const corrected: string[] = [];
+  const { log } = makeLog({ mode: 'durable', durableTimeoutMs: 100, batchMax: 2, write, markRefused: async (keys) => void corrected.push(...keys.map((k) => k.decision_id)) });
+  log.start();
+  const batch = [entry(), entry(), entry()];
+  const answer = log.record(batch).then(() => null, (e: unknown) => e);
+  await tick();
+  t.equal(calls[0]?.rows.length, 2, 'the first two go in the first write');
+  calls[0]?.done();
+  await tick();
+  t.equal(calls[1]?.rows.length, 1, 'the third is being written');
+  t.match(await answer, { code: 'decision_log_unavailable' }, 'the answer timed out');
+  calls[1]?.done();
+  await tick(50);
+  t.same(corrected.sort(), batch.map((e) => e.decisionId).sort(), 'the log says refused for all three');
+  await log.close(1000);
+});
+
+t.test('given durable mode and corrections the database cannot take, when the service stops, then they are spilled and applied at the next start', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const { calls, write } = heldWrites();
+  const { log } = makeLog({ mode: 'durable', durableTimeoutMs: 50, spillDir, write, markRefused: async () => Promise.reject(connectionLost()) });
+  log.start();
+  const lone = entry();
+  t.match(await log.record([lone]).then(() => null, (e: unknown) => e), { code: 'decision_log_unavailable' });
+  calls[0]?.done();
+  await tick();
+  await log.close(100);
+  const files = readdirSync(spillDir);
+  t.equal(files.length, 1, 'the correction is spilled');
+  const [row] = readFileSync(join(spillDir, files[0] as string), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  t.match(row, { decision_id: lone.decisionId, allow: false, reason_codes: ['decision_log_unavailable'] }, 'as the refused entry');
+
+  const written: NewDecisionLogRow[] = [];
+  const corrected: string[] = [];
+  const next = makeLog({ spillDir, write: async (rows) => void written.push(...rows), markRefused: async (keys) => void corrected.push(...keys.map((k) => k.decision_id)) });
+  t.equal(await next.log.replaySpill(), 1);
+  t.same(written.map((r) => r.decision_id), [lone.decisionId], 'inserted if it were missing');
+  t.same(corrected, [lone.decisionId], 'and corrected where it went in as answered');
+});
+
+t.test('given stopping has begun and close() does not come (a request hangs), when the deadline passes, then what is queued and being written is spilled', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const { calls, write } = heldWrites();
+  const { log } = makeLog({ spillDir, write });
+  log.start();
+  const entries = [entry(), entry()];
+  await log.record([entries[0] as DecisionLogEntry]);
+  await tick();
+  t.equal(calls.length, 1, 'a write under way, hanging');
+  await log.record([entries[1] as DecisionLogEntry]);
+  log.beginStop(100);
+  await tick(250);
+  const files = readdirSync(spillDir);
+  t.equal(files.length, 1, 'spilled at the deadline, without close()');
+  t.same(readFileSync(join(spillDir, files[0] as string), 'utf8').trim().split('\n').map((l) => JSON.parse(l).decision_id), entries.map((e) => e.decisionId));
+  t.equal(log.depth, 0);
+  for (const call of calls) call.done();
+  await log.close(1000);
+});
+
+t.test('given a write under way, when spillNow is called (the process is exiting), then the queue is spilled at once, masked, the write under way included', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const { calls, write } = heldWrites();
+  const { log, metrics } = makeLog({ spillDir, write });
+  log.start();
+  const entries = [entry(), entry(), entry()];
+  await log.record(entries.slice(0, 1));
+  await tick();
+  t.equal(calls.length, 1, 'a write under way');
+  await log.record(entries.slice(1));
+  log.spillNow();
+  const files = readdirSync(spillDir);
+  t.equal(files.length, 1, 'synchronously');
+  const text = readFileSync(join(spillDir, files[0] as string), 'utf8');
+  t.same(text.trim().split('\n').map((l) => JSON.parse(l).decision_id), entries.map((e) => e.decisionId));
+  t.notMatch(text, /Secret Ltd/, 'masked');
+  t.equal(await value(metrics, 'clearance_decision_log_spilled_total'), 3);
+  log.spillNow();
+  t.equal(readdirSync(spillDir).length, 1, 'nothing left to spill a second time');
+});
+
+t.test('given durable mode and an entry spilled at the deadline, when its answer then times out, then the spill at close says refused and the replay corrects it', async (t) => {
+  const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
+  const { write } = heldWrites();
+  const { log } = makeLog({ mode: 'durable', durableTimeoutMs: 200, spillDir, write });
+  log.start();
+  const waiting = entry();
+  const answer = log.record([waiting]).then(() => null, (e: unknown) => e);
+  log.beginStop(50);
+  await tick(100);
+  t.equal(readdirSync(spillDir).length, 1, 'spilled at the deadline, as answered');
+  t.match(await answer, { code: 'decision_log_unavailable' }, 'then the answer is refused');
+  await log.close(0);
+  const rows = readdirSync(spillDir).flatMap((f) => readFileSync(join(spillDir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l)));
+  t.ok(rows.some((r) => r.decision_id === waiting.decisionId && r.allow === false && r.reason_codes[0] === 'decision_log_unavailable'), 'the refusal is spilled too');
+  const corrected: string[] = [];
+  const next = makeLog({ spillDir, write: async () => undefined, markRefused: async (keys) => void corrected.push(...keys.map((k) => k.decision_id)) });
+  await next.log.replaySpill();
+  t.same(corrected, [waiting.decisionId], 'marked refused, whichever file went in first');
 });

@@ -1,6 +1,7 @@
-// The process as a user starts it: bad configuration, start-up, a graceful stop.
+// The process as a user starts it: bad configuration, start-up, a graceful stop, the bootstrap token.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -46,4 +47,46 @@ t.test('given the embedded engine, when started then sent SIGTERM, then it serve
   child.kill('SIGTERM');
   t.equal(await exited, 0, 'exit code 0 after SIGTERM');
   t.match(output, /"msg":"stopped"/);
+});
+
+t.test('given a fresh embedded data folder and the port in use, when the server cannot listen, then the bootstrap token it made is printed, and works on the next start', async (t) => {
+  t.setTimeout(300_000);
+  const dataDir = mkdtempSync(join(tmpdir(), 'clearance-server-'));
+  const env = { ...process.env, DATABASE_URL: '', CLEARANCE_DATA_DIR: dataDir, CLEARANCE_ADMIN_TOKEN: '', LOG_LEVEL: 'info' };
+  const blocker = createServer();
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => blocker.close());
+  const taken = (blocker.address() as { port: number }).port;
+
+  const first = spawn(process.execPath, [SERVER], { env: { ...env, PORT: String(taken) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => first.kill('SIGKILL'));
+  let stdout = '';
+  first.stdout.on('data', (d) => (stdout += d));
+  first.stderr.on('data', (d) => (stdout += d));
+  t.equal(await new Promise<number | null>((resolve) => first.on('exit', resolve)), 1, 'exits 1: it cannot listen');
+  t.match(stdout, /cannot listen on 127\.0\.0\.1/);
+  const token = /admin token \(shown once, keep it\): (clr_\S+)/.exec(stdout)?.[1];
+  t.ok(token, 'the token is printed', { output: stdout.slice(-800) });
+  const logLines = stdout.split('\n').filter((line) => line.startsWith('{'));
+  t.ok(logLines.length > 0 && logLines.every((line) => !line.includes(token as string)), 'never in a log line');
+
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const second = spawn(process.execPath, [SERVER], { env: { ...env, PORT: String(port) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => second.kill('SIGKILL'));
+  let output = '';
+  second.stdout.on('data', (d) => (output += d));
+  second.stderr.on('data', (d) => (output += d));
+  const exited = new Promise<number | null>((resolve) => second.on('exit', resolve));
+  let ready = 0;
+  for (let i = 0; i < 450 && ready !== 200 && second.exitCode === null; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    ready = await fetch(`http://127.0.0.1:${port}/ready`).then((r) => r.status, () => 0);
+  }
+  t.equal(ready, 200, 'ready again', { output: output.slice(-500) });
+  const tokens = await fetch(`http://127.0.0.1:${port}/v1/tokens`, { headers: { authorization: `Bearer ${token}` } });
+  t.equal(tokens.status, 200, 'the printed token works');
+  t.ok(await eventually(async () => /Clearance is listening/.test(output)), 'the banner');
+  t.notMatch(output, /clr_/, 'no other token is made or shown');
+  second.kill('SIGTERM');
+  t.equal(await exited, 0);
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { createPostgresDatabase, TEST_ENGINE } from './database.ts';
+import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -22,20 +23,50 @@ export interface ServerProcess {
   output(): string;
   /** Runs a query against the service's database (after it exited, for PGlite). */
   query<R>(text: string, values?: unknown[]): Promise<R[]>;
-  /** The PostgreSQL URL of the service's database (postgres engine only). */
+  /** The PostgreSQL URL of the service's database (postgres engine only), not through the proxy. */
   databaseUrl: string | null;
+  /** Where the service keeps its files (the decision log spill, PGlite's). */
+  dataDir: string;
+  /** The proxy the service reaches its database through, when asked for. */
+  proxy: TcpProxy | null;
 }
 
-export async function startServer(t: Teardown, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'clearance-process-'));
-  const created = TEST_ENGINE === 'postgres' ? await createPostgresDatabase() : null;
-  if (created !== null) t.teardown(() => created.drop());
+export interface StartOptions {
+  /** Reach the database through a proxy the test can cut or freeze (postgres engine only). */
+  proxy?: boolean;
+  /** Start again on the data folder and database of this server (which has exited). */
+  restartOf?: ServerProcess;
+}
+
+export async function startServer(t: Teardown, env: Record<string, string> = {}, options: StartOptions = {}): Promise<ServerProcess> {
+  const dataDir = options.restartOf?.dataDir ?? mkdtempSync(join(tmpdir(), 'clearance-process-'));
+  let created: { url: string } | null = null;
+  if (options.restartOf !== undefined) {
+    const url = options.restartOf.databaseUrl;
+    created = url === null ? null : { url };
+  } else if (TEST_ENGINE === 'postgres') {
+    const made = await createPostgresDatabase();
+    t.teardown(() => made.drop());
+    created = made;
+  }
+  let proxy: TcpProxy | null = null;
+  let serviceUrl = created?.url ?? '';
+  if (options.proxy === true) {
+    if (created === null) throw new Error('a proxy needs the postgres engine');
+    const target = new URL(created.url);
+    const started = await startTcpProxy(target.hostname, Number(target.port || 5432));
+    proxy = started;
+    t.teardown(() => started.close());
+    const url = new URL(created.url);
+    url.port = String(started.port);
+    serviceUrl = url.toString();
+  }
   const port = 20000 + Math.floor(Math.random() * 20000);
   const token = `test-admin-${randomBytes(12).toString('hex')}`;
   const child = spawn(process.execPath, ['service/server.ts'], {
     env: {
       ...process.env,
-      DATABASE_URL: created?.url ?? '',
+      DATABASE_URL: serviceUrl,
       CLEARANCE_DATA_DIR: dataDir,
       CLEARANCE_SEED_DEMO: 'true',
       CLEARANCE_ADMIN_TOKEN: token,
@@ -65,6 +96,8 @@ export async function startServer(t: Teardown, env: Record<string, string> = {})
     exited,
     output: () => output,
     databaseUrl: created?.url ?? null,
+    dataDir,
+    proxy,
     async query<R>(text: string, values: unknown[] = []) {
       if (created !== null) {
         const client = new pg.Client({ connectionString: created.url });
