@@ -1,17 +1,18 @@
 // `make bench-profile`: where a serving process spends its CPU on /v1/decide. Runs one Clearance
-// process (no workers, so one profile holds everything) under `node --cpu-prof` on the benchmark
-// data set, sends the request mix of `make bench` at 32 connections, and prints the self time by
-// area and the heaviest functions. The .cpuprofile it leaves opens as a flame graph in Chrome
-// DevTools (Performance → Load profile) or speedscope.
+// process (no workers, so one profile holds everything) on the benchmark data set, warms it with
+// the request mix of `make bench`, then profiles it through the inspector while the mix is sent at
+// 32 connections — the steady state only, not start-up or cache warming — and prints the user and
+// kernel CPU per request, the self time by area and the heaviest functions. The .cpuprofile it
+// leaves opens as a flame graph in Chrome DevTools (Performance → Load profile) or speedscope.
 // `bare` profiles the bare-Fastify ceiling the same way, for comparison.
 // Usage: node bench/profile.ts [off|buffered|durable|bare] [seconds]   (BENCH_DATABASE_URL)
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { openDatabase } from '../service/data/connect.ts';
 import { ensureDataset } from './dataset.ts';
 import { runLoad } from './load.ts';
-import { measured, startServer } from './processes.ts';
+import { startServer, type Server } from './processes.ts';
 import { requestMix } from './requests.ts';
 import { benchDatabaseUrl, ensureDatabase, prepareRun } from './setup.ts';
 
@@ -76,6 +77,43 @@ function summarise(profile: CpuProfile): string {
   return lines.join('\n');
 }
 
+/** A minimal Chrome DevTools protocol client over the inspector's WebSocket. */
+async function inspector(server: Server, inspectPort: number): Promise<{ send(method: string, params?: object): Promise<Record<string, unknown>>; close(): void }> {
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  const url = targets[0]?.webSocketDebuggerUrl;
+  if (url === undefined) throw new Error(`no inspector target on port ${inspectPort}:\n${server.output().slice(-2000)}`);
+  const socket = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  let next = 0;
+  const pending = new Map<number, { resolve(value: Record<string, unknown>): void; reject(error: Error): void }>();
+  socket.onmessage = (event) => {
+    const message = JSON.parse(String(event.data)) as { id?: number; result?: Record<string, unknown>; error?: { message: string } };
+    const waiter = message.id === undefined ? undefined : pending.get(message.id);
+    if (waiter === undefined) return;
+    pending.delete(message.id as number);
+    if (message.error) waiter.reject(new Error(message.error.message));
+    else waiter.resolve(message.result ?? {});
+  };
+  return {
+    send: (method, params = {}) =>
+      new Promise((resolve, reject) => {
+        const id = ++next;
+        pending.set(id, { resolve, reject });
+        socket.send(JSON.stringify({ id, method, params }));
+      }),
+    close: () => socket.close(),
+  };
+}
+
+/** User and kernel CPU seconds of one process so far. */
+function cpuOf(pid: number): { user: number; system: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
+
 async function main(): Promise<void> {
   await ensureDatabase(benchDatabaseUrl);
   const handle = await openDatabase({ databaseUrl: benchDatabaseUrl, dataDir: null });
@@ -85,17 +123,16 @@ async function main(): Promise<void> {
   const auth = await prepareRun(handle.db);
   await handle.close();
 
-  const profileDir = resolve('.build/profiles', `${mode}-${new Date().toISOString().replace(/[:.]/g, '-')}`);
-  mkdirSync(profileDir, { recursive: true });
   const port = 18900 + Math.floor(Math.random() * 100);
-  const profiled = ['--cpu-prof', `--cpu-prof-dir=${profileDir}`];
+  const inspectPort = port + 100;
+  const inspect = [`--inspect=127.0.0.1:${inspectPort}`];
   const server =
     mode === 'bare'
-      ? await startServer('bare fastify (profiled)', process.execPath, [...profiled, 'bench/bare-fastify.ts'], { PORT: String(port), WORKERS: '1' }, `http://127.0.0.1:${port}/health`)
+      ? await startServer('bare fastify (profiled)', process.execPath, [...inspect, 'bench/bare-fastify.ts'], { PORT: String(port), WORKERS: '1' }, `http://127.0.0.1:${port}/health`)
       : await startServer(
           'clearance (profiled)',
           process.execPath,
-          [...profiled, 'service/server.ts'],
+          [...inspect, 'service/server.ts'],
           {
             DATABASE_URL: benchDatabaseUrl,
             PORT: String(port),
@@ -108,21 +145,31 @@ async function main(): Promise<void> {
           },
           `http://127.0.0.1:${port}/ready`,
         );
+  let profile: CpuProfile;
   try {
-    const bodies = mix.map((request) => JSON.stringify(request));
-    const run = await measured(server.child.pid as number, () =>
-      runLoad({ origin: server.origin, path: '/v1/decide', headers: auth, bodies }, { connections: 32, durationS: seconds, warmupS: 3, warmupRequests: bodies.length }),
-    );
-    const { result, usage } = run;
-    say(`${mode === 'bare' ? 'bare Fastify' : `decision log ${mode}`}, 1 process, 32 connections, ${seconds} s: ${result.rps} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, server ${usage.cpuCores} cores, load generator ${result.generatorCpu} cores${result.non2xx + result.errors > 0 ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`);
-    say(`server CPU per request: ${((usage.cpuCores / Math.max(1, result.rps)) * 1e6).toFixed(0)} µs`);
+    const target = { origin: server.origin, path: '/v1/decide', headers: auth, bodies: mix.map((request) => JSON.stringify(request)) };
+    await runLoad(target, { connections: 32, durationS: 2, warmupS: 3, warmupRequests: 2 * target.bodies.length });
+    const devtools = await inspector(server, inspectPort);
+    await devtools.send('Profiler.enable');
+    await devtools.send('Profiler.setSamplingInterval', { interval: 200 });
+    const pid = server.child.pid as number;
+    const before = cpuOf(pid);
+    await devtools.send('Profiler.start');
+    const result = await runLoad(target, { connections: 32, durationS: seconds, warmupS: 0 });
+    profile = (await devtools.send('Profiler.stop')).profile as CpuProfile;
+    const after = cpuOf(pid);
+    devtools.close();
+    const perRequest = (s: number) => ((s / Math.max(1, result.requests)) * 1e6).toFixed(0);
+    say(`${mode === 'bare' ? 'bare Fastify' : `decision log ${mode}`}, 1 process, 32 connections, ${seconds} s: ${result.rps} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, load generator ${result.generatorCpu} cores${result.non2xx + result.errors > 0 ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`);
+    say(`server CPU per request (while profiled): ${perRequest(after.user - before.user)} µs user + ${perRequest(after.system - before.system)} µs kernel`);
   } finally {
     await server.stop();
   }
-  const file = readdirSync(profileDir).find((f) => f.endsWith('.cpuprofile'));
-  if (file === undefined) throw new Error(`no profile was written to ${profileDir}`);
-  const profile = JSON.parse(readFileSync(join(profileDir, file), 'utf8')) as CpuProfile;
-  process.stdout.write(`${summarise(profile)}\n\nprofile: ${join(profileDir, file)}\n`);
+  const dir = resolve('.build/profiles');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${mode}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);
+  writeFileSync(file, JSON.stringify(profile));
+  process.stdout.write(`${summarise(profile)}\n\nprofile: ${file}\n`);
 }
 
 await main();
