@@ -76,7 +76,13 @@ export function targets(r: BenchResults): Target[] {
   }
   if (ours && bare) {
     const share = ours.rps / bare.rps;
-    out.push({ goal: '≥ 70% of the bare-Fastify ceiling', measured: `${ours.rps} of ${bare.rps} req/s = ${(share * 100).toFixed(0)}%`, met: share >= 0.7 });
+    const unlogged = find(r, 'clearance-decide', 'concurrency');
+    const withoutLog = unlogged ? `; decision log off: ${unlogged.rps} req/s = ${((unlogged.rps / bare.rps) * 100).toFixed(0)}%` : '';
+    out.push({
+      goal: '≥ 70% of the bare-Fastify ceiling',
+      measured: `log buffered: ${ours.rps} of ${bare.rps} req/s = ${(share * 100).toFixed(0)}%, short by ${Math.round(0.7 * bare.rps - ours.rps)} req/s${withoutLog}`,
+      met: share >= 0.7,
+    });
   }
   out.push({
     goal: 'in-process evaluation: median ≤ 10 µs per decision',
