@@ -41,6 +41,17 @@ export async function logWritten(app: FastifyInstance, ms = 10_000): Promise<voi
   if (!(await eventually(async () => app.decisionLog.depth === 0, ms))) throw new Error(`${app.decisionLog.depth} decision log entries still queued after ${ms} ms`);
 }
 
+/** A fresh PostgreSQL database and a proxy in front of it, both gone at teardown. */
+async function databaseBehindProxy(t: Teardown): Promise<{ directUrl: string; proxiedUrl: string; proxy: TcpProxy }> {
+  const created = await createPostgresDatabase();
+  t.teardown(() => created.drop());
+  const target = new URL(created.url);
+  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
+  t.teardown(() => proxy.close());
+  target.port = String(proxy.port);
+  return { directUrl: created.url, proxiedUrl: target.toString(), proxy };
+}
+
 /**
  * The app on a fresh PostgreSQL database reached through a proxy the test can cut and restore.
  * Not awaited for migrations: the caller decides whether the database is up at start.
@@ -49,17 +60,11 @@ export async function buildAppBehindProxy(
   t: Teardown,
   config: Partial<Config> = {},
 ): Promise<{ app: FastifyInstance; database: DatabaseHandle; proxy: TcpProxy; directUrl: string }> {
-  const created = await createPostgresDatabase();
-  t.teardown(() => created.drop());
-  const target = new URL(created.url);
-  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-  t.teardown(() => proxy.close());
-  const url = new URL(created.url);
-  url.port = String(proxy.port);
-  const database = await openDatabase({ databaseUrl: url.toString(), dataDir: null });
-  const app = await buildApp({ config: testConfig({ ...config, databaseUrl: url.toString() }), database, logger: false, processMetrics: false });
+  const { directUrl, proxiedUrl, proxy } = await databaseBehindProxy(t);
+  const database = await openDatabase({ databaseUrl: proxiedUrl, dataDir: null });
+  const app = await buildApp({ config: testConfig({ ...config, databaseUrl: proxiedUrl }), database, logger: false, processMetrics: false });
   t.teardown(() => app.close());
-  return { app, database, proxy, directUrl: created.url };
+  return { app, database, proxy, directUrl };
 }
 
 /**
@@ -71,18 +76,12 @@ export async function buildAppWithFeedBehindProxy(
   t: Teardown,
   config: Partial<Config> = {},
 ): Promise<{ app: FastifyInstance; database: DatabaseHandle; proxy: TcpProxy }> {
-  const created = await createPostgresDatabase();
-  t.teardown(() => created.drop());
-  const target = new URL(created.url);
-  const proxy = await startTcpProxy(target.hostname, Number(target.port || 5432));
-  t.teardown(() => proxy.close());
-  const url = new URL(created.url);
-  url.port = String(proxy.port);
-  const feed = await openDatabase({ databaseUrl: url.toString(), dataDir: null });
+  const { directUrl, proxiedUrl, proxy } = await databaseBehindProxy(t);
+  const feed = await openDatabase({ databaseUrl: proxiedUrl, dataDir: null });
   t.teardown(() => feed.close());
-  const database = await openDatabase({ databaseUrl: created.url, dataDir: null });
+  const database = await openDatabase({ databaseUrl: directUrl, dataDir: null });
   database.listen = feed.listen;
-  const app = await buildApp({ config: testConfig({ ...config, databaseUrl: created.url }), database, logger: false, processMetrics: false });
+  const app = await buildApp({ config: testConfig({ ...config, databaseUrl: directUrl }), database, logger: false, processMetrics: false });
   t.teardown(() => app.close());
   return { app, database, proxy };
 }
