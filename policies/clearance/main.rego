@@ -99,9 +99,9 @@ verdict_of(req) := _invalid_entry(problems) if {
 } else := _entry(false, codes) if {
 	codes := _stage_one(req)
 	count(codes) > 0
-} else := _entry(false, codes) if {
-	codes := _area_denials(req.resource.type, req)
-	count(codes) > 0
+} else := _denial_entry(reasons) if {
+	reasons := _area_denials(req.resource.type, req)
+	count(reasons) > 0
 } else := _entry(true, codes) if {
 	codes := _area_grants(req.resource.type, req)
 	count(codes) > 0
@@ -112,6 +112,18 @@ verdict_of(req) := _invalid_entry(problems) if {
 _entry(allow, codes) := array.concat([allow], sort(codes))
 
 _invalid_entry(problems) := array.concat([false], _invalid_reasons(problems))
+
+# An area's denials are codes, and may carry reasons with their own message
+# (grant_exceeds_own_access says what exceeds): sorted by code, then message, all the same.
+_denial_entry(reasons) := _entry(false, reasons) if {
+	every reason in reasons {
+		is_string(reason)
+	}
+} else := array.concat([false], [key[2] | some key in sort({_sort_key(reason) | some reason in reasons})])
+
+_sort_key(reason) := [reason, "", reason] if {
+	is_string(reason)
+} else := [reason.code, reason.message, reason]
 
 _invalid_reasons(problems) := [{"code": "invalid_input", "message": problem} | some problem in sort(problems)]
 
@@ -312,7 +324,12 @@ message("invalid_role") := "the proposed role does not exist for this kind of ac
 
 message("role_phased_out") := "the expense approver role is being phased out and cannot be newly given"
 
-message("self_action_not_allowed") := "users may not suspend or remove themselves, nor change their own role or client access"
+message("self_action_not_allowed") := concat("", [
+	"users may not suspend or remove themselves, nor change their own role, status, client access or permissions; ",
+	"only the top admin may set their own practice-manager link",
+])
+
+message("grant_exceeds_own_access") := "a sub admin may not give another user access it does not have itself"
 
 message("client_not_found") := "the client to allocate does not exist"
 

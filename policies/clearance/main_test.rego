@@ -379,3 +379,83 @@ _area_codes := {code |
 	]
 	some code in codes
 }
+
+# ---- SPEC §2.4a through the whole decision --------------------------------------------------
+
+_restricted := object.union(_subject("client_admin"), {"client_access_mode": "selected"})
+
+_colleague := {
+	"type": "user", "id": "u2", "attributes": {}, "found": true, "account_id": "a1",
+	"role": "standard", "status": "active", "client_access_mode": "selected",
+	"permissions": {"publishing": "none"}, "xpm_staff_id": null,
+}
+
+_proposal(action, attributes) := _request(
+	action, _restricted, _practice,
+	object.union(_colleague, {"attributes": attributes}),
+)
+
+test_excesses_are_reasons_with_their_own_message_sorted_by_code_then_message if {
+	attributes := {"client_access_mode": "all", "permissions": {"manage_business": true}, "role": "user_admin"}
+	decision := clearance.decide(_proposal("user.update", attributes))
+	decision == {"allow": false, "reasons": [
+		{
+			"code": "grant_exceeds_own_access",
+			"message": "may not give client access mode all: it is broader than the admin's own (selected)",
+		},
+		{"code": "grant_exceeds_own_access", "message": "may not grant manage_business: the admin does not hold it"},
+		{"code": "invalid_role", "message": "the proposed role does not exist for this kind of account"},
+	]}
+	clearance.verdict_of(_proposal("user.update", attributes)) == [
+		false,
+		{
+			"code": "grant_exceeds_own_access",
+			"message": "may not give client access mode all: it is broader than the admin's own (selected)",
+		},
+		{"code": "grant_exceeds_own_access", "message": "may not grant manage_business: the admin does not hold it"},
+		"invalid_role",
+	]
+}
+
+test_a_restricted_client_admin_cannot_lift_its_own_restriction_through_user_update if {
+	request := _request("user.update", _restricted, _practice, object.union(_colleague, {
+		"id": "u1", "role": "client_admin",
+		"attributes": {"client_access_mode": "all"},
+	}))
+	_codes(clearance.decide(request)) == {"self_action_not_allowed"}
+}
+
+test_a_restricted_client_admin_cannot_create_a_client_admin_with_the_default_mode if {
+	resource := {"type": "user", "attributes": {"role": "client_admin"}}
+	decision := clearance.decide(_request("user.create", _restricted, _practice, resource))
+	decision.allow == false
+	_codes(decision) == {"grant_exceeds_own_access"}
+}
+
+test_allocating_a_client_the_admin_cannot_see_names_the_client if {
+	client := {
+		"id": "c9", "found": true, "account_id": "a1", "ledger": "myob", "ledger_access": false,
+		"subject_allocated": false, "subject_ledger_access": false,
+	}
+	resource := object.union(_colleague, {"attributes": {"client_id": "c9"}, "attribute_client": client})
+	decision := clearance.decide(_request("user.client_access.edit", _restricted, _practice, resource))
+	decision.reasons == [{
+		"code": "grant_exceeds_own_access",
+		"message": "may not allocate client c9: it is not allocated to the admin",
+	}]
+}
+
+test_user_xpm_link_edit_does_not_exist_in_business_accounts if {
+	target := object.union(_colleague, {"attributes": {"xpm_staff_id": "s1"}})
+	decision := clearance.decide(_request("user.xpm_link.edit", _subject("business_admin"), _business, target))
+	_codes(decision) == {"account_kind_not_supported"}
+}
+
+test_user_create_naming_a_user_of_another_account_is_invalid_input_on_resource_id if {
+	resource := object.union(_colleague, {"id": "u-elsewhere", "account_id": "a2", "attributes": {"role": "standard"}})
+	decision := clearance.decide(_request("user.create", _subject("practice_admin"), _practice, resource))
+	decision == {"allow": false, "reasons": [{
+		"code": "invalid_input",
+		"message": "resource.id must not be given for user.create: it names no existing user",
+	}]}
+}

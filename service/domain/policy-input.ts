@@ -12,6 +12,14 @@ export interface DecideRequest {
 
 export type PolicyInput = Record<string, unknown> & { action: string; subject: object; account: object | null; resource: object };
 
+const permissionFacts = (user: User) => ({
+  add_clients: user.add_clients,
+  practice_insights: user.practice_insights,
+  manage_business: user.manage_business,
+  create_expense_claims: user.create_expense_claims,
+  publishing: user.publishing,
+});
+
 function subjectFacts(id: string, user: User | null): Record<string, unknown> {
   if (user === null) return { id, found: false };
   return {
@@ -21,13 +29,7 @@ function subjectFacts(id: string, user: User | null): Record<string, unknown> {
     role: user.role,
     status: user.status,
     client_access_mode: user.client_access_mode,
-    permissions: {
-      add_clients: user.add_clients,
-      practice_insights: user.practice_insights,
-      manage_business: user.manage_business,
-      create_expense_claims: user.create_expense_claims,
-      publishing: user.publishing,
-    },
+    permissions: permissionFacts(user),
     xpm_staff_id: user.xpm_staff_id,
   };
 }
@@ -101,6 +103,7 @@ export class PolicyInputBuilder {
       case 'user': {
         const target = await this.#facts.user(request.id);
         if (target === null) return { ...base, found: false };
+        // The target's current values: a proposal equal to one of them is no change (SPEC §2.4a).
         const facts: Record<string, unknown> = {
           ...base,
           found: true,
@@ -108,14 +111,30 @@ export class PolicyInputBuilder {
           role: target.role,
           status: target.status,
           client_access_mode: target.client_access_mode,
+          permissions: permissionFacts(target),
+          xpm_staff_id: target.xpm_staff_id,
         };
         const clientId = base.attributes.client_id;
         if (typeof clientId === 'string') {
-          const [client, targetLedger] = await Promise.all([this.#facts.client(clientId), this.#facts.ledgerAccess(target.id)]);
+          // The target's ledger access greys the client out; the subject's own access to it bounds
+          // what a sub admin may allocate (grant_exceeds_own_access). One round trip for all three.
+          const [client, targetLedger, grantor] = await Promise.all([
+            this.#facts.client(clientId),
+            this.#facts.ledgerAccess(target.id),
+            subjectLinks(),
+          ]);
           facts.attribute_client =
             client === null
               ? { id: clientId, found: false }
-              : { id: clientId, found: true, account_id: client.account_id, ledger: client.ledger, ledger_access: targetLedger.has(clientId) };
+              : {
+                  id: clientId,
+                  found: true,
+                  account_id: client.account_id,
+                  ledger: client.ledger,
+                  ledger_access: targetLedger.has(clientId),
+                  subject_allocated: grantor?.allocations.has(clientId) ?? false,
+                  subject_ledger_access: grantor?.ledgerAccess.has(clientId) ?? false,
+                };
         }
         return facts;
       }

@@ -61,6 +61,9 @@ resource_type("user.remove") := "user"
 
 resource_type("user.client_access.edit") := "user"
 
+# SPEC §2.4a: setting or clearing a user's practice-manager link (xpm_staff_id).
+resource_type("user.xpm_link.edit") := "user"
+
 # SPEC §2.5 items (documents).
 resource_type("item.view") := "item"
 
@@ -70,8 +73,8 @@ resource_type("item.publish") := "item"
 
 resource_type("expense_claim.approve") := "item"
 
-# The actions that exist in practice accounts only: clients and client access modes are a
-# practice notion. Every other action exists in both kinds of account.
+# The actions that exist in practice accounts only: clients, client access modes and the
+# practice manager are a practice notion. Every other action exists in both kinds of account.
 practice_only("client.view")
 
 practice_only("client.access")
@@ -95,6 +98,8 @@ practice_only("client.create")
 practice_only("insights.view")
 
 practice_only("user.client_access.edit")
+
+practice_only("user.xpm_link.edit")
 
 # exists_in(action, kind) holds when an action of the catalogue exists in accounts of
 # that kind.

@@ -11,11 +11,12 @@ _spec_actions := {
 	"client.create": "account", "insights.view": "account", "expense_claim.create": "account",
 	"user.view": "user", "user.profile.edit": "user", "user.create": "user", "user.update": "user",
 	"user.suspend": "user", "user.enable": "user", "user.remove": "user", "user.client_access.edit": "user",
+	"user.xpm_link.edit": "user",
 	"item.view": "item", "item.edit": "item", "item.publish": "item", "expense_claim.approve": "item",
 }
 
 test_the_catalogue_holds_the_spec_actions if {
-	count(_spec_actions) == 28
+	count(_spec_actions) == 29
 	every action, resource_type in _spec_actions {
 		catalogue.resource_type(action) == resource_type
 	}
@@ -50,7 +51,10 @@ _practice_only_when_client(_, resource_type) if resource_type != "client"
 _practice_only_when_client(action, "client") if not catalogue.exists_in(action, "business")
 
 test_practice_only_account_actions_do_not_exist_in_business_accounts if {
-	every action in {"processes.manage", "automation.manage", "client.create", "insights.view", "user.client_access.edit"} {
+	every action in {
+		"processes.manage", "automation.manage", "client.create", "insights.view",
+		"user.client_access.edit", "user.xpm_link.edit",
+	} {
 		not catalogue.exists_in(action, "business")
 	}
 	every action in {"settings.view", "users.list", "subscription.manage", "expense_claim.create", "user.create"} {

@@ -101,6 +101,7 @@ has_xpm_link(user) if {
 	user.xpm_staff_id != ""
 }
 
-# The resource attributes the rules read (proposed role, client being allocated); the decision
-# log keeps no others (clearance.log.mask).
-resource_attributes := {"role", "client_id"}
+# The proposed values a user resource may carry (SPEC §2.4a): the only resource attributes the
+# rules read, validated on user resources and kept by the decision log (clearance.log.mask), so
+# a logged decision can be replayed. Other resource types keep free-form attributes.
+resource_attributes := {"role", "client_access_mode", "permissions", "status", "xpm_staff_id", "client_id"}

@@ -19,11 +19,17 @@ import data.clearance.lib
 # entrypoint: true
 mask contains "/input/account/name" if is_string(input.input.account.name)
 
-# Callers may send any resource attributes; the rules read only some, so anything else is
-# the caller's data that the log has no reason to keep.
+# Callers may send any resource attributes; the rules read only the proposed values of a user
+# resource, which the log keeps so the decision can be replayed. Anything else is the caller's
+# data that the log has no reason to keep.
 mask contains pointer(["input", "resource", "attributes", key]) if {
 	some key, _ in input.input.resource.attributes
-	not key in lib.resource_attributes
+	not _judged(input.input.resource, key)
+}
+
+_judged(resource, key) if {
+	resource.type == "user"
+	key in lib.resource_attributes
 }
 
 # pointer(segments) is the JSON pointer (RFC 6901) to a path of object keys.

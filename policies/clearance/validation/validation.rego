@@ -41,6 +41,7 @@ resource_problems(req, resource) := {"resource must be an object"} if {
 	_resource_fine(req.action, resource)
 } else := union({
 	_resource_field_problems(resource),
+	_proposal_problems(object.get(req, "action", null), resource),
 	_lookup_problems(req, resource),
 	_fact_problems(req, resource),
 })
@@ -132,12 +133,20 @@ _subject_fact_problems(req) := set() if {
 	{"account.kind must be practice or business" | not _kind(object.get(req, ["account", "kind"], null))},
 })
 
-_permission_problems(req) := {concat("", ["subject.permissions.", name, " must be a boolean or null"]) |
+_permission_problems(req) := _permission_value_problems(
+	"subject.permissions",
+	object.get(req, ["subject", "permissions"], null),
+)
+
+# _permission_value_problems(prefix, permissions) are the problems of the values of a
+# permissions object found at prefix; none when it is not an object (checked on its own).
+_permission_value_problems(prefix, permissions) := set() if {
+	not is_object(permissions)
+} else := {concat("", [prefix, ".", name, " must be a boolean or null"]) |
 	some name in ["add_clients", "practice_insights", "manage_business", "create_expense_claims"]
-	not _optional_boolean(object.get(req, ["subject", "permissions", name], null))
-} | {
-"subject.permissions.publishing must be all, expense_claims_only, none or null" |
-	not _publishing(object.get(req, ["subject", "permissions", "publishing"], null))
+	not _optional_boolean(object.get(permissions, name, null))
+} | {concat("", [prefix, ".publishing must be all, expense_claims_only, none or null"]) |
+	not _publishing(object.get(permissions, "publishing", null))
 }
 
 # Checks across fields: the subject's account must be the one described, and a
@@ -157,20 +166,87 @@ _consistency_problems(req) := {"account.id must equal subject.account_id" |
 
 _resource_fine(action, resource) if {
 	catalogue.is_resource_type(resource.type)
-	_attributes_fine(object.get(resource, "attributes", null))
+	_attributes_fine(action, resource.type, object.get(resource, "attributes", null))
 	_lookup_fine(action, resource)
 }
 
-_attributes_fine(null)
+_attributes_fine(_, _, null)
 
-_attributes_fine(attributes) if {
+_attributes_fine(action, type, attributes) if {
 	is_object(attributes)
-	_optional_string(object.get(attributes, "role", null))
-	_optional_string(object.get(attributes, "client_id", null))
+	_proposal_fine(action, type, attributes)
 }
 
-# user.create names no existing user, so neither id nor found is demanded.
-_lookup_fine("user.create", _)
+# Proposed values (SPEC §2.4a) are judged on user resources only; other resource types keep
+# free-form attributes.
+_proposal_fine(_, type, _) if type != "user"
+
+_proposal_fine(action, "user", attributes) if {
+	_optional_string(object.get(attributes, "role", null))
+	_optional_string(object.get(attributes, "client_id", null))
+	_optional_mode(object.get(attributes, "client_access_mode", null))
+	_proposed_permissions_fine(object.get(attributes, "permissions", null))
+	_optional_status(object.get(attributes, "status", null))
+	_optional_string(object.get(attributes, "xpm_staff_id", null))
+	count(_not_taken(action, attributes)) == 0
+}
+
+_proposed_permissions_fine(null)
+
+_proposed_permissions_fine(permissions) if {
+	_permissions_fine(permissions)
+	every name, _ in permissions {
+		_is_permission(name)
+	}
+}
+
+_is_permission(name) if _ = lib.permission_default(name)
+
+# Each edit takes only the proposed values it judges: user.profile.edit none (name and profile
+# fields are not judged, SPEC §2.4a), user.xpm_link.edit the link only, a create or update all
+# but the client being allocated, which is user.client_access.edit's. A value an edit does not
+# take is refused rather than ignored, so a caller cannot have it applied unjudged. The other
+# user actions change no field, and their attributes are not read.
+_takes := {
+	"user.create": _proposed_fields,
+	"user.update": _proposed_fields,
+	"user.client_access.edit": lib.resource_attributes,
+	"user.xpm_link.edit": {"xpm_staff_id"},
+	"user.profile.edit": set(),
+}
+
+_proposed_fields := {"role", "client_access_mode", "permissions", "status", "xpm_staff_id"}
+
+# The action to ask for a proposed value, for the message refusing it elsewhere.
+_action_taking := {
+	"role": "user.update",
+	"client_access_mode": "user.update",
+	"permissions": "user.update",
+	"status": "user.update",
+	"xpm_staff_id": "user.xpm_link.edit",
+	"client_id": "user.client_access.edit",
+}
+
+# _not_taken(action, attributes) are the proposed values of attributes the action does not take.
+# A null role, status, permissions or client_id proposes nothing; a null mode is the role
+# default and a null link clears it, so those are proposals.
+_not_taken(action, attributes) := {name |
+	some name, value in attributes
+	name in lib.resource_attributes
+	_proposes(name, value)
+	taken := _takes[action]
+	not name in taken
+}
+
+_proposes(_, value) if value != null
+
+_proposes("client_access_mode", null)
+
+_proposes("xpm_staff_id", null)
+
+# user.create names no existing user, so neither id nor found is demanded, and an id is refused:
+# the decision would otherwise be read as one about the user it names.
+_lookup_fine("user.create", resource) if not _names_a_user(resource)
 
 _lookup_fine(action, resource) if {
 	action != "user.create"
@@ -194,6 +270,8 @@ _facts_fine("user", resource) if {
 	lib.known_role(resource.role)
 	_status(resource.status)
 	_optional_mode(object.get(resource, "client_access_mode", null))
+	_permissions_fine(object.get(resource, "permissions", null))
+	_optional_string(object.get(resource, "xpm_staff_id", null))
 	_attribute_client_fine(resource)
 }
 
@@ -224,6 +302,8 @@ _attribute_client_fine(resource) if {
 	is_string(client.account_id)
 	_ledger(client.ledger)
 	is_boolean(client.ledger_access)
+	is_boolean(client.subject_allocated)
+	is_boolean(client.subject_ledger_access)
 }
 
 _item_client_fine(resource) if not is_string(object.get(resource, "client_id", null))
@@ -241,20 +321,62 @@ _resource_field_problems(resource) := union({
 	"resource.attributes must be an object or null" |
 		not _optional_object(object.get(resource, "attributes", null))
 	},
-	{
-	"resource.attributes.role must be a string or null" |
-		not _optional_string(object.get(resource, ["attributes", "role"], null))
-	},
+})
+
+# The problems of the proposed values of a user resource (see _proposal_fine).
+_proposal_problems(action, resource) := set() if {
+	object.get(resource, "type", null) != "user"
+} else := set() if {
+	not is_object(object.get(resource, "attributes", null))
+} else := _attribute_problems(action, resource.attributes)
+
+_attribute_problems(action, attributes) := union({
+	{"resource.attributes.role must be a string or null" | not _optional_string(object.get(attributes, "role", null))},
 	{
 	"resource.attributes.client_id must be a string or null" |
-		not _optional_string(object.get(resource, ["attributes", "client_id"], null))
+		not _optional_string(object.get(attributes, "client_id", null))
 	},
+	{
+	"resource.attributes.client_access_mode must be all, selected, ledger_all, ledger_selected or null" |
+		not _optional_mode(object.get(attributes, "client_access_mode", null))
+	},
+	_proposed_permission_problems(object.get(attributes, "permissions", null)),
+	{
+	"resource.attributes.status must be active, suspended or null" |
+		not _optional_status(object.get(attributes, "status", null))
+	},
+	{
+	"resource.attributes.xpm_staff_id must be a string or null" |
+		not _optional_string(object.get(attributes, "xpm_staff_id", null))
+	},
+	{_not_taken_problem(action, name) | some name in _not_taken(action, attributes)},
 })
+
+_not_taken_problem(action, name) := concat("", [
+	"resource.attributes.", name, " cannot be proposed with ", action,
+	" (ask ", _action_taking[name], ")",
+])
+
+_proposed_permission_problems(permissions) := {"resource.attributes.permissions must be an object or null"} if {
+	not _optional_object(permissions)
+} else := _permission_value_problems("resource.attributes.permissions", permissions) | {
+concat("", ["resource.attributes.permissions.", name, " is not a permission"]) |
+	some name, _ in permissions
+	not _is_permission(name)
+}
 
 # The loader looks a resource up by id, except for user.create.
 _looked_up(req) if req.action != "user.create"
 
-_lookup_problems(req, resource) := set() if {
+# A user resource with an id, of any value.
+_names_a_user(resource) if {
+	resource.type == "user"
+	_ := resource.id
+}
+
+_lookup_problems(req, resource) := {"resource.id must not be given for user.create: it names no existing user" |
+	_names_a_user(resource)
+} if {
 	not _looked_up(req)
 } else := {"resource.id must be a string" | not is_string(object.get(resource, "id", null))} | {
 "resource.found must be a boolean" |
@@ -280,6 +402,12 @@ _type_problems("user", resource) := union({
 	{
 	"resource.client_access_mode must be all, selected, ledger_all, ledger_selected or null" |
 		not _optional_mode(object.get(resource, "client_access_mode", null))
+	},
+	{"resource.permissions must be an object or null" | not _optional_object(object.get(resource, "permissions", null))},
+	_permission_value_problems("resource.permissions", object.get(resource, "permissions", null)),
+	{
+	"resource.xpm_staff_id must be a string or null" |
+		not _optional_string(object.get(resource, "xpm_staff_id", null))
 	},
 	_attribute_client_problems(resource),
 })
@@ -310,6 +438,14 @@ _attribute_client_fact_problems(client) := set() if {
 	{"resource.attribute_client.account_id must be a string" | not is_string(object.get(client, "account_id", null))},
 	{"resource.attribute_client.ledger must be xero, myob, quickbooks or none" | not _ledger(object.get(client, "ledger", null))},
 	{"resource.attribute_client.ledger_access must be a boolean" | not is_boolean(object.get(client, "ledger_access", null))},
+	{
+	"resource.attribute_client.subject_allocated must be a boolean" |
+		not is_boolean(object.get(client, "subject_allocated", null))
+	},
+	{
+	"resource.attribute_client.subject_ledger_access must be a boolean" |
+		not is_boolean(object.get(client, "subject_ledger_access", null))
+	},
 })
 
 _item_client_problems(resource) := set() if {
@@ -359,6 +495,10 @@ _optional_mode(mode) if lib.known_client_access_mode(mode)
 _status("active")
 
 _status("suspended")
+
+_optional_status(null)
+
+_optional_status(status) if _status(status)
 
 _kind("practice")
 

@@ -89,8 +89,11 @@ test_a_resource_needs_a_known_type if {
 }
 
 test_attributes_must_be_an_object_of_strings if {
-	request := _request("user.create", {"type": "user", "attributes": {"role": 7, "client_id": true}})
-	validation.problems(request) == {
+	user := _found("user", {
+		"role": "standard", "status": "active", "attributes": {"role": 7, "client_id": true},
+		"attribute_client": {"id": "c1", "found": false},
+	})
+	validation.problems(_request("user.client_access.edit", user)) == {
 		"resource.attributes.role must be a string or null",
 		"resource.attributes.client_id must be a string or null",
 	}
@@ -140,6 +143,8 @@ test_a_client_to_allocate_needs_its_facts if {
 		"resource.attribute_client.account_id must be a string",
 		"resource.attribute_client.ledger must be xero, myob, quickbooks or none",
 		"resource.attribute_client.ledger_access must be a boolean",
+		"resource.attribute_client.subject_allocated must be a boolean",
+		"resource.attribute_client.subject_ledger_access must be a boolean",
 	}
 }
 
@@ -171,7 +176,10 @@ test_well_formed_requests_of_every_kind_have_no_problems if {
 		})),
 		_request("user.client_access.edit", _found("user", {
 			"role": "standard", "status": "active", "attributes": {"client_id": "c1"},
-			"attribute_client": {"id": "c1", "found": true, "account_id": "a1", "ledger": "xero", "ledger_access": true},
+			"attribute_client": {
+				"id": "c1", "found": true, "account_id": "a1", "ledger": "xero", "ledger_access": true,
+				"subject_allocated": false, "subject_ledger_access": true,
+			},
 		})),
 		_request("user.client_access.edit", _found("user", {
 			"role": "standard", "status": "suspended", "attributes": {"client_id": "c9"},
@@ -217,4 +225,111 @@ test_the_facts_of_a_list_row_are_not_checked_for_user_create if {
 test_the_problems_of_a_request_leave_out_its_resource if {
 	validation.request_problems(_request("client.view", "not a resource")) == set()
 	validation.resource_problems(_request("client.view", null), "not a resource") == {"resource must be an object"}
+}
+
+# ---- proposed values (SPEC §2.4a) -----------------------------------------------------------
+
+_user_target := _found("user", {"role": "standard", "status": "active"})
+
+_proposing(action, attributes) := _request(action, object.union(_user_target, {"attributes": attributes}))
+
+test_every_proposed_value_of_a_user_is_checked_for_its_type if {
+	attributes := {
+		"role": 1, "client_access_mode": "everything", "permissions": [], "status": "gone",
+		"xpm_staff_id": 7,
+	}
+	validation.problems(_proposing("user.update", attributes)) == {
+		"resource.attributes.role must be a string or null",
+		"resource.attributes.client_access_mode must be all, selected, ledger_all, ledger_selected or null",
+		"resource.attributes.permissions must be an object or null",
+		"resource.attributes.status must be active, suspended or null",
+		"resource.attributes.xpm_staff_id must be a string or null",
+	}
+}
+
+test_proposed_permissions_must_be_permissions_of_their_types if {
+	attributes := {"permissions": {"manage_business": "yes", "publishing": "some", "billing": true}}
+	validation.problems(_request("user.create", {"type": "user", "attributes": attributes})) == {
+		"resource.attributes.permissions.manage_business must be a boolean or null",
+		"resource.attributes.permissions.publishing must be all, expense_claims_only, none or null",
+		"resource.attributes.permissions.billing is not a permission",
+	}
+}
+
+test_well_typed_proposed_values_have_no_problems if {
+	attributes := {
+		"role": "client_admin", "client_access_mode": null, "status": "suspended", "xpm_staff_id": null,
+		"permissions": {
+			"add_clients": true, "practice_insights": null, "manage_business": false,
+			"create_expense_claims": true, "publishing": "expense_claims_only",
+		},
+	}
+	validation.problems(_proposing("user.update", attributes)) == set()
+	validation.problems(_request("user.create", {"type": "user", "attributes": attributes})) == set()
+}
+
+test_attributes_of_other_resource_types_stay_free_form if {
+	attributes := {"role": 7, "client_access_mode": "everything", "permissions": "all", "status": 0}
+	request := _request("client.view", object.union(_found("client", _client_facts), {"attributes": attributes}))
+	validation.problems(request) == set()
+}
+
+test_user_profile_edit_never_takes_the_practice_manager_link if {
+	validation.problems(_proposing("user.profile.edit", {"xpm_staff_id": "s1", "name": "Jo"})) == {
+		"resource.attributes.xpm_staff_id cannot be proposed with user.profile.edit (ask user.xpm_link.edit)",
+	}
+	validation.problems(_proposing("user.profile.edit", {"xpm_staff_id": null})) == {
+		"resource.attributes.xpm_staff_id cannot be proposed with user.profile.edit (ask user.xpm_link.edit)",
+	}
+}
+
+test_user_profile_edit_takes_no_access_value_and_xpm_link_edit_only_the_link if {
+	validation.problems(_proposing("user.profile.edit", {"role": "practice_admin", "status": null})) == {
+		"resource.attributes.role cannot be proposed with user.profile.edit (ask user.update)",
+	}
+	validation.problems(_proposing("user.xpm_link.edit", {"xpm_staff_id": "s1", "permissions": {}})) == {
+		"resource.attributes.permissions cannot be proposed with user.xpm_link.edit (ask user.update)",
+	}
+	validation.problems(_proposing("user.xpm_link.edit", {"xpm_staff_id": null})) == set()
+}
+
+test_only_user_client_access_edit_takes_a_client_to_allocate if {
+	validation.problems(_proposing("user.update", {"client_id": "c1"})) == {
+		"resource.attributes.client_id cannot be proposed with user.update (ask user.client_access.edit)",
+		"resource.attribute_client must be an object",
+		"resource.attribute_client.found must be a boolean",
+	}
+	validation.problems(_proposing("user.update", {"client_id": null})) == set()
+}
+
+test_actions_that_change_no_field_do_not_read_the_proposed_values if {
+	every action in {"user.view", "user.suspend", "user.enable", "user.remove"} {
+		validation.problems(_proposing(action, {"role": "practice_admin", "xpm_staff_id": "s1"})) == set()
+	}
+}
+
+test_user_create_with_an_id_is_refused_naming_the_id if {
+	validation.problems(_request("user.create", {"type": "user", "id": "u-elsewhere", "attributes": {}})) == {
+		"resource.id must not be given for user.create: it names no existing user",
+	}
+	found := object.union(_user_target, {"account_id": "a2"})
+	validation.problems(_request("user.create", found)) == {
+		"resource.id must not be given for user.create: it names no existing user",
+	}
+	validation.problems(_request("user.create", {"type": "user", "id": null})) == {
+		"resource.id must not be given for user.create: it names no existing user",
+	}
+}
+
+test_a_found_user_needs_its_permissions_and_link_typed if {
+	user := object.union(_user_target, {"permissions": {"publishing": "lots"}, "xpm_staff_id": 3})
+	validation.problems(_request("user.view", user)) == {
+		"resource.permissions.publishing must be all, expense_claims_only, none or null",
+		"resource.xpm_staff_id must be a string or null",
+	}
+	validation.problems(_request("user.view", object.union(_user_target, {"permissions": "none"}))) == {
+		"resource.permissions must be an object or null",
+	}
+	linked := object.union(_user_target, {"permissions": {"manage_business": true}, "xpm_staff_id": "s1"})
+	validation.problems(_request("user.view", linked)) == set()
 }
