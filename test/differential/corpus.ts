@@ -56,6 +56,7 @@ export const ACTIONS: Record<string, ResourceType> = {
   'user.enable': 'user',
   'user.remove': 'user',
   'user.client_access.edit': 'user',
+  'user.xpm_link.edit': 'user',
   'item.view': 'item',
   'item.edit': 'item',
   'item.publish': 'item',
@@ -160,9 +161,14 @@ interface UserFacts {
   role: string;
   status?: 'active' | 'suspended';
   mode?: Mode;
+  permissions?: Permissions | null;
+  xpm?: string | null;
   attributes?: JsonObject;
   attributeClient?: JsonObject;
 }
+
+/** Permissions as the loader gives them for a user stored with none set: every key, off. */
+const NO_PERMISSIONS: Permissions = { add_clients: false, practice_insights: false, manage_business: false, create_expense_claims: false, publishing: 'none' };
 
 function userResource(facts: UserFacts): JsonObject {
   const resource: JsonObject = {
@@ -174,6 +180,8 @@ function userResource(facts: UserFacts): JsonObject {
     role: facts.role,
     status: facts.status ?? 'active',
     client_access_mode: facts.mode ?? null,
+    permissions: facts.permissions === null ? null : permissionsJson(facts.permissions ?? NO_PERMISSIONS),
+    xpm_staff_id: facts.xpm ?? null,
   };
   if (facts.attributeClient !== undefined) resource.attribute_client = facts.attributeClient;
   return resource;
@@ -407,7 +415,8 @@ class Corpus {
           for (const targetRole of ROLES[kind]) {
             for (const self of BOOLS) {
               for (const planned of proposals) {
-                // Other actions sometimes carry a role attribute too; only create and update read it.
+                // Other actions sometimes carry a role attribute too: client access edits judge it,
+                // profile and link edits refuse it, the others do not read it.
                 const proposal = action === 'user.update' || rng.bool(0.8) ? planned : rng.pick(PROPOSALS);
                 const target = userResource({
                   id: self ? subjectId : `u-target-${targetRole}`,
@@ -457,7 +466,15 @@ class Corpus {
             for (const accountId of [ACCOUNT_IDS.practice, OTHER_ACCOUNT_IDS.practice]) {
               cases.push({
                 name: `ledger=${ledger} ledger_access=${ledgerAccess} account=${accountId}`,
-                client: { id: `cl-${ledger}-${accountId}`, found: true, account_id: accountId, ledger, ledger_access: ledgerAccess },
+                client: {
+                  id: `cl-${ledger}-${accountId}`,
+                  found: true,
+                  account_id: accountId,
+                  ledger,
+                  ledger_access: ledgerAccess,
+                  subject_allocated: rng.bool(),
+                  subject_ledger_access: rng.bool(),
+                },
               });
             }
           }
@@ -480,14 +497,23 @@ class Corpus {
         this.add(`user ${action} role=${role} target_mode=${mode} client_id=null`, request(action, subj, account('practice'), target));
       }
     }
-    // The loader looks attributes.client_id up for every user action; only client access edits use it.
+    // The loader looks attributes.client_id up for every user action; only client access edits take
+    // it (create, update, profile and link edits refuse it; the others do not read it).
     for (const role of ['practice_admin', 'client_admin', 'standard']) {
       const subj = this.randomSubject('practice', role);
       for (const other of actionsOf('user')) {
         if (other === action || other === 'user.create') continue;
         for (const found of BOOLS) {
           const client: JsonObject = found
-            ? { id: 'cl-y', found: true, account_id: rng.pick([ACCOUNT_IDS.practice, OTHER_ACCOUNT_IDS.practice]), ledger: rng.pick(LEDGERS), ledger_access: rng.bool() }
+            ? {
+                id: 'cl-y',
+                found: true,
+                account_id: rng.pick([ACCOUNT_IDS.practice, OTHER_ACCOUNT_IDS.practice]),
+                ledger: rng.pick(LEDGERS),
+                ledger_access: rng.bool(),
+                subject_allocated: rng.bool(),
+                subject_ledger_access: rng.bool(),
+              }
             : { id: 'cl-y', found: false };
           const target = userResource({
             id: rng.bool(0.3) ? (subj.id as string) : 'u-target-standard',
@@ -506,10 +532,241 @@ class Corpus {
       const subj = this.randomSubject('business', role);
       for (const found of BOOLS) {
         const client: JsonObject = found
-          ? { id: 'cl-x', found: true, account_id: ACCOUNT_IDS.business, ledger: 'xero', ledger_access: false }
+          ? { id: 'cl-x', found: true, account_id: ACCOUNT_IDS.business, ledger: 'xero', ledger_access: false, subject_allocated: false, subject_ledger_access: false }
           : { id: 'cl-x', found: false };
         const target = userResource({ id: 'u-target-b', accountId: ACCOUNT_IDS.business, role: 'standard', attributes: { client_id: 'cl-x' }, attributeClient: client });
         this.add(`user ${action} business role=${role} client found=${found}`, request(action, subj, account('business'), target));
+      }
+    }
+  }
+
+  // SPEC §2.4a, limits on delegation: allocations, modes and own-books permissions proposed by
+  // every practice role (client admins of every mode and permission profile), status and link
+  // proposals on every edit by every role, values an edit does not take, user.create with an id.
+  delegation(): void {
+    this.allocationsByAdmins();
+    this.modeProposals();
+    this.permissionProposals();
+    this.statusAndLinkProposals();
+    this.createWithId();
+  }
+
+  // Every subject mode × ledger × the subject's own allocation and ledger access to the client.
+  allocationsByAdmins(): void {
+    const { rng } = this;
+    const action = 'user.client_access.edit';
+    for (const role of ['client_admin', 'practice_admin', 'standard']) {
+      for (const mode of MODES) {
+        const subj = this.randomSubject('practice', role, { mode });
+        for (const ledger of LEDGERS) {
+          for (const subjectAllocated of BOOLS) {
+            for (const subjectLedgerAccess of BOOLS) {
+              const client: JsonObject = {
+                id: `cl-${ledger}`,
+                found: true,
+                account_id: ACCOUNT_IDS.practice,
+                ledger,
+                ledger_access: rng.bool(),
+                subject_allocated: subjectAllocated,
+                subject_ledger_access: subjectLedgerAccess,
+              };
+              const self = rng.bool(0.1);
+              const target = userResource({
+                id: self ? (subj.id as string) : 'u-target-standard',
+                accountId: ACCOUNT_IDS.practice,
+                role: rng.pick(['standard', 'client_admin']),
+                mode: this.randomMode('practice'),
+                attributes: { client_id: client.id as string },
+                attributeClient: client,
+              });
+              this.add(
+                `delegation allocation role=${role} mode=${mode} ledger=${ledger} subject_allocated=${subjectAllocated} subject_ledger_access=${subjectLedgerAccess} self=${self}`,
+                request(action, subj, account('practice'), target),
+              );
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // Every subject mode × proposal action × proposed mode (none, null, each, a wrong one) × proposed
+  // role (none, client_admin, standard) × the target's stored mode.
+  modeProposals(): void {
+    const { rng } = this;
+    const proposedModes: (Json | undefined)[] = [undefined, ...MODES, 'everything'];
+    for (const role of ['client_admin', 'practice_admin', 'standard']) {
+      for (const mode of MODES) {
+        const subj = this.randomSubject('practice', role, { mode });
+        for (const action of ['user.create', 'user.update', 'user.client_access.edit']) {
+          for (const proposedMode of proposedModes) {
+            for (const proposedRole of [undefined, 'client_admin', 'standard']) {
+              const attributes: JsonObject = {};
+              if (proposedMode !== undefined) attributes.client_access_mode = proposedMode;
+              if (proposedRole !== undefined) attributes.role = proposedRole;
+              const storedMode = this.randomMode('practice');
+              const resource =
+                action === 'user.create'
+                  ? userCreateResource(attributes)
+                  : userResource({
+                      id: rng.bool(0.1) ? (subj.id as string) : 'u-target-colleague',
+                      accountId: ACCOUNT_IDS.practice,
+                      role: rng.pick(['standard', 'client_admin', 'expense_approver']),
+                      mode: storedMode,
+                      attributes,
+                    });
+              this.add(
+                `delegation mode ${action} role=${role} mode=${mode} proposed_mode=${JSON.stringify(proposedMode)} proposed_role=${String(proposedRole)} stored_mode=${storedMode}`,
+                request(action, subj, account('practice'), resource),
+              );
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // Subjects of every permission profile (manage_business × create_expense_claims × publishing)
+  // proposing a sample of permission objects, well-typed and not, to targets that hold some.
+  permissionProposals(): void {
+    const { rng } = this;
+    const proposals: JsonObject[] = [
+      { manage_business: true },
+      { manage_business: false },
+      { create_expense_claims: true },
+      { create_expense_claims: null },
+      { publishing: 'all' },
+      { publishing: 'expense_claims_only' },
+      { publishing: 'none' },
+      { publishing: null },
+      { manage_business: true, create_expense_claims: true, publishing: 'all' },
+      { add_clients: true, practice_insights: true },
+      {},
+      { publishing: 'lots' },
+      { manage_business: 'yes' },
+      { billing: true },
+    ];
+    const subjects: [Kind, string][] = [
+      ['practice', 'client_admin'],
+      ['practice', 'practice_admin'],
+      ['practice', 'standard'],
+      ['business', 'user_admin'],
+      ['business', 'business_admin'],
+    ];
+    for (const [kind, role] of subjects) {
+      for (const manageBusiness of BOOLS) {
+        for (const createClaims of BOOLS) {
+          for (const publishing of PUBLISHING) {
+            const permissions = { ...this.randomPermissions(), manage_business: manageBusiness, create_expense_claims: createClaims, publishing };
+            const subj = this.randomSubject(kind, role, { permissions });
+            for (const action of ['user.create', 'user.update']) {
+              for (let i = 0; i < 4; i++) {
+                const proposal = rng.pick(proposals);
+                const attributes: JsonObject = { permissions: rng.bool(0.05) ? rng.pick([null, 'all', [true]]) : proposal };
+                const resource =
+                  action === 'user.create'
+                    ? userCreateResource(attributes)
+                    : userResource({
+                        id: rng.bool(0.1) ? (subj.id as string) : 'u-target-colleague',
+                        accountId: ACCOUNT_IDS[kind],
+                        role: 'standard',
+                        mode: this.randomMode(kind),
+                        permissions: rng.bool(0.1) ? null : this.randomPermissions(),
+                        attributes,
+                      });
+                this.add(
+                  `delegation permissions ${action} ${kind} role=${role} manage_business=${manageBusiness} create_expense_claims=${createClaims} publishing=${publishing} proposed=${JSON.stringify(attributes.permissions)}`,
+                  request(action, subj, account(kind), resource),
+                );
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // Every role of both kinds × every editing user action × link proposals (none, null, a link, the
+  // target's own, wrong types) × self or not, with a random status proposal; and each proposed
+  // value on each edit, to reach the values an edit does not take.
+  statusAndLinkProposals(): void {
+    const { rng } = this;
+    const edits = ['user.create', 'user.update', 'user.client_access.edit', 'user.xpm_link.edit', 'user.profile.edit'];
+    const statuses: (Json | undefined)[] = [undefined, undefined, null, 'active', 'suspended', 'gone'];
+    for (const kind of KINDS) {
+      for (const role of ROLES[kind]) {
+        const subj = this.randomSubject(kind, role);
+        for (const action of edits) {
+          for (const self of BOOLS) {
+            const targetLink = rng.bool() ? 'xpm-target' : null;
+            for (const link of [undefined, null, 'xpm-new', targetLink, 12]) {
+              const attributes: JsonObject = {};
+              if (link !== undefined) attributes.xpm_staff_id = link;
+              const status = rng.pick(statuses);
+              if (status !== undefined) attributes.status = status;
+              const resource =
+                action === 'user.create'
+                  ? userCreateResource(attributes)
+                  : userResource({
+                      id: self ? (subj.id as string) : 'u-target-colleague',
+                      accountId: ACCOUNT_IDS[kind],
+                      role: rng.pick(ROLES[kind]),
+                      status: rng.bool(0.8) ? 'active' : 'suspended',
+                      mode: this.randomMode(kind),
+                      xpm: targetLink,
+                      attributes,
+                    });
+              this.add(
+                `delegation link ${action} ${kind} role=${role} self=${self} link=${JSON.stringify(link)} target_link=${targetLink} status=${JSON.stringify(status)}`,
+                request(action, subj, account(kind), resource),
+              );
+            }
+          }
+        }
+      }
+    }
+    const values: JsonObject = {
+      role: 'standard',
+      client_access_mode: null,
+      permissions: { add_clients: true },
+      status: 'active',
+      xpm_staff_id: 'xpm-1',
+      client_id: 'cl-z',
+    };
+    const subj = this.randomSubject('practice', 'practice_admin');
+    for (const action of actionsOf('user')) {
+      for (const [name, value] of Object.entries(values)) {
+        for (const proposed of [value, null]) {
+          const attributes: JsonObject = { [name]: proposed, nickname: 'Jo' };
+          const resource =
+            action === 'user.create'
+              ? userCreateResource(attributes)
+              : userResource({
+                  id: 'u-target-colleague',
+                  accountId: ACCOUNT_IDS.practice,
+                  role: 'standard',
+                  attributes,
+                  ...(typeof proposed === 'string' && name === 'client_id' ? { attributeClient: { id: proposed, found: false } } : {}),
+                });
+          this.add(`delegation takes ${action} ${name}=${JSON.stringify(proposed)}`, request(action, subj, account('practice'), resource));
+        }
+      }
+    }
+  }
+
+  // user.create names no user: an id, of a user of this account, of another account or of nobody,
+  // is refused, whoever asks.
+  createWithId(): void {
+    for (const kind of KINDS) {
+      for (const role of ROLES[kind]) {
+        const subj = this.randomSubject(kind, role);
+        const own = userResource({ id: 'u-colleague', accountId: ACCOUNT_IDS[kind], role: 'standard', attributes: { role: 'standard' } });
+        const foreign = userResource({ id: 'u-elsewhere', accountId: OTHER_ACCOUNT_IDS[kind], role: 'standard', attributes: {} });
+        const nobody = { type: 'user', id: 'u-nobody', attributes: {}, found: false };
+        const bare = { type: 'user', id: 'u-bare', attributes: { role: 'standard' } };
+        for (const [name, resource] of [['own', own], ['foreign', foreign], ['nobody', nobody], ['bare', bare]] as const) {
+          this.add(`delegation create with id ${kind} role=${role} id=${name}`, request('user.create', subj, account(kind), resource));
+        }
       }
     }
   }
@@ -623,6 +880,7 @@ class Corpus {
     const standard = this.randomSubject('practice', 'standard', { mode: 'ledger_selected' });
     const businessAdmin = this.randomSubject('business', 'business_admin');
     const userAdmin = this.randomSubject('business', 'user_admin');
+    const restrictedAdmin = this.randomSubject('practice', 'client_admin', { mode: 'ledger_selected', permissions: { publishing: 'expense_claims_only' } });
     const client = (facts: Partial<ClientFacts> = {}) => clientFacts({ ledger: 'xero', allocated: true, ledgerAccess: false, ...facts });
     const bases: [string, JsonObject][] = [
       ['client.view standard', request('client.view', standard, account('practice'), clientResource({ ledger: 'xero', allocated: true, ledgerAccess: true }))],
@@ -645,7 +903,7 @@ class Corpus {
             role: 'standard',
             mode: 'ledger_selected',
             attributes: { client_id: 'cl-9' },
-            attributeClient: { id: 'cl-9', found: true, account_id: ACCOUNT_IDS.practice, ledger: 'xero', ledger_access: true },
+            attributeClient: { id: 'cl-9', found: true, account_id: ACCOUNT_IDS.practice, ledger: 'xero', ledger_access: true, subject_allocated: false, subject_ledger_access: true },
           }),
         ),
       ],
@@ -659,6 +917,47 @@ class Corpus {
         ),
       ],
       ['user.create user_admin', request('user.create', userAdmin, account('business'), userCreateResource({ role: 'standard' }))],
+      [
+        'user.update restricted client_admin proposing everything',
+        request(
+          'user.update',
+          restrictedAdmin,
+          account('practice'),
+          userResource({
+            id: 'u-t4',
+            accountId: ACCOUNT_IDS.practice,
+            role: 'standard',
+            mode: 'selected',
+            permissions: { publishing: 'expense_claims_only' },
+            xpm: 'xpm-4',
+            attributes: { role: 'client_admin', client_access_mode: 'ledger_all', permissions: { publishing: 'all' }, status: 'active', xpm_staff_id: 'xpm-5' },
+          }),
+        ),
+      ],
+      [
+        'user.create restricted client_admin',
+        request('user.create', restrictedAdmin, account('practice'), userCreateResource({ role: 'client_admin', client_access_mode: 'selected' })),
+      ],
+      [
+        'user.client_access.edit restricted client_admin',
+        request(
+          'user.client_access.edit',
+          restrictedAdmin,
+          account('practice'),
+          userResource({
+            id: 'u-t5',
+            accountId: ACCOUNT_IDS.practice,
+            role: 'standard',
+            mode: 'ledger_selected',
+            attributes: { client_id: 'cl-7' },
+            attributeClient: { id: 'cl-7', found: true, account_id: ACCOUNT_IDS.practice, ledger: 'xero', ledger_access: true, subject_allocated: true, subject_ledger_access: false },
+          }),
+        ),
+      ],
+      [
+        'user.xpm_link.edit client_admin',
+        request('user.xpm_link.edit', clientAdmin, account('practice'), userResource({ id: 'u-t6', accountId: ACCOUNT_IDS.practice, role: 'standard', attributes: { xpm_staff_id: 'xpm-6' } })),
+      ],
       [
         'item.publish own standard',
         request('item.publish', standard, account('practice'), itemResource({ accountId: ACCOUNT_IDS.practice, owner: standard.id as string, kind: 'receipt' })),
@@ -726,10 +1025,15 @@ const MUTATIONS: readonly Mutation[] = [
   ...m('resource', REMOVE, null, 'c1', []),
   ...m('resource.type', 'document', REMOVE, 7, 'CLIENT', 'client', 'account', 'user', 'item'),
   ...m('resource.id', REMOVE, 42, null),
+  ...added('resource.id', 'u-elsewhere'),
   ...m('resource.found', REMOVE, 'yes', false),
   ...m('resource.attributes', 'x', [], null, REMOVE),
   ...m('resource.attributes.role', 5, true, REMOVE, 'expense_approver', 'practice_admin'),
   ...added('resource.attributes.client_id', 7, null, 'cl-ghost'),
+  ...added('resource.attributes.client_access_mode', 'everything', null, 'all', 3),
+  ...added('resource.attributes.permissions', 'all', null, { manage_business: true }, { publishing: 'lots' }, { billing: true }),
+  ...added('resource.attributes.status', 'gone', null, 'suspended'),
+  ...added('resource.attributes.xpm_staff_id', 12, null, 'xpm-9'),
   ...m('resource.account_id', REMOVE, 1, 'acc-elsewhere'),
   ...m('resource.ledger', 'sage', REMOVE, 'none'),
   ...m('resource.allocated', 'yes', null, REMOVE),
@@ -738,11 +1042,17 @@ const MUTATIONS: readonly Mutation[] = [
   ...m('resource.role', 'boss', REMOVE, 'practice_admin'),
   ...m('resource.status', 'gone', 'suspended'),
   ...m('resource.client_access_mode', 'some', REMOVE),
+  ...m('resource.permissions', 'all', null, REMOVE),
+  ...m('resource.permissions.publishing', 'lots', REMOVE),
+  ...m('resource.permissions.manage_business', 'yes', true),
+  ...m('resource.xpm_staff_id', 5, REMOVE, 'xpm-3'),
   ...m('resource.attribute_client', REMOVE, null, 'x'),
   ...m('resource.attribute_client.found', REMOVE, 'no'),
   ...m('resource.attribute_client.ledger', 'sage'),
   ...m('resource.attribute_client.ledger_access', REMOVE, 'yes'),
   ...m('resource.attribute_client.account_id', 5, REMOVE),
+  ...m('resource.attribute_client.subject_allocated', REMOVE, 'yes', true),
+  ...m('resource.attribute_client.subject_ledger_access', REMOVE, 1, false),
   ...m('resource.client_id', 5, REMOVE, null),
   ...m('resource.owner_user_id', REMOVE, 3),
   ...m('resource.client', REMOVE, null, []),
@@ -792,6 +1102,7 @@ export function generateCorpus(): Entry[] {
   corpus.clients();
   corpus.accounts();
   corpus.users();
+  corpus.delegation();
   corpus.items();
   corpus.alwaysFirst();
   corpus.malformed();
