@@ -13,6 +13,8 @@ type DemoUser = Omit<NewUser, 'account_id' | 'account_kind' | 'client_access_mod
 const practiceUsers: DemoUser[] = [
   { id: 'ada', name: 'Ada (practice admin)', role: 'practice_admin', xpm_staff_id: 'xpm-1' },
   { id: 'cal', name: 'Cal (client admin)', role: 'client_admin' },
+  // Limited by the practice admin to two clients: SPEC §2.4a keeps her from widening that.
+  { id: 'ros', name: 'Ros (client admin, selected clients)', role: 'client_admin', client_access_mode: 'selected' },
   { id: 'sam', name: 'Sam (standard, selected clients)', role: 'standard', publishing: 'expense_claims_only', create_expense_claims: true },
   { id: 'lee', name: 'Lee (standard, Xero permissions + selected)', role: 'standard', client_access_mode: 'ledger_selected', xpm_staff_id: 'xpm-2' },
   { id: 'max', name: 'Max (standard, Xero permissions + all)', role: 'standard', client_access_mode: 'ledger_all', manage_business: true },
@@ -65,7 +67,7 @@ export async function seedDemoData(db: Kysely<Database>, log: FastifyBaseLogger)
       .values(clients.map((c) => ({ ...c, account_id: PRACTICE, account_kind: 'practice' as const })))
       .execute();
     const pairs = (list: Array<[string, string]>) => list.map(([user_id, client_id]) => ({ account_id: PRACTICE, user_id, client_id }));
-    await trx.insertInto('allocations').values(pairs([['sam', 'acme'], ['sam', 'initech'], ['lee', 'acme'], ['lee', 'globex'], ['lee', 'hooli']])).execute();
+    await trx.insertInto('allocations').values(pairs([['sam', 'acme'], ['sam', 'initech'], ['ros', 'acme'], ['ros', 'hooli'], ['lee', 'acme'], ['lee', 'globex'], ['lee', 'hooli']])).execute();
     await trx.insertInto('ledger_access').values(pairs([['lee', 'acme'], ['max', 'globex']])).execute();
     await trx
       .insertInto('items')

@@ -685,7 +685,15 @@ export interface components {
         Resource: {
             type: components["schemas"]["ResourceType"];
             id?: components["schemas"]["Id"];
-            /** @description Proposed values (role, client_id) for user actions; open to whatever the policy reads */
+            /**
+             * @description On user resources, the proposed values of user.create, user.update and
+             *     user.client_access.edit (SPEC §2.4a): role, client_access_mode (null = the role
+             *     default), permissions (the keys it changes), status, xpm_staff_id (null = no link;
+             *     also user.xpm_link.edit's), and client_id (user.client_access.edit only). The policy
+             *     types and judges them: a wrongly typed one, or one the action does not take, is a
+             *     refusal with invalid_input naming it (an answer, not a 400). Other keys, and the
+             *     attributes of other resource types, are free-form and not read.
+             */
             attributes?: Record<string, never>;
         };
         DecideRequest: {
