@@ -881,6 +881,15 @@ class Corpus {
     const businessAdmin = this.randomSubject('business', 'business_admin');
     const userAdmin = this.randomSubject('business', 'user_admin');
     const restrictedAdmin = this.randomSubject('practice', 'client_admin', { mode: 'ledger_selected', permissions: { publishing: 'expense_claims_only' } });
+    const foundClient = (id: string): JsonObject => ({ id, found: true, account_id: ACCOUNT_IDS.practice, ledger: 'xero', ledger_access: true });
+    // A client access edit of a standard user in mode, allocating client.
+    const allocation = (subj: JsonObject, targetId: string, mode: Mode, client: JsonObject) =>
+      request(
+        'user.client_access.edit',
+        subj,
+        account('practice'),
+        userResource({ id: targetId, accountId: ACCOUNT_IDS.practice, role: 'standard', mode, attributes: { client_id: client.id as string }, attributeClient: client }),
+      );
     const client = (facts: Partial<ClientFacts> = {}) => clientFacts({ ledger: 'xero', allocated: true, ledgerAccess: false, ...facts });
     const bases: [string, JsonObject][] = [
       ['client.view standard', request('client.view', standard, account('practice'), clientResource({ ledger: 'xero', allocated: true, ledgerAccess: true }))],
@@ -893,29 +902,9 @@ class Corpus {
       ],
       [
         'user.client_access.edit practice_admin found',
-        request(
-          'user.client_access.edit',
-          practiceAdmin,
-          account('practice'),
-          userResource({
-            id: 'u-t2',
-            accountId: ACCOUNT_IDS.practice,
-            role: 'standard',
-            mode: 'ledger_selected',
-            attributes: { client_id: 'cl-9' },
-            attributeClient: { id: 'cl-9', found: true, account_id: ACCOUNT_IDS.practice, ledger: 'xero', ledger_access: true, subject_allocated: false, subject_ledger_access: true },
-          }),
-        ),
+        allocation(practiceAdmin, 'u-t2', 'ledger_selected', { ...foundClient('cl-9'), subject_allocated: false, subject_ledger_access: true }),
       ],
-      [
-        'user.client_access.edit client_admin missing client',
-        request(
-          'user.client_access.edit',
-          clientAdmin,
-          account('practice'),
-          userResource({ id: 'u-t3', accountId: ACCOUNT_IDS.practice, role: 'standard', mode: 'all', attributes: { client_id: 'cl-0' }, attributeClient: { id: 'cl-0', found: false } }),
-        ),
-      ],
+      ['user.client_access.edit client_admin missing client', allocation(clientAdmin, 'u-t3', 'all', { id: 'cl-0', found: false })],
       ['user.create user_admin', request('user.create', userAdmin, account('business'), userCreateResource({ role: 'standard' }))],
       [
         'user.update restricted client_admin proposing everything',
@@ -940,19 +929,7 @@ class Corpus {
       ],
       [
         'user.client_access.edit restricted client_admin',
-        request(
-          'user.client_access.edit',
-          restrictedAdmin,
-          account('practice'),
-          userResource({
-            id: 'u-t5',
-            accountId: ACCOUNT_IDS.practice,
-            role: 'standard',
-            mode: 'ledger_selected',
-            attributes: { client_id: 'cl-7' },
-            attributeClient: { id: 'cl-7', found: true, account_id: ACCOUNT_IDS.practice, ledger: 'xero', ledger_access: true, subject_allocated: true, subject_ledger_access: false },
-          }),
-        ),
+        allocation(restrictedAdmin, 'u-t5', 'ledger_selected', { ...foundClient('cl-7'), subject_allocated: true, subject_ledger_access: false }),
       ],
       [
         'user.xpm_link.edit client_admin',
