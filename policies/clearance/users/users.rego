@@ -186,7 +186,7 @@ _mode_excess(req) := {_exceeds(concat("", [
 	not mode in _modes_covered[own]
 }
 
-# The modes a mode covers: each gives access to no more clients than the one covering it.
+# The modes each mode covers: none of them reaches a client the covering mode does not.
 _modes_covered := {
 	"all": {"all", "selected", "ledger_all", "ledger_selected"},
 	"ledger_all": {"ledger_all", "ledger_selected"},
@@ -220,7 +220,7 @@ _role_to_be(req) := role if {
 # all three.
 _permission_excess(req) := {_exceeds(concat("", ["may not grant ", name, ": the admin does not hold it"])) |
 	some name in _changed_permissions(req)
-	_book_permission(name)
+	name in _book_permissions
 	_proposed_permission(req, name) == true
 	not _holds(req.subject, name)
 } | {_exceeds(concat("", ["may not grant publishing ", level, ": it is above the admin's own (", own, ")"])) |
@@ -230,9 +230,7 @@ _permission_excess(req) := {_exceeds(concat("", ["may not grant ", name, ": the 
 	_publishing_rank[level] > _publishing_rank[own]
 }
 
-_book_permission("manage_business")
-
-_book_permission("create_expense_claims")
+_book_permissions := {"manage_business", "create_expense_claims"}
 
 _holds(user, _) if lib.has_permission(user, "manage_business")
 
