@@ -21,7 +21,7 @@ REGO_SOURCES := $(shell find policies -name '*.rego' 2>/dev/null)
 OPENAPI_TYPES := service/http/openapi-types.ts
 
 .PHONY: help tools run test policies policy-test policy-fmt policy-lint fmt typecheck openapi openapi-check \
-        test-tap test-postgres test-pglite test-differential bench bench-policy bench-list bench-profile clean
+        test-engine-free test-postgres test-pglite test-differential bench bench-policy bench-list bench-profile clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -80,11 +80,18 @@ openapi-check: $(NPM_OK) ## Fail when the generated OpenAPI types are stale
 	@cmp -s .build/openapi-types.check.ts $(OPENAPI_TYPES) || { echo "$(OPENAPI_TYPES) is stale: run make openapi"; exit 1; }
 	@echo "openapi types: up to date"
 
+# test/engine-free holds the files that use no database engine of the run's choosing (units, the
+# runner scripts, the server on its embedded engine): they run once; every other file runs on each engine.
+ENGINE_FREE := test/engine-free
+
+test-engine-free: $(NPM_OK) policies ## tap suites that need no database engine (test/engine-free), run once
+	@scripts/test-tap.sh engine-free --include='$(ENGINE_FREE)/**/*.test.ts'
+
 test-postgres: $(NPM_OK) policies ## tap suites against PostgreSQL at 127.0.0.1:5432 (or TEST_DATABASE_URL)
-	@CLEARANCE_TEST_ENGINE=postgres scripts/test-tap.sh postgres
+	@CLEARANCE_TEST_ENGINE=postgres scripts/test-tap.sh postgres --exclude='$(ENGINE_FREE)/**'
 
 test-pglite: $(NPM_OK) policies ## tap suites against the embedded engine (PGlite)
-	@CLEARANCE_TEST_ENGINE=pglite scripts/test-tap.sh pglite
+	@CLEARANCE_TEST_ENGINE=pglite scripts/test-tap.sh pglite --exclude='$(ENGINE_FREE)/**'
 
 test-differential: $(NPM_OK) policies ## wasm against opa eval on a generated corpus
 	@node test/differential/run.ts $(OPA)
@@ -101,7 +108,7 @@ bench-list: $(NPM_OK) policies ## Benchmark POST /v1/resources/query over 10,000
 bench-profile: $(NPM_OK) policies ## CPU profile of one serving process under /v1/decide load (BENCH_ARGS="buffered 15"; PostgreSQL at 127.0.0.1:5432)
 	@node bench/profile.ts $(BENCH_ARGS)
 
-test: tools ## Every check: Rego tests, fmt, lint, types, OpenAPI, tap on PostgreSQL and PGlite, differential
+test: tools ## Every check: Rego tests, fmt, lint, types, OpenAPI, tap (engine-free once, then on PostgreSQL and PGlite), differential
 	@scripts/test-all.sh
 
 run: tools policies ## Build policies, migrate and start the service (embedded database unless DATABASE_URL)

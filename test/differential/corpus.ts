@@ -5,6 +5,8 @@
 import { clone, isJsonObject, Prng, type Json, type JsonObject } from './json.ts';
 
 export interface Entry {
+  /** The part of the corpus it belongs to (clients, users, malformed, …): one test each. */
+  area: string;
   /** A short description of the case, printed with a mismatch. */
   label: string;
   input: Json;
@@ -225,9 +227,16 @@ function request(action: string, subj: JsonObject, acct: JsonObject | null, reso
 class Corpus {
   readonly entries: Entry[] = [];
   readonly rng = new Prng(SEED);
+  /** The area being generated. */
+  area = '';
+  readonly #seen = new Set<string>();
 
+  /** Adds an input once: where the crossings of an area meet, the same input is not checked twice. */
   add(label: string, input: Json): void {
-    this.entries.push({ label, input });
+    const key = JSON.stringify(input);
+    if (this.#seen.has(key)) return;
+    this.#seen.add(key);
+    this.entries.push({ area: this.area, label, input });
   }
 
   /** Permissions as the loader gives them (every key set), chosen at random. */
@@ -1076,12 +1085,18 @@ const describe = (mutation: Mutation): string =>
 /** The whole corpus, in a fixed order. */
 export function generateCorpus(): Entry[] {
   const corpus = new Corpus();
-  corpus.clients();
-  corpus.accounts();
-  corpus.users();
-  corpus.delegation();
-  corpus.items();
-  corpus.alwaysFirst();
-  corpus.malformed();
+  const areas: Array<[string, () => void]> = [
+    ['clients', () => corpus.clients()],
+    ['accounts', () => corpus.accounts()],
+    ['users', () => corpus.users()],
+    ['delegation', () => corpus.delegation()],
+    ['items', () => corpus.items()],
+    ['always first', () => corpus.alwaysFirst()],
+    ['malformed', () => corpus.malformed()],
+  ];
+  for (const [area, generate] of areas) {
+    corpus.area = area;
+    generate();
+  }
   return corpus.entries;
 }

@@ -1,18 +1,20 @@
 // Differential test: the compiled WebAssembly policy (as the service runs it, through PolicyEngine)
 // against OPA's Go evaluator on the Rego sources, over a generated corpus of policy inputs.
 //
-//   node test/differential/run.ts <path-to-opa>        (make test-differential)
+//   node test/differential/run.ts <path-to-opa> [results-file]        (make test-differential)
 //
 // Every input is decided by clearance/decision in both; client inputs that share subject, account
 // and action are also decided together by clearance/decisions in both (the clients as rows, see
 // client-rows.ts), which must repeat the single decisions in order. Lists of rows that stand for
-// no resource (not five values) are compared between the two evaluators. Writes "<passed>
-// <failed>" to .build/test-results/differential (one test per input and per such list) and exits
-// 1 on any mismatch, on a corpus too small, or on a corpus that is all deny.
+// no resource (not five values) are compared between the two evaluators. Each area of the corpus
+// (clients, users, malformed, …) is one test, and those lists one more: it fails when any input
+// of it does. Writes "<passed> <failed> <inputs> inputs" to .build/test-results/differential and
+// exits 1 on any mismatch, on a corpus too small, or on a corpus that is all deny (a failed
+// sanity check counts as one more failed test).
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { expandList, PolicyEngine, type ClientListInput, type PolicyResult } from '../../service/policy/engine.ts';
 import { clientRow } from './client-rows.ts';
@@ -23,10 +25,11 @@ import { snapshotSources } from './sources.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const POLICY_BUILD = join(ROOT, '.build/policy');
-const RESULTS_FILE = join(ROOT, '.build/test-results/differential');
+const RESULTS_FILE = resolve(process.argv[3] ?? join(ROOT, '.build/test-results/differential'));
 const MIN_INPUTS = 3000;
 const MIN_REASON_CODES = 10;
 const SHOWN_IN_FULL = 20;
+const SHOWN_AT_ALL = 200;
 const MAX_GROUP = 32;
 
 interface Group {
@@ -162,7 +165,7 @@ async function main(opa: string): Promise<number> {
       answers = await pending;
     } catch (error) {
       console.error(`differential: opa eval failed: ${(error as Error).message}`);
-      writeResults(0, entries.length);
+      writeResults(0, areasOf(entries).length + 1, entries.length);
       return 1;
     }
     console.log(
@@ -210,20 +213,24 @@ async function main(opa: string): Promise<number> {
       fail(group.members[0] as number, `list ${g}: ${group.members.length} resources, wasm gave ${wasmList.length} decisions, opa ${opaCount}`);
     }
   });
-  let failed = 0;
+  let shown = 0;
+  const failedInputs = new Map<string, number>();
   for (const [index, messages] of [...problems.entries()].sort((a, b) => a[0] - b[0])) {
     const entry = entries[index] as Entry;
-    const detail = failed < SHOWN_IN_FULL ? ` | input ${JSON.stringify(entry.input)} | ${messages.join(' | ')}` : '';
-    console.log(`MISMATCH #${index} ${entry.label}${detail}`);
-    failed++;
+    const detail = shown < SHOWN_IN_FULL ? ` | input ${JSON.stringify(entry.input)} | ${messages.join(' | ')}` : '';
+    if (shown < SHOWN_AT_ALL) console.log(`MISMATCH #${index} ${entry.area}: ${entry.label}${detail}`);
+    shown++;
+    failedInputs.set(entry.area, (failedInputs.get(entry.area) ?? 0) + 1);
   }
-  // The empty lists and the lists of odd rows are tests of their own.
+  if (shown > SHOWN_AT_ALL) console.log(`… and ${shown - SHOWN_AT_ALL} more mismatched inputs`);
+  // The empty lists and the lists of odd rows are the last test.
+  let listsFailed = 0;
   emptyLists.forEach((input, e) => {
     const wasm = wasmLists[groups.length + e];
     const go = opaLists[groups.length + e];
     if (isDeepStrictEqual(wasm, []) && isDeepStrictEqual(go, [])) return;
     console.log(`MISMATCH empty decision list ${JSON.stringify(input)}: wasm ${show(wasm)} opa ${show(go)}`);
-    failed++;
+    listsFailed++;
   });
   oddLists.forEach((input, o) => {
     const wasm = wasmLists[groups.length + emptyLists.length + o];
@@ -231,10 +238,19 @@ async function main(opa: string): Promise<number> {
     const invalid = (list: unknown) => Array.isArray(list) && list.every((r: PolicyResult) => !r.allow && r.reasons.every((x) => x.code === 'invalid_input'));
     if (isDeepStrictEqual(wasm, go) && Array.isArray(wasm) && wasm.length === oddRows.length && invalid(wasm)) return;
     console.log(`MISMATCH list of odd rows ${JSON.stringify(input)}: wasm ${show(wasm)} opa ${show(go)}`);
-    failed++;
+    listsFailed++;
   });
-  const total = entries.length + emptyLists.length + oddLists.length;
-  const passed = total - failed;
+  const tests = [
+    ...areasOf(entries).map(([area, inputs]) => ({ name: area, inputs, failed: failedInputs.get(area) ?? 0 })),
+    { name: 'lists with no resource or odd rows', inputs: emptyLists.length + oddLists.length, failed: listsFailed },
+  ];
+  for (const test of tests) {
+    console.log(`${test.failed === 0 ? 'ok' : 'not ok'} - ${test.name}: ${test.inputs} inputs${test.failed === 0 ? '' : `, ${test.failed} mismatched`}`);
+  }
+  const failed = tests.filter((test) => test.failed > 0).length;
+  const passed = tests.length - failed;
+  const inputs = tests.reduce((sum, test) => sum + test.inputs, 0);
+  const mismatched = tests.reduce((sum, test) => sum + test.failed, 0);
 
   // Sanity: the corpus must exercise the policy, not only its refusals.
   let allowed = 0;
@@ -251,27 +267,34 @@ async function main(opa: string): Promise<number> {
   if (codes.size < MIN_REASON_CODES) sanity.push(`only ${codes.size} distinct reason codes (at least ${MIN_REASON_CODES} required)`);
   for (const message of sanity) console.log(`SANITY FAILED: ${message}`);
 
-  console.log(`differential: ${total} inputs, ${passed} matched, ${failed} mismatched (${lap(started)})`);
+  console.log(`differential: ${tests.length} tests over ${inputs} inputs, ${passed} passed, ${failed} failed; ${mismatched} inputs mismatched (${lap(started)})`);
   // A failed sanity check counts as one more failed test, so the totals never read as all green.
-  writeResults(passed, failed + sanity.length);
+  writeResults(passed, failed + sanity.length, inputs);
   return failed > 0 || sanity.length > 0 ? 1 : 0;
 }
 
-function writeResults(passed: number, failed: number): void {
-  mkdirSync(join(ROOT, '.build/test-results'), { recursive: true });
-  writeFileSync(RESULTS_FILE, `${passed} ${failed}\n`);
+/** The areas of the corpus in order, with how many inputs each holds. */
+function areasOf(entries: readonly Entry[]): Array<[area: string, inputs: number]> {
+  const areas = new Map<string, number>();
+  for (const { area } of entries) areas.set(area, (areas.get(area) ?? 0) + 1);
+  return [...areas.entries()];
+}
+
+function writeResults(passed: number, failed: number, inputs: number): void {
+  mkdirSync(dirname(RESULTS_FILE), { recursive: true });
+  writeFileSync(RESULTS_FILE, `${passed} ${failed} ${inputs} inputs\n`);
 }
 
 const opaPath = process.argv[2];
 if (!opaPath) {
-  console.error('usage: node test/differential/run.ts <path-to-opa>');
+  console.error('usage: node test/differential/run.ts <path-to-opa> [results-file]');
   process.exitCode = 2;
 } else {
   try {
     process.exitCode = await main(opaPath);
   } catch (error) {
     console.error(`differential: ${(error as Error).stack ?? String(error)}`);
-    writeResults(0, 1);
+    writeResults(0, 1, 0);
     process.exitCode = 1;
   }
 }
