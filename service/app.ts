@@ -12,7 +12,7 @@ import { registerSchemas, validatorCompilers } from './http/openapi.ts';
 import authPlugin from './plugins/auth.ts';
 import contextPlugin from './plugins/context.ts';
 import databasePlugin from './plugins/database.ts';
-import decisionLogPlugin from './plugins/decision-log.ts';
+import decisionLogPlugin, { type DecisionLogMaintenanceOptions } from './plugins/decision-log.ts';
 import decisionsPlugin from './plugins/decisions.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import policyPlugin from './plugins/policy.ts';
@@ -37,6 +37,8 @@ export interface BuildOptions {
   onBootstrapToken?: (token: string) => void;
   /** Process metrics (CPU, memory, event loop, GC) in /metrics; default true. */
   processMetrics?: boolean;
+  /** Tests: the decision log's maintenance (partitions, retention, spill replay) more often than hourly, on a clock they move. */
+  decisionLogMaintenance?: DecisionLogMaintenanceOptions;
 }
 
 /** Largest request body accepted, in bytes (a batch of 1000 decisions fits comfortably; bulk syncs allow more). */
@@ -147,7 +149,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     ...(options.policyEngine ? { engine: options.policyEngine } : {}),
   });
   registerSchemas(app);
-  await app.register(decisionLogPlugin, { ...config.decisionLog, spillDir: join(config.dataDir, 'decision-log-spill') });
+  await app.register(decisionLogPlugin, {
+    ...config.decisionLog,
+    spillDir: join(config.dataDir, 'decision-log-spill'),
+    ...(options.decisionLogMaintenance ? { maintenance: options.decisionLogMaintenance } : {}),
+  });
   // Token rows are read through the fact cache, so auth comes after the decisions plugin.
   await app.register(decisionsPlugin, { factCacheMaxEntries: config.factCacheMaxEntries });
   await app.register(authPlugin, { adminToken: config.adminToken });

@@ -16,6 +16,13 @@ declare module 'fastify' {
 export interface DecisionLogPluginOptions extends DecisionLogConfig {
   /** Where entries go that the database cannot take at shutdown. */
   spillDir: string | null;
+  /** Tests: maintenance every everyMs instead of hourly, reading the time from now (a clock they move). */
+  maintenance?: DecisionLogMaintenanceOptions;
+}
+
+export interface DecisionLogMaintenanceOptions {
+  everyMs?: number;
+  now?: () => Date;
 }
 
 const MAINTENANCE_EVERY_MS = 60 * 60 * 1000;
@@ -52,7 +59,8 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
 
   const maintain = async () => {
     try {
-      const changes = await maintainDecisionLogPartitions(db, { now: new Date(), daysAhead: PARTITION_DAYS_AHEAD, retentionDays: options.retentionDays });
+      const now = options.maintenance?.now?.() ?? new Date();
+      const changes = await maintainDecisionLogPartitions(db, { now, daysAhead: PARTITION_DAYS_AHEAD, retentionDays: options.retentionDays });
       if (changes.created.length + changes.dropped.length + changes.purged > 0) app.log.info(changes, 'decision log partitions maintained');
       if (changes.blocked.length > 0) app.log.warn({ days: changes.blocked }, 'decision log: rows of these days sit in the default partition');
       await log.replaySpill();
@@ -67,7 +75,7 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
     await maintain();
     if (closing) return;
     log.start();
-    timer = setInterval(() => void maintain(), MAINTENANCE_EVERY_MS);
+    timer = setInterval(() => void maintain(), options.maintenance?.everyMs ?? MAINTENANCE_EVERY_MS);
     timer.unref();
   });
 

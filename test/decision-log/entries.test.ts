@@ -4,13 +4,14 @@ import t from 'tap';
 import { buildTestApp, logWritten } from '../helpers/app.ts';
 import { makeToken, seedFixtures } from '../helpers/fixtures.ts';
 import type { DecisionLogView } from '../../service/domain/decision-log-reader.ts';
-import { policyError } from '../../service/policy/engine.ts';
+import { faultyPolicy } from '../helpers/faults.ts';
 
 /** An entry as the API returns it; input typed loosely for the assertions below. */
 type Entry = Omit<DecisionLogView, 'input' | 'result'> & { input: Record<string, any> | null; result: Record<string, any> };
 
 t.test('given the fixture data set and a token with the decide and logs scopes', async (t) => {
-  const { app, database } = await buildTestApp(t);
+  const policy = faultyPolicy();
+  const { app, database } = await buildTestApp(t, {}, { policyEngine: policy.engine });
   await seedFixtures(database.db);
   const token = await makeToken(database.db, ['decide', 'logs']);
   const tokenId = token.split('_')[1];
@@ -120,43 +121,46 @@ t.test('given the fixture data set and a token with the decide and logs scopes',
     t.notMatch(text, /Practice One|Jo Bloggs/, 'the masked values are nowhere in the entry');
   });
 
-  t.test('when the policy faults, then the refusal is answered 503 and logged with its error', async (t) => {
-    const engine = app.policy.engine;
-    if (engine === null) throw new Error('no policy');
-    const decide = engine.decide.bind(engine);
-    engine.decide = () => policyError('simulated fault');
-    t.teardown(() => {
-      engine.decide = decide;
-    });
-    const response = await post('/v1/decide', { subject: { id: 'pa' }, action: 'client.view', resource: { type: 'client', id: 'c_xero' } });
-    t.equal(response.statusCode, 503);
-    const { error } = response.json();
-    t.equal(error.code, 'policy_error');
-    t.match(error.details.decision_id, /^[0-9a-f-]{36}$/, 'the refusal names its log entry');
-    const batch = (await post('/v1/decide/batch', { requests: [{ subject: { id: 'pa' }, action: 'client.view', resource: { type: 'client', id: 'c_xero' } }] })).json();
-    t.match(batch.results[0], { allow: false, error: { code: 'policy_error' } });
-    engine.decide = decide;
+  t.test('when the policy faults, then every decision endpoint refuses with 503 policy_error naming its entry, logged as refused, never an allow', async (t) => {
+    policy.failDecisions('simulated fault');
+    t.teardown(() => policy.heal());
+    const asked = { subject: { id: 'pa' }, action: 'client.view', resource: { type: 'client', id: 'c_xero' } };
+    const refusals: Array<[string, string, object]> = [
+      ['decide', '/v1/decide', asked],
+      ['query', '/v1/resources/query', { subject: { id: 'pa' }, action: 'client.view', resource_type: 'client', include_denied: true }],
+      ['opa', '/v1/data/clearance/decision', { input: asked }],
+    ];
+    const ids: string[] = [];
+    for (const [endpoint, url, body] of refusals) {
+      const response = await post(url, body);
+      t.equal(response.statusCode, 503, `${url}: ${response.body}`);
+      const { error } = response.json();
+      t.equal(error.code, 'policy_error', url);
+      t.match(error.details?.decision_id, /^[0-9a-f-]{36}$/, `${url}: the refusal names its log entry`);
+      t.notMatch(response.body, /"allow":true/, `${url}: no allow anywhere in the answer`);
+      ids.push(error.details.decision_id);
+      t.comment(`${endpoint} refused`);
+    }
+    const batch = await post('/v1/decide/batch', { requests: [asked] });
+    t.equal(batch.statusCode, 200, 'a batch answers each item, the faulted one refused');
+    t.match(batch.json().results[0], { allow: false, error: { code: 'policy_error' } });
+    ids.push(batch.json().results[0].decision_id);
+    policy.heal();
     await logWritten(app);
-    for (const id of [error.details.decision_id, batch.results[0].decision_id]) {
+    const endpoints = ['decide', 'query', 'opa', 'batch'];
+    for (const [i, id] of ids.entries()) {
       const logged = await entry(id);
-      t.match(logged, { allow: false, reason_codes: ['policy_error'], error: { code: 'policy_error', message: /simulated fault/ }, result: { allow: false } });
-      t.ok(logged.input !== null, 'the input that made the policy fault is kept for the post-mortem');
+      t.match(logged, { endpoint: endpoints[i], allow: false, reason_codes: ['policy_error'], error: { code: 'policy_error', message: /simulated fault/ }, result: { allow: false } }, `${endpoints[i]} logged as refused`);
+      t.ok(logged.input !== null, `${endpoints[i]}: the input that made the policy fault is kept for the post-mortem`);
     }
   });
 
   t.test('when the mask policy cannot be evaluated, then the entry is still written, without its input', async (t) => {
-    const engine = app.policy.engine;
-    if (engine === null) throw new Error('no policy');
-    const masks = engine.logMasks.bind(engine);
-    engine.logMasks = () => {
-      throw new Error('simulated mask fault');
-    };
-    t.teardown(() => {
-      engine.logMasks = masks;
-    });
+    policy.failMasks('simulated mask fault');
+    t.teardown(() => policy.heal());
     const answer = (await post('/v1/decide', { subject: { id: 'pa' }, action: 'client.view', resource: { type: 'client', id: 'c_xero' } })).json();
     await logWritten(app);
-    engine.logMasks = masks;
+    policy.heal();
     const logged = await entry(answer.decision_id);
     t.equal(logged.input, null, 'nothing unvetted is kept');
     t.same(logged.masked, [{ op: 'remove', path: '/input' }]);
@@ -184,10 +188,9 @@ t.test('given DECISION_LOG=off, then decisions are answered and nothing is logge
   const response = await app.inject({ method: 'POST', url: '/v1/decide', headers, payload: request });
   t.equal(response.json().allow, true);
   t.equal((await app.inject({ method: 'POST', url: '/v1/decide/batch', headers, payload: { requests: [request, request] } })).statusCode, 200);
-  t.equal(app.decisionLog.depth, 0, 'nothing queued (buffered mode would hold the entries until its writer runs)');
-  // What a buffered flush needs: the writer has run dry. Then the table would hold the entries.
-  await logWritten(app);
-  await new Promise((r) => setTimeout(r, 200));
+  // Buffered mode keeps an entry queued until its write has committed: with nothing queued, all
+  // that would ever be written is in the table already.
+  t.equal(app.decisionLog.depth, 0, 'nothing queued');
   const rows = await database.db.selectFrom('decision_log').select('decision_id').execute();
   t.same(rows, []);
   const metrics = (await app.inject({ method: 'GET', url: '/metrics' })).body;

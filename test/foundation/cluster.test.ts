@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import t from 'tap';
 import { processTree } from '../../bench/processes.ts';
 import { eventually } from '../helpers/app.ts';
-import { TEST_ENGINE } from '../helpers/database.ts';
+import { createPostgresDatabase, TEST_ENGINE } from '../helpers/database.ts';
 import { startServer } from '../helpers/server-process.ts';
 
 t.setTimeout(300_000);
@@ -78,9 +78,12 @@ t.test('given the port is taken, then the supervisor stops trying after five wor
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   t.teardown(() => blocker.close());
   const port = (blocker.address() as { port: number }).port;
+  // Each worker migrates its database before it finds the port taken: one of this test's own.
+  const database = await createPostgresDatabase();
+  t.teardown(() => database.drop());
   const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, ['service/server.ts'], {
-    env: { ...process.env, DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres', CLEARANCE_WORKERS: '2', PORT: String(port), CLEARANCE_ADMIN_TOKEN: 'x'.repeat(20), LOG_LEVEL: 'error' },
+    env: { ...process.env, DATABASE_URL: database.url, CLEARANCE_WORKERS: '2', PORT: String(port), CLEARANCE_ADMIN_TOKEN: 'x'.repeat(20), LOG_LEVEL: 'error' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   t.teardown(() => child.kill('SIGKILL'));

@@ -1,11 +1,11 @@
 // Builds the app for a test on a fresh migrated database, driven with app.inject.
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../service/app.ts';
+import { buildApp, type BuildOptions } from '../../service/app.ts';
 import type { Config } from '../../service/config.ts';
 import type { DatabaseHandle } from '../../service/data/connect.ts';
 import { testConfig } from './config.ts';
 import { openDatabase } from '../../service/data/connect.ts';
-import { createPostgresDatabase, emptyDatabase } from './database.ts';
+import { createPostgresDatabase, databaseForApp } from './database.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 
 interface Teardown {
@@ -17,9 +17,12 @@ export interface TestApp {
   database: DatabaseHandle;
 }
 
-export async function buildTestApp(t: Teardown, config: Partial<Config> = {}): Promise<TestApp> {
-  const database = await emptyDatabase(t);
-  const app = await buildApp({ config: testConfig(config), database, logger: false, processMetrics: false });
+/** What a test may inject when it builds the app (never by patching the app once built). */
+export type TestBuildOptions = Pick<BuildOptions, 'policyEngine' | 'decisionLogMaintenance'>;
+
+export async function buildTestApp(t: Teardown, config: Partial<Config> = {}, options: TestBuildOptions = {}): Promise<TestApp> {
+  const database = await databaseForApp(t);
+  const app = await buildApp({ ...options, config: testConfig(config), database, logger: false, processMetrics: false });
   t.teardown(() => app.close());
   await app.ready();
   await app.databaseStatus.whenMigrated;
@@ -79,8 +82,8 @@ export async function buildAppWithFeedBehindProxy(
   const { directUrl, proxiedUrl, proxy } = await databaseBehindProxy(t);
   const feed = await openDatabase({ databaseUrl: proxiedUrl, dataDir: null });
   t.teardown(() => feed.close());
-  const database = await openDatabase({ databaseUrl: directUrl, dataDir: null });
-  database.listen = feed.listen;
+  const direct = await openDatabase({ databaseUrl: directUrl, dataDir: null });
+  const database: DatabaseHandle = { ...direct, listen: feed.listen };
   const app = await buildApp({ config: testConfig({ ...config, databaseUrl: directUrl }), database, logger: false, processMetrics: false });
   t.teardown(() => app.close());
   return { app, database, proxy };

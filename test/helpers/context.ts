@@ -3,10 +3,11 @@ import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Kysely } from 'kysely';
 import { buildApp } from '../../service/app.ts';
 import type { Config } from '../../service/config.ts';
+import type { DatabaseHandle } from '../../service/data/connect.ts';
 import type { AuditRow, Database } from '../../service/data/schema.ts';
 import { eventually, type TestApp } from './app.ts';
 import { testConfig } from './config.ts';
-import { emptyDatabase } from './database.ts';
+import { databaseForApp } from './database.ts';
 
 /** The CLEARANCE_ADMIN_TOKEN of context tests (every scope; audited as env:CLEARANCE_ADMIN_TOKEN). */
 export const ADMIN_TOKEN = 'admin-token-for-context-tests';
@@ -53,11 +54,9 @@ export interface ContextAppOptions {
 
 /** The app on a fresh migrated database with ADMIN_TOKEN configured, and the change feed up. */
 export async function contextApp(t: Teardown, options: ContextAppOptions = {}): Promise<TestApp & { admin: Api }> {
-  const database = await emptyDatabase(t);
-  if (options.silentFeed === true) {
-    const listen = database.listen;
-    database.listen = (channel, handlers) => listen(channel, { ...handlers, onNotify: () => undefined });
-  }
+  const opened = await databaseForApp(t);
+  const database: DatabaseHandle =
+    options.silentFeed === true ? { ...opened, listen: (channel, handlers) => opened.listen(channel, { ...handlers, onNotify: () => undefined }) } : opened;
   const app = await buildApp({
     config: testConfig({ adminToken: ADMIN_TOKEN, ...options.config }),
     database,

@@ -41,18 +41,20 @@ export async function createPostgresDatabase(): Promise<{ url: string; drop: () 
   };
 }
 
-/** Opens an empty database on the test engine; closed (and dropped) when the test ends. */
-export async function emptyDatabase(t: Teardown): Promise<DatabaseHandle> {
+/**
+ * Opens an empty database on the test engine for an app to own: the app closes it when it closes,
+ * and the database is dropped when the test ends (after the app closed: teardowns run last first).
+ */
+export async function databaseForApp(t: Teardown): Promise<DatabaseHandle> {
   const created = TEST_ENGINE === 'postgres' ? await createPostgresDatabase() : null;
-  const handle = await openDatabase({ databaseUrl: created?.url ?? null, dataDir: null });
-  // Closing twice (the app closes it too) is harmless: the second close waits on the first.
-  let closing: Promise<void> | null = null;
-  const close = handle.close;
-  handle.close = () => (closing ??= close());
-  t.teardown(async () => {
-    await handle.close();
-    await created?.drop();
-  });
+  if (created !== null) t.teardown(() => created.drop());
+  return openDatabase({ databaseUrl: created?.url ?? null, dataDir: null });
+}
+
+/** Opens an empty database on the test engine for the test itself: closed and dropped when the test ends. */
+export async function emptyDatabase(t: Teardown): Promise<DatabaseHandle> {
+  const handle = await databaseForApp(t);
+  t.teardown(() => handle.close());
   return handle;
 }
 
