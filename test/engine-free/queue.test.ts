@@ -10,31 +10,10 @@ import { DecisionLog, type DecisionLogEntry, type DecisionLogOptions } from '../
 import { Metrics } from '../../service/domain/metrics.ts';
 import { AppError } from '../../service/errors.ts';
 import type { LogMask } from '../../service/policy/engine.ts';
-
-let counter = 0;
-const entry = (overrides: Partial<DecisionLogEntry> = {}): DecisionLogEntry => ({
-  decisionId: `00000000-0000-4000-8000-${String(++counter).padStart(12, '0')}`,
-  decidedAt: new Date(),
-  endpoint: 'decide',
-  batchId: null,
-  tokenId: 'tok',
-  subjectId: 'u1',
-  action: 'client.view',
-  resourceType: 'client',
-  resourceId: 'c1',
-  input: { subject: { id: 'u1' }, account: { id: 'a1', name: 'Secret Ltd' } },
-  result: { allow: true, reasons: [] },
-  allow: true,
-  reasonCodes: [],
-  error: null,
-  policyRevision: 'rev',
-  evalUs: 3,
-  durationUs: 30,
-  ...overrides,
-});
+import { connectionLost, logEntry as entry } from '../helpers/decision-log.ts';
+import { settled, until } from '../helpers/wait.ts';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
-const connectionLost = () => Object.assign(new Error('connection terminated'), { code: 'ECONNRESET' });
 
 function makeLog(options: Partial<DecisionLogOptions> & Pick<DecisionLogOptions, 'write'>) {
   const metrics = new Metrics({ processMetrics: false });
@@ -61,7 +40,6 @@ function heldWrites() {
   return { calls, write };
 }
 
-const tick = (ms = 10) => new Promise((r) => setTimeout(r, ms));
 const value = async (metrics: Metrics, name: string) => (await metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value;
 
 t.test('given buffered mode, when answers are recorded, then record returns at once and a writer stores them in order, masked', async (t) => {
@@ -71,8 +49,7 @@ t.test('given buffered mode, when answers are recorded, then record returns at o
   await log.record(entries);
   t.equal(log.depth, 3, 'queued, not yet written: the writer has not started');
   log.start();
-  await tick();
-  t.equal(log.depth, 0);
+  await until(() => log.depth === 0, 'the writer to store them');
   t.same(written.map((r) => r.decision_id), entries.map((e) => e.decisionId));
   const input = JSON.parse(written[0]?.input as string);
   t.same(input.account, { id: 'a1' }, 'the account name is masked');
@@ -87,15 +64,14 @@ t.test('given durable mode, when answers arrive during a write, then each waits 
   log.start();
   let firstDone = false;
   const first = log.record([entry()]).then(() => (firstDone = true));
-  await tick();
-  t.equal(calls.length, 1, 'the first write started');
+  await until(() => calls.length === 1, 'the first write to start');
   const later = Array.from({ length: 50 }, () => log.record([entry()]));
-  await tick();
+  await settled();
   t.equal(firstDone, false, 'not answered before its commit');
+  t.equal(calls.length, 1, 'the others wait for the write under way');
   calls[0]?.done();
   await first;
-  await tick();
-  t.equal(calls.length, 2);
+  await until(() => calls.length === 2, 'the next write');
   t.equal(calls[1]?.rows.length, 50, 'the 50 that arrived meanwhile are committed together');
   calls[1]?.done();
   await Promise.all(later);
@@ -127,14 +103,12 @@ t.test('given a failing database, when writes fail, then entries stay queued, ar
   });
   log.start();
   await log.record([entry(), entry()]);
-  await tick(400);
-  t.ok(attempts >= 2, `retried (${attempts} attempts)`);
-  t.equal(log.depth, 2);
+  await until(() => attempts >= 2, 'a second attempt');
+  t.equal(log.depth, 2, 'still held');
   t.equal(await value(metrics, 'clearance_decision_log_waiting_on_database'), 2);
   failing = false;
-  await tick(1000);
+  await until(() => log.depth === 0, 'the entries to be written once the database returns');
   t.equal(written.length, 2);
-  t.equal(log.depth, 0);
   t.equal(await value(metrics, 'clearance_decision_log_waiting_on_database'), 0);
   await log.close(1000);
 });
@@ -145,16 +119,18 @@ t.test('given a full queue, when more answers are recorded, then they wait for r
   await log.record(Array.from({ length: 1000 }, () => entry()));
   let recorded = false;
   const waiting = log.record([entry()]).then(() => (recorded = true));
-  await tick();
+  await settled();
   t.equal(recorded, false, 'waits while the queue is full');
   t.equal(await value(metrics, 'clearance_decision_log_backpressure_waits_total'), 1);
   log.start();
-  await tick();
+  await until(() => calls.length === 1, 'the first write');
   calls[0]?.done();
   await waiting;
   t.equal(log.depth, 501, 'let in once a batch was written');
-  for (let i = 1; i < 5; i++) {
-    await tick();
+  // The other 500 of the first thousand, then the one let in.
+  for (const [i, size] of [[1, 500], [2, 1]] as const) {
+    await until(() => calls.length > i, `write ${i + 1}`);
+    t.equal(calls[i]?.rows.length, size);
     calls[i]?.done();
   }
   await log.close(1000);
@@ -270,14 +246,16 @@ t.test('given a list query, when its masks are asked for, then the policy sees i
 
 t.test('given a write that hangs, when the service stops, then the queue is spilled at the deadline, the write under way included', async (t) => {
   const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
-  const { log } = makeLog({ spillDir, write: () => new Promise<void>(() => undefined) });
+  let writes = 0;
+  const { log } = makeLog({ spillDir, write: () => new Promise<void>(() => void (writes += 1)) });
   const entries = [entry(), entry()];
   await log.record(entries);
   log.start();
-  await tick();
+  await until(() => writes === 1, 'the write to start (and hang)');
   const started = Date.now();
   await log.close(300);
-  t.ok(Date.now() - started < 2000, `close returned after ${Date.now() - started} ms`);
+  // The deadline is 300 ms; the rest is slack for a busy machine. Without the deadline, close never returns.
+  t.ok(Date.now() - started < 10_000, `close returned after ${Date.now() - started} ms`);
   const files = readdirSync(spillDir);
   t.equal(files.length, 1);
   const spilled = readFileSync(join(spillDir, files[0] as string), 'utf8').trim().split('\n').map((line) => JSON.parse(line).decision_id);
@@ -286,10 +264,10 @@ t.test('given a write that hangs, when the service stops, then the queue is spil
 
 t.test('given a full queue and an answer waiting for room, when stopping begins, then that answer is let in past the bound and the stop goes on', async (t) => {
   const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
-  const { log } = makeLog({ spillDir, queueMax: 1000, write: async () => Promise.reject(connectionLost()) });
+  const { log, metrics } = makeLog({ spillDir, queueMax: 1000, write: async () => Promise.reject(connectionLost()) });
   await log.record(Array.from({ length: 1000 }, () => entry()));
   const waiting = log.record([entry()]).then(() => 'answered', (e: unknown) => e);
-  await tick();
+  await until(async () => (await value(metrics, 'clearance_decision_log_backpressure_waits_total')) === 1, 'the answer to wait for room');
   log.beginStop();
   t.equal(await waiting, 'answered', 'answered, not refused');
   t.equal(await log.record([entry()]).then(() => 'answered', (e: unknown) => e), 'answered', 'a later answer that finds the queue full goes in at once');
@@ -317,17 +295,17 @@ t.test('given durable mode and a commit that comes too late, then the answer is 
   const inFlight = entry();
   const queued = entry();
   const first = log.record([inFlight]).then(() => null, (e: unknown) => e);
-  await tick();
+  await until(() => calls.length === 1, 'the first write to start');
   const second = log.record([queued]).then(() => null, (e: unknown) => e);
   t.match(await first, { code: 'decision_log_unavailable' });
   t.match(await second, { code: 'decision_log_unavailable' });
   calls[0]?.done();
-  await tick();
+  await until(() => calls.length === 2, 'the second write');
   const row = calls[1]?.rows[0];
   t.equal(row?.decision_id, queued.decisionId);
   t.match({ allow: row?.allow, codes: row?.reason_codes, error: JSON.parse(String(row?.error)) }, { allow: false, codes: ['decision_log_unavailable'], error: { code: 'decision_log_unavailable' } }, 'the queued entry is written as refused');
   calls[1]?.done();
-  await tick();
+  await until(() => refusedKeys.length > 0, 'the correction');
   await log.close(1000);
   t.same(refusedKeys, [inFlight.decisionId], 'the entry written as answered is corrected');
 });
@@ -340,14 +318,14 @@ t.test('given list queries, when they are queued, then each weighs by its client
   await log.record([list()]);
   let recorded = false;
   const second = log.record([list()]).then(() => (recorded = true));
-  await tick();
+  await settled();
   t.equal(recorded, false, 'a second 10,000-client list does not fit in a bound of 2000');
   t.equal(await value(metrics, 'clearance_decision_log_backpressure_waits_total'), 1);
   log.start();
-  await tick();
+  await until(() => calls.length === 1, 'the first write');
   calls[0]?.done();
   await second;
-  await tick();
+  await until(() => calls.length === 2, 'the second write');
   calls[1]?.done();
   await log.close(1000);
 });
@@ -374,7 +352,9 @@ t.test('given a spill file with a torn line and one claimed by a process that di
   // Another spill, claimed by a pid that no longer runs.
   const other = makeLog({ spillDir, write: async () => Promise.reject(connectionLost()) });
   const orphaned = entry();
-  await new Promise((r) => setTimeout(r, 5));
+  // Spill files are named by the millisecond: this one must not take the first one's name.
+  const firstSpilledAt = Date.now();
+  await until(() => Date.now() > firstSpilledAt, 'the clock to move on');
   await other.log.record([orphaned]);
   await other.log.close(0);
   const second = readdirSync(spillDir).find((name) => name !== file) as string;
@@ -395,7 +375,7 @@ t.test('given durable mode and a lone entry whose write outlasts its answer, the
   const lone = entry();
   t.match(await log.record([lone]).then(() => null, (e: unknown) => e), { code: 'decision_log_unavailable' });
   calls[0]?.done();
-  await tick(50);
+  await until(() => corrected.length > 0, 'the correction');
   t.same(corrected, [lone.decisionId], 'corrected without waiting for another entry');
   await log.close(1000);
 });
@@ -504,7 +484,7 @@ t.test('given a failing database, when more answers arrive during the retry paus
   });
   log.start();
   await log.record([entry(), entry()]);
-  await tick(50);
+  await until(async () => (await value(metrics, 'clearance_decision_log_write_errors_total')) === 1, 'the first write to fail');
   t.equal(await value(metrics, 'clearance_decision_log_waiting_on_database'), 2, 'held after the failed write');
   // The writer now waits before it tries again; these arrive meanwhile.
   await log.record([entry(), entry(), entry()]);
@@ -522,14 +502,14 @@ t.test('given durable mode and a batch written in two parts, when its answer tim
   log.start();
   const batch = [entry(), entry(), entry()];
   const answer = log.record(batch).then(() => null, (e: unknown) => e);
-  await tick();
+  await until(() => calls.length === 1, 'the first write');
   t.equal(calls[0]?.rows.length, 2, 'the first two go in the first write');
   calls[0]?.done();
-  await tick();
+  await until(() => calls.length === 2, 'the second write');
   t.equal(calls[1]?.rows.length, 1, 'the third is being written');
   t.match(await answer, { code: 'decision_log_unavailable' }, 'the answer timed out');
   calls[1]?.done();
-  await tick(50);
+  await until(() => corrected.length === 3, 'the corrections');
   t.same(corrected.sort(), batch.map((e) => e.decisionId).sort(), 'the log says refused for all three');
   await log.close(1000);
 });
@@ -542,7 +522,7 @@ t.test('given durable mode and corrections the database cannot take, when the se
   const lone = entry();
   t.match(await log.record([lone]).then(() => null, (e: unknown) => e), { code: 'decision_log_unavailable' });
   calls[0]?.done();
-  await tick();
+  await until(() => log.depth === 0, 'the write to end');
   await log.close(100);
   const files = readdirSync(spillDir);
   t.equal(files.length, 1, 'the correction is spilled');
@@ -564,11 +544,10 @@ t.test('given stopping has begun and close() does not come (a request hangs), wh
   log.start();
   const entries = [entry(), entry()];
   await log.record([entries[0] as DecisionLogEntry]);
-  await tick();
-  t.equal(calls.length, 1, 'a write under way, hanging');
+  await until(() => calls.length === 1, 'a write under way, hanging');
   await log.record([entries[1] as DecisionLogEntry]);
   log.beginStop(100);
-  await tick(250);
+  await until(() => readdirSync(spillDir).length > 0, 'the spill at the deadline');
   const files = readdirSync(spillDir);
   t.equal(files.length, 1, 'spilled at the deadline, without close()');
   t.same(readFileSync(join(spillDir, files[0] as string), 'utf8').trim().split('\n').map((l) => JSON.parse(l).decision_id), entries.map((e) => e.decisionId));
@@ -584,8 +563,7 @@ t.test('given a write under way, when spillNow is called (the process is exiting
   log.start();
   const entries = [entry(), entry(), entry()];
   await log.record(entries.slice(0, 1));
-  await tick();
-  t.equal(calls.length, 1, 'a write under way');
+  await until(() => calls.length === 1, 'a write under way');
   await log.record(entries.slice(1));
   log.spillNow();
   const files = readdirSync(spillDir);
@@ -606,7 +584,7 @@ t.test('given durable mode and an entry spilled at the deadline, when its answer
   const waiting = entry();
   const answer = log.record([waiting]).then(() => null, (e: unknown) => e);
   log.beginStop(50);
-  await tick(100);
+  await until(() => readdirSync(spillDir).length > 0, 'the spill at the deadline');
   t.equal(readdirSync(spillDir).length, 1, 'spilled at the deadline, as answered');
   t.match(await answer, { code: 'decision_log_unavailable' }, 'then the answer is refused');
   await log.close(0);

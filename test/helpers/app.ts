@@ -7,6 +7,7 @@ import { testConfig } from './config.ts';
 import { openDatabase } from '../../service/data/connect.ts';
 import { createPostgresDatabase, databaseForApp } from './database.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
+import { eventually } from './wait.ts';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -29,15 +30,7 @@ export async function buildTestApp(t: Teardown, config: Partial<Config> = {}, op
   return { app, database };
 }
 
-/** Polls check until it holds or ms pass; true when it held. */
-export async function eventually(check: () => Promise<boolean>, ms = 5000): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check()) return true;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  return false;
-}
+export { eventually } from './wait.ts';
 
 /** Resolves once every answer given so far is committed to the decision log. */
 export async function logWritten(app: FastifyInstance, ms = 10_000): Promise<void> {

@@ -1,6 +1,33 @@
-// A decision log row for tests that write the table directly, with whatever fields they need.
+// Decision log entries and rows for tests, with whatever fields they need: an entry as the
+// decision path hands it to the queue, a row for tests that write the table directly.
 import { randomUUID } from 'node:crypto';
 import type { NewDecisionLogRow } from '../../service/data/schema.ts';
+import type { DecisionLogEntry } from '../../service/domain/decision-log.ts';
+
+/** An answered decision whose input holds an account name the default masks remove. */
+export const logEntry = (overrides: Partial<DecisionLogEntry> = {}): DecisionLogEntry => ({
+  decisionId: randomUUID(),
+  decidedAt: new Date(),
+  endpoint: 'decide',
+  batchId: null,
+  tokenId: 'tok',
+  subjectId: 'u1',
+  action: 'client.view',
+  resourceType: 'client',
+  resourceId: 'c1',
+  input: { subject: { id: 'u1' }, account: { id: 'a1', name: 'Secret Ltd' } },
+  result: { allow: true, reasons: [] },
+  allow: true,
+  reasonCodes: [],
+  error: null,
+  policyRevision: 'rev',
+  evalUs: 3,
+  durationUs: 30,
+  ...overrides,
+});
+
+/** What a write sees when the database connection is lost (retried, never a refused row). */
+export const connectionLost = (): Error => Object.assign(new Error('connection terminated'), { code: 'ECONNRESET' });
 
 export const logRow = (overrides: Partial<NewDecisionLogRow> = {}): NewDecisionLogRow => ({
   decision_id: randomUUID(),
