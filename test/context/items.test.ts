@@ -1,7 +1,7 @@
 // Items (documents) through the context API: owner and client from the same account, the
 // account's own books when there is no client, and decisions that follow an item changing hands.
 import t from 'tap';
-import { auditRows, contextApp, decide, errorOf, seedPractice } from '../helpers/context.ts';
+import { auditRows, contextApp, decide, errorOf, seedPractice, warm } from '../helpers/context.ts';
 
 t.test('given two practices written through the API', async (t) => {
   const { app, database, admin } = await contextApp(t, { silentFeed: true });
@@ -65,8 +65,7 @@ t.test('given two practices written through the API', async (t) => {
 
   t.test('when an item changes hands, then the next decision follows and the audit has before and after', async (t) => {
     await admin.put(itemUrl('receipt-1'), { kind: 'receipt', owner_user_id: 'p1-std' });
-    t.same((await decide(app, 'p1-lee', 'item.view', { type: 'item', id: 'receipt-1' })).codes, ['not_owner']);
-    t.same((await decide(app, 'p1-lee', 'item.view', { type: 'item', id: 'receipt-1' })).codes, ['not_owner'], 'cached');
+    t.same((await warm(t, app, () => decide(app, 'p1-lee', 'item.view', { type: 'item', id: 'receipt-1' }))).codes, ['not_owner']);
     t.equal((await admin.put(itemUrl('receipt-1'), { kind: 'receipt', owner_user_id: 'p1-lee' })).statusCode, 200);
     t.equal((await decide(app, 'p1-lee', 'item.view', { type: 'item', id: 'receipt-1' })).allow, true);
     t.match((await auditRows(db)).at(-1), { change: 'update', user_id: 'p1-lee', before: { owner_user_id: 'p1-std' }, after: { owner_user_id: 'p1-lee' } });

@@ -197,3 +197,28 @@ t.test('given DECISION_LOG=off, then decisions are answered and nothing is logge
   t.match(metrics, /^clearance_decision_log_entries_written_total 0$/m, 'nothing written');
   t.match(metrics, /^clearance_decisions_total\{endpoint="decide",outcome="allow"\} 1$/m, 'while the answers are counted');
 });
+
+t.test('given a refusal before any decision (400, 401, 403, 413), then no entry is written, while the next decision is', async (t) => {
+  const { app, database } = await buildTestApp(t);
+  await seedFixtures(database.db);
+  const token = await makeToken(database.db, ['decide']);
+  const logsOnly = await makeToken(database.db, ['logs']);
+  const good = { subject: { id: 'pa' }, action: 'client.view', resource: { type: 'client', id: 'c_xero' } };
+  const decide = (payload: string | object, authorization = `Bearer ${token}`) =>
+    app.inject({ method: 'POST', url: '/v1/decide', headers: { authorization, 'content-type': 'application/json' }, payload });
+  const refusals: Array<[string, Promise<{ statusCode: number }>, number]> = [
+    ['the subject is missing', decide({ action: good.action, resource: good.resource }), 400],
+    ['the subject id breaks the id pattern', decide({ ...good, subject: { id: 'a b' } }), 400],
+    ['a field is unknown', decide({ ...good, extra: 1 }), 400],
+    ['the body is not JSON', decide('{"subject": '), 400],
+    ['the body is too large', decide({ ...good, resource: { ...good.resource, attributes: { blob: 'x'.repeat(5 * 1024 * 1024) } } }), 413],
+    ['the token is unknown', decide(good, 'Bearer nonsense'), 401],
+    ['the token lacks the decide scope', decide(good, `Bearer ${logsOnly}`), 403],
+  ];
+  for (const [when, response, status] of refusals) t.equal((await response).statusCode, status, when);
+  const answered = await decide(good);
+  t.equal(answered.statusCode, 200);
+  await logWritten(app);
+  const rows = await database.db.selectFrom('decision_log').select('decision_id').execute();
+  t.same(rows.map((r) => r.decision_id), [answered.json().decision_id], 'only the decision made is logged');
+});

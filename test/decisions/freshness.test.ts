@@ -1,11 +1,11 @@
 // Cached facts never outlive a change: writes made in plain SQL reach the next decisions, and a
 // database outage mid-run refuses (never allows) and heals by itself.
-import t, { type Test } from 'tap';
+import t from 'tap';
 import { sql } from 'kysely';
 import { CONNECT_TIMEOUT_MS, FEED_CHECK_EVERY_MS, FEED_CHECK_TIMEOUT_MS, QUERY_TIMEOUT_MS } from '../../service/data/connect.ts';
 import { buildAppBehindProxy, buildAppWithFeedBehindProxy, buildTestApp, eventually } from '../helpers/app.ts';
 import { TEST_ENGINE } from '../helpers/database.ts';
-import { ADMIN_TOKEN, contextApp, decide, type Api } from '../helpers/context.ts';
+import { ADMIN_TOKEN, contextApp, decide, warm, type Api } from '../helpers/context.ts';
 import { makeToken, seedFixtures } from '../helpers/fixtures.ts';
 import type { FastifyInstance } from 'fastify';
 
@@ -165,14 +165,6 @@ async function seedColonIds(admin: Api): Promise<void> {
   ok(await admin.put('/v1/accounts/acct:9/clients/cl:1', { name: 'One', ledger: 'quickbooks' }));
   ok(await admin.put('/v1/accounts/acct:9/clients/cl:x', { name: 'Xero', ledger: 'xero' }));
   ok(await admin.put('/v1/accounts/acct:9/items/doc:7', { kind: 'receipt', owner_user_id: 'org:42' }));
-}
-
-/** Asked twice, so the second answer (and the next ones) come from the cache. */
-async function warm(t: Test, app: FastifyInstance, ask: () => Promise<unknown>): Promise<void> {
-  await ask();
-  const hits = app.facts.stats.hits;
-  await ask();
-  t.ok(app.facts.stats.hits > hits, 'served from the cache');
 }
 
 const decideCodes = async (app: FastifyInstance, subject: string, action: string, resource: { type: string; id: string }) => {

@@ -1,5 +1,6 @@
 // Drives the context API as a caller does: JSON over app.inject with a bearer token.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
+import type { Test } from 'tap';
 import type { Kysely } from 'kysely';
 import { buildApp } from '../../service/app.ts';
 import type { Config } from '../../service/config.ts';
@@ -87,6 +88,19 @@ export async function decide(
   if (response.statusCode !== 200) throw new Error(`decide answered ${response.statusCode}: ${response.body}`);
   const body = response.json() as { allow: boolean; reasons: Array<{ code: string }> };
   return { allow: body.allow, codes: body.reasons.map((r) => r.code) };
+}
+
+/**
+ * Asks twice and checks that the second answer came from the fact cache: a test that a change
+ * reaches the next decision proves nothing about invalidation unless what it changes was cached.
+ * Returns the second answer.
+ */
+export async function warm<T>(t: Test, app: FastifyInstance, ask: () => Promise<T>): Promise<T> {
+  await ask();
+  const hits = app.facts.stats.hits;
+  const answer = await ask();
+  t.ok(app.facts.stats.hits > hits, 'asked twice: the second answer came from the cache');
+  return answer;
 }
 
 /** Every audit row, oldest first. */
