@@ -1,13 +1,14 @@
-// Nothing answered is lost: after a graceful stop right behind a burst (buffered mode), after a
-// stop that has to end by force because the database hangs, and after kill -9 under load (durable
-// mode), every decision a caller received is in the log.
+// Nothing answered is lost, nothing unanswered is logged as answered: after a graceful stop in the
+// middle of a burst (buffered mode), after a stop that has to end by force because the database
+// hangs, and after kill -9 under load (durable mode), every decision a caller received is in the
+// log once, with the allow the caller got.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import t from 'tap';
 import { TEST_ENGINE } from '../helpers/database.ts';
 import { eventually } from '../helpers/app.ts';
+import { answeredDecisions, ask, burst, checkLogAgainstAnswers, type Answer } from '../helpers/burst.ts';
 import { startServer, type ServerProcess } from '../helpers/server-process.ts';
 
 // Real processes under load: slower than the default per-file limit on a busy machine.
@@ -21,62 +22,27 @@ const request = (i: number) => ({
   resource: { type: 'client', id: clients[i % clients.length] as string },
 });
 
-/** Posts to the service; the decision ids of a 200 answer, none otherwise (refused, or the process is gone). */
-async function ask(server: ServerProcess, path: string, body: object): Promise<string[]> {
-  try {
-    const response = await fetch(`${server.base}${path}`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${server.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify(body),
-    });
-    if (response.status !== 200) return [];
-    const answer = (await response.json()) as { decision_id?: string; results?: Array<{ decision_id: string }> };
-    return answer.results ? answer.results.map((r) => r.decision_id) : [answer.decision_id as string];
-  } catch {
-    return [];
-  }
-}
-
 const single = (server: ServerProcess, i: number) => ask(server, '/v1/decide', request(i));
 const batch = (server: ServerProcess, i: number, size: number) =>
   ask(server, '/v1/decide/batch', { requests: Array.from({ length: size }, (_, k) => request(i + k)) });
 
-/** Runs jobs with at most `width` in flight; returns every decision id answered. */
-async function run(jobs: Array<() => Promise<string[]>>, width: number): Promise<string[]> {
-  const answered: string[] = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: width }, async () => {
-      while (next < jobs.length) {
-        const job = jobs[next++] as () => Promise<string[]>;
-        answered.push(...(await job()));
-      }
-    }),
-  );
-  return answered;
-}
+/** The stop signal, once half the jobs are answered: requests are still coming and in flight. */
+const stopHalfway = (server: ServerProcess, jobs: number) => (answered: number) => {
+  if (answered === Math.floor(jobs / 2)) server.child.kill('SIGTERM');
+};
 
-async function missingFromLog(server: ServerProcess, answered: string[]): Promise<string[]> {
-  const rows = await server.query<{ id: string }>('select decision_id::text as id from decision_log');
-  const logged = new Set(rows.map((r) => r.id));
-  return answered.filter((id) => !logged.has(id));
-}
-
-t.test(`given the service on ${TEST_ENGINE} (buffered log), when SIGTERM follows a burst of 5000 decisions, then every answer is in the log`, async (t) => {
+t.test(`given the service on ${TEST_ENGINE} (buffered log), when SIGTERM comes in the middle of a burst of 5000 decisions, then each 200 is logged once as answered and every other answer is a 503 with no entry, or none`, async (t) => {
   const server = await startServer(t);
-  const jobs = [
-    ...Array.from({ length: 40 }, (_, i) => () => batch(server, i * 100, 100)),
-    ...Array.from({ length: 1000 }, (_, i) => () => single(server, i)),
-  ];
-  const answered = await run(jobs, 32);
-  server.child.kill('SIGTERM');
-  t.equal(answered.length, 5000, 'all answered');
+  // 40 batches of 100 among 1000 single decisions, so that both kinds are in flight at the signal.
+  const jobs = Array.from({ length: 1040 }, (_, i) => (i % 26 === 0 ? () => batch(server, i * 100, 100) : () => single(server, i)));
+  const answers = await burst(jobs, 32, stopHalfway(server, jobs.length));
   t.equal(await server.exited, 0, 'a clean exit');
-  t.same(await missingFromLog(server, answered), [], 'none missing from the log');
+  t.ok(answeredDecisions(answers).length >= 500, `answered before the stop (${answeredDecisions(answers).length} decisions)`);
+  await checkLogAgainstAnswers(t, server, answers);
 });
 
 t.test(
-  'given the log table locked (writes blocked), when SIGTERM arrives, then the service waits to write what it answered before it exits',
+  'given the log table locked (writes blocked), when SIGTERM comes in the middle of a burst, then the service waits to write what it answered before it exits',
   { skip: TEST_ENGINE !== 'postgres' && 'needs a PostgreSQL server to lock a table in' },
   async (t) => {
     const server = await startServer(t);
@@ -85,46 +51,57 @@ t.test(
     t.teardown(() => locker.end());
     await locker.query('begin');
     await locker.query('lock table decision_log in access exclusive mode');
-    const answered = await run(Array.from({ length: 20 }, (_, i) => () => batch(server, i * 100, 100)), 4);
-    t.equal(answered.length, 2000, 'answered while the log cannot be written');
-    server.child.kill('SIGTERM');
-    const early = await Promise.race([server.exited.then(() => 'exited'), sleep(1500).then(() => 'still draining')]);
-    t.equal(early, 'still draining', 'it does not exit while entries are unwritten');
+    const jobs = Array.from({ length: 20 }, (_, i) => () => batch(server, i * 100, 100));
+    const answers = await burst(jobs, 4, stopHalfway(server, jobs.length));
+    t.ok(answeredDecisions(answers).length >= 1000, 'answered while the log cannot be written');
+    // The stop is under way (no new connection is taken) and its drain waits on the lock.
+    t.ok(await eventually(async () => (await fetch(`${server.base}/health`).then(() => 'answered', () => 'refused')) === 'refused', 30_000), 'no longer accepting');
+    const waiting = async () =>
+      Number((await locker.query<{ n: string }>(`select count(*) as n from pg_locks where relation = 'decision_log'::regclass and not granted`)).rows[0]?.n) > 0;
+    t.ok(await eventually(waiting, 10_000), 'its write waits on the lock');
+    t.equal(server.child.exitCode, null, 'it has not exited with entries unwritten');
     await locker.query('rollback');
     t.equal(await server.exited, 0, 'exits once the entries are written');
-    t.same(await missingFromLog(server, answered), []);
+    await checkLogAgainstAnswers(t, server, answers);
   },
 );
 
 t.test(
-  'given a database that hangs and a request stuck on it, when SIGTERM arrives, then what was answered is spilled before the forced exit and written at the next start',
+  'given a database that hangs and a request stuck on it, when SIGTERM comes in the middle of a burst, then what was answered is spilled before the forced exit and written at the next start',
   { skip: TEST_ENGINE !== 'postgres' && 'needs a PostgreSQL server behind a proxy to hang' },
   async (t) => {
-    // The admin token from the environment: asking needs no database.
-    const server = await startServer(t, {}, { proxy: true });
+    // The admin token from the environment: asking needs no database. Requests are logged (info),
+    // so the test can see the stuck ones arrive.
+    const server = await startServer(t, { LOG_LEVEL: 'info' }, { proxy: true });
     const asked = Array.from({ length: 6 }, (_, i) => request(i));
-    const ids = async () => new Set((await server.query<{ id: string }>('select decision_id::text as id from decision_log')).map((r) => r.id));
+    const logged = async () => new Set((await server.query<{ id: string }>('select decision_id::text as id from decision_log')).map((r) => r.id));
     // Warm up: the facts of these requests are cached, and the pool holds idle connections (each
     // read below takes one), so that a request needing the database takes one and hangs on it.
     const warm = await ask(server, '/v1/decide/batch', { requests: asked });
-    t.equal(warm.length, asked.length, 'warmed up');
+    t.equal(warm.decisions.length, asked.length, 'warmed up');
     const read = (signal?: AbortSignal) =>
       fetch(`${server.base}/v1/decisions?limit=1`, { headers: { authorization: `Bearer ${server.token}` }, ...(signal ? { signal } : {}) });
     t.same((await Promise.all(Array.from({ length: 8 }, () => read()))).map((r) => r.status), Array(8).fill(200));
-    t.ok(await eventually(async () => (await ids()).size >= warm.length, 20_000), 'the warm-up is logged');
+    t.ok(await eventually(async () => (await logged()).size >= warm.decisions.length, 20_000), 'the warm-up is logged');
 
     server.proxy?.freeze();
+    const reads = () => server.output().split('\n').filter((line) => line.includes('"url":"/v1/decisions?limit=1"') && line.includes('"msg":"incoming request"')).length;
+    const readsBefore = reads();
     const abort = new AbortController();
     t.teardown(() => abort.abort());
     const stuck = Array.from({ length: 3 }, () => read(abort.signal).then((r) => r.status, () => 'no answer'));
-    await sleep(300);
-    const answered = await run(Array.from({ length: 20 }, () => () => ask(server, '/v1/decide/batch', { requests: asked })), 4);
-    t.equal(answered.length, 120, 'answered from the fact cache while the database hangs');
+    t.ok(await eventually(() => reads() === readsBefore + 3, 20_000), 'the three reads reached the service (and hang on the database)');
+    const jobs = Array.from({ length: 20 }, () => () => ask(server, '/v1/decide/batch', { requests: asked }));
+    const stopped = { at: 0 };
+    const answers = await burst(jobs, 4, (answered) => {
+      if (answered !== jobs.length / 2) return;
+      stopped.at = Date.now();
+      server.child.kill('SIGTERM');
+    });
+    t.ok(answeredDecisions(answers).length >= 60, 'answered from the fact cache while the database hangs');
 
-    const stopped = Date.now();
-    server.child.kill('SIGTERM');
     t.equal(await server.exited, 1, 'the stuck requests hold the stop until the forced exit');
-    t.ok(Date.now() - stopped >= 29_000, `forced after ${Date.now() - stopped} ms`);
+    t.ok(Date.now() - stopped.at >= 29_000, `forced after ${Date.now() - stopped.at} ms (at 30 s)`);
     t.same(await Promise.all(stuck), ['no answer', 'no answer', 'no answer'], 'the stuck requests were never answered');
 
     const spillDir = join(server.dataDir, 'decision-log-spill');
@@ -132,12 +109,12 @@ t.test(
     t.ok(files.length > 0 && files.every((f) => /^decisions-.*\.jsonl$/.test(f)), `spilled (${files.join(', ')})`);
     const text = files.map((f) => readFileSync(join(spillDir, f), 'utf8')).join('');
     const spilled = new Set(text.trim().split('\n').filter(Boolean).map((line) => (JSON.parse(line) as { decision_id: string }).decision_id));
-    t.same(answered.filter((id) => !spilled.has(id)), [], 'every answer not yet written is in the spill');
+    t.same(answeredDecisions(answers).filter((d) => !spilled.has(d.id)), [], 'every answer not yet written is in the spill');
     t.notMatch(text, /Demo Practice/, 'masked, as the log would hold it');
 
     const next = await startServer(t, {}, { restartOf: server });
-    t.ok(await eventually(async () => (await missingFromLog(next, answered)).length === 0, 30_000), 'written at the next start');
-    t.ok(await eventually(async () => readdirSync(spillDir).length === 0, 10_000), 'the spill is gone once written');
+    t.ok(await eventually(async () => readdirSync(spillDir).length === 0, 30_000), 'the spill is written at the next start, and gone');
+    await checkLogAgainstAnswers(t, next, answers, warm.decisions);
   },
 );
 
@@ -147,17 +124,19 @@ t.test(
   `given the service on ${TEST_ENGINE} in durable mode, when it is killed with SIGKILL under load, then every answer it gave is in the log`,
   async (t) => {
     const server = await startServer(t, { DECISION_LOG: 'durable' });
-    const answered: string[] = [];
+    const answers: Answer[] = [];
     let stop = false;
     const load = Array.from({ length: 16 }, async (_, w) => {
-      for (let i = w * 100_000; !stop; i += 10) answered.push(...(w % 4 === 0 ? await batch(server, i, 10) : await single(server, i)));
+      for (let i = w * 100_000; !stop; i += 10) answers.push(w % 4 === 0 ? await batch(server, i, 10) : await single(server, i));
     });
-    await sleep(2000);
+    t.ok(await eventually(() => answeredDecisions(answers).length >= 300, 120_000), 'under load');
     server.child.kill('SIGKILL');
     stop = true;
     t.equal(await server.exited, null, 'killed, no clean exit');
     await Promise.all(load);
-    t.ok(answered.length > 200, `answered ${answered.length} decisions under load before the kill`);
-    t.same(await missingFromLog(server, answered), [], 'none missing from the log');
+    t.comment(`answered ${answeredDecisions(answers).length} decisions before the kill`);
+    // A request in flight at the kill may have been logged without its answer reaching the caller:
+    // only the answers given are held to account.
+    await checkLogAgainstAnswers(t, server, answers, [], { unansweredMayBeLogged: true });
   },
 );

@@ -5,6 +5,7 @@ import t from 'tap';
 import { processTree } from '../../bench/processes.ts';
 import { eventually } from '../helpers/app.ts';
 import { createPostgresDatabase, TEST_ENGINE } from '../helpers/database.ts';
+import { ask, burst, checkLogAgainstAnswers } from '../helpers/burst.ts';
 import { startServer } from '../helpers/server-process.ts';
 
 t.setTimeout(300_000);
@@ -31,7 +32,7 @@ t.test('given two workers on PostgreSQL', { skip: TEST_ENGINE !== 'postgres' && 
   const bootstrap = await server.query<{ n: string }>('select count(*) as n from api_tokens where bootstrap');
   t.equal(Number(bootstrap[0]?.n), 1, 'workers starting together make one bootstrap token');
 
-  const ask = async () => {
+  const askOne = async () => {
     const response = await fetch(`${server.base}/v1/decide`, {
       method: 'POST',
       headers: { authorization: `Bearer ${printed}`, 'content-type': 'application/json', connection: 'close' },
@@ -39,11 +40,11 @@ t.test('given two workers on PostgreSQL', { skip: TEST_ENGINE !== 'postgres' && 
     });
     return { status: response.status, body: (await response.json()) as { allow: boolean; decision_id: string } };
   };
-  const answered: string[] = [];
+  const answered: Array<{ id: string; allow: boolean }> = [];
   for (let i = 0; i < 40; i++) {
-    const { status, body } = await ask();
+    const { status, body } = await askOne();
     t.equal(status, 200);
-    answered.push(body.decision_id);
+    answered.push({ id: body.decision_id, allow: body.allow });
   }
   const workersThatAnswered = new Set([...server.output().matchAll(/"pid":(\d+),[^\n]*"msg":"request completed"/g)].map((m) => m[1]));
   t.equal(workersThatAnswered.size, 2, 'both workers answered');
@@ -56,22 +57,26 @@ t.test('given two workers on PostgreSQL', { skip: TEST_ENGINE !== 'postgres' && 
     process.kill(victim as number, 'SIGKILL');
     t.ok(await eventually(async () => childrenOf(supervisor).length === 2 && !childrenOf(supervisor).includes(victim as number), 30_000), 'replaced');
     for (let i = 0; i < 10; i++) {
-      const { status, body } = await ask();
+      const { status, body } = await askOne();
       t.equal(status, 200);
-      answered.push(body.decision_id);
+      answered.push({ id: body.decision_id, allow: body.allow });
     }
   });
 
-  t.test('when SIGTERM arrives, then every worker stops gracefully and every answer is in the log', async (t) => {
-    server.child.kill('SIGTERM');
+  t.test('when SIGTERM comes in the middle of a burst, then every worker stops gracefully, each 200 is logged once as answered and every other answer is a 503 with no entry, or none', async (t) => {
+    const jobs = Array.from({ length: 600 }, (_, i) =>
+      i % 20 === 0
+        ? () => ask(server, '/v1/decide/batch', { requests: Array.from({ length: 20 }, (_, k) => ({ subject: { id: ['sam', 'lee', 'ada'][k % 3] }, action: 'client.view', resource: { type: 'client', id: 'acme' } })) }, printed)
+        : () => ask(server, '/v1/decide', { subject: { id: ['sam', 'lee', 'ada'][i % 3] }, action: 'client.edit', resource: { type: 'client', id: 'globex' } }, printed),
+    );
+    const answers = await burst(jobs, 16, (answered) => {
+      if (answered === jobs.length / 2) server.child.kill('SIGTERM');
+    });
     const code = await server.exited;
     t.equal(code, 0, `exit 0 (log: ${server.output().split('\n').filter((l) => /"role":"supervisor"|"level":[56]0/.test(l)).join('\n').slice(-1500)})`);
-    const rows = await server.query<{ id: string }>('select decision_id::text as id from decision_log');
-    const logged = new Set(rows.map((r) => r.id));
-    t.same(answered.filter((id) => !logged.has(id)), []);
+    await checkLogAgainstAnswers(t, server, answers, answered);
   });
 });
-
 
 t.test('given the port is taken, then the supervisor stops trying after five workers die and exits 1', { skip: TEST_ENGINE !== 'postgres' && 'workers need DATABASE_URL' }, async (t) => {
   const blocker = createServer();

@@ -9,6 +9,7 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { createPostgresDatabase, TEST_ENGINE } from './database.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
+import { eventually } from './wait.ts';
 
 interface Teardown {
   teardown(fn: () => unknown): void;
@@ -38,6 +39,23 @@ export interface StartOptions {
   restartOf?: ServerProcess;
 }
 
+/** The address in the service's banner (it listens on the port the OS gave it), or null before the banner. */
+export const bannerAddress = (output: string): string | null => /Clearance is listening on (http:\/\/[^\s,()]+)/.exec(output)?.[1] ?? null;
+
+/**
+ * Waits for the banner, which the service prints once it listens and its database is migrated
+ * (with workers, once every first worker is); returns the address. Throws, with the output, when
+ * the process exits first or takes longer than ms (a fresh embedded database runs initdb first,
+ * which takes a while on a busy machine).
+ */
+export async function listening(child: ChildProcess, output: () => string, ms = 180_000): Promise<string> {
+  const ended = () => child.exitCode !== null || child.signalCode !== null;
+  await eventually(() => bannerAddress(output()) !== null || ended(), ms);
+  const address = bannerAddress(output());
+  if (address === null) throw new Error(`the server did not say it was listening (${ended() ? `exit ${child.exitCode ?? child.signalCode}` : `still running after ${ms} ms`}): ${output().slice(-2000)}`);
+  return address;
+}
+
 export async function startServer(t: Teardown, env: Record<string, string> = {}, options: StartOptions = {}): Promise<ServerProcess> {
   const dataDir = options.restartOf?.dataDir ?? mkdtempSync(join(tmpdir(), 'clearance-process-'));
   let created: { url: string } | null = null;
@@ -61,7 +79,6 @@ export async function startServer(t: Teardown, env: Record<string, string> = {},
     url.port = String(started.port);
     serviceUrl = url.toString();
   }
-  const port = 20000 + Math.floor(Math.random() * 20000);
   const token = `test-admin-${randomBytes(12).toString('hex')}`;
   const child = spawn(process.execPath, ['service/server.ts'], {
     env: {
@@ -70,7 +87,7 @@ export async function startServer(t: Teardown, env: Record<string, string> = {},
       CLEARANCE_DATA_DIR: dataDir,
       CLEARANCE_SEED_DEMO: 'true',
       CLEARANCE_ADMIN_TOKEN: token,
-      PORT: String(port),
+      PORT: '0',
       LOG_LEVEL: 'warn',
       ...env,
     },
@@ -81,14 +98,9 @@ export async function startServer(t: Teardown, env: Record<string, string> = {},
   child.stderr?.on('data', (d) => (output += d));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   t.teardown(() => child.kill('SIGKILL'));
-  const base = `http://127.0.0.1:${port}`;
-  // A fresh embedded database runs initdb first, which takes a while on a busy machine.
-  let ready = 0;
-  for (let i = 0; i < 600 && ready !== 200; i++) {
-    await new Promise((r) => setTimeout(r, 200));
-    ready = await fetch(`${base}/ready`).then((r) => r.status, () => 0);
-  }
-  if (ready !== 200) throw new Error(`the server did not get ready: ${output.slice(-2000)}`);
+  const base = await listening(child, () => output);
+  const ready = await fetch(`${base}/ready`).then((r) => r.status, () => 0);
+  if (ready !== 200) throw new Error(`the server said it was listening but /ready answered ${ready}: ${output.slice(-2000)}`);
   return {
     base,
     token,
