@@ -1,6 +1,7 @@
 // The audit trail as operators read it: newest first, filtered, a page at a time, with who made
 // each change and the record before and after.
 import t from 'tap';
+import { until } from '../helpers/wait.ts';
 import { api, contextApp, errorOf, seedPractice } from '../helpers/context.ts';
 import { makeToken } from '../helpers/fixtures.ts';
 
@@ -31,8 +32,12 @@ t.test('given a history of changes made with two tokens', async (t) => {
 
   await seedPractice(alice, 'p1');
   await seedPractice(alice, 'p2');
+  // A moment strictly between the seed and the grants (times are kept to the microsecond, the
+  // clock here to the millisecond): the clock moves on past each.
+  const seeded = Date.now();
+  await until(() => Date.now() > seeded, 'the clock to move on');
   const beforeGrant = new Date();
-  await new Promise((resolve) => setTimeout(resolve, 5));
+  await until(() => Date.now() > beforeGrant.getTime(), 'the clock to move on');
   await bob.put('/v1/accounts/p1/users/p1-std/allocations', { client_ids: ['p1-acme', 'p1-globex'] });
   await alice.patch('/v1/accounts/p1/users/p1-std', { role: 'client_admin' });
   await alice.put('/v1/accounts/p1/users/p1-std/allocations', { client_ids: ['p1-globex'] });

@@ -5,7 +5,7 @@ import t from 'tap';
 import { sql, type KyselyPlugin } from 'kysely';
 import type { FastifyInstance } from 'fastify';
 import { FactStore } from '../../service/domain/facts.ts';
-import { buildTestApp, eventually } from '../helpers/app.ts';
+import { buildTestApp, eventually, feedCaughtUp, watchingFeed } from '../helpers/app.ts';
 import { migratedDatabase } from '../helpers/database.ts';
 import { makeToken, seedFixtures } from '../helpers/fixtures.ts';
 
@@ -17,20 +17,9 @@ const listQuery = (app: FastifyInstance, token: string, subject: string) =>
     payload: { subject: { id: subject }, action: 'client.view', resource_type: 'client' },
   });
 
-/** True once no change notification arrived for 200 ms (a late one would drop what is measured). */
-const feedQuiet = (app: FastifyInstance) => {
-  let seen = -1;
-  return eventually(async () => {
-    const now = app.facts.stats.invalidations;
-    if (now === seen) return true;
-    seen = now;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    return false;
-  });
-};
-
 t.test('given FACT_CACHE_MAX_ENTRIES=100, then a client list is kept while it weighs (one per client) within the bound, and loaded every time beyond it', async (t) => {
-  const { app, database } = await buildTestApp(t, { factCacheMaxEntries: 100 });
+  const feed: string[] = [];
+  const { app, database } = await buildTestApp(t, { factCacheMaxEntries: 100 }, { watchFeed: (payload) => feed.push(payload) });
   await seedFixtures(database.db);
   await sql`insert into accounts (id, name, kind) values ('big', 'Big Practice', 'practice')`.execute(database.db);
   await sql`insert into users (id, account_id, account_kind, name, role) values ('big-admin', 'big', 'practice', 'Admin', 'practice_admin')`.execute(database.db);
@@ -38,7 +27,7 @@ t.test('given FACT_CACHE_MAX_ENTRIES=100, then a client list is kept while it we
             select 'big-' || i, 'big', 'practice', 'Client ' || i from generate_series(1, 60) i`.execute(database.db);
   const token = await makeToken(database.db, ['decide']);
   t.ok(await eventually(async () => app.facts.stats.enabled), 'change feed up');
-  t.ok(await feedQuiet(app), 'the notifications of the seed are in');
+  t.ok(await feedCaughtUp(database.db, feed), 'the notifications of the seed are in');
 
   const missesOfSecondAsk = async (subject: string) => {
     t.equal((await listQuery(app, token, subject)).statusCode, 200);
@@ -52,11 +41,12 @@ t.test('given FACT_CACHE_MAX_ENTRIES=100, then a client list is kept while it we
 });
 
 t.test('given a cold cache, when a batch of 1000 decisions about one subject comes in, then each fact is loaded once, not once per decision', async (t) => {
-  const { app, database } = await buildTestApp(t);
+  const feed: string[] = [];
+  const { app, database } = await buildTestApp(t, {}, { watchFeed: (payload) => feed.push(payload) });
   await seedFixtures(database.db);
   const token = await makeToken(database.db, ['decide']);
   t.ok(await eventually(async () => app.facts.stats.enabled), 'change feed up');
-  t.ok(await feedQuiet(app), 'the notifications of the seed are in');
+  t.ok(await feedCaughtUp(database.db, feed), 'the notifications of the seed are in');
   const items = ['i_client', 'i_client_qb', 'claim_std_sel', 'receipt_std_sel', 'claim_ca', 'claim_std_mb', 'invoice_std_all'];
   const misses = app.facts.stats.misses;
   const response = await app.inject({
@@ -110,15 +100,12 @@ t.test('given a load under way when a change to its fact arrives, then the value
   await seedFixtures(database.db);
   const results = gate();
   results.open();
-  const store = new FactStore({ ...database, db: database.db.withPlugin(results.plugin) }, 1000);
+  const feed: string[] = [];
+  const store = new FactStore({ ...watchingFeed(database, (payload) => feed.push(payload)), db: database.db.withPlugin(results.plugin) }, 1000);
   store.start();
   t.teardown(() => store.stop());
   t.ok(await eventually(async () => store.stats.enabled), 'change feed up');
-  await eventually(async () => {
-    const seen = store.stats.invalidations;
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    return store.stats.invalidations === seen;
-  });
+  t.ok(await feedCaughtUp(database.db, feed), 'the notifications of the seed are in');
 
   results.close();
   const misses = store.stats.misses;

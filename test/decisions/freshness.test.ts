@@ -83,9 +83,9 @@ t.test('given the change feed goes silent (its connection open, no byte passing)
   const frozenAt = Date.now();
   // Nothing reaches the process: no notification, no error, no close.
   await sql`update users set status = 'suspended' where id = 'pa'`.execute(database.db);
-  // A second of slack for a loaded machine.
-  const bound = FEED_CHECK_EVERY_MS + FEED_CHECK_TIMEOUT_MS + 1000;
-  t.ok(await eventually(async () => !app.facts.stats.enabled, bound + 2000), 'the cache is bypassed');
+  // Three seconds of slack for timers on a shared, busy 2-core machine.
+  const bound = FEED_CHECK_EVERY_MS + FEED_CHECK_TIMEOUT_MS + 3000;
+  t.ok(await eventually(async () => !app.facts.stats.enabled, bound + 5000), 'the cache is bypassed');
   t.ok(Date.now() - frozenAt <= bound, `within ${bound} ms (took ${Date.now() - frozenAt} ms)`);
   const answer = (await ask(app, token, 'pa', 'c_xero')).json();
   t.equal(answer.allow, false, 'the suspension made meanwhile is seen');
@@ -107,8 +107,8 @@ t.test('given PostgreSQL stops answering (its connections open, no byte passing)
   t.equal((await ask(app, ADMIN_TOKEN, 'pa', 'c_xero')).json().allow, true, 'allowed while up (the pool has open connections now)');
 
   proxy.freeze();
-  // A second of slack for a loaded machine; without a bound the answer never came.
-  const bound = Math.max(QUERY_TIMEOUT_MS, CONNECT_TIMEOUT_MS) + 1000;
+  // Three seconds of slack for a shared, busy 2-core machine; without a bound the answer never came.
+  const bound = Math.max(QUERY_TIMEOUT_MS, CONNECT_TIMEOUT_MS) + 3000;
   const within = <T>(answer: Promise<T>) =>
     Promise.race([answer, new Promise<'no answer'>((resolve) => setTimeout(() => resolve('no answer'), bound + 5000).unref())]);
   for (const [subject, client] of [['ca', 'c_xero'], ['std_all', 'c_qb']] as const) {

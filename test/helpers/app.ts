@@ -3,6 +3,9 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp, type BuildOptions } from '../../service/app.ts';
 import type { Config } from '../../service/config.ts';
 import type { DatabaseHandle } from '../../service/data/connect.ts';
+import type { Database } from '../../service/data/schema.ts';
+import type { Kysely } from 'kysely';
+import { randomUUID } from 'node:crypto';
 import { testConfig } from './config.ts';
 import { openDatabase } from '../../service/data/connect.ts';
 import { createPostgresDatabase, databaseForApp } from './database.ts';
@@ -19,10 +22,14 @@ export interface TestApp {
 }
 
 /** What a test may inject when it builds the app (never by patching the app once built). */
-export type TestBuildOptions = Pick<BuildOptions, 'policyEngine' | 'decisionLogMaintenance'>;
+export interface TestBuildOptions extends Pick<BuildOptions, 'policyEngine' | 'decisionLogMaintenance'> {
+  /** Sees each change notification as it reaches the app's change feed. */
+  watchFeed?: (payload: string) => void;
+}
 
-export async function buildTestApp(t: Teardown, config: Partial<Config> = {}, options: TestBuildOptions = {}): Promise<TestApp> {
-  const database = await databaseForApp(t);
+export async function buildTestApp(t: Teardown, config: Partial<Config> = {}, { watchFeed, ...options }: TestBuildOptions = {}): Promise<TestApp> {
+  const opened = await databaseForApp(t);
+  const database = watchFeed === undefined ? opened : watchingFeed(opened, watchFeed);
   const app = await buildApp({ ...options, config: testConfig(config), database, logger: false, processMetrics: false });
   t.teardown(() => app.close());
   await app.ready();
@@ -31,6 +38,31 @@ export async function buildTestApp(t: Teardown, config: Partial<Config> = {}, op
 }
 
 export { eventually } from './wait.ts';
+
+/** The handle with its change feed passing each notification to watch first. */
+export function watchingFeed(handle: DatabaseHandle, watch: (payload: string) => void): DatabaseHandle {
+  return {
+    ...handle,
+    listen: (channel, handlers) =>
+      handle.listen(channel, {
+        ...handlers,
+        onNotify: (payload) => {
+          watch(payload);
+          handlers.onNotify(payload);
+        },
+      }),
+  };
+}
+
+/**
+ * Resolves once every change committed before the call has reached the change feed: a marker
+ * change committed now arrives after them (notifications come in commit order).
+ */
+export async function feedCaughtUp(db: Kysely<Database>, seen: readonly string[]): Promise<boolean> {
+  const marker = `feed-marker-${randomUUID()}`;
+  await db.insertInto('accounts').values({ id: marker, name: 'feed marker', kind: 'business' }).execute();
+  return eventually(() => seen.some((payload) => payload.includes(marker)), 10_000);
+}
 
 /** Resolves once every answer given so far is committed to the decision log. */
 export async function logWritten(app: FastifyInstance, ms = 10_000): Promise<void> {
