@@ -1,13 +1,12 @@
 // Builds the app for a test on a fresh migrated database, driven with app.inject.
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
+import type { Kysely } from 'kysely';
 import { buildApp, type BuildOptions } from '../../service/app.ts';
 import type { Config } from '../../service/config.ts';
-import type { DatabaseHandle } from '../../service/data/connect.ts';
+import { openDatabase, type DatabaseHandle } from '../../service/data/connect.ts';
 import type { Database } from '../../service/data/schema.ts';
-import type { Kysely } from 'kysely';
-import { randomUUID } from 'node:crypto';
 import { testConfig } from './config.ts';
-import { openDatabase } from '../../service/data/connect.ts';
 import { createPostgresDatabase, databaseForApp } from './database.ts';
 import { startTcpProxy, type TcpProxy } from './tcp-proxy.ts';
 import { eventually } from './wait.ts';
