@@ -67,6 +67,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel, serializers: { err: serializeError } },
     bodyLimit: BODY_LIMIT,
+    // Opening the embedded engine on a fresh data folder runs initdb inside the database plugin: on
+    // a busy machine that has taken over a minute, and Fastify's default of 10 s ends the start.
+    pluginTimeout: 180_000,
     // Ids in paths are up to 128 characters; a longer one must reach validation (400 naming it),
     // not stop at the router's default of 100 (414).
     routerOptions: { maxParamLength: 1024 },
