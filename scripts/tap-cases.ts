@@ -78,9 +78,17 @@ function tally(node: Node, path: string[], into: Tally): void {
     return;
   }
   // Not a test case itself: its own failures, or its failing when none of its cases did (a crash,
-  // a timeout, a plan not met), count as one failure more.
-  if (ownFailures.length > 0) into.failed.push(`${where}${describe(ownFailures)}`);
-  else if (node.closing !== null && failed(node.closing) && into.failed.length === failedBefore) into.failed.push(`${where}${describe([node.closing])}`);
+  // a timeout, a plan not met), count as one failure more. A file that ran out of time is one
+  // failure, whether tap says so in the file or beside it (a "timeout!" point naming it).
+  const expired = (r: Result) => (r.name === 'timeout!' ? ((r.diag as { expired?: string } | null)?.expired ?? null) : null);
+  const counted = (file: string) => into.failed.some((failure) => failure.startsWith(`${file} >`) || failure === file || failure.startsWith(`${file}\n`));
+  for (const result of ownFailures.filter((r) => expired(r) !== null)) {
+    const file = expired(result) as string;
+    if (!counted(file)) into.failed.push(`${file}: timed out`);
+  }
+  const others = ownFailures.filter((r) => expired(r) === null);
+  if (others.length > 0) into.failed.push(`${where}${describe(others)}`);
+  else if (ownFailures.length === 0 && node.closing !== null && failed(node.closing) && into.failed.length === failedBefore) into.failed.push(`${where}${describe([node.closing])}`);
 }
 
 const [input, output] = process.argv.slice(2);

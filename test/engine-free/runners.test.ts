@@ -169,6 +169,28 @@ t.test('scripts/test-tap.sh with a stand-in tap', async (t) => {
     t.equal(run.results('tap-stand-in'), '2 1 1 skipped');
   });
 
+  t.test('when a file runs out of time, then it counts as one failure, not one in the file and one beside it', async (t) => {
+    const timedOut = `TAP version 14
+1..1
+# Subtest: test/slow.test.ts
+    # Subtest: when slow, then it never ends
+        not ok 1 - test unfinished
+        1..1
+    not ok 1 - when slow, then it never ends # time=300000ms
+    1..1
+not ok 1 - test/slow.test.ts # time=300000ms
+
+not ok 2 - timeout!
+  ---
+  expired: test/slow.test.ts
+  ...
+`;
+    const run = tapSuite(printing(fixture(timedOut), 1));
+    t.not(run.status, 0);
+    t.match(run.output, /FAILED test\/slow\.test\.ts > when slow, then it never ends/);
+    t.equal(run.results('tap-stand-in'), '0 1 0 skipped');
+  });
+
   t.test('when every case passes and tap exits 0, then the suite passes, a looped test counting once', async (t) => {
     const run = tapSuite(printing(fixture(PASSING_RUN), 0));
     t.equal(run.status, 0, run.output);
