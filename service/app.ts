@@ -16,6 +16,7 @@ import decisionLogPlugin from './plugins/decision-log.ts';
 import decisionsPlugin from './plugins/decisions.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import policyPlugin from './plugins/policy.ts';
+import type { Peers } from './domain/facts.ts';
 import type { PolicyEngine } from './policy/engine.ts';
 import auditRoutes from './routes/audit.ts';
 import contextRoutes from './routes/context.ts';
@@ -37,6 +38,8 @@ export interface BuildOptions {
   onBootstrapToken?: (token: string) => void;
   /** Process metrics (CPU, memory, event loop, GC) in /metrics; default true. */
   processMetrics?: boolean;
+  /** The other workers of this process tree, whose caches a write must reach before it is answered. */
+  peers?: Peers;
 }
 
 /** Largest request body accepted, in bytes (a batch of 1000 decisions fits comfortably; bulk syncs allow more). */
@@ -149,7 +152,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   registerSchemas(app);
   await app.register(decisionLogPlugin, { ...config.decisionLog, spillDir: join(config.dataDir, 'decision-log-spill') });
   // Token rows are read through the fact cache, so auth comes after the decisions plugin.
-  await app.register(decisionsPlugin, { factCacheMaxEntries: config.factCacheMaxEntries });
+  await app.register(decisionsPlugin, { factCacheMaxEntries: config.factCacheMaxEntries, peers: options.peers ?? null });
   await app.register(authPlugin, { adminToken: config.adminToken });
   await app.register(contextPlugin);
   await app.register(healthRoutes);

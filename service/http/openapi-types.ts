@@ -582,8 +582,8 @@ export interface paths {
         post?: never;
         /**
          * Revoke an API token (scope admin)
-         * @description Refused from the very next request on (other processes drop it on the change
-         *     notification). The token stays listed with revoked_at. Revoking twice is a no-op (204).
+         * @description Refused from the very next request on by every worker of the process that revoked it
+         *     (other replicas drop it when the change notification arrives: README, Freshness). The token stays listed with revoked_at. Revoking twice is a no-op (204).
          *     The revocation is an audit entry (change update, revoked_at set). A revoked bootstrap
          *     token is not replaced on restart: set CLEARANCE_ADMIN_TOKEN to get back in.
          */
@@ -693,6 +693,31 @@ export interface components {
             action: components["schemas"]["Action"];
             resource: components["schemas"]["Resource"];
         };
+        /** @description A DecideRequest, and how fresh the facts it is decided on must be */
+        SingleDecideRequest: {
+            subject: components["schemas"]["Subject"];
+            action: components["schemas"]["Action"];
+            resource: components["schemas"]["Resource"];
+            consistency?: components["schemas"]["Consistency"];
+        };
+        /**
+         * @description Names the transaction of a write; opaque (its format may change). A string this service
+         *     did not give out is 400 invalid_consistency_token naming the field.
+         */
+        ConsistencyToken: string;
+        /**
+         * @description How fresh the facts a decision is made on must be. Left out: the process's cache as it
+         *     stands — a write made through the same process tree (any worker) is seen by every
+         *     decision asked after its answer, one made through another replica (or in SQL) once the
+         *     change feed brings it there (see the README for the window). {"at_least": token}: facts
+         *     that include the write the consistency token came from (and everything committed before
+         *     it), on any replica: answered from the cache once this process has applied that
+         *     transaction, else from the database. "fresh": no cache at all for this request (every
+         *     fact read from the database; slower).
+         */
+        Consistency: "fresh" | {
+            at_least: components["schemas"]["ConsistencyToken"];
+        };
         Reason: {
             /** @description Stable reason code (see the README) */
             code: string;
@@ -708,6 +733,7 @@ export interface components {
         };
         BatchRequest: {
             requests: components["schemas"]["DecideRequest"][];
+            consistency?: components["schemas"]["Consistency"];
         };
         BatchResult: {
             /**
@@ -730,6 +756,7 @@ export interface components {
             resource_type: "client";
             /** @default false */
             include_denied: boolean;
+            consistency?: components["schemas"]["Consistency"];
         };
         QueryResponse: {
             /**
@@ -827,6 +854,8 @@ export interface components {
             name: components["schemas"]["Name"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+            /** @description In the answer of a write only */
+            consistency_token?: components["schemas"]["ConsistencyToken"];
         };
         AccountPut: {
             kind: components["schemas"]["AccountKind"];
@@ -903,6 +932,8 @@ export interface components {
             xpm_staff_id: components["schemas"]["XpmStaffId"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+            /** @description In the answer of a write only */
+            consistency_token?: components["schemas"]["ConsistencyToken"];
         };
         UserList: {
             users: components["schemas"]["User"][];
@@ -921,6 +952,8 @@ export interface components {
             ledger: components["schemas"]["Ledger"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+            /** @description In the answer of a write only */
+            consistency_token?: components["schemas"]["ConsistencyToken"];
         };
         ClientList: {
             clients: components["schemas"]["Client"][];
@@ -944,6 +977,8 @@ export interface components {
             client_id: components["schemas"]["NullableId"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+            /** @description In the answer of a write only */
+            consistency_token?: components["schemas"]["ConsistencyToken"];
         };
         ItemList: {
             items: components["schemas"]["Item"][];
@@ -951,6 +986,10 @@ export interface components {
         };
         ClientIds: {
             client_ids: components["schemas"]["Id"][];
+        };
+        ClientIdsWritten: {
+            client_ids: components["schemas"]["Id"][];
+            consistency_token: components["schemas"]["ConsistencyToken"];
         };
         /**
          * @description upsert creates and updates the listed records (allocation and ledger-access pairs have nothing to update, so they are only created); replace also deletes the account's records of this kind that are not listed
@@ -1008,6 +1047,7 @@ export interface components {
             updated: number;
             unchanged: number;
             deleted: number;
+            consistency_token: components["schemas"]["ConsistencyToken"];
         };
         /** @enum {string} */
         Scope: "decide" | "admin" | "logs";
@@ -1030,6 +1070,7 @@ export interface components {
             expires_at: string | null;
             /** @description The bearer token, shown only here: clr_<id>_<secret> */
             token: string;
+            consistency_token: components["schemas"]["ConsistencyToken"];
         };
         Token: {
             id: components["schemas"]["TokenId"];
@@ -1178,7 +1219,15 @@ export interface components {
         Cursor: string;
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /**
+         * @description The consistency token of the write's transaction (also on a write that changed nothing),
+         *     the same as the body's consistency_token where there is a body. Pass it to a decision as
+         *     {"consistency": {"at_least": token}} (the OPA path: Clearance-Consistency:
+         *     at_least=token) to have it answered from facts that include this write on any replica.
+         */
+        ConsistencyToken: components["schemas"]["ConsistencyToken"];
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -1192,7 +1241,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["DecideRequest"];
+                "application/json": components["schemas"]["SingleDecideRequest"];
             };
         };
         responses: {
@@ -1273,7 +1322,14 @@ export interface operations {
     opaDecision: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description How fresh the facts must be, as the `consistency` field of the other decision endpoints
+                 *     says (this body is OPA's): `fresh`, or `at_least=<consistency token>`. A malformed value
+                 *     or token is 400 naming Clearance-Consistency.
+                 */
+                "Clearance-Consistency"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1471,6 +1527,7 @@ export interface operations {
             /** @description Updated, or unchanged */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1480,6 +1537,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1506,6 +1564,7 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1593,6 +1652,7 @@ export interface operations {
             /** @description Updated, or unchanged */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1602,6 +1662,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1630,6 +1691,7 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1660,6 +1722,7 @@ export interface operations {
             /** @description The user after the patch */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1718,10 +1781,11 @@ export interface operations {
             /** @description The set now stored, sorted */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ClientIds"];
+                    "application/json": components["schemas"]["ClientIdsWritten"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1745,6 +1809,7 @@ export interface operations {
             /** @description Cleared */
             204: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1801,10 +1866,11 @@ export interface operations {
             /** @description The set now stored, sorted */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ClientIds"];
+                    "application/json": components["schemas"]["ClientIdsWritten"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1828,6 +1894,7 @@ export interface operations {
             /** @description Cleared */
             204: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1915,6 +1982,7 @@ export interface operations {
             /** @description Updated, or unchanged */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1924,6 +1992,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1952,6 +2021,7 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2039,6 +2109,7 @@ export interface operations {
             /** @description Updated, or unchanged */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2048,6 +2119,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2076,6 +2148,7 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2104,6 +2177,7 @@ export interface operations {
             /** @description How many listed records were created, updated or unchanged, and how many were deleted */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2136,6 +2210,7 @@ export interface operations {
             /** @description How many listed records were created, updated or unchanged, and how many were deleted */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2168,6 +2243,7 @@ export interface operations {
             /** @description How many listed records were created, updated or unchanged, and how many were deleted */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2200,6 +2276,7 @@ export interface operations {
             /** @description How many listed records were created, updated or unchanged, and how many were deleted */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2232,6 +2309,7 @@ export interface operations {
             /** @description How many listed records were created, updated or unchanged, and how many were deleted */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2284,6 +2362,7 @@ export interface operations {
             /** @description Created; the token is shown this once */
             201: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2335,6 +2414,7 @@ export interface operations {
             /** @description Revoked */
             204: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content?: never;
