@@ -21,7 +21,7 @@ REGO_SOURCES := $(shell find policies -name '*.rego' 2>/dev/null)
 OPENAPI_TYPES := service/http/openapi-types.ts
 
 .PHONY: help tools run test policies policy-test policy-fmt policy-lint fmt typecheck openapi openapi-check \
-        test-tap test-postgres test-pglite test-differential bench bench-policy bench-list bench-profile bench-window clean
+        test-tap test-postgres test-pglite test-differential test-faults bench bench-policy bench-list bench-profile bench-window clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -85,6 +85,9 @@ test-postgres: $(NPM_OK) policies ## tap suites against PostgreSQL at 127.0.0.1:
 
 test-pglite: $(NPM_OK) policies ## tap suites against the embedded engine (PGlite)
 	@CLEARANCE_TEST_ENGINE=pglite scripts/test-tap.sh pglite
+
+test-faults: $(NPM_OK) policies ## The service through a proxy it cuts, freezes and slows; SIGTERM and kill -9 in each log mode (PostgreSQL at 127.0.0.1:5432)
+	@CLEARANCE_TEST_ENGINE=postgres node test/faults/run.ts
 
 test-differential: $(NPM_OK) policies ## wasm against opa eval on a generated corpus
 	@node test/differential/run.ts $(OPA)

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make test`: every check in turn, going on past a failure so one run shows all of them,
-# then one closing line "N passed, N failed" over every Rego, tap and differential test
+# then one closing line "N passed, N failed" over every Rego, tap, fault-suite and differential test
 # (a lint, format, type or staleness check counts as one test).
 set -uo pipefail
 rm -rf .build/test-results && mkdir -p .build/test-results
@@ -23,10 +23,11 @@ step "typecheck" make --no-print-directory typecheck
 if [ -f openapi/clearance.yaml ]; then step "openapi types" make --no-print-directory openapi-check; fi
 counted "tap on postgres" make --no-print-directory test-postgres
 counted "tap on pglite" make --no-print-directory test-pglite
+counted "faults" make --no-print-directory test-faults
 if [ -f test/differential/run.ts ]; then counted "differential" make --no-print-directory test-differential; fi
 
 passed=$checks_passed failed=$checks_failed
-for f in .build/test-results/rego .build/test-results/tap-postgres .build/test-results/tap-pglite .build/test-results/differential; do
+for f in .build/test-results/rego .build/test-results/tap-postgres .build/test-results/tap-pglite .build/test-results/faults .build/test-results/differential; do
   [ -f "$f" ] || continue
   read -r p q < "$f"
   passed=$((passed + p)) failed=$((failed + q))
