@@ -30,7 +30,7 @@ async function decisionsPlugin(app: FastifyInstance, options: DecisionsPluginOpt
   metrics.observeTotal('clearance_fact_cache_invalidations_total', 'Change notifications applied to the cache', () => facts.stats.invalidations);
   metrics.observeTotals(
     'clearance_fact_cache_bypassed_total',
-    'Requests that read their facts from the database though the cache was up, by why: fresh or at_least consistency asked for, or behind (another worker announced a change not yet applied here)',
+    'Token checks and decisions that read their facts from the database though the cache was up, by why: fresh or at_least consistency asked for, or behind (another worker announced a change not yet applied here)',
     'reason',
     () => facts.stats.bypassed,
   );
