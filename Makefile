@@ -21,7 +21,7 @@ REGO_SOURCES := $(shell find policies -name '*.rego' 2>/dev/null)
 OPENAPI_TYPES := service/http/openapi-types.ts
 
 .PHONY: help tools run test policies policy-test policy-fmt policy-lint fmt typecheck openapi openapi-check \
-        test-engine-free test-postgres test-pglite test-differential bench bench-policy bench-list bench-profile clean
+        test-engine-free test-postgres test-pglite test-differential test-faults bench bench-policy bench-list bench-profile bench-window clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -93,6 +93,9 @@ test-postgres: $(NPM_OK) policies ## tap suites against PostgreSQL at 127.0.0.1:
 test-pglite: $(NPM_OK) policies ## tap suites against the embedded engine (PGlite)
 	@CLEARANCE_TEST_ENGINE=pglite scripts/test-tap.sh pglite --exclude='$(ENGINE_FREE)/**'
 
+test-faults: $(NPM_OK) policies ## The service through a proxy it cuts, freezes and slows; SIGTERM and kill -9 in each log mode (PostgreSQL at 127.0.0.1:5432)
+	@CLEARANCE_TEST_ENGINE=postgres node test/faults/run.ts
+
 test-differential: $(NPM_OK) policies ## wasm against opa eval on a generated corpus
 	@node test/differential/run.ts $(OPA)
 
@@ -104,6 +107,9 @@ bench-policy: $(NPM_OK) policies ## Benchmark policy evaluation in process: sing
 
 bench-list: $(NPM_OK) policies ## Benchmark POST /v1/resources/query over 10,000 clients end to end (PostgreSQL at 127.0.0.1:5432)
 	@node bench/list-query.ts $(BENCH_ARGS)
+
+bench-window: $(NPM_OK) policies ## How long another replica answers from the old facts after a write's answer, with no consistency token (PostgreSQL at 127.0.0.1:5432)
+	@node bench/replica-window.ts $(BENCH_ARGS)
 
 bench-profile: $(NPM_OK) policies ## CPU profile of one serving process under /v1/decide load (BENCH_ARGS="buffered 15"; PostgreSQL at 127.0.0.1:5432)
 	@node bench/profile.ts $(BENCH_ARGS)

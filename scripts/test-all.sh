@@ -3,7 +3,8 @@
 # line per kind of test and the closing line "N passed, N failed; the differential checked N
 # inputs". It counts test cases: a format, lint, build, type or staleness check is one; a Rego
 # test one; a tap test case (a subtest holding no subtests) one, the files of test/engine-free once
-# and the others once per engine; an area of the differential corpus one. A step that fails without
+# and the others once per engine; an area of the differential corpus one; a
+# fault of the fault suite one. A step that fails without
 # counting a failure of its own (it could not start, or wrote no counts) counts as one failed test.
 set -uo pipefail
 results=.build/test-results
@@ -45,6 +46,7 @@ step "openapi types" make --no-print-directory openapi-check
 counted "tap, engine-free files (once)" tap-engine-free make --no-print-directory test-engine-free
 counted "tap on postgres" tap-postgres make --no-print-directory test-postgres
 counted "tap on pglite" tap-pglite make --no-print-directory test-pglite
+counted "fault suite" faults make --no-print-directory test-faults
 counted "differential" differential make --no-print-directory test-differential
 
 passed=$((passed + checks_passed)) failed=$((failed + checks_failed))

@@ -16,6 +16,7 @@ import decisionLogPlugin, { type DecisionLogMaintenanceOptions } from './plugins
 import decisionsPlugin from './plugins/decisions.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import policyPlugin from './plugins/policy.ts';
+import type { Peers } from './domain/facts.ts';
 import type { PolicyEngine } from './policy/engine.ts';
 import auditRoutes from './routes/audit.ts';
 import contextRoutes from './routes/context.ts';
@@ -39,6 +40,8 @@ export interface BuildOptions {
   processMetrics?: boolean;
   /** Tests: the decision log's maintenance (partitions, retention, spill replay) more often than hourly, on a clock they move. */
   decisionLogMaintenance?: DecisionLogMaintenanceOptions;
+  /** The other workers of this process tree, whose caches a write must reach before it is answered. */
+  peers?: Peers;
 }
 
 /** Largest request body accepted, in bytes (a batch of 1000 decisions fits comfortably; bulk syncs allow more). */
@@ -158,7 +161,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     ...(options.decisionLogMaintenance ? { maintenance: options.decisionLogMaintenance } : {}),
   });
   // Token rows are read through the fact cache, so auth comes after the decisions plugin.
-  await app.register(decisionsPlugin, { factCacheMaxEntries: config.factCacheMaxEntries });
+  await app.register(decisionsPlugin, { factCacheMaxEntries: config.factCacheMaxEntries, peers: options.peers ?? null });
   await app.register(authPlugin, { adminToken: config.adminToken });
   await app.register(contextPlugin);
   await app.register(healthRoutes);

@@ -7,6 +7,7 @@ import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
+import { WorkerPeers } from './worker-caches.ts';
 
 /** What a worker tells the supervisor once it is listening and migrated. */
 export interface WorkerReady {
@@ -64,6 +65,8 @@ export async function serve(config: Config): Promise<void> {
   let newToken: string | null = null;
   app = await buildApp({
     config,
+    // A worker's cache is kept in step with its fellows' writes through the supervisor.
+    ...(cluster.isWorker ? { peers: new WorkerPeers() } : {}),
     onBootstrapToken: (token) => {
       newToken = token;
       process.stdout.write(tokenNotice(token));

@@ -1,9 +1,11 @@
 // The cluster supervisor (CLEARANCE_WORKERS above 1): forks the workers, prints the banner once
-// the first is ready, replaces a worker that dies, and on SIGTERM/SIGINT stops them all
+// the first is ready, replaces a worker that dies, relays each write's changes to the other
+// workers before the write is answered (worker-caches.ts), and on SIGTERM/SIGINT stops them all
 // gracefully (each drains its decision log) before exiting.
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from './config.ts';
 import { banner, type WorkerReady } from './serve.ts';
+import { ChangeRelay } from './worker-caches.ts';
 
 const LEVELS = { info: 30, warn: 40, error: 50 } as const;
 
@@ -32,6 +34,8 @@ export function supervise(config: Config): void {
   // Exit non-zero when a worker did not stop cleanly: its queue may not all be written.
   let exitCode = 0;
   const started = new Map<number, number>();
+  const relay = new ChangeRelay((msg, fields) => log('warn', msg, fields));
+  process.on('exit', () => relay.close());
 
   const showBanner = () => {
     if (shown || firstReady.length === 0 || firstReady.length < expected) return;
@@ -46,7 +50,7 @@ export function supervise(config: Config): void {
     const worker = cluster.fork();
     started.set(worker.id, Date.now());
     worker.on('message', (message: unknown) => {
-      if (!isReady(message)) return;
+      if (relay.onMessage(worker, message) || !isReady(message)) return;
       ready.add(worker.id);
       neverReady = 0;
       if (first && !shown) {
@@ -66,6 +70,7 @@ export function supervise(config: Config): void {
   };
 
   cluster.on('exit', (worker, code, signal) => {
+    relay.onExit(worker);
     if (stopping) {
       // A worker that was never ready answered nothing: its end loses nothing, however it came.
       if (code !== 0 && ready.has(worker.id)) {

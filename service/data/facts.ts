@@ -1,5 +1,6 @@
-// Reads of the facts a decision needs; one small indexed query each.
-import type { Kysely } from 'kysely';
+// Reads of the facts a decision needs (one small indexed query each), and the commit notification
+// that ends each write transaction.
+import { sql, type Kysely } from 'kysely';
 import type { Account, Client, Database, Item, User } from './schema.ts';
 
 export const findUser = (db: Kysely<Database>, id: string): Promise<User | undefined> =>
@@ -29,3 +30,17 @@ export interface ClientSummary {
 /** Every client of an account, in id order (the candidates of a list query). */
 export const accountClients = (db: Kysely<Database>, accountId: string): Promise<ClientSummary[]> =>
   db.selectFrom('clients').select(['id', 'account_id', 'ledger']).where('account_id', '=', accountId).orderBy('id').execute();
+
+/**
+ * Ends a write transaction with a notification on `channel` naming it:
+ * `${prefix}<xid>${separator}<xmin>`, xmin being the oldest transaction still running (every older
+ * one has ended). A transaction's notifications are delivered at commit in the order they were
+ * made, so this one arrives after every change its triggers told of. Returns the transaction's
+ * id (xid8, in decimal); a transaction that changed nothing gets one too.
+ */
+export async function notifyCommit(db: Kysely<Database>, channel: string, prefix: string, separator: string): Promise<string> {
+  const { rows } = await sql<{ xid: string }>`
+    select x.xid, pg_notify(${channel}, ${prefix} || x.xid || ${separator} || pg_snapshot_xmin(pg_current_snapshot())::text)
+    from (select pg_current_xact_id()::text as xid) as x`.execute(db);
+  return (rows[0] as { xid: string }).xid;
+}

@@ -1,18 +1,24 @@
-// Every change through the API runs here: one transaction that makes the change and records it in
-// the audit trail, then, once committed, drops what it touched from this process's caches before
-// the caller hears back (the database's change notifications reach other processes, but later).
+// Every change through the API runs here: one transaction that makes the change, records it in
+// the audit trail and ends with a notification naming the transaction; then, once committed, what
+// it touched is dropped from the caches of this process and of its fellow workers before the
+// caller hears back, with a consistency token for the transaction (the database's change
+// notifications reach other replicas, but later: the token lets their callers wait for it).
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { insertAuditRows, pageAuditRows, type AuditDraft, type AuditFilter } from '../data/audit.ts';
+import { notifyCommit } from '../data/facts.ts';
 import type { AuditRow, Database } from '../data/schema.ts';
 import { AppError, badRequest } from '../errors.ts';
-import { factChange, type FactStore } from './facts.ts';
+import { consistencyToken } from './consistency.ts';
+import { COMMIT_PREFIX, FACTS_CHANNEL, FACT_SEPARATOR, factChange, type FactStore } from './facts.ts';
 
 export type { AuditDraft } from '../data/audit.ts';
 
 /** Who is making a change: the id of the token the request came with. */
 export interface Actor {
   tokenId: string;
+  /** Told the consistency token of the write once it is committed (and dropped from every worker's cache). */
+  onCommit?: (consistencyToken: string) => void;
 }
 
 /** Above this many changed records the whole cache is dropped rather than entry by entry. */
@@ -76,27 +82,31 @@ export class AuditedWriter {
   async write<T>(actor: Actor, work: (trx: Kysely<Database>, changes: AuditDraft[]) => Promise<T>): Promise<T> {
     const requestId = randomUUID();
     const changes: AuditDraft[] = [];
+    let committed: { result: T; transaction: string };
     try {
-      return await this.#db.transaction().execute(async (trx) => {
+      committed = await this.#db.transaction().execute(async (trx) => {
         const result = await work(trx, changes);
         await insertAuditRows(trx, requestId, actor.tokenId, changes);
-        return result;
+        // Last, so that it reaches every process after the changes its triggers told of.
+        const transaction = await notifyCommit(trx, FACTS_CHANNEL, COMMIT_PREFIX, FACT_SEPARATOR);
+        return { result, transaction };
       });
     } catch (error) {
+      // Rolled back, where dropping is harmless, or lost at COMMIT, when it may have committed.
+      await this.#dropChanged(changes);
       throw fromDatabaseError(error);
-    } finally {
-      // After commit (or rollback, where it is harmless): a decision sent after this reply must
-      // not be answered from a cache entry the change made stale.
-      this.#invalidate(changes);
     }
+    // A decision sent after this reply must not be answered from a cache entry the change made
+    // stale, whichever worker it reaches.
+    await this.#dropChanged(changes);
+    actor.onCommit?.(consistencyToken(committed.transaction));
+    return committed.result;
   }
 
-  #invalidate(changes: readonly AuditDraft[]): void {
-    if (changes.length > CLEAR_ALL_ABOVE) {
-      this.#facts.invalidate('*');
-      return;
-    }
-    for (const payload of new Set(changes.map(invalidation))) this.#facts.invalidate(payload);
+  #dropChanged(changes: readonly AuditDraft[]): Promise<void> {
+    if (changes.length === 0) return Promise.resolve();
+    if (changes.length > CLEAR_ALL_ABOVE) return this.#facts.changed(['*']);
+    return this.#facts.changed([...new Set(changes.map(invalidation))]);
   }
 }
 

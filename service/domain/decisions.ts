@@ -5,8 +5,9 @@ import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { DecisionEndpoint } from '../data/schema.ts';
 import type { PolicyEngine, PolicyResult, Reason } from '../policy/engine.ts';
+import type { Consistency } from './consistency.ts';
 import type { DecisionLog, DecisionLogEntry } from './decision-log.ts';
-import type { FactStore } from './facts.ts';
+import type { Facts, FactStore } from './facts.ts';
 import type { Metrics } from './metrics.ts';
 import { clientListInput, PolicyInputBuilder, type DecideRequest, type PolicyInput } from './policy-input.ts';
 
@@ -31,10 +32,12 @@ export interface QueryAnswer {
   policy_revision: string;
 }
 
-/** Who asked and through which endpoint, for the log. */
+/** Who asked and through which endpoint, for the log; and how fresh the facts must be. */
 export interface CallContext {
   tokenId: string | null;
   endpoint: DecisionEndpoint;
+  /** The cache as it stands when absent. */
+  consistency?: Consistency;
 }
 
 const contextUnavailable = (cause: unknown) =>
@@ -113,7 +116,13 @@ export class DecisionService {
     return engine;
   }
 
-  async #decideOne(request: DecideRequest, call: CallContext, batchId: string | null): Promise<Outcome> {
+  /** The facts one request is decided on (chosen once, before any is read), as policy input. */
+  #inputsFor(call: CallContext): { facts: Facts; inputs: PolicyInputBuilder } {
+    const facts = this.#facts.forRequest(call.consistency);
+    return { facts, inputs: facts === this.#facts ? this.#inputs : new PolicyInputBuilder(facts) };
+  }
+
+  async #decideOne(request: DecideRequest, call: CallContext, batchId: string | null, inputs: PolicyInputBuilder): Promise<Outcome> {
     const started = performance.now();
     const { subject, action, resource } = request;
     const entry = newEntry(call, batchId, { subjectId: subject.id, action, resourceType: resource.type, resourceId: resource.id ?? null });
@@ -122,7 +131,7 @@ export class DecisionService {
     try {
       engine = this.#policy();
       entry.policyRevision = engine.revision;
-      input = await this.#inputs.build(request);
+      input = await inputs.build(request);
     } catch (error) {
       const refusal = asRefusal(error);
       refused(entry, refusal, started);
@@ -169,7 +178,7 @@ export class DecisionService {
   /** One decision; a refusal for want of a decision is thrown (503) after it was logged. */
   async decide(request: DecideRequest, call: CallContext): Promise<DecisionAnswer> {
     const started = performance.now();
-    const outcome = await this.#decideOne(request, call, null);
+    const outcome = await this.#decideOne(request, call, null, this.#inputsFor(call).inputs);
     await this.#finish(call.endpoint, [outcome.entry], [DecisionService.#outcomeLabel(outcome)], started);
     if (outcome.error !== null) throw withDecisionId(outcome.error, outcome.entry.decisionId);
     return outcome.answer as DecisionAnswer;
@@ -179,7 +188,8 @@ export class DecisionService {
   async decideBatch(requests: DecideRequest[], call: CallContext): Promise<Array<DecisionAnswer | BatchItemError>> {
     const started = performance.now();
     const batchId = randomUUID();
-    const outcomes = await Promise.all(requests.map((request) => this.#decideOne(request, call, batchId)));
+    const { inputs } = this.#inputsFor(call);
+    const outcomes = await Promise.all(requests.map((request) => this.#decideOne(request, call, batchId, inputs)));
     await this.#finish(call.endpoint, outcomes.map((o) => o.entry), outcomes.map(DecisionService.#outcomeLabel), started);
     return outcomes.map(({ answer, error, entry }) => {
       if (answer !== null) return answer;
@@ -199,7 +209,7 @@ export class DecisionService {
     entry.allow = null;
     let answer: QueryAnswer;
     try {
-      answer = await this.#query(subjectId, action, includeDenied, entry, started);
+      answer = await this.#query(subjectId, action, includeDenied, entry, started, this.#inputsFor(call));
     } catch (error) {
       const refusal = asRefusal(error);
       refused(entry, refusal, started);
@@ -210,15 +220,21 @@ export class DecisionService {
     return answer;
   }
 
-  async #query(subjectId: string, action: string, includeDenied: boolean, entry: DecisionLogEntry, started: number): Promise<QueryAnswer> {
+  async #query(
+    subjectId: string,
+    action: string,
+    includeDenied: boolean,
+    entry: DecisionLogEntry,
+    started: number,
+    { facts, inputs }: { facts: Facts; inputs: PolicyInputBuilder },
+  ): Promise<QueryAnswer> {
     const engine = this.#policy();
     entry.policyRevision = engine.revision;
     let input;
     let ids: string[];
     try {
-      const { user, subject, account } = await this.#inputs.subject(subjectId);
-      const [clients, links] =
-        user === null ? [[], null] : await Promise.all([this.#facts.accountClients(user.account_id), this.#inputs.links(user.id)]);
+      const { user, subject, account } = await inputs.subject(subjectId);
+      const [clients, links] = user === null ? [[], null] : await Promise.all([facts.accountClients(user.account_id), inputs.links(user.id)]);
       ids = clients.map((c) => c.id);
       input = clientListInput(action, subject, account, clients, links);
     } catch (error) {

@@ -1,12 +1,15 @@
 // The facts behind decisions (and the API token rows requests are checked against), cached in
 // memory. Every change (through the API or plain SQL) arrives as a notification from the database
-// and drops what it touches; the API's own writes also drop it synchronously after commit. While
-// the notification feed is down the cache is bypassed: missed changes must not be served.
+// and drops what it touches; the API's own writes also drop it synchronously after commit, here
+// and in the other workers of the process tree before they are answered. While the notification
+// feed is down the cache is bypassed: missed changes must not be served. A request may also ask
+// for facts at least as new as a write (its consistency token) or for no cache at all.
 import type { DatabaseHandle } from '../data/connect.ts';
 import * as facts from '../data/facts.ts';
 import type { ClientSummary } from '../data/facts.ts';
 import type { Account, ApiToken, Client, Item, User } from '../data/schema.ts';
 import { findToken } from '../data/tokens.ts';
+import { AppliedTransactions, CACHED, type Consistency } from './consistency.ts';
 import { Lru } from './lru.ts';
 
 export const FACTS_CHANNEL = 'clearance_facts';
@@ -15,14 +18,49 @@ const NONE = null;
 /** The tables whose changes the feed tells of (the database's own table names). */
 export type FactTable = 'accounts' | 'users' | 'clients' | 'items' | 'allocations' | 'ledger_access' | 'api_tokens';
 
-// Ids may contain ':' but never '/', so '/' keeps the three parts apart.
-const SEPARATOR = '/';
+// Ids may contain ':' but never '/', so '/' keeps the parts apart.
+export const FACT_SEPARATOR = '/';
 
 /**
- * A change as the feed tells of it (db/migrations/2026-11-24T0100_fact_notification_separator.ts):
- * "<table>/<key>/<account_id>", the key being the row's user_id or else its id.
+ * A change as the feed tells of it (db/migrations/2026-11-25T0200_fact_notification_transaction.ts):
+ * "<table>/<key>/<account_id>/<xid>", the key being the row's user_id or else its id. The
+ * transaction part is left out where the change is told by the service itself (its own writes,
+ * to this process and its fellow workers).
  */
-export const factChange = (table: FactTable, key: string, accountId: string): string => [table, key, accountId].join(SEPARATOR);
+export const factChange = (table: FactTable, key: string, accountId: string): string => [table, key, accountId].join(FACT_SEPARATOR);
+
+/**
+ * The notification that ends each of the API's write transactions: "commit/<xid>/<xmin>", sent
+ * after every change of the transaction, so it arrives after them (data/facts.ts notifyCommit).
+ */
+export const COMMIT_PREFIX = `commit${FACT_SEPARATOR}`;
+
+/** The facts a decision reads, from the cache or straight from the database. */
+export interface Facts {
+  user(id: string): Promise<User | null>;
+  account(id: string): Promise<Account | null>;
+  client(id: string): Promise<Client | null>;
+  item(id: string): Promise<Item | null>;
+  allocations(userId: string): Promise<ReadonlySet<string>>;
+  ledgerAccess(userId: string): Promise<ReadonlySet<string>>;
+  /** An API token row by id (null when unknown); expiry and revocation are for the caller to check. */
+  token(id: string): Promise<ApiToken | null>;
+  accountClients(accountId: string): Promise<ClientSummary[]>;
+}
+
+/**
+ * The other workers of this process tree (CLEARANCE_WORKERS above 1), which answer on the same
+ * port: a write is answered only once they have dropped what it changed (or a bound passed, after
+ * which a worker that has not caught up does not use its cache).
+ */
+export interface Peers {
+  /** True while changes were announced that this process has not applied yet: its cache must not be used. */
+  behind(): boolean;
+  /** Tells the other workers what a committed write changed; resolves once each dropped it, or the bound passed. */
+  announce(changes: readonly string[]): Promise<void>;
+  /** Where the changes the other workers announce are applied. */
+  follow(apply: (change: string) => void): void;
+}
 
 export interface FactsStats {
   hits: number;
@@ -31,6 +69,8 @@ export interface FactsStats {
   coalesced: number;
   invalidations: number;
   enabled: boolean;
+  /** Requests answered from the database though the cache was up, by why. */
+  bypassed: { fresh: number; at_least: number; behind: number };
 }
 
 /** A load under way, and the epoch it started in. */
@@ -39,8 +79,14 @@ interface Loading<V> {
   value: Promise<V>;
 }
 
-export class FactStore {
+export class FactStore implements Facts {
   readonly #handle: DatabaseHandle;
+  readonly #peers: Peers | null;
+  readonly #applied = new AppliedTransactions();
+  /** Each fact read from the database. */
+  readonly #load: Facts;
+  /** The same reads for a request that bypasses the cache (each counted as a miss). */
+  readonly #direct: Facts;
   readonly #caches: Array<Lru<string, unknown>> = [];
   /** Per cache, the loads under way by key. */
   readonly #loading = new Map<Lru<string, unknown>, Map<string, Loading<unknown>>>();
@@ -55,7 +101,7 @@ export class FactStore {
   // Bumped by every invalidation: a load that started before one is not cached.
   #epoch = 0;
   #enabled = false;
-  readonly stats: FactsStats = { hits: 0, misses: 0, coalesced: 0, invalidations: 0, enabled: false };
+  readonly stats: FactsStats = { hits: 0, misses: 0, coalesced: 0, invalidations: 0, enabled: false, bypassed: { fresh: 0, at_least: 0, behind: 0 } };
   #stopListening: (() => Promise<void>) | null = null;
 
   /**
@@ -64,8 +110,30 @@ export class FactStore {
    * a practice, 10,000 and more) its length. An entry count alone let a few big lists hold
    * hundreds of MB.
    */
-  constructor(handle: DatabaseHandle, maxEntries = 100_000) {
+  constructor(handle: DatabaseHandle, maxEntries = 100_000, peers: Peers | null = null) {
     this.#handle = handle;
+    this.#peers = peers;
+    peers?.follow((change) => this.invalidate(change));
+    const { db } = handle;
+    this.#load = {
+      user: async (id) => (await facts.findUser(db, id)) ?? NONE,
+      account: async (id) => (await facts.findAccount(db, id)) ?? NONE,
+      client: async (id) => (await facts.findClient(db, id)) ?? NONE,
+      item: async (id) => (await facts.findItem(db, id)) ?? NONE,
+      allocations: async (userId) => new Set(await facts.userClientIds(db, 'allocations', userId)),
+      ledgerAccess: async (userId) => new Set(await facts.userClientIds(db, 'ledger_access', userId)),
+      token: async (id) => (await findToken(db, id)) ?? NONE,
+      accountClients: (accountId) => facts.accountClients(db, accountId),
+    };
+    this.#direct = Object.fromEntries(
+      Object.entries(this.#load).map(([kind, load]: [string, (key: string) => Promise<unknown>]) => [
+        kind,
+        (key: string) => {
+          this.stats.misses += 1;
+          return load(key);
+        },
+      ]),
+    ) as unknown as Facts;
     const lru = <V>(max: number, weigh?: (value: V) => number) => {
       const cache = new Lru<string, V>(max, weigh);
       this.#caches.push(cache as Lru<string, unknown>);
@@ -115,13 +183,53 @@ export class FactStore {
   }
 
   /**
-   * Drops what a change touches. Payload: factChange(…) or "*". Anything else (the ':' format of
-   * before, were that migration rolled back) drops everything: an unreadable change fails safe.
+   * The facts as a request arriving now may read them: this cache, or the database directly while
+   * the cache cannot answer for what the request needs — another worker announced a change this
+   * process has not applied yet, the request asked for no cache, or for a transaction the change
+   * feed has not yet delivered here. Asked once per request, before any fact is read.
+   */
+  forRequest(consistency: Consistency = CACHED): Facts {
+    // The cache is bypassed anyway (#through) while the feed is down.
+    if (!this.#enabled) return this;
+    if (this.#peers?.behind() === true) {
+      this.stats.bypassed.behind += 1;
+      return this.#direct;
+    }
+    if (consistency.kind === 'fresh') {
+      this.stats.bypassed.fresh += 1;
+      return this.#direct;
+    }
+    if (consistency.kind === 'at_least' && !this.#applied.covers(consistency.transaction)) {
+      this.stats.bypassed.at_least += 1;
+      return this.#direct;
+    }
+    return this;
+  }
+
+  /**
+   * After a write committed: drops what it changed here at once, then in the other workers of the
+   * process tree; resolves once they did (or their bound passed). A decision sent after the write
+   * is answered must not be answered from a cache entry the change made stale, on any worker.
+   */
+  async changed(changes: readonly string[]): Promise<void> {
+    for (const change of changes) this.invalidate(change);
+    await this.#peers?.announce(changes);
+  }
+
+  /**
+   * Drops what a change touches. Payload: factChange(…) (with or without its transaction), "*",
+   * or a commit notification (COMMIT_PREFIX), which drops nothing but records the transaction as
+   * applied. Anything else (the ':' format of before, were that migration rolled back) drops
+   * everything: an unreadable change fails safe.
    */
   invalidate(payload: string): void {
+    if (payload.startsWith(COMMIT_PREFIX)) {
+      this.#commitApplied(payload);
+      return;
+    }
     this.stats.invalidations += 1;
     this.#epoch += 1;
-    const [table, key = '', accountId = ''] = payload.split(SEPARATOR);
+    const [table, key = '', accountId = ''] = payload.split(FACT_SEPARATOR);
     switch (table) {
       case 'users':
         this.#users.delete(key);
@@ -149,6 +257,13 @@ export class FactStore {
       default:
         this.#clearAll();
     }
+  }
+
+  // "commit/<xid>/<xmin>": every change of the transaction came before it on the feed. One that
+  // cannot be read records nothing: its token is then answered from the database, never stale.
+  #commitApplied(payload: string): void {
+    const [, transaction = '', xmin = ''] = payload.split(FACT_SEPARATOR);
+    if (/^\d{1,20}$/.test(transaction) && /^\d{1,20}$/.test(xmin)) this.#applied.add(BigInt(transaction), BigInt(xmin));
   }
 
   /**
@@ -190,35 +305,34 @@ export class FactStore {
   }
 
   user(id: string): Promise<User | null> {
-    return this.#through(this.#users, id, async () => (await facts.findUser(this.#handle.db, id)) ?? NONE);
+    return this.#through(this.#users, id, () => this.#load.user(id));
   }
 
   account(id: string): Promise<Account | null> {
-    return this.#through(this.#accounts, id, async () => (await facts.findAccount(this.#handle.db, id)) ?? NONE);
+    return this.#through(this.#accounts, id, () => this.#load.account(id));
   }
 
   client(id: string): Promise<Client | null> {
-    return this.#through(this.#clients, id, async () => (await facts.findClient(this.#handle.db, id)) ?? NONE);
+    return this.#through(this.#clients, id, () => this.#load.client(id));
   }
 
   item(id: string): Promise<Item | null> {
-    return this.#through(this.#items, id, async () => (await facts.findItem(this.#handle.db, id)) ?? NONE);
+    return this.#through(this.#items, id, () => this.#load.item(id));
   }
 
   allocations(userId: string): Promise<ReadonlySet<string>> {
-    return this.#through(this.#allocations, userId, async () => new Set(await facts.userClientIds(this.#handle.db, 'allocations', userId)));
+    return this.#through(this.#allocations, userId, () => this.#load.allocations(userId));
   }
 
   ledgerAccess(userId: string): Promise<ReadonlySet<string>> {
-    return this.#through(this.#ledgerAccess, userId, async () => new Set(await facts.userClientIds(this.#handle.db, 'ledger_access', userId)));
+    return this.#through(this.#ledgerAccess, userId, () => this.#load.ledgerAccess(userId));
   }
 
-  /** An API token row by id (null when unknown); expiry and revocation are for the caller to check. */
   token(id: string): Promise<ApiToken | null> {
-    return this.#through(this.#tokens, id, async () => (await findToken(this.#handle.db, id)) ?? NONE);
+    return this.#through(this.#tokens, id, () => this.#load.token(id));
   }
 
   accountClients(accountId: string): Promise<ClientSummary[]> {
-    return this.#through(this.#accountClients, accountId, () => facts.accountClients(this.#handle.db, accountId));
+    return this.#through(this.#accountClients, accountId, () => this.#load.accountClients(accountId));
   }
 }

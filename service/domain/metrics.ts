@@ -82,6 +82,25 @@ export class Metrics {
     });
   }
 
+  /** A counter with one label, read when scraped, for totals another component keeps by that label. */
+  observeTotals(name: string, help: string, label: string, read: () => Readonly<Record<string, number>>): void {
+    const last = new Map<string, number>();
+    new Counter({
+      name,
+      help,
+      labelNames: [label],
+      registers: [this.registry],
+      collect() {
+        for (const [value, now] of Object.entries(read())) {
+          const before = last.get(value) ?? 0;
+          // Every label value shows, at 0 until it counts.
+          this.inc({ [label]: value }, now - before);
+          last.set(value, now);
+        }
+      },
+    });
+  }
+
   /** A counter read when scraped, for totals another component keeps. */
   observeTotal(name: string, help: string, read: () => number): void {
     let last = 0;

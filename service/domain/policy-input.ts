@@ -2,7 +2,7 @@
 // the resource and the links between them. It decides nothing; the policy judges what it sees.
 import type { Account, Client, User } from '../data/schema.ts';
 import type { ClientListInput, ClientTuple } from '../policy/engine.ts';
-import type { FactStore } from './facts.ts';
+import type { Facts } from './facts.ts';
 
 export interface DecideRequest {
   subject: { id: string };
@@ -69,9 +69,9 @@ export function clientListInput(
 }
 
 export class PolicyInputBuilder {
-  readonly #facts: FactStore;
+  readonly #facts: Facts;
 
-  constructor(facts: FactStore) {
+  constructor(facts: Facts) {
     this.#facts = facts;
   }
 

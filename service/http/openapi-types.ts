@@ -582,8 +582,8 @@ export interface paths {
         post?: never;
         /**
          * Revoke an API token (scope admin)
-         * @description Refused from the very next request on (other processes drop it on the change
-         *     notification). The token stays listed with revoked_at. Revoking twice is a no-op (204).
+         * @description Refused from the very next request on by every worker of the process that revoked it
+         *     (other replicas drop it when the change notification arrives: README, Freshness). The token stays listed with revoked_at. Revoking twice is a no-op (204).
          *     The revocation is an audit entry (change update, revoked_at set). A revoked bootstrap
          *     token is not replaced on restart: set CLEARANCE_ADMIN_TOKEN to get back in.
          */
@@ -701,6 +701,31 @@ export interface components {
             action: components["schemas"]["Action"];
             resource: components["schemas"]["Resource"];
         };
+        /** @description A DecideRequest, and how fresh the facts it is decided on must be */
+        SingleDecideRequest: {
+            subject: components["schemas"]["Subject"];
+            action: components["schemas"]["Action"];
+            resource: components["schemas"]["Resource"];
+            consistency?: components["schemas"]["Consistency"];
+        };
+        /**
+         * @description Names the transaction of a write; opaque (its format may change). A string this service
+         *     did not give out is 400 invalid_consistency_token naming the field.
+         */
+        ConsistencyToken: string;
+        /**
+         * @description How fresh the facts a decision is made on must be. Left out: the process's cache as it
+         *     stands — a write made through the same process tree (any worker) is seen by every
+         *     decision asked after its answer, one made through another replica (or in SQL) once the
+         *     change feed brings it there (see the README for the window). {"at_least": token}: facts
+         *     that include the write the consistency token came from (and everything committed before
+         *     it), on any replica: answered from the cache once this process has applied that
+         *     transaction, else from the database. "fresh": no cache at all for this request (every
+         *     fact read from the database; slower).
+         */
+        Consistency: "fresh" | {
+            at_least: components["schemas"]["ConsistencyToken"];
+        };
         Reason: {
             /** @description Stable reason code (see the README) */
             code: string;
@@ -716,6 +741,7 @@ export interface components {
         };
         BatchRequest: {
             requests: components["schemas"]["DecideRequest"][];
+            consistency?: components["schemas"]["Consistency"];
         };
         BatchResult: {
             /**
@@ -738,6 +764,7 @@ export interface components {
             resource_type: "client";
             /** @default false */
             include_denied: boolean;
+            consistency?: components["schemas"]["Consistency"];
         };
         QueryResponse: {
             /**
@@ -835,6 +862,8 @@ export interface components {
             name: components["schemas"]["Name"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+            /** @description In the answer of a write only */
+            consistency_token?: components["schemas"]["ConsistencyToken"];
         };
         AccountPut: {
             kind: components["schemas"]["AccountKind"];
@@ -911,6 +940,8 @@ export interface components {
             xpm_staff_id: components["schemas"]["XpmStaffId"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+            /** @description In the answer of a write only */
+            consistency_token?: components["schemas"]["ConsistencyToken"];
         };
         UserList: {
             users: components["schemas"]["User"][];
@@ -929,6 +960,8 @@ export interface components {
             ledger: components["schemas"]["Ledger"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+            /** @description In the answer of a write only */
+            consistency_token?: components["schemas"]["ConsistencyToken"];
         };
         ClientList: {
             clients: components["schemas"]["Client"][];
@@ -952,6 +985,8 @@ export interface components {
             client_id: components["schemas"]["NullableId"];
             created_at: components["schemas"]["Timestamp"];
             updated_at: components["schemas"]["Timestamp"];
+            /** @description In the answer of a write only */
+            consistency_token?: components["schemas"]["ConsistencyToken"];
         };
         ItemList: {
             items: components["schemas"]["Item"][];
@@ -959,6 +994,10 @@ export interface components {
         };
         ClientIds: {
             client_ids: components["schemas"]["Id"][];
+        };
+        ClientIdsWritten: {
+            client_ids: components["schemas"]["Id"][];
+            consistency_token: components["schemas"]["ConsistencyToken"];
         };
         /**
          * @description upsert creates and updates the listed records (allocation and ledger-access pairs have nothing to update, so they are only created); replace also deletes the account's records of this kind that are not listed
@@ -1016,6 +1055,7 @@ export interface components {
             updated: number;
             unchanged: number;
             deleted: number;
+            consistency_token: components["schemas"]["ConsistencyToken"];
         };
         /** @enum {string} */
         Scope: "decide" | "admin" | "logs";
@@ -1038,6 +1078,7 @@ export interface components {
             expires_at: string | null;
             /** @description The bearer token, shown only here: clr_<id>_<secret> */
             token: string;
+            consistency_token: components["schemas"]["ConsistencyToken"];
         };
         Token: {
             id: components["schemas"]["TokenId"];
@@ -1186,7 +1227,15 @@ export interface components {
         Cursor: string;
     };
     requestBodies: never;
-    headers: never;
+    headers: {
+        /**
+         * @description The consistency token of the write's transaction (also on a write that changed nothing),
+         *     the same as the body's consistency_token where there is a body. Pass it to a decision as
+         *     {"consistency": {"at_least": token}} (the OPA path: Clearance-Consistency:
+         *     at_least=token) to have it answered from facts that include this write on any replica.
+         */
+        ConsistencyToken: components["schemas"]["ConsistencyToken"];
+    };
     pathItems: never;
 }
 export type $defs = Record<string, never>;
@@ -1200,7 +1249,7 @@ export interface operations {
         };
         requestBody: {
             content: {
-                "application/json": components["schemas"]["DecideRequest"];
+                "application/json": components["schemas"]["SingleDecideRequest"];
             };
         };
         responses: {
@@ -1281,7 +1330,14 @@ export interface operations {
     opaDecision: {
         parameters: {
             query?: never;
-            header?: never;
+            header?: {
+                /**
+                 * @description How fresh the facts must be, as the `consistency` field of the other decision endpoints
+                 *     says (this body is OPA's): `fresh`, or `at_least=<consistency token>`. A malformed value
+                 *     or token is 400 naming Clearance-Consistency.
+                 */
+                "Clearance-Consistency"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -1479,6 +1535,7 @@ export interface operations {
             /** @description Updated, or unchanged */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1488,6 +1545,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1514,6 +1572,7 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1601,6 +1660,7 @@ export interface operations {
             /** @description Updated, or unchanged */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1610,6 +1670,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1638,6 +1699,7 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1668,6 +1730,7 @@ export interface operations {
             /** @description The user after the patch */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1726,10 +1789,11 @@ export interface operations {
             /** @description The set now stored, sorted */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ClientIds"];
+                    "application/json": components["schemas"]["ClientIdsWritten"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1753,6 +1817,7 @@ export interface operations {
             /** @description Cleared */
             204: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1809,10 +1874,11 @@ export interface operations {
             /** @description The set now stored, sorted */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["ClientIds"];
+                    "application/json": components["schemas"]["ClientIdsWritten"];
                 };
             };
             400: components["responses"]["BadRequest"];
@@ -1836,6 +1902,7 @@ export interface operations {
             /** @description Cleared */
             204: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -1923,6 +1990,7 @@ export interface operations {
             /** @description Updated, or unchanged */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1932,6 +2000,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -1960,6 +2029,7 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2047,6 +2117,7 @@ export interface operations {
             /** @description Updated, or unchanged */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2056,6 +2127,7 @@ export interface operations {
             /** @description Created */
             201: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2084,6 +2156,7 @@ export interface operations {
             /** @description Deleted */
             204: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content?: never;
@@ -2112,6 +2185,7 @@ export interface operations {
             /** @description How many listed records were created, updated or unchanged, and how many were deleted */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2144,6 +2218,7 @@ export interface operations {
             /** @description How many listed records were created, updated or unchanged, and how many were deleted */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2176,6 +2251,7 @@ export interface operations {
             /** @description How many listed records were created, updated or unchanged, and how many were deleted */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2208,6 +2284,7 @@ export interface operations {
             /** @description How many listed records were created, updated or unchanged, and how many were deleted */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2240,6 +2317,7 @@ export interface operations {
             /** @description How many listed records were created, updated or unchanged, and how many were deleted */
             200: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2292,6 +2370,7 @@ export interface operations {
             /** @description Created; the token is shown this once */
             201: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content: {
@@ -2343,6 +2422,7 @@ export interface operations {
             /** @description Revoked */
             204: {
                 headers: {
+                    "Clearance-Consistency-Token": components["headers"]["ConsistencyToken"];
                     [name: string]: unknown;
                 };
                 content?: never;

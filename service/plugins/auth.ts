@@ -21,8 +21,9 @@ export interface AuthPluginOptions {
 
 async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Promise<void> {
   // Token rows come through the fact cache, which follows the change feed (a revocation elsewhere
-  // arrives as a notification) and is bypassed while the feed is down.
-  const verifier = new TokenVerifier(options.adminToken, (id) => app.facts.token(id));
+  // arrives as a notification) and is bypassed while the feed is down, or while another worker
+  // announced a change (a revocation) this one has not applied yet.
+  const verifier = new TokenVerifier(options.adminToken, (id) => app.facts.forRequest().token(id));
   app.decorateRequest('principal', null);
 
   const authenticate = async (request: FastifyRequest): Promise<Principal> => {

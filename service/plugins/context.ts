@@ -16,6 +16,10 @@ declare module 'fastify' {
     tokenService: TokenService;
     auditTrail: AuditReader;
   }
+  interface FastifyRequest {
+    /** The consistency token of the write this request committed, once it did. */
+    consistencyToken: string | null;
+  }
 }
 
 async function contextPlugin(app: FastifyInstance): Promise<void> {
@@ -23,6 +27,7 @@ async function contextPlugin(app: FastifyInstance): Promise<void> {
   // trail's queries may take long (DatabaseHandle.longDb).
   const { db, longDb } = app.database;
   const writer = new AuditedWriter(longDb, app.facts);
+  app.decorateRequest('consistencyToken', null);
   app.decorate('contextService', new ContextService(db, writer));
   app.decorate('tokenService', new TokenService(db, writer));
   app.decorate('auditTrail', { list: (query: AuditQuery) => listAudit(longDb, query) });

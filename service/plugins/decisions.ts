@@ -3,7 +3,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { DecisionService } from '../domain/decisions.ts';
-import { FactStore } from '../domain/facts.ts';
+import { FactStore, type Peers } from '../domain/facts.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -15,10 +15,12 @@ declare module 'fastify' {
 export interface DecisionsPluginOptions {
   /** Facts kept per kind; 0 disables the cache. */
   factCacheMaxEntries: number;
+  /** The other workers of this process tree (cluster mode), or null. */
+  peers: Peers | null;
 }
 
 async function decisionsPlugin(app: FastifyInstance, options: DecisionsPluginOptions): Promise<void> {
-  const facts = new FactStore(app.database, options.factCacheMaxEntries);
+  const facts = new FactStore(app.database, options.factCacheMaxEntries, options.peers);
   app.decorate('facts', facts);
   app.decorate('decisions', new DecisionService(facts, () => app.policy.engine, app.decisionLog, app.metrics));
   const { metrics } = app;
@@ -26,6 +28,12 @@ async function decisionsPlugin(app: FastifyInstance, options: DecisionsPluginOpt
   metrics.observeTotal('clearance_fact_cache_misses_total', 'Facts loaded from the database', () => facts.stats.misses);
   metrics.observeTotal('clearance_fact_cache_coalesced_total', 'Facts that shared a load of the same fact already under way', () => facts.stats.coalesced);
   metrics.observeTotal('clearance_fact_cache_invalidations_total', 'Change notifications applied to the cache', () => facts.stats.invalidations);
+  metrics.observeTotals(
+    'clearance_fact_cache_bypassed_total',
+    'Token checks and decisions that read their facts from the database though the cache was up, by why: fresh or at_least consistency asked for, or behind (another worker announced a change not yet applied here)',
+    'reason',
+    () => facts.stats.bypassed,
+  );
   metrics.observe('clearance_fact_cache_enabled', '1 while the change feed is up and the cache is used, 0 while it is bypassed', () =>
     facts.stats.enabled ? 1 : 0,
   );

@@ -15,7 +15,33 @@ type QueryOf<Op extends keyof operations> = NonNullable<operations[Op]['paramete
 export const SYNC_BODY_LIMIT = 16 * 1024 * 1024;
 const DEFAULT_LIMIT = 100;
 
-export const actorOf = (request: FastifyRequest): Actor => ({ tokenId: (request.principal as Principal).tokenId });
+export const actorOf = (request: FastifyRequest): Actor => ({
+  tokenId: (request.principal as Principal).tokenId,
+  onCommit: (token) => {
+    request.consistencyToken = token;
+  },
+});
+
+/** A write's answer as the handler returns it; the consistency token is added on the way out. */
+export type Unstamped<T> = Omit<T, 'consistency_token'>;
+
+export const CONSISTENCY_TOKEN_HEADER = 'Clearance-Consistency-Token';
+
+/**
+ * For the routes of a plugin that writes: a committed write's answer carries its consistency
+ * token, in a header (a 204 has no body) and in the body where there is one.
+ */
+export function answerWithConsistencyToken(app: FastifyInstance): void {
+  app.addHook('preSerialization', async (request: FastifyRequest, _reply: FastifyReply, payload: unknown) =>
+    request.consistencyToken !== null && typeof payload === 'object' && payload !== null && !Array.isArray(payload)
+      ? { ...payload, consistency_token: request.consistencyToken }
+      : payload,
+  );
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (request.consistencyToken !== null) reply.header(CONSISTENCY_TOKEN_HEADER, request.consistencyToken);
+    return payload;
+  });
+}
 
 const pageOf = (query: { limit?: number; cursor?: string }): PageQuery => ({
   limit: query.limit ?? DEFAULT_LIMIT,
@@ -33,6 +59,7 @@ const LINKS = [
 export default async function contextRoutes(app: FastifyInstance): Promise<void> {
   const onRequest = app.requireScope('admin');
   const context = app.contextService;
+  answerWithConsistencyToken(app);
   const spec = (method: 'get' | 'put' | 'post' | 'patch' | 'delete', path: string) => {
     const { url, schema } = specRoute(method, path);
     return { method: method.toUpperCase() as HTTPMethods, url, schema, onRequest };
@@ -168,23 +195,23 @@ export default async function contextRoutes(app: FastifyInstance): Promise<void>
   const sync = (kind: string) => ({ ...spec('post', `/v1/accounts/{accountId}/sync/${kind}`), bodyLimit: SYNC_BODY_LIMIT });
   app.route<{ Params: PathOf<'syncUsers'>; Body: Schemas['SyncUsersRequest'] }>({
     ...sync('users'),
-    handler: async (request): Promise<Schemas['SyncResult']> =>
+    handler: async (request): Promise<Unstamped<Schemas['SyncResult']>> =>
       context.syncUsers(actorOf(request), request.params.accountId, request.body.records, request.body.mode ?? 'upsert'),
   });
   app.route<{ Params: PathOf<'syncClients'>; Body: Schemas['SyncClientsRequest'] }>({
     ...sync('clients'),
-    handler: async (request): Promise<Schemas['SyncResult']> =>
+    handler: async (request): Promise<Unstamped<Schemas['SyncResult']>> =>
       context.syncClients(actorOf(request), request.params.accountId, request.body.records, request.body.mode ?? 'upsert'),
   });
   app.route<{ Params: PathOf<'syncItems'>; Body: Schemas['SyncItemsRequest'] }>({
     ...sync('items'),
-    handler: async (request): Promise<Schemas['SyncResult']> =>
+    handler: async (request): Promise<Unstamped<Schemas['SyncResult']>> =>
       context.syncItems(actorOf(request), request.params.accountId, request.body.records, request.body.mode ?? 'upsert'),
   });
   for (const { table, segment } of LINKS) {
     app.route<{ Params: PathOf<'syncAllocations'>; Body: Schemas['SyncLinksRequest'] }>({
       ...sync(segment),
-      handler: async (request): Promise<Schemas['SyncResult']> =>
+      handler: async (request): Promise<Unstamped<Schemas['SyncResult']>> =>
         context.syncLinks(actorOf(request), table, request.params.accountId, request.body.records, request.body.mode ?? 'upsert'),
     });
   }

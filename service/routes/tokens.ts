@@ -2,7 +2,7 @@
 import type { FastifyInstance, HTTPMethods } from 'fastify';
 import { specRoute } from '../http/openapi.ts';
 import type { components, operations } from '../http/openapi-types.ts';
-import { actorOf } from './context.ts';
+import { actorOf, answerWithConsistencyToken, type Unstamped } from './context.ts';
 
 type Schemas = components['schemas'];
 type PathOf<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['path']>;
@@ -10,6 +10,7 @@ type PathOf<Op extends keyof operations> = NonNullable<operations[Op]['parameter
 export default async function tokenRoutes(app: FastifyInstance): Promise<void> {
   const onRequest = app.requireScope('admin');
   const tokens = app.tokenService;
+  answerWithConsistencyToken(app);
   const spec = (method: 'get' | 'post' | 'delete', path: string) => {
     const { url, schema } = specRoute(method, path);
     return { method: method.toUpperCase() as HTTPMethods, url, schema, onRequest };
@@ -18,7 +19,7 @@ export default async function tokenRoutes(app: FastifyInstance): Promise<void> {
   app.route<{ Body: Schemas['TokenCreate'] }>({
     ...spec('post', '/v1/tokens'),
     handler: async (request, reply) => {
-      const created: Schemas['TokenCreated'] = await tokens.create(actorOf(request), request.body);
+      const created: Unstamped<Schemas['TokenCreated']> = await tokens.create(actorOf(request), request.body);
       return reply.code(201).send(created);
     },
   });

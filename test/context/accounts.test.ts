@@ -2,7 +2,7 @@
 // delete, and the refusals a caller can run into.
 import t from 'tap';
 import { makeToken } from '../helpers/fixtures.ts';
-import { api, auditRows, contextApp, errorOf, seedPractice } from '../helpers/context.ts';
+import { api, auditRows, contextApp, errorOf, seedPractice, written } from '../helpers/context.ts';
 
 t.test('given the context API and an admin token', async (t) => {
   const { app, database, admin } = await contextApp(t);
@@ -11,7 +11,7 @@ t.test('given the context API and an admin token', async (t) => {
   t.test('when an account is PUT, then 201 with the record, GET reads it back and the audit has one create', async (t) => {
     const created = await admin.put('/v1/accounts/acct-1', { kind: 'practice', name: 'First Practice' });
     t.equal(created.statusCode, 201);
-    const record = created.json();
+    const record = written(created);
     t.match(record, { id: 'acct-1', kind: 'practice', name: 'First Practice', created_at: String, updated_at: String });
     const read = await admin.get('/v1/accounts/acct-1');
     t.equal(read.statusCode, 200);
@@ -27,7 +27,7 @@ t.test('given the context API and an admin token', async (t) => {
     const entries = (await auditRows(db)).length;
     const again = await admin.put('/v1/accounts/acct-1', { kind: 'practice', name: 'First Practice' });
     t.equal(again.statusCode, 200);
-    t.same(again.json(), before);
+    t.same(written(again), before);
     t.same((await admin.get('/v1/accounts/acct-1')).json(), before);
     t.equal((await auditRows(db)).length, entries, 'nothing changed, nothing recorded');
   });

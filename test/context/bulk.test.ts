@@ -2,7 +2,7 @@
 // sync is visible to the very next decision; any invalid record refuses the whole request.
 import t from 'tap';
 import { TEST_ENGINE } from '../helpers/database.ts';
-import { auditRows, contextApp, decide, errorOf, seedPractice, warm } from '../helpers/context.ts';
+import { auditRows, contextApp, decide, errorOf, seedPractice, warm, written } from '../helpers/context.ts';
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const pad = (i: number) => String(i).padStart(3, '0');
@@ -14,8 +14,8 @@ t.test('given a practice of 100 users (Xero permissions + all) and 100 Xero clie
   await seedPractice(admin, 'other');
   const users = range(100).map((i) => ({ id: `u${pad(i)}`, name: `User ${i}`, role: 'standard', client_access_mode: 'ledger_all' }));
   const clients = range(100).map((i) => ({ id: `c${pad(i)}`, name: `Client ${i}`, ledger: 'xero' }));
-  t.same((await admin.post('/v1/accounts/big/sync/users', { records: users })).json(), { created: 100, updated: 0, unchanged: 0, deleted: 0 });
-  t.same((await admin.post('/v1/accounts/big/sync/clients', { records: clients })).json(), { created: 100, updated: 0, unchanged: 0, deleted: 0 });
+  t.same(written(await admin.post('/v1/accounts/big/sync/users', { records: users })), { created: 100, updated: 0, unchanged: 0, deleted: 0 });
+  t.same(written(await admin.post('/v1/accounts/big/sync/clients', { records: clients })), { created: 100, updated: 0, unchanged: 0, deleted: 0 });
   const everyPair = users.flatMap((u) => clients.map((c) => ({ user_id: u.id, client_id: c.id })));
   const pairCount = async () =>
     Number((await db.selectFrom('ledger_access').select((eb) => eb.fn.countAll().as('n')).where('account_id', '=', 'big').executeTakeFirstOrThrow()).n);
@@ -32,7 +32,7 @@ t.test('given a practice of 100 users (Xero permissions + all) and 100 Xero clie
     const response = await admin.post('/v1/accounts/big/sync/ledger-access', body);
     const elapsed = performance.now() - started;
     t.equal(response.statusCode, 200, response.body.slice(0, 300));
-    t.same(response.json(), { created: 10_000, updated: 0, unchanged: 0, deleted: 0 });
+    t.same(written(response), { created: 10_000, updated: 0, unchanged: 0, deleted: 0 });
     t.comment(`10,000-pair ledger sync in one request: ${elapsed.toFixed(0)} ms on ${TEST_ENGINE} (first sync of the process)`);
 
     t.equal(await pairCount(), 10_000);
@@ -49,7 +49,7 @@ t.test('given a practice of 100 users (Xero permissions + all) and 100 Xero clie
     const started = performance.now();
     const response = await admin.post('/v1/accounts/big/sync/ledger-access', { records: everyPair, mode: 'replace' });
     t.comment(`the same 10,000 pairs again (nothing to write): ${(performance.now() - started).toFixed(0)} ms on ${TEST_ENGINE}`);
-    t.same(response.json(), { created: 0, updated: 0, unchanged: 10_000, deleted: 0 });
+    t.same(written(response), { created: 0, updated: 0, unchanged: 10_000, deleted: 0 });
     t.equal((await auditRows(db)).length, auditBefore);
   });
 
@@ -58,7 +58,7 @@ t.test('given a practice of 100 users (Xero permissions + all) and 100 Xero clie
     const started = performance.now();
     const response = await admin.post('/v1/accounts/big/sync/ledger-access', { records: half, mode: 'replace' });
     t.comment(`replace sync keeping 5,000 pairs and removing 5,000: ${(performance.now() - started).toFixed(0)} ms on ${TEST_ENGINE}`);
-    t.same(response.json(), { created: 0, updated: 0, unchanged: 5000, deleted: 5000 });
+    t.same(written(response), { created: 0, updated: 0, unchanged: 5000, deleted: 5000 });
     t.equal(await pairCount(), 5000);
     t.same((await view('u000', 'c099')).codes, ['ledger_access_required'], 'removed pair refused at once');
     t.equal((await view('u000', 'c000')).allow, true, 'kept pair still allowed');
@@ -73,7 +73,7 @@ t.test('given a practice of 100 users (Xero permissions + all) and 100 Xero clie
         { user_id: 'u000', client_id: 'c000' },
       ],
     });
-    t.same(response.json(), { created: 1, updated: 0, unchanged: 1, deleted: 0 }, 'the default mode is upsert; a pair listed twice counts once');
+    t.same(written(response), { created: 1, updated: 0, unchanged: 1, deleted: 0 }, 'the default mode is upsert; a pair listed twice counts once');
     t.equal(await pairCount(), 5001);
     t.equal((await view('u000', 'c099')).allow, true);
   });
@@ -132,7 +132,7 @@ t.test('given a practice of 100 users (Xero permissions + all) and 100 Xero clie
     await admin.put('/v1/accounts/big/items/doc-u099', { kind: 'receipt', owner_user_id: 'u099' });
     const kept = users.slice(0, 99).map((u) => (u.id === 'u000' ? { ...u, name: 'User zero, renamed' } : u));
     const response = await admin.post('/v1/accounts/big/sync/users', { records: kept, mode: 'replace' });
-    t.same(response.json(), { created: 0, updated: 1, unchanged: 98, deleted: 1 });
+    t.same(written(response), { created: 0, updated: 1, unchanged: 98, deleted: 1 });
     t.equal((await admin.get('/v1/accounts/big/users/u099')).statusCode, 404);
     t.equal((await admin.get('/v1/accounts/big/users/u000')).json().name, 'User zero, renamed');
     t.equal((await db.selectFrom('ledger_access').select('client_id').where('user_id', '=', 'u099').execute()).length, 0);
@@ -145,7 +145,7 @@ t.test('given a practice of 100 users (Xero permissions + all) and 100 Xero clie
       { id: 'doc-1', kind: 'invoice', owner_user_id: 'u001', client_id: 'c001' },
       { id: 'doc-2', kind: 'expense_claim', owner_user_id: 'u002' },
     ];
-    t.same((await admin.post('/v1/accounts/big/sync/items', { records, mode: 'replace' })).json(), { created: 2, updated: 0, unchanged: 0, deleted: 1 });
+    t.same(written(await admin.post('/v1/accounts/big/sync/items', { records, mode: 'replace' })), { created: 2, updated: 0, unchanged: 0, deleted: 1 });
     t.equal((await admin.get('/v1/accounts/big/items/doc-u099')).statusCode, 404);
     t.same(((await admin.get('/v1/accounts/big/items')).json().items as Array<{ id: string }>).map((i) => i.id), ['doc-1', 'doc-2']);
   });
@@ -165,7 +165,7 @@ t.test('given a practice of 100 users (Xero permissions + all) and 100 Xero clie
     const started = performance.now();
     const response = await admin.post('/v1/accounts/wide/sync/users', body);
     t.comment(`10,000 users (${(JSON.stringify(body).length / 1048576).toFixed(1)} MiB) in one sync: ${(performance.now() - started).toFixed(0)} ms on ${TEST_ENGINE}`);
-    t.same(response.json(), { created: 10_000, updated: 0, unchanged: 0, deleted: 0 });
+    t.same(written(response), { created: 10_000, updated: 0, unchanged: 0, deleted: 0 });
     const huge = await admin.post('/v1/accounts/wide/sync/users', { records: [{ id: 'x', name: 'n'.repeat(17 * 1024 * 1024), role: 'standard' }] });
     t.equal(huge.statusCode, 413);
     t.equal(errorOf(huge).code, 'body_too_large');

@@ -106,6 +106,18 @@ export async function warm<T>(t: Test, app: FastifyInstance, ask: () => Promise<
 /** Every audit row, oldest first. */
 export const auditRows = (db: Kysely<Database>): Promise<AuditRow[]> => db.selectFrom('audit_log').selectAll().orderBy('id').execute();
 
+/**
+ * A write's answer body as GET shows the record (or a sync its counts): without the consistency
+ * token every write's body carries, which must be the header's.
+ */
+export function written(response: LightMyRequestResponse): Record<string, unknown> {
+  const { consistency_token: token, ...record } = response.json() as Record<string, unknown>;
+  if (typeof token !== 'string' || token !== response.headers['clearance-consistency-token']) {
+    throw new Error(`the write's consistency token ${String(token)} is not its header's: ${String(response.headers['clearance-consistency-token'])}`);
+  }
+  return record;
+}
+
 /** The error a refusal carries. */
 export const errorOf = (response: LightMyRequestResponse): { code: string; message: string; details?: { field?: string } } =>
   (response.json() as { error: { code: string; message: string; details?: { field?: string } } }).error;

@@ -37,6 +37,8 @@ export interface StartOptions {
   proxy?: boolean;
   /** Start again on the data folder and database of this server (which has exited). */
   restartOf?: ServerProcess;
+  /** Another replica on the database of this server (postgres engine only), with a data folder of its own. */
+  replicaOf?: ServerProcess;
 }
 
 /** The address in the service's banner (it listens on the port the OS gave it), or null before the banner. */
@@ -59,8 +61,9 @@ export async function listening(child: ChildProcess, output: () => string, ms = 
 export async function startServer(t: Teardown, env: Record<string, string> = {}, options: StartOptions = {}): Promise<ServerProcess> {
   const dataDir = options.restartOf?.dataDir ?? mkdtempSync(join(tmpdir(), 'clearance-process-'));
   let created: { url: string } | null = null;
-  if (options.restartOf !== undefined) {
-    const url = options.restartOf.databaseUrl;
+  const sharing = options.restartOf ?? options.replicaOf;
+  if (sharing !== undefined) {
+    const url = sharing.databaseUrl;
     created = url === null ? null : { url };
   } else if (TEST_ENGINE === 'postgres') {
     const made = await createPostgresDatabase();

@@ -1,4 +1,4 @@
-// A loopback TCP proxy in front of PostgreSQL that a test can cut, freeze and restore,
+// A loopback TCP proxy in front of PostgreSQL that a test can cut, freeze, slow down and restore,
 // to see the service through a database outage without stopping the real server.
 import net from 'node:net';
 
@@ -12,7 +12,12 @@ export interface TcpProxy {
    * sees it. What is sent meanwhile waits, as in a network that comes back, until restore().
    */
   freeze(): void;
-  /** Accepts connections again and forwards what waited. */
+  /**
+   * Delays every chunk, either way, on every connection, by ms (0: none), keeping their order: a
+   * distant or congested database that still answers.
+   */
+  slow(ms: number): void;
+  /** Accepts connections again, forwards what waited, and ends any slowing down. */
   restore(): void;
   close(): Promise<void>;
 }
@@ -20,16 +25,44 @@ export interface TcpProxy {
 export async function startTcpProxy(targetHost: string, targetPort: number): Promise<TcpProxy> {
   let up = true;
   let frozen = false;
+  let delayMs = 0;
   const sockets = new Set<net.Socket>();
-  // By hand rather than pipe(): pipe resumes a paused source when its destination drains.
+  const flushers = new Set<() => void>();
+  // By hand rather than pipe(): pipe resumes a paused source when its destination drains. What
+  // is delayed (and the end after it) waits in order; while frozen, nothing is passed on.
   const forward = (from: net.Socket, to: net.Socket) => {
-    from.on('data', (chunk) => {
+    const queue: Array<{ at: number; chunk: Buffer | null }> = [];
+    let timer: NodeJS.Timeout | null = null;
+    const pass = (chunk: Buffer | null) => {
+      if (chunk === null) {
+        to.end();
+        return;
+      }
       if (to.write(chunk)) return;
       from.pause();
       to.once('drain', () => {
         if (!frozen) from.resume();
       });
-    });
+    };
+    const flush = () => {
+      timer = null;
+      const now = Date.now();
+      while (!frozen && queue.length > 0 && (queue[0] as { at: number }).at <= now) pass((queue.shift() as { chunk: Buffer | null }).chunk);
+      const next = queue[0];
+      if (next !== undefined && !frozen) timer = setTimeout(flush, Math.max(0, next.at - now));
+    };
+    flushers.add(flush);
+    from.on('close', () => flushers.delete(flush));
+    const arrive = (chunk: Buffer | null) => {
+      if (delayMs === 0 && queue.length === 0) {
+        pass(chunk);
+        return;
+      }
+      queue.push({ at: Date.now() + delayMs, chunk });
+      timer ??= setTimeout(flush, delayMs);
+    };
+    from.on('data', (chunk: Buffer) => arrive(chunk));
+    from.on('end', () => arrive(null));
   };
   const server = net.createServer((client) => {
     if (!up) {
@@ -44,7 +77,6 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
         client.destroy();
         upstream.destroy();
       });
-      s.on('end', () => (s === client ? upstream : client).end());
     }
     forward(client, upstream);
     forward(upstream, client);
@@ -65,10 +97,15 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
       frozen = true;
       for (const s of sockets) s.pause();
     },
+    slow(ms: number) {
+      delayMs = ms;
+    },
     restore() {
       up = true;
       frozen = false;
+      delayMs = 0;
       for (const s of sockets) s.resume();
+      for (const flush of flushers) flush();
     },
     close: () =>
       new Promise<void>((resolve) => {
