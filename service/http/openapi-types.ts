@@ -758,9 +758,12 @@ export interface components {
          */
         DecisionEndpoint: "decide" | "batch" | "query" | "opa";
         MaskApplied: {
-            /** @enum {string} */
-            op: "remove" | "upsert";
-            /** @description JSON pointer into the entry, e.g. /input/account/name */
+            /**
+             * @description remove and upsert: a mask of the log policy; escape: NUL characters (U+0000) or unpaired surrogates at this place were stored as their escape in visible text, \u0000 or \udXXX (PostgreSQL cannot store them)
+             * @enum {string}
+             */
+            op: "remove" | "upsert" | "escape";
+            /** @description JSON pointer into the entry, e.g. /input/account/name (escaped likewise) */
             path: string;
         };
         DecisionLogEntry: {
@@ -797,7 +800,7 @@ export interface components {
             result: {
                 [key: string]: unknown;
             };
-            /** @description What the log policy removed or replaced */
+            /** @description What the log policy removed or replaced, and where characters PostgreSQL cannot store were made visible (op escape) */
             masked: components["schemas"]["MaskApplied"][];
             /**
              * @description Why no decision could be made (context_unavailable, policy_error), or why a decision
