@@ -549,8 +549,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Every API token, newest first, without secrets (scope admin)
-         * @description The CLEARANCE_ADMIN_TOKEN from the environment is not stored and not listed.
+         * The API tokens this token may see, newest first, without secrets (scope admin)
+         * @description Tokens with a scope the asking token lacks are left out. The CLEARANCE_ADMIN_TOKEN from
+         *     the environment is not stored and not listed.
          */
         get: operations["listTokens"];
         put?: never;
@@ -558,7 +559,9 @@ export interface paths {
          * Create an API token (scope admin)
          * @description The token is in the answer and nowhere else: only a hash is stored. expires_at, when
          *     given, must be in the future; an expired or revoked token is refused (401) on the next
-         *     request. Creation is an audit entry (without the secret).
+         *     request. Creation is an audit entry (without the secret). Scopes the asking token does
+         *     not hold are refused (403 grant_exceeds_own_token naming scopes[i]); so is, from a token
+         *     that expires, an expires_at missing or later than its own (field expires_at).
          */
         post: operations["createToken"];
         delete?: never;
@@ -584,6 +587,7 @@ export interface paths {
          * Revoke an API token (scope admin)
          * @description Refused from the very next request on (other processes drop it on the change
          *     notification). The token stays listed with revoked_at. Revoking twice is a no-op (204).
+         *     A token with a scope the asking token lacks is not revoked: 404 token_not_found.
          *     The revocation is an audit entry (change update, revoked_at set). A revoked bootstrap
          *     token is not replaced on restart: set CLEARANCE_ADMIN_TOKEN to get back in.
          */
@@ -2295,7 +2299,15 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            /** @description The token lacks the admin scope (insufficient_scope), or would grant more than it holds (grant_exceeds_own_token, details.field) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getToken: {
