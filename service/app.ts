@@ -1,14 +1,17 @@
 // Builds the Fastify application (no listen): plugins, routes and the one error handler.
 // Process concerns (config from env, listen, signals) live in server.ts.
 import { join } from 'node:path';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './data/connect.ts';
 import { seedDemoData } from './data/demo-data.ts';
 import { AppError } from './errors.ts';
 import { fromDatabaseError } from './domain/audit.ts';
 import { ensureBootstrapToken } from './domain/tokens.ts';
-import { registerSchemas, validatorCompilers } from './http/openapi.ts';
+import { parseJsonBody } from './http/json-body.ts';
+import { patternMeanings, registerSchemas, validatorCompilers } from './http/openapi.ts';
 import authPlugin from './plugins/auth.ts';
 import contextPlugin from './plugins/context.ts';
 import databasePlugin from './plugins/database.ts';
@@ -60,6 +63,23 @@ export function serializeError(error: Error): { type: string; message: string; s
   };
 }
 
+/** The one error shape, for what fails before Fastify has a request: Node's HTTP parser refusing it. */
+function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large', `the request headers exceed ${maxHeaderSize} bytes`]
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'the request was not received in time']
+    : [400, 'bad_request', 'the request is not valid HTTP/1.1'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
 export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify({
@@ -72,17 +92,26 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     // Query strings and path parameters are text by nature: those are read as their schema's type.
     schemaController: { compilersFactory: { buildValidator: validatorCompilers } },
+    clientErrorHandler,
+    // What the router refuses (a malformed URL, a path parameter over maxParamLength) in the error shape.
+    frameworkErrors: (error, _request, reply) =>
+      void (reply as FastifyReply).code(error.statusCode ?? 400).send({ error: { code: 'bad_request', message: error.message } }),
   });
 
   // A DELETE carries no body, but many clients send Content-Type: application/json on every
-  // request; Fastify would refuse the empty body with a 400.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // request; Fastify would refuse the empty body with a 400. PATCH takes RFC 7396 merge patches,
+  // which are JSON under their own media type.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser(['application/json', 'application/merge-patch+json'], { parseAs: 'string' }, (request, body, done) => {
     if (request.method === 'DELETE' && body === '') return done(null, undefined);
-    return parseJson(request, body as string, done);
+    try {
+      return done(null, parseJsonBody(body as string));
+    } catch (error) {
+      return done(error as Error, undefined);
+    }
   });
 
+  const meanings = patternMeanings();
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) {
       return reply.code(error.statusCode).send({
@@ -100,6 +129,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
         const message =
           v.keyword === 'required' ? `${field} is required`
           : v.keyword === 'additionalProperties' ? `${field} is not an accepted field`
+          : v.keyword === 'pattern' && meanings[String(params.pattern)] !== undefined ? `${field} ${meanings[String(params.pattern)]}`
           : `${field} ${v.message ?? 'is invalid'}`;
         return { field, message };
       });

@@ -677,7 +677,7 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description The calling application's own id */
+        /** @description The calling application's own id; not "." or ".." (URL normalisation makes those unaddressable) */
         Id: string;
         /** @description An action of the policy's catalogue, e.g. client.view; unknown actions are refused by the policy with unknown_action */
         Action: string;
@@ -689,7 +689,16 @@ export interface components {
         Resource: {
             type: components["schemas"]["ResourceType"];
             id?: components["schemas"]["Id"];
-            /** @description Proposed values (role, client_id) for user actions; open to whatever the policy reads */
+            /**
+             * @description Proposed values (role, client_id) for user actions; open to whatever the policy reads.
+             *     At most 32 levels of objects and arrays (the attributes object is the first), 65,536
+             *     bytes as JSON (UTF-8), and Unicode text (no unpaired surrogate in a key or string):
+             *     otherwise 400 invalid_request naming resource.attributes (input.resource.attributes on
+             *     the OPA path); in a batch, that item alone is refused (its result carries the error
+             *     and details.field requests[i].resource.attributes; it is logged without an input). NUL
+             *     (U+0000) in keys and values is accepted; the decision log, which cannot store it,
+             *     stores it as the visible text \u0000 and says where (masked, op escape).
+             */
             attributes?: Record<string, never>;
         };
         DecideRequest: {
@@ -823,6 +832,7 @@ export interface components {
             /** @description Pass as cursor for the next page; null on the last */
             next_cursor: string | null;
         };
+        /** @description Any text but NUL (U+0000) and unpaired surrogates, which PostgreSQL cannot store */
         Name: string;
         /** Format: date-time */
         Timestamp: string;
@@ -1101,7 +1111,15 @@ export interface components {
         };
     };
     responses: {
-        /** @description Invalid body; the message and details name the failing field */
+        /**
+         * @description Invalid request; the message and details.field name the failing field (records[3].role).
+         *     Codes: invalid_request (the schema or a bound: ids match Id, stored text holds no NUL or
+         *     unpaired surrogate, bodies nest at most 64 levels), invalid_json (not JSON), duplicate_key (a key twice in one
+         *     object: JSON parsers disagree on which one counts), forbidden_key (__proto__ or
+         *     constructor.prototype, which could alter object prototypes), invalid_cursor (a cursor
+         *     that is not the next_cursor this list gave out), and codes of the operation's own rules.
+         *     Headers over 16 KiB answer 431 headers_too_large in the same shape.
+         */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
@@ -1327,8 +1345,8 @@ export interface operations {
                 /** @description Decided before (RFC 3339) */
                 until?: string;
                 limit?: number;
-                /** @description next_cursor of the previous page */
-                cursor?: string;
+                /** @description The next_cursor of the page before (opaque) */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;

@@ -2,6 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { DecisionEndpoint } from '../data/schema.ts';
 import type { CallContext } from '../domain/decisions.ts';
+import { attributesRefusal } from '../domain/request-bounds.ts';
 import { specRoute } from '../http/openapi.ts';
 import type { components } from '../http/openapi-types.ts';
 
@@ -15,6 +16,12 @@ const call = (request: FastifyRequest, endpoint: DecisionEndpoint): CallContext 
 // exactly the QueryResponse shape, so there is nothing for a schema serializer to filter out.
 const flatJson = () => (data: unknown) => JSON.stringify(data);
 
+/** Throws the 400 for attributes out of bounds (a batch refuses such an item alone, in the domain). */
+function checkAttributes(resource: Schemas['Resource'], field: string): void {
+  const refusal = attributesRefusal(resource.attributes, field);
+  if (refusal !== null) throw refusal;
+}
+
 export default async function decisionRoutes(app: FastifyInstance): Promise<void> {
   const onRequest = app.requireScope('decide');
   // Every schema (body, each response) is the document's own operation.
@@ -24,9 +31,10 @@ export default async function decisionRoutes(app: FastifyInstance): Promise<void
   };
 
   const decide = route('/v1/decide');
-  app.post<{ Body: Schemas['DecideRequest'] }>(decide.url, decide.options, async (request) =>
-    app.decisions.decide(request.body, call(request, 'decide')),
-  );
+  app.post<{ Body: Schemas['DecideRequest'] }>(decide.url, decide.options, async (request) => {
+    checkAttributes(request.body.resource, 'resource.attributes');
+    return app.decisions.decide(request.body, call(request, 'decide'));
+  });
 
   const batch = route('/v1/decide/batch');
   app.post<{ Body: Schemas['BatchRequest'] }>(batch.url, batch.options, async (request) => ({
@@ -41,6 +49,7 @@ export default async function decisionRoutes(app: FastifyInstance): Promise<void
 
   const opa = route('/v1/data/clearance/decision');
   app.post<{ Body: Schemas['OpaRequest'] }>(opa.url, opa.options, async (request) => {
+    checkAttributes(request.body.input.resource, 'input.resource.attributes');
     const result = await app.decisions.decide(request.body.input, call(request, 'opa'));
     return { result, decision_id: result.decision_id };
   });
