@@ -63,6 +63,14 @@ export function serializeError(error: Error): { type: string; message: string; s
   };
 }
 
+/**
+ * How long a stopping server keeps the connections it has (Node closes idle kept-alive ones the
+ * moment it stops listening, so a request already on its way over one would meet a reset). Within
+ * it every request is answered 503 shutting_down with Connection: close, which ends its connection
+ * cleanly; it ends early once no connection is left.
+ */
+export const STOP_GRACE_MS = 2000;
+
 /** The one error shape, for what fails before Fastify has a request: Node's HTTP parser refusing it. */
 function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
@@ -93,6 +101,8 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     // Query strings and path parameters are text by nature: those are read as their schema's type.
     schemaController: { compilersFactory: { buildValidator: validatorCompilers } },
     clientErrorHandler,
+    // Fastify's own 503 while closing has another shape; the onRequest hook below answers instead.
+    return503OnClosing: false,
     // What the router refuses (a malformed URL, a path parameter over maxParamLength) in the error shape.
     frameworkErrors: (error, _request, reply) =>
       void (reply as FastifyReply).code(error.statusCode ?? 400).send({ error: { code: 'bad_request', message: error.message } }),
@@ -157,6 +167,26 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     return reply.code(500).send({ error: { code: 'internal_error', message: 'internal error; see the service log' } });
   });
 
+  // A graceful stop (app.close(), at SIGTERM/SIGINT): from its first step, nothing more is decided
+  // or written; what is already in flight finishes.
+  let stopping = false;
+  app.addHook('preClose', async () => {
+    stopping = true;
+  });
+  // A callback hook, not an async one: it runs on every request.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!stopping) return done();
+    reply
+      .code(503)
+      .header('connection', 'close')
+      .send({ error: { code: 'shutting_down', message: 'the service is stopping; send the request again (to another instance)' } });
+  });
+  const connections = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
+
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } }),
   );
@@ -190,5 +220,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(contextRoutes);
   await app.register(tokenRoutes);
   await app.register(auditRoutes);
+  // Last of the preClose hooks, so the decision log has begun its stop (and its deadline) first.
+  app.addHook('preClose', async () => {
+    if (!app.server.listening) return;
+    const until = Date.now() + STOP_GRACE_MS;
+    while (connections.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+  });
   return app;
 }

@@ -1180,7 +1180,9 @@ export interface components {
          *     the way to a decision is logged and names its entry in details.decision_id (a batch
          *     refused as a whole, in durable mode: details.batch_id). A token that cannot be checked
          *     because the database is down is refused before any decision (context_unavailable, no
-         *     log entry).
+         *     log entry). While the service stops (SIGTERM/SIGINT), any request that arrives, on a
+         *     kept-alive connection or a new one, is answered 503 shutting_down with Connection: close
+         *     before anything is done: send it again (another instance will answer).
          */
         Unavailable: {
             headers: {

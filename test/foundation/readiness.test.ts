@@ -3,8 +3,10 @@ import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { TEST_ENGINE } from '../helpers/database.ts';
+import { buildApp } from '../../service/app.ts';
+import { databaseUrl, TEST_ENGINE } from '../helpers/database.ts';
 import { buildAppBehindProxy, buildTestApp, eventually } from '../helpers/app.ts';
+import { testConfig } from '../helpers/config.ts';
 
 const problemCodes = (body: string) =>
   (JSON.parse(body) as { error: { details: { problems: Array<{ code: string }> } } }).error.details.problems.map((p) => p.code);
@@ -80,4 +82,25 @@ t.test('given PostgreSQL goes away, then reads of the context API, the decision 
   }
   proxy.restore();
   t.ok(await eventually(async () => (await get('/v1/accounts')).statusCode === 200, 10_000), 'answers again once it returns');
+});
+
+t.test('given a PostgreSQL database that does not exist, then /ready names the cause and each start-up retry logs one line without a stack', { skip: TEST_ENGINE !== 'postgres' && 'needs a PostgreSQL server' }, async (t) => {
+  const name = `clearance_missing_${process.pid}`;
+  const lines: string[] = [];
+  const stream = { write: (line: string) => void lines.push(line) };
+  const app = await buildApp({ config: testConfig({ databaseUrl: databaseUrl(name), logLevel: 'warn' }), logger: { level: 'warn', stream }, processMetrics: false });
+  t.teardown(() => app.close());
+  await app.ready();
+  t.ok(await eventually(async () => lines.filter((line) => line.includes('database not ready')).length >= 2, 10_000), 'retrying');
+
+  const ready = await app.inject({ method: 'GET', url: '/ready' });
+  t.equal(ready.statusCode, 503);
+  t.match(ready.json().error.message, `database "${name}" does not exist`, 'the cause, not only "migration failed"');
+  const retries = lines.filter((line) => line.includes('database not ready'));
+  for (const line of retries) {
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    t.equal(line.trim().split('\n').length, 1, 'one line');
+    t.notOk('err' in entry || line.includes('"stack"'), 'no error object, no stack');
+    t.match(entry, { level: 40, attempt: Number, retryInMs: Number, code: '3D000', msg: new RegExp(`database "${name}" does not exist; retrying in \\d+ ms$`) });
+  }
 });
