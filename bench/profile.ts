@@ -12,7 +12,7 @@ import { join, resolve } from 'node:path';
 import { openDatabase } from '../service/data/connect.ts';
 import { ensureDataset } from './dataset.ts';
 import { runLoad } from './load.ts';
-import { startServer, type Server } from './processes.ts';
+import { inspector, startServer } from './processes.ts';
 import { requestMix } from './requests.ts';
 import { benchDatabaseUrl, ensureDatabase, prepareRun } from './setup.ts';
 
@@ -75,37 +75,6 @@ function summarise(profile: CpuProfile): string {
   lines.push('', 'heaviest functions by self time (share of busy time):');
   for (const [name, n] of [...byFunction].filter(([f]) => !f.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 30)) lines.push(`  ${pct(n, busy)}  ${name}`);
   return lines.join('\n');
-}
-
-/** A minimal Chrome DevTools protocol client over the inspector's WebSocket. */
-async function inspector(server: Server, inspectPort: number): Promise<{ send(method: string, params?: object): Promise<Record<string, unknown>>; close(): void }> {
-  const targets = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
-  const url = targets[0]?.webSocketDebuggerUrl;
-  if (url === undefined) throw new Error(`no inspector target on port ${inspectPort}:\n${server.output().slice(-2000)}`);
-  const socket = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    socket.onopen = resolve;
-    socket.onerror = reject;
-  });
-  let next = 0;
-  const pending = new Map<number, { resolve(value: Record<string, unknown>): void; reject(error: Error): void }>();
-  socket.onmessage = (event) => {
-    const message = JSON.parse(String(event.data)) as { id?: number; result?: Record<string, unknown>; error?: { message: string } };
-    const waiter = message.id === undefined ? undefined : pending.get(message.id);
-    if (waiter === undefined) return;
-    pending.delete(message.id as number);
-    if (message.error) waiter.reject(new Error(message.error.message));
-    else waiter.resolve(message.result ?? {});
-  };
-  return {
-    send: (method, params = {}) =>
-      new Promise((resolve, reject) => {
-        const id = ++next;
-        pending.set(id, { resolve, reject });
-        socket.send(JSON.stringify({ id, method, params }));
-      }),
-    close: () => socket.close(),
-  };
 }
 
 /** User and kernel CPU seconds of one process so far. */

@@ -195,6 +195,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(databasePlugin, {
     databaseUrl: config.databaseUrl,
     dataDir: config.databaseUrl === null ? config.dataDir : null,
+    pgliteSharedBuffers: config.pgliteSharedBuffers,
     ...(options.database ? { handle: options.database } : {}),
     afterMigrate: async (handle: DatabaseHandle) => {
       if (config.seedDemo) await seedDemoData(handle.db, app.log);

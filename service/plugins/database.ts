@@ -25,6 +25,8 @@ declare module 'fastify' {
 export interface DatabasePluginOptions {
   databaseUrl: string | null;
   dataDir: string | null;
+  /** The embedded engine's shared_buffers (config.pgliteSharedBuffers). */
+  pgliteSharedBuffers?: string;
   /** Use this handle instead of opening one (tests); it is still closed with the app. */
   handle?: DatabaseHandle;
   /** Runs once after migrations, before the database counts as ready (e.g. demo data). */
@@ -55,6 +57,7 @@ async function databasePlugin(app: FastifyInstance, options: DatabasePluginOptio
     (await openDatabase({
       databaseUrl: options.databaseUrl,
       dataDir: options.dataDir,
+      ...(options.pgliteSharedBuffers === undefined ? {} : { pgliteSharedBuffers: options.pgliteSharedBuffers }),
       onPoolError: (error) => app.log.warn({ err: error }, 'database connection lost; will reconnect on next use'),
     }));
 
