@@ -58,6 +58,12 @@ t.test('given the fixture data set and a token with the decide and logs scopes',
     t.equal(await policyFaults(), 0);
   });
 
+  t.test('when an attribute the input builder looks up holds a NUL, then it is decided as not found, not refused as a database fault', async (t) => {
+    const response = await post('/v1/decide', { subject: { id: 'pa' }, action: 'user.client_access.edit', resource: { type: 'user', id: 'std_sel', attributes: { client_id: 'c_xero\u0000' } } });
+    t.equal(response.statusCode, 200, response.body);
+    t.equal(response.json().allow, false);
+  });
+
   t.test('when the OPA path gets attributes out of bounds, then 400 names input.resource.attributes', async (t) => {
     const response = await post('/v1/data/clearance/decision', { input: decideWith(nested(40)) });
     t.equal(response.statusCode, 400);
