@@ -12,12 +12,9 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { openDatabase } from '../service/data/connect.ts';
-import { ensureDataset } from './dataset.ts';
 import { runLoad } from './load.ts';
 import { inspector, startServer, type Inspector, type Server } from './processes.ts';
-import { requestMix } from './requests.ts';
-import { benchDatabaseUrl, ensureDatabase, prepareRun } from './setup.ts';
+import { benchDatabaseUrl, decideLoadInputs } from './setup.ts';
 
 const say = (message: string) => process.stderr.write(`memory: ${message}\n`);
 const mb = (bytes: number) => (bytes / 1048576).toFixed(1).padStart(7);
@@ -129,13 +126,7 @@ function report(groups: Map<string, { count: number; size: number }>, before: Ma
 }
 
 async function load(seconds: number, runs: number, snapshots: boolean): Promise<void> {
-  await ensureDatabase(benchDatabaseUrl);
-  const handle = await openDatabase({ databaseUrl: benchDatabaseUrl, dataDir: null });
-  const dataset = await ensureDataset(handle.migrationDb);
-  say(`data set ${dataset.version} ${dataset.generated ? `generated in ${dataset.seconds.toFixed(1)} s` : 'reused'}`);
-  const mix = await requestMix(handle.db, 5000);
-  const auth = await prepareRun(handle.db);
-  await handle.close();
+  const { mix, auth } = await decideLoadInputs(say);
 
   const port = 19100 + Math.floor(Math.random() * 100);
   const inspectPort = port + 100;

@@ -9,12 +9,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openDatabase } from '../service/data/connect.ts';
-import { ensureDataset } from './dataset.ts';
 import { runLoad } from './load.ts';
 import { inspector, startServer } from './processes.ts';
-import { requestMix } from './requests.ts';
-import { benchDatabaseUrl, ensureDatabase, prepareRun } from './setup.ts';
+import { benchDatabaseUrl, decideLoadInputs } from './setup.ts';
 
 const mode = process.argv[2] ?? 'buffered';
 const seconds = Number(process.argv[3] ?? 20);
@@ -84,13 +81,7 @@ function cpuOf(pid: number): { user: number; system: number } {
 }
 
 async function main(): Promise<void> {
-  await ensureDatabase(benchDatabaseUrl);
-  const handle = await openDatabase({ databaseUrl: benchDatabaseUrl, dataDir: null });
-  const dataset = await ensureDataset(handle.db);
-  say(`data set ${dataset.version} ${dataset.generated ? `generated in ${dataset.seconds.toFixed(1)} s` : 'reused'}`);
-  const mix = await requestMix(handle.db, 5000);
-  const auth = await prepareRun(handle.db);
-  await handle.close();
+  const { mix, auth } = await decideLoadInputs(say);
 
   const port = 18900 + Math.floor(Math.random() * 100);
   const inspectPort = port + 100;
