@@ -69,7 +69,7 @@ export function serializeError(error: Error): { type: string; message: string; s
  * it every request is answered 503 shutting_down with Connection: close, which ends its connection
  * cleanly; it ends early once no connection is left.
  */
-export const STOP_GRACE_MS = 2000;
+const STOP_GRACE_MS = 2000;
 
 /** The one error shape, for what fails before Fastify has a request: Node's HTTP parser refusing it. */
 function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
@@ -101,6 +101,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     // Query strings and path parameters are text by nature: those are read as their schema's type.
     schemaController: { compilersFactory: { buildValidator: validatorCompilers } },
     clientErrorHandler,
+    // The database plugin opens the embedded engine, which on a first start runs initdb: on a busy
+    // machine that outlasts Fastify's default of 10 s per plugin, and the start would fail.
+    pluginTimeout: 300_000,
     // Fastify's own 503 while closing has another shape; the onRequest hook below answers instead.
     return503OnClosing: false,
     // What the router refuses (a malformed URL, a path parameter over maxParamLength) in the error shape.
