@@ -21,7 +21,7 @@ REGO_SOURCES := $(shell find policies -name '*.rego' 2>/dev/null)
 OPENAPI_TYPES := service/http/openapi-types.ts
 
 .PHONY: help tools run test policies policy-test policy-fmt policy-lint fmt typecheck openapi openapi-check \
-        test-engine-free test-postgres test-pglite test-differential test-faults bench bench-policy bench-list bench-profile bench-window clean
+        test-engine-free test-postgres test-pglite test-differential test-faults bench bench-policy bench-list bench-profile bench-window bench-memory clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -113,6 +113,9 @@ bench-window: $(NPM_OK) policies ## How long another replica answers from the ol
 
 bench-profile: $(NPM_OK) policies ## CPU profile of one serving process under /v1/decide load (BENCH_ARGS="buffered 15"; PostgreSQL at 127.0.0.1:5432)
 	@node bench/profile.ts $(BENCH_ARGS)
+
+bench-memory: $(NPM_OK) policies ## RSS and heap of a serving process over load runs, heap snapshots between (BENCH_ARGS="load 30 3", "load 30 3 no-snapshots" or "idle" for the embedded engine)
+	@node bench/memory.ts $(BENCH_ARGS)
 
 test: tools ## Every check: Rego tests, fmt, lint, types, OpenAPI, tap (engine-free once, then on PostgreSQL and PGlite), differential
 	@scripts/test-all.sh

@@ -127,3 +127,50 @@ export async function measured<T>(root: number, work: () => Promise<T>): Promise
     clearInterval(sampler);
   }
 }
+
+/** A Chrome DevTools protocol session with a process started with --inspect. */
+export interface Inspector {
+  send(method: string, params?: object): Promise<Record<string, unknown>>;
+  /** Calls handler with every event the process sends (HeapProfiler chunks, …). */
+  onEvent(handler: (method: string, params: Record<string, unknown>) => void): void;
+  close(): void;
+}
+
+/** A minimal Chrome DevTools protocol client over the inspector's WebSocket. */
+export async function inspector(server: Server, inspectPort: number): Promise<Inspector> {
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  const url = targets[0]?.webSocketDebuggerUrl;
+  if (url === undefined) throw new Error(`no inspector target on port ${inspectPort}:\n${server.output().slice(-2000)}`);
+  const socket = new WebSocket(url);
+  await new Promise((resolve, reject) => {
+    socket.onopen = resolve;
+    socket.onerror = reject;
+  });
+  let next = 0;
+  const pending = new Map<number, { resolve(value: Record<string, unknown>): void; reject(error: Error): void }>();
+  socket.onmessage = (event) => {
+    const message = JSON.parse(String(event.data)) as { id?: number; result?: Record<string, unknown>; error?: { message: string } };
+    const waiter = message.id === undefined ? undefined : pending.get(message.id);
+    if (waiter === undefined) return;
+    pending.delete(message.id as number);
+    if (message.error) waiter.reject(new Error(message.error.message));
+    else waiter.resolve(message.result ?? {});
+  };
+  return {
+    send: (method, params = {}) =>
+      new Promise((resolve, reject) => {
+        const id = ++next;
+        pending.set(id, { resolve, reject });
+        socket.send(JSON.stringify({ id, method, params }));
+      }),
+    onEvent: (handler) => {
+      const previous = socket.onmessage;
+      socket.onmessage = (event) => {
+        const message = JSON.parse(String(event.data)) as { method?: string; params?: Record<string, unknown> };
+        if (message.method !== undefined) handler(message.method, message.params ?? {});
+        previous?.call(socket, event);
+      };
+    },
+    close: () => socket.close(),
+  };
+}

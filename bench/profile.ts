@@ -9,12 +9,9 @@
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { openDatabase } from '../service/data/connect.ts';
-import { ensureDataset } from './dataset.ts';
 import { runLoad } from './load.ts';
-import { startServer, type Server } from './processes.ts';
-import { requestMix } from './requests.ts';
-import { benchDatabaseUrl, ensureDatabase, prepareRun } from './setup.ts';
+import { inspector, startServer } from './processes.ts';
+import { benchDatabaseUrl, decideLoadInputs } from './setup.ts';
 
 const mode = process.argv[2] ?? 'buffered';
 const seconds = Number(process.argv[3] ?? 20);
@@ -77,37 +74,6 @@ function summarise(profile: CpuProfile): string {
   return lines.join('\n');
 }
 
-/** A minimal Chrome DevTools protocol client over the inspector's WebSocket. */
-async function inspector(server: Server, inspectPort: number): Promise<{ send(method: string, params?: object): Promise<Record<string, unknown>>; close(): void }> {
-  const targets = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
-  const url = targets[0]?.webSocketDebuggerUrl;
-  if (url === undefined) throw new Error(`no inspector target on port ${inspectPort}:\n${server.output().slice(-2000)}`);
-  const socket = new WebSocket(url);
-  await new Promise((resolve, reject) => {
-    socket.onopen = resolve;
-    socket.onerror = reject;
-  });
-  let next = 0;
-  const pending = new Map<number, { resolve(value: Record<string, unknown>): void; reject(error: Error): void }>();
-  socket.onmessage = (event) => {
-    const message = JSON.parse(String(event.data)) as { id?: number; result?: Record<string, unknown>; error?: { message: string } };
-    const waiter = message.id === undefined ? undefined : pending.get(message.id);
-    if (waiter === undefined) return;
-    pending.delete(message.id as number);
-    if (message.error) waiter.reject(new Error(message.error.message));
-    else waiter.resolve(message.result ?? {});
-  };
-  return {
-    send: (method, params = {}) =>
-      new Promise((resolve, reject) => {
-        const id = ++next;
-        pending.set(id, { resolve, reject });
-        socket.send(JSON.stringify({ id, method, params }));
-      }),
-    close: () => socket.close(),
-  };
-}
-
 /** User and kernel CPU seconds of one process so far. */
 function cpuOf(pid: number): { user: number; system: number } {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
@@ -115,13 +81,7 @@ function cpuOf(pid: number): { user: number; system: number } {
 }
 
 async function main(): Promise<void> {
-  await ensureDatabase(benchDatabaseUrl);
-  const handle = await openDatabase({ databaseUrl: benchDatabaseUrl, dataDir: null });
-  const dataset = await ensureDataset(handle.db);
-  say(`data set ${dataset.version} ${dataset.generated ? `generated in ${dataset.seconds.toFixed(1)} s` : 'reused'}`);
-  const mix = await requestMix(handle.db, 5000);
-  const auth = await prepareRun(handle.db);
-  await handle.close();
+  const { mix, auth } = await decideLoadInputs(say);
 
   const port = 18900 + Math.floor(Math.random() * 100);
   const inspectPort = port + 100;

@@ -5,8 +5,14 @@ set -euo pipefail
 name=$1 module=$2 version=$3 bindir=$4 release_url=$5
 mkdir -p "$bindir"
 if command -v go >/dev/null 2>&1; then
-  echo "installing $name $version with go install $module@$version"
-  if GOBIN="$bindir" GOFLAGS=-mod=mod go install "$module@$version"; then exit 0; fi
+  # go install prints nothing while it downloads and compiles: say what is happening and that it is once.
+  echo "compiling $name $version from source with go install $module@$version"
+  echo "  this takes a few minutes (about 3 for OPA on 2 cores) and happens once: the binary stays in $bindir"
+  started=$SECONDS
+  if GOBIN="$bindir" GOFLAGS=-mod=mod go install "$module@$version"; then
+    echo "installed $name $version into $bindir ($((SECONDS - started)) s)"
+    exit 0
+  fi
   echo "go install of $name failed; trying the release binary"
 fi
 tmp=$(mktemp)

@@ -1,14 +1,17 @@
 // Builds the Fastify application (no listen): plugins, routes and the one error handler.
 // Process concerns (config from env, listen, signals) live in server.ts.
 import { join } from 'node:path';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './data/connect.ts';
 import { seedDemoData } from './data/demo-data.ts';
 import { AppError } from './errors.ts';
 import { fromDatabaseError } from './domain/audit.ts';
 import { ensureBootstrapToken } from './domain/tokens.ts';
-import { registerSchemas, validatorCompilers } from './http/openapi.ts';
+import { parseJsonBody } from './http/json-body.ts';
+import { patternMeanings, registerSchemas, validatorCompilers } from './http/openapi.ts';
 import authPlugin from './plugins/auth.ts';
 import contextPlugin from './plugins/context.ts';
 import databasePlugin from './plugins/database.ts';
@@ -65,14 +68,36 @@ export function serializeError(error: Error): { type: string; message: string; s
   };
 }
 
+/**
+ * How long a stopping server keeps the connections it has (Node closes idle kept-alive ones the
+ * moment it stops listening, so a request already on its way over one would meet a reset). Within
+ * it every request is answered 503 shutting_down with Connection: close, which ends its connection
+ * cleanly; it ends early once no connection is left.
+ */
+const STOP_GRACE_MS = 2000;
+
+/** The one error shape, for what fails before Fastify has a request: Node's HTTP parser refusing it. */
+function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const [status, code, message] =
+    error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large', `the request headers exceed ${maxHeaderSize} bytes`]
+    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'the request was not received in time']
+    : [400, 'bad_request', 'the request is not valid HTTP/1.1'];
+  const body = JSON.stringify({ error: { code, message } });
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+        `Connection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
 export async function buildApp(options: BuildOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify({
     logger: options.logger ?? { level: config.logLevel, serializers: { err: serializeError } },
     bodyLimit: BODY_LIMIT,
-    // Opening the embedded engine on a fresh data folder runs initdb inside the database plugin: on
-    // a busy machine that has taken over a minute, and Fastify's default of 10 s ends the start.
-    pluginTimeout: 180_000,
     // Ids in paths are up to 128 characters; a longer one must reach validation (400 naming it),
     // not stop at the router's default of 100 (414).
     routerOptions: { maxParamLength: 1024 },
@@ -80,17 +105,31 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
     // Query strings and path parameters are text by nature: those are read as their schema's type.
     schemaController: { compilersFactory: { buildValidator: validatorCompilers } },
+    clientErrorHandler,
+    // The database plugin opens the embedded engine, which on a first start runs initdb: on a busy
+    // machine that outlasts Fastify's default of 10 s per plugin, and the start would fail.
+    pluginTimeout: 300_000,
+    // Fastify's own 503 while closing has another shape; the onRequest hook below answers instead.
+    return503OnClosing: false,
+    // What the router refuses (a malformed URL, a path parameter over maxParamLength) in the error shape.
+    frameworkErrors: (error, _request, reply) =>
+      void (reply as FastifyReply).code(error.statusCode ?? 400).send({ error: { code: 'bad_request', message: error.message } }),
   });
 
   // A DELETE carries no body, but many clients send Content-Type: application/json on every
-  // request; Fastify would refuse the empty body with a 400.
-  const parseJson = app.getDefaultJsonParser('error', 'error');
+  // request; Fastify would refuse the empty body with a 400. PATCH takes RFC 7396 merge patches,
+  // which are JSON under their own media type.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+  app.addContentTypeParser(['application/json', 'application/merge-patch+json'], { parseAs: 'string' }, (request, body, done) => {
     if (request.method === 'DELETE' && body === '') return done(null, undefined);
-    return parseJson(request, body as string, done);
+    try {
+      return done(null, parseJsonBody(body as string));
+    } catch (error) {
+      return done(error as Error, undefined);
+    }
   });
 
+  const meanings = patternMeanings();
   app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
     if (error instanceof AppError) {
       return reply.code(error.statusCode).send({
@@ -108,6 +147,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
         const message =
           v.keyword === 'required' ? `${field} is required`
           : v.keyword === 'additionalProperties' ? `${field} is not an accepted field`
+          : v.keyword === 'pattern' && meanings[String(params.pattern)] !== undefined ? `${field} ${meanings[String(params.pattern)]}`
           : `${field} ${v.message ?? 'is invalid'}`;
         return { field, message };
       });
@@ -135,6 +175,26 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     return reply.code(500).send({ error: { code: 'internal_error', message: 'internal error; see the service log' } });
   });
 
+  // A graceful stop (app.close(), at SIGTERM/SIGINT): from its first step, nothing more is decided
+  // or written; what is already in flight finishes.
+  let stopping = false;
+  app.addHook('preClose', async () => {
+    stopping = true;
+  });
+  // A callback hook, not an async one: it runs on every request.
+  app.addHook('onRequest', (_request, reply, done) => {
+    if (!stopping) return done();
+    reply
+      .code(503)
+      .header('connection', 'close')
+      .send({ error: { code: 'shutting_down', message: 'the service is stopping; send the request again (to another instance)' } });
+  });
+  const connections = new Set<Socket>();
+  app.server.on('connection', (socket: Socket) => {
+    connections.add(socket);
+    socket.once('close', () => connections.delete(socket));
+  });
+
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } }),
   );
@@ -143,6 +203,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(databasePlugin, {
     databaseUrl: config.databaseUrl,
     dataDir: config.databaseUrl === null ? config.dataDir : null,
+    pgliteSharedBuffers: config.pgliteSharedBuffers,
     ...(options.database ? { handle: options.database } : {}),
     afterMigrate: async (handle: DatabaseHandle) => {
       if (config.seedDemo) await seedDemoData(handle.db, app.log);
@@ -172,5 +233,11 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(contextRoutes);
   await app.register(tokenRoutes);
   await app.register(auditRoutes);
+  // Last of the preClose hooks, so the decision log has begun its stop (and its deadline) first.
+  app.addHook('preClose', async () => {
+    if (!app.server.listening) return;
+    const until = Date.now() + STOP_GRACE_MS;
+    while (connections.size > 0 && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+  });
   return app;
 }

@@ -1,5 +1,6 @@
 // Reads and validates the environment once, at start-up. Nothing else reads process.env.
 import { availableParallelism } from 'node:os';
+import { PGLITE_SHARED_BUFFERS_DEFAULT } from './data/connect.ts';
 import type { DecisionLogMode } from './domain/decision-log.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -27,6 +28,8 @@ export interface Config {
   policyDir: string;
   /** Seed an empty embedded database with demo data. */
   seedDemo: boolean;
+  /** The embedded engine's shared_buffers, e.g. "32MB" (its resident memory at rest). */
+  pgliteSharedBuffers: string;
   decisionLog: DecisionLogConfig;
   /** Facts kept in memory per kind (LRU; a list counts one per element); 0 loads every fact from the database every time. */
   factCacheMaxEntries: number;
@@ -102,6 +105,15 @@ function parseWorkers(raw: string | undefined, databaseUrl: string | null): numb
   return workers;
 }
 
+function parseSharedBuffers(raw: string | undefined): string {
+  if (raw === undefined || raw === '') return PGLITE_SHARED_BUFFERS_DEFAULT;
+  const match = /^(\d+)(kB|MB|GB)$/.exec(raw);
+  const kb = match === null ? 0 : Number(match[1]) * { kB: 1, MB: 1024, GB: 1024 * 1024 }[match[2] as 'kB' | 'MB' | 'GB'];
+  // PostgreSQL's floor is 16 buffers of 8 kB; past 1 GB the embedded engine is the wrong tool.
+  if (kb < 128 || kb > 1024 * 1024) throw new ConfigError('PGLITE_SHARED_BUFFERS', `must be a size from 128kB to 1GB such as 32MB, got "${raw}"`);
+  return raw;
+}
+
 function parseBoolean(variable: string, raw: string | undefined, fallback: boolean): boolean {
   if (raw === undefined || raw === '') return fallback;
   if (['1', 'true', 'yes'].includes(raw.toLowerCase())) return true;
@@ -121,6 +133,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: parseLogLevel(env.LOG_LEVEL),
     policyDir: env.CLEARANCE_POLICY_DIR || '.build/policy',
     seedDemo: parseBoolean('CLEARANCE_SEED_DEMO', env.CLEARANCE_SEED_DEMO, databaseUrl === null),
+    pgliteSharedBuffers: parseSharedBuffers(env.PGLITE_SHARED_BUFFERS),
     factCacheMaxEntries: parseWholeNumber('FACT_CACHE_MAX_ENTRIES', env.FACT_CACHE_MAX_ENTRIES, 100_000, 0, 10_000_000),
     decisionLog: {
       mode: parseDecisionLogMode(env.DECISION_LOG),

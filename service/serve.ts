@@ -8,6 +8,7 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import type { Config } from './config.ts';
 import { WorkerPeers } from './worker-caches.ts';
+import { hasDemoExample } from './data/demo-data.ts';
 
 /** What a worker tells the supervisor once it is listening and migrated. */
 export interface WorkerReady {
@@ -17,6 +18,8 @@ export interface WorkerReady {
   revision: string | null;
   /** A bootstrap token this worker made (already printed by the worker, and in the banner), or null. */
   token: string | null;
+  /** The demo data's example (user sam, client globex) exists, so the banner may offer it. */
+  demo: boolean;
 }
 
 /** A graceful stop that takes longer than this ends by force (the decision log drains for 20 s of it). */
@@ -90,7 +93,8 @@ export async function serve(config: Config): Promise<void> {
 
   await app.databaseStatus.whenMigrated;
   if (stopping) return;
-  const ready = { address, engine: app.database.engine, revision: app.policy.engine?.revision ?? null, token: newToken };
+  const demo = await hasDemoExample(app.database.db).catch(() => false);
+  const ready = { address, engine: app.database.engine, revision: app.policy.engine?.revision ?? null, token: newToken, demo };
   if (cluster.isWorker) process.send?.({ type: 'clearance:ready', ...ready } satisfies WorkerReady);
   else process.stdout.write(banner(ready, config));
 }
@@ -102,20 +106,25 @@ export function tokenNotice(token: string): string {
 
 export function banner(ready: Omit<WorkerReady, 'type'>, config: Config): string {
   const base = ready.address;
-  const shown = ready.token ?? '$CLEARANCE_ADMIN_TOKEN';
   const tokenLine =
     ready.token !== null
       ? `  admin token: ${ready.token} (made at this first start, printed above; not shown again)\n`
       : config.adminToken !== null
-        ? '  admin token: the value of CLEARANCE_ADMIN_TOKEN\n'
-        : '  admin token: the one printed at first start (or restart with CLEARANCE_ADMIN_TOKEN set to a token of your choice)\n';
-  const demo = config.seedDemo ? '  demo data: practice "demo-practice" (users ada, cal, sam, lee, max, eve) and business "demo-business" (bob, uma, stu, exa)\n' : '';
+        ? '  admin token: the value of CLEARANCE_ADMIN_TOKEN (export it in the shell you try the curl below from)\n'
+        : '  admin token: the one printed at first start (export CLEARANCE_ADMIN_TOKEN=<it> to try the curl below), or restart with CLEARANCE_ADMIN_TOKEN set to a token of your choice\n';
+  // Double quotes: the shell expands $CLEARANCE_ADMIN_TOKEN in them (in single quotes it never would).
+  const shown = ready.token ?? '$CLEARANCE_ADMIN_TOKEN';
+  const example = ready.demo
+    ? '  demo data: practice "demo-practice" (users ada, cal, sam, lee, max, eve) and business "demo-business" (bob, uma, stu, exa)\n' +
+      `  try:\n    curl -s ${base}/v1/decide -H "Authorization: Bearer ${shown}" -H 'Content-Type: application/json' \\\n` +
+      `      -d '{"subject":{"id":"sam"},"action":"client.view","resource":{"type":"client","id":"globex"}}'\n`
+    : '  no demo data in this database: write your facts through the context API (README, "Keeping facts in step"), or start on an\n' +
+      '  empty database with CLEARANCE_SEED_DEMO=true to have the demo practice and business written in\n';
   const workers = config.workers > 1 ? `, ${config.workers} workers` : '';
   return (
     `\nClearance is listening on ${base} (database: ${ready.engine}, policy: ${ready.revision ?? 'NOT LOADED'}, decision log: ${config.decisionLog.mode}${workers})\n` +
     tokenLine +
-    demo +
-    `  try:\n    curl -s ${base}/v1/decide -H 'Authorization: Bearer ${shown}' -H 'Content-Type: application/json' \\\n` +
-    `      -d '{"subject":{"id":"sam"},"action":"client.view","resource":{"type":"client","id":"globex"}}'\n\n`
+    example +
+    '\n'
   );
 }

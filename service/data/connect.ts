@@ -51,6 +51,11 @@ export interface OpenOptions {
   databaseUrl: string | null;
   /** Folder for the embedded engine's files; null keeps it in memory (tests). */
   dataDir: string | null;
+  /**
+   * The embedded engine's shared_buffers (PostgreSQL units, e.g. "32MB"): most of its resident
+   * memory at rest. Unset: PGLITE_SHARED_BUFFERS_DEFAULT.
+   */
+  pgliteSharedBuffers?: string;
   onPoolError?: (error: Error) => void;
 }
 
@@ -136,6 +141,13 @@ function boundedPool(pool: pg.Pool, timeoutMs: number | null): PostgresPool {
 // Numeric types come back as JS numbers where they fit; ids are text anyway.
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
+/**
+ * PGlite's own default is PostgreSQL's, 128MB, which it touches at start: a third of the process's
+ * idle RSS. The embedded engine serves one process's trial or test data, and the files are read
+ * through the operating system's cache anyway, so a quarter of that is plenty.
+ */
+export const PGLITE_SHARED_BUFFERS_DEFAULT = '32MB';
+
 export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle> {
   if (options.databaseUrl !== null) {
     const pool = new pg.Pool({
@@ -159,12 +171,14 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
       await pool.end();
     });
   }
+  // A start parameter, not postgresql.conf: nothing is written into the data folder.
+  const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${options.pgliteSharedBuffers ?? PGLITE_SHARED_BUFFERS_DEFAULT}`];
   let pglite: PGlite;
   if (options.dataDir === null) {
-    pglite = await PGlite.create();
+    pglite = await PGlite.create({ startParams });
   } else {
     mkdirSync(options.dataDir, { recursive: true });
-    pglite = await PGlite.create(join(options.dataDir, 'pglite'));
+    pglite = await PGlite.create(join(options.dataDir, 'pglite'), { startParams });
   }
   // In-process: no network to go silent, so no bounds; one instance serves all three uses.
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });

@@ -83,3 +83,15 @@ export async function seedDemoData(db: Kysely<Database>, log: FastifyBaseLogger)
     log.info({ accounts: [PRACTICE, BUSINESS] }, 'seeded the empty embedded database with demo data');
   });
 }
+
+/**
+ * Whether the demo's example question can be asked here: its user (sam, of the demo practice) and
+ * client (globex) exist. The start-up banner shows that example only then.
+ */
+export async function hasDemoExample(db: Kysely<Database>): Promise<boolean> {
+  const [user, client] = await Promise.all([
+    db.selectFrom('users').select('id').where('id', '=', 'sam').where('account_id', '=', PRACTICE).executeTakeFirst(),
+    db.selectFrom('clients').select('id').where('id', '=', 'globex').where('account_id', '=', PRACTICE).executeTakeFirst(),
+  ]);
+  return user !== undefined && client !== undefined;
+}

@@ -9,8 +9,13 @@ export const findUser = (db: Kysely<Database>, id: string): Promise<User | undef
 export const findAccount = (db: Kysely<Database>, id: string): Promise<Account | undefined> =>
   db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
 
-export const findClient = (db: Kysely<Database>, id: string): Promise<Client | undefined> =>
-  db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
+/**
+ * Also asked with a caller's resource.attributes.client_id, which may hold a NUL: PostgreSQL
+ * refuses that in a parameter (the decision would fail as if the database were down), and no
+ * stored id holds one, so such an id is simply not found.
+ */
+export const findClient = async (db: Kysely<Database>, id: string): Promise<Client | undefined> =>
+  id.includes('\u0000') ? undefined : db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
 
 export const findItem = (db: Kysely<Database>, id: string): Promise<Item | undefined> =>
   db.selectFrom('items').selectAll().where('id', '=', id).executeTakeFirst();

@@ -83,9 +83,12 @@ export interface ApiTokensTable {
 
 export type DecisionEndpoint = 'decide' | 'batch' | 'query' | 'opa';
 
-/** A mask the log policy applied to an entry: a JSON pointer into {input, result}. */
+/**
+ * A change made to an entry before it was stored, at a JSON pointer into it: a mask the log policy
+ * applied (remove, upsert), or NUL characters made visible as \u0000 (escape; PostgreSQL cannot store them).
+ */
 export interface MaskApplied {
-  op: 'remove' | 'upsert';
+  op: 'remove' | 'upsert' | 'escape';
   path: string;
 }
 

@@ -10,6 +10,7 @@ import { notifyCommit } from '../data/facts.ts';
 import type { AuditRow, Database } from '../data/schema.ts';
 import { AppError, badRequest } from '../errors.ts';
 import { consistencyToken } from './consistency.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 import { COMMIT_PREFIX, FACTS_CHANNEL, FACT_SEPARATOR, factChange, type FactStore } from './facts.ts';
 
 export type { AuditDraft } from '../data/audit.ts';
@@ -154,20 +155,15 @@ const entry = (row: AuditRow): AuditEntry => ({
   after: row.after,
 });
 
-/** The page cursor: base64url of [at, id] of the last entry shown. */
-export const encodeAuditCursor = (at: string, id: number): string => Buffer.from(JSON.stringify([at, id])).toString('base64url');
+/** The page cursor: [at, id] of the last entry shown. */
+export const encodeAuditCursor = (at: string, id: number): string => encodeCursor('audit', [at, id]);
+
+const isAuditPosition = (position: unknown[]): position is [string, number] =>
+  position.length === 2 && typeof position[0] === 'string' && !Number.isNaN(new Date(position[0]).getTime()) && Number.isSafeInteger(position[1]);
 
 function decodeAuditCursor(cursor: string): { at: Date; id: number } {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && Number.isSafeInteger(value[1])) {
-      const at = new Date(value[0]);
-      if (!Number.isNaN(at.getTime())) return { at, id: value[1] as number };
-    }
-  } catch {
-    // falls through to the refusal
-  }
-  throw badRequest('invalid_cursor', 'cursor is not a cursor this endpoint gave out', { field: 'cursor' });
+  const [at, id] = decodeCursor('audit', cursor, isAuditPosition);
+  return { at: new Date(at), id };
 }
 
 /** Reads the audit trail newest first, filtered, a page at a time. */

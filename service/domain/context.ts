@@ -21,11 +21,10 @@ import type {
 } from '../data/schema.ts';
 import { AppError, badRequest, notFound } from '../errors.ts';
 import type { Actor, AuditDraft, AuditedWriter } from './audit.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 
 /** Most records one bulk sync may carry. */
 export const MAX_SYNC_RECORDS = 10_000;
-
-const ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 const ROLES: Record<AccountKind, readonly Role[]> = {
   practice: ['practice_admin', 'client_admin', 'standard', 'expense_approver'],
@@ -269,26 +268,21 @@ const pairEntry = (table: LinkTable, accountId: string, change: 'create' | 'dele
   };
 };
 
-// Pages of a list: keyset on id; the cursor is the last id shown, base64url-encoded.
+// Pages of a list: keyset on id; the cursor holds the last id shown, for this list only.
 
-const encodeCursor = (id: string): string => Buffer.from(id, 'utf8').toString('base64url');
-
-function decodeCursor(cursor: string | undefined): string | null {
-  if (cursor === undefined) return null;
-  const id = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!ID.test(id) || encodeCursor(id) !== cursor) throw badRequest('invalid_cursor', 'cursor is not a cursor this endpoint gave out', { field: 'cursor' });
-  return id;
-}
+const isIdPosition = (position: unknown[]): position is [string] => position.length === 1 && typeof position[0] === 'string';
 
 async function page<R extends { id: string }, V>(
+  list: string,
   query: PageQuery,
   read: (page: PageRequest) => Promise<R[]>,
   view: (row: R) => V,
 ): Promise<{ records: V[]; next_cursor: string | null }> {
-  const rows = await read({ limit: query.limit + 1, after: decodeCursor(query.cursor) });
+  const after = query.cursor === undefined ? null : decodeCursor(list, query.cursor, isIdPosition)[0];
+  const rows = await read({ limit: query.limit + 1, after });
   const shown = rows.slice(0, query.limit);
   const last = shown.at(-1);
-  return { records: shown.map(view), next_cursor: rows.length > query.limit && last !== undefined ? encodeCursor(last.id) : null };
+  return { records: shown.map(view), next_cursor: rows.length > query.limit && last !== undefined ? encodeCursor(list, [last.id]) : null };
 }
 
 // Writing users, clients and items: the same steps for each kind.
@@ -388,7 +382,7 @@ export class ContextService {
   }
 
   async listAccounts(query: PageQuery): Promise<{ accounts: AccountView[]; next_cursor: string | null }> {
-    const { records, next_cursor } = await page(query, (p) => data.pageAccounts(this.#db, p), accountView);
+    const { records, next_cursor } = await page('accounts', query, (p) => data.pageAccounts(this.#db, p), accountView);
     return { accounts: records, next_cursor };
   }
 
@@ -444,7 +438,7 @@ export class ContextService {
 
   async listUsers(accountId: string, query: PageQuery): Promise<{ users: UserView[]; next_cursor: string | null }> {
     await this.#account(this.#db, accountId, false);
-    const { records, next_cursor } = await page(query, (p) => data.pageUsers(this.#db, accountId, p), userView);
+    const { records, next_cursor } = await page(`users/${accountId}`, query, (p) => data.pageUsers(this.#db, accountId, p), userView);
     return { users: records, next_cursor };
   }
 
@@ -561,7 +555,7 @@ export class ContextService {
 
   async listClients(accountId: string, query: PageQuery): Promise<{ clients: ClientView[]; next_cursor: string | null }> {
     await this.#account(this.#db, accountId, false);
-    const { records, next_cursor } = await page(query, (p) => data.pageClients(this.#db, accountId, p), clientView);
+    const { records, next_cursor } = await page(`clients/${accountId}`, query, (p) => data.pageClients(this.#db, accountId, p), clientView);
     return { clients: records, next_cursor };
   }
 
@@ -635,7 +629,7 @@ export class ContextService {
 
   async listItems(accountId: string, query: PageQuery): Promise<{ items: ItemView[]; next_cursor: string | null }> {
     await this.#account(this.#db, accountId, false);
-    const { records, next_cursor } = await page(query, (p) => data.pageItems(this.#db, accountId, p), itemView);
+    const { records, next_cursor } = await page(`items/${accountId}`, query, (p) => data.pageItems(this.#db, accountId, p), itemView);
     return { items: records, next_cursor };
   }
 

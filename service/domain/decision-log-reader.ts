@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import { AppError, badRequest } from '../errors.ts';
 import { findDecisionLogRow, listDecisionLogRows, type DecisionLogFilter } from '../data/decision-log.ts';
 import type { Database, DecisionLogRow } from '../data/schema.ts';
+import { decodeCursor, encodeCursor } from './cursor.ts';
 
 export interface DecisionLogView {
   decision_id: string;
@@ -47,19 +48,22 @@ export function toView(row: DecisionLogRow): DecisionLogView {
   };
 }
 
-/** The position after an entry, as an opaque string: base64url of "<decided_at>|<decision_id>". */
-export const encodeCursor = (row: Pick<DecisionLogRow, 'decided_at' | 'decision_id'>) =>
-  Buffer.from(`${new Date(row.decided_at).toISOString()}|${row.decision_id}`).toString('base64url');
+/** The position after an entry: its time and id. */
+export const encodeDecisionCursor = (row: Pick<DecisionLogRow, 'decided_at' | 'decision_id'>) =>
+  encodeCursor('decisions', [new Date(row.decided_at).toISOString(), row.decision_id]);
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export function decodeCursor(cursor: string): NonNullable<DecisionLogFilter['before']> {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const decidedAt = new Date(at ?? '');
-  if (id === undefined || !UUID.test(id) || Number.isNaN(decidedAt.getTime())) {
-    throw badRequest('invalid_cursor', 'cursor is not a cursor this service gave out', { field: 'cursor' });
-  }
-  return { decidedAt, decisionId: id };
+const isDecisionPosition = (position: unknown[]): position is [string, string] =>
+  position.length === 2 &&
+  typeof position[0] === 'string' &&
+  !Number.isNaN(new Date(position[0]).getTime()) &&
+  typeof position[1] === 'string' &&
+  UUID.test(position[1]);
+
+export function decodeDecisionCursor(cursor: string): NonNullable<DecisionLogFilter['before']> {
+  const [at, id] = decodeCursor('decisions', cursor, isDecisionPosition);
+  return { decidedAt: new Date(at), decisionId: id };
 }
 
 export type DecisionLogQuery = Omit<DecisionLogFilter, 'before'> & { cursor?: string };
@@ -79,11 +83,11 @@ export async function listDecisions(
   if (filter.since !== undefined && filter.until !== undefined && filter.since >= filter.until) {
     throw badRequest('invalid_request', 'since must be earlier than until', { field: 'since' });
   }
-  const before = cursor === undefined ? {} : { before: decodeCursor(cursor) };
+  const before = cursor === undefined ? {} : { before: decodeDecisionCursor(cursor) };
   const rows = await unavailableWhenFailing(listDecisionLogRows(db, { ...filter, ...before }));
   const page = rows.slice(0, filter.limit);
   const last = page[page.length - 1];
-  return { decisions: page.map(toView), next_cursor: rows.length > filter.limit && last !== undefined ? encodeCursor(last) : null };
+  return { decisions: page.map(toView), next_cursor: rows.length > filter.limit && last !== undefined ? encodeDecisionCursor(last) : null };
 }
 
 export async function getDecision(db: Kysely<Database>, decisionId: string): Promise<DecisionLogView | null> {

@@ -10,6 +10,7 @@ import type { DecisionLog, DecisionLogEntry } from './decision-log.ts';
 import type { Facts, FactStore } from './facts.ts';
 import type { Metrics } from './metrics.ts';
 import { clientListInput, PolicyInputBuilder, type DecideRequest, type PolicyInput } from './policy-input.ts';
+import { attributesRefusal } from './request-bounds.ts';
 
 export interface DecisionAnswer {
   decision_id: string;
@@ -22,7 +23,7 @@ export interface BatchItemError {
   decision_id: string;
   allow: false;
   reasons: Reason[];
-  error: { code: string; message: string };
+  error: { code: string; message: string; details?: Record<string, unknown> };
 }
 
 export interface QueryAnswer {
@@ -71,6 +72,9 @@ function newEntry(call: CallContext, batchId: string | null, about: Pick<Decisio
     durationUs: 0,
   };
 }
+
+const requestEntry = ({ subject, action, resource }: DecideRequest, call: CallContext, batchId: string | null) =>
+  newEntry(call, batchId, { subjectId: subject.id, action, resourceType: resource.type, resourceId: resource.id ?? null });
 
 /** Records in the entry that no decision could be made, and why. */
 function refused(entry: DecisionLogEntry, error: AppError, startedMs: number): void {
@@ -124,8 +128,7 @@ export class DecisionService {
 
   async #decideOne(request: DecideRequest, call: CallContext, batchId: string | null, inputs: PolicyInputBuilder): Promise<Outcome> {
     const started = performance.now();
-    const { subject, action, resource } = request;
-    const entry = newEntry(call, batchId, { subjectId: subject.id, action, resourceType: resource.type, resourceId: resource.id ?? null });
+    const entry = requestEntry(request, call, batchId);
     let engine: PolicyEngine;
     let input: PolicyInput;
     try {
@@ -151,6 +154,13 @@ export class DecisionService {
     entry.reasonCodes = result.reasons.map((r) => r.code);
     entry.durationUs = micros(started);
     return { answer: { decision_id: entry.decisionId, allow: result.allow, reasons: result.reasons, policy_revision: engine.revision }, error: null, entry };
+  }
+
+  /** A request refused before it is decided: logged without an input (none was made). */
+  #refuseOne(request: DecideRequest, call: CallContext, batchId: string | null, refusal: AppError): Outcome {
+    const entry = requestEntry(request, call, batchId);
+    refused(entry, refusal, performance.now());
+    return { answer: null, error: refusal, entry };
   }
 
   /**
@@ -184,17 +194,26 @@ export class DecisionService {
     return outcome.answer as DecisionAnswer;
   }
 
-  /** Each request decided on its own; one that cannot be decided is a refusal carrying its error. All share a batch id in the log. */
+  /**
+   * Each request decided on its own; one that cannot be decided is a refusal carrying its error,
+   * as is one whose attributes are out of bounds (400 invalid_request naming requests[i]). All
+   * share a batch id in the log.
+   */
   async decideBatch(requests: DecideRequest[], call: CallContext): Promise<Array<DecisionAnswer | BatchItemError>> {
     const started = performance.now();
     const batchId = randomUUID();
     const { inputs } = this.#inputsFor(call);
-    const outcomes = await Promise.all(requests.map((request) => this.#decideOne(request, call, batchId, inputs)));
+    const outcomes = await Promise.all(
+      requests.map((request, i) => {
+        const refusal = attributesRefusal(request.resource.attributes, `requests[${i}].resource.attributes`);
+        return refusal === null ? this.#decideOne(request, call, batchId, inputs) : this.#refuseOne(request, call, batchId, refusal);
+      }),
+    );
     await this.#finish(call.endpoint, outcomes.map((o) => o.entry), outcomes.map(DecisionService.#outcomeLabel), started);
     return outcomes.map(({ answer, error, entry }) => {
       if (answer !== null) return answer;
-      const { code, message } = error as AppError;
-      return { decision_id: entry.decisionId, allow: false as const, reasons: [{ code, message }], error: { code, message } };
+      const { code, message, details } = error as AppError;
+      return { decision_id: entry.decisionId, allow: false as const, reasons: [{ code, message }], error: { code, message, ...(details === undefined ? {} : { details }) } };
     });
   }
 

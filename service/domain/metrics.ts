@@ -54,6 +54,18 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly logIsolationWrites = new Counter({
+    name: 'clearance_decision_log_isolation_writes_total',
+    help: 'Extra writes made to set apart an entry the database refused from the rest of its batch (halving the batch)',
+    registers: [this.registry],
+  });
+
+  readonly logUnstorable = new Counter({
+    name: 'clearance_decision_log_unstorable_total',
+    help: 'Entries the database refused even so, kept without their input (error log_entry_unstorable)',
+    registers: [this.registry],
+  });
+
   readonly logBackpressureWaits = new Counter({
     name: 'clearance_decision_log_backpressure_waits_total',
     help: 'Answers that waited for room in the full decision log queue',

@@ -2,12 +2,16 @@
 // random bits, so a slow hash adds nothing); comparison is constant-time. Token rows are read
 // through the fact cache, which follows the change feed; expiry is checked against the clock on
 // every request, and a revocation drops the cached row in this process before it is answered.
+// A token passes on no more than it holds: it grants only scopes it has, for no longer than it
+// lives itself, and sees and revokes only tokens whose scopes it has (SPEC §3).
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { ApiToken, Database, Scope } from '../data/schema.ts';
 import { findToken, hasBootstrapToken, insertToken, listTokens, lockBootstrapToken, revokeToken } from '../data/tokens.ts';
-import { badRequest, notFound } from '../errors.ts';
+import { AppError, badRequest, notFound } from '../errors.ts';
 import type { Actor, AuditDraft, AuditedWriter } from './audit.ts';
+
+const actorOf = (caller: Principal): Actor => ({ tokenId: caller.tokenId });
 
 export const ALL_SCOPES: readonly Scope[] = ['decide', 'admin', 'logs'];
 const TOKEN_PATTERN = /^clr_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
@@ -17,6 +21,8 @@ export const ENV_TOKEN_ID = 'env:CLEARANCE_ADMIN_TOKEN';
 export interface Principal {
   tokenId: string;
   scopes: readonly Scope[];
+  /** When the token stops working; null when it does not expire. */
+  expiresAt: Date | null;
 }
 
 export const hashSecret = (secret: string): Buffer => createHash('sha256').update(secret).digest();
@@ -46,7 +52,7 @@ export class TokenVerifier {
     // An issued token cannot equal an environment token of another shape, so it skips that hash
     // (a twentieth of a decision's CPU); what this tells a caller is the shape, which is public.
     if (this.#envTokenHash !== null && (match === null || this.#envTokenIssuedShape) && timingSafeEqual(hashSecret(presented), this.#envTokenHash)) {
-      return { tokenId: ENV_TOKEN_ID, scopes: ALL_SCOPES };
+      return { tokenId: ENV_TOKEN_ID, scopes: ALL_SCOPES, expiresAt: null };
     }
     if (match === null) return null;
     const [, id, secret] = match as unknown as [string, string, string];
@@ -54,8 +60,9 @@ export class TokenVerifier {
     if (row === null) return null;
     if (!timingSafeEqual(hashSecret(secret), row.secret_hash)) return null;
     if (row.revoked_at !== null) return null;
-    if (row.expires_at !== null && new Date(row.expires_at) <= now) return null;
-    return { tokenId: row.id, scopes: row.scopes };
+    const expiresAt = row.expires_at === null ? null : new Date(row.expires_at);
+    if (expiresAt !== null && expiresAt <= now) return null;
+    return { tokenId: row.id, scopes: row.scopes, expiresAt };
   }
 }
 
@@ -112,6 +119,22 @@ const tokenEntry = (before: TokenView | null, after: TokenView): AuditDraft => (
 
 const tokenNotFound = (id: string) => notFound('token_not_found', `token "${id}" does not exist`);
 
+/** Whether the caller holds every one of the scopes (whatever scopes there are). */
+const holds = (caller: Principal, scopes: readonly Scope[]) => scopes.every((scope) => caller.scopes.includes(scope));
+
+const grantExceeds = (field: string, message: string) => new AppError(403, 'grant_exceeds_own_token', message, { details: { field } });
+
+/** Refuses a new token that would hold more than its maker: a scope it lacks, or a longer life. */
+function checkGrant(caller: Principal, scopes: readonly Scope[], expiresAt: Date | null): void {
+  const missing = scopes.findIndex((scope) => !caller.scopes.includes(scope));
+  if (missing !== -1) {
+    throw grantExceeds(`scopes[${missing}]`, `this token cannot grant the "${scopes[missing]}" scope: it does not hold it`);
+  }
+  if (caller.expiresAt !== null && (expiresAt === null || expiresAt > caller.expiresAt)) {
+    throw grantExceeds('expires_at', `this token expires at ${caller.expiresAt.toISOString()}; a token it makes must expire by then (give expires_at)`);
+  }
+}
+
 /** Creating, listing and revoking API tokens; creation and revocation are in the audit trail. */
 export class TokenService {
   readonly #db: Kysely<Database>;
@@ -122,15 +145,16 @@ export class TokenService {
     this.#writer = writer;
   }
 
-  /** Makes a token; the returned `token` is the only time its secret is shown. */
+  /** Makes a token (no more than the caller holds); the returned `token` is the only time its secret is shown. */
   create(
-    actor: Actor,
+    caller: Principal,
     input: { name: string; scopes: Scope[]; expires_at?: string },
     now = new Date(),
   ): Promise<Pick<TokenView, 'id' | 'name' | 'scopes' | 'created_at' | 'expires_at'> & { token: string }> {
     const expiresAt = input.expires_at === undefined ? null : new Date(input.expires_at);
     if (expiresAt !== null && expiresAt <= now) throw badRequest('invalid_request', 'expires_at must be in the future', { field: 'expires_at' });
-    return this.#writer.write(actor, async (trx, changes) => {
+    checkGrant(caller, input.scopes, expiresAt);
+    return this.#writer.write(actorOf(caller), async (trx, changes) => {
       const { id, secret, token } = generateToken();
       const row = await insertToken(trx, { id, name: input.name, secretHash: hashSecret(secret), scopes: input.scopes, expiresAt });
       const view = tokenView(row);
@@ -139,20 +163,26 @@ export class TokenService {
     });
   }
 
-  async list(): Promise<TokenView[]> {
-    return (await listTokens(this.#db)).map(tokenView);
+  /** The tokens the caller may see: those with no scope it lacks. */
+  async list(caller: Principal): Promise<TokenView[]> {
+    return (await listTokens(this.#db)).filter((row) => holds(caller, row.scopes)).map(tokenView);
   }
 
-  async get(id: string): Promise<TokenView> {
+  /** A token with a scope the caller lacks is, to the caller, not there. */
+  async get(caller: Principal, id: string): Promise<TokenView> {
     const row = await findToken(this.#db, id);
-    if (row === undefined) throw tokenNotFound(id);
+    if (row === undefined || !holds(caller, row.scopes)) throw tokenNotFound(id);
     return tokenView(row);
   }
 
-  /** Revokes the token at once (in this process before the answer; elsewhere through the change feed). Revoking twice is a no-op. */
-  revoke(actor: Actor, id: string): Promise<void> {
-    return this.#writer.write(actor, async (trx, changes) => {
-      if ((await findToken(trx, id)) === undefined) throw tokenNotFound(id);
+  /**
+   * Revokes the token at once (in this process before the answer; elsewhere through the change
+   * feed), unless it has a scope the caller lacks (then 404, as for get). Revoking twice is a no-op.
+   */
+  revoke(caller: Principal, id: string): Promise<void> {
+    return this.#writer.write(actorOf(caller), async (trx, changes) => {
+      const row = await findToken(trx, id);
+      if (row === undefined || !holds(caller, row.scopes)) throw tokenNotFound(id);
       const revoked = await revokeToken(trx, id);
       if (revoked !== undefined) changes.push(tokenEntry(tokenView(revoked.before), tokenView(revoked.after)));
     });

@@ -549,8 +549,9 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Every API token, newest first, without secrets (scope admin)
-         * @description The CLEARANCE_ADMIN_TOKEN from the environment is not stored and not listed.
+         * The API tokens this token may see, newest first, without secrets (scope admin)
+         * @description Tokens with a scope the asking token lacks are left out. The CLEARANCE_ADMIN_TOKEN from
+         *     the environment is not stored and not listed.
          */
         get: operations["listTokens"];
         put?: never;
@@ -558,7 +559,9 @@ export interface paths {
          * Create an API token (scope admin)
          * @description The token is in the answer and nowhere else: only a hash is stored. expires_at, when
          *     given, must be in the future; an expired or revoked token is refused (401) on the next
-         *     request. Creation is an audit entry (without the secret).
+         *     request. Creation is an audit entry (without the secret). Scopes the asking token does
+         *     not hold are refused (403 grant_exceeds_own_token naming scopes[i]); so is, from a token
+         *     that expires, an expires_at missing or later than its own (field expires_at).
          */
         post: operations["createToken"];
         delete?: never;
@@ -584,6 +587,7 @@ export interface paths {
          * Revoke an API token (scope admin)
          * @description Refused from the very next request on by every worker of the process that revoked it
          *     (other replicas drop it when the change notification arrives: README, Freshness). The token stays listed with revoked_at. Revoking twice is a no-op (204).
+         *     A token with a scope the asking token lacks is not revoked: 404 token_not_found.
          *     The revocation is an audit entry (change update, revoked_at set). A revoked bootstrap
          *     token is not replaced on restart: set CLEARANCE_ADMIN_TOKEN to get back in.
          */
@@ -673,7 +677,7 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
-        /** @description The calling application's own id */
+        /** @description The calling application's own id; not "." or ".." (URL normalisation makes those unaddressable) */
         Id: string;
         /** @description An action of the policy's catalogue, e.g. client.view; unknown actions are refused by the policy with unknown_action */
         Action: string;
@@ -693,6 +697,13 @@ export interface components {
              *     types and judges them: a wrongly typed one, or one the action does not take, is a
              *     refusal with invalid_input naming it (an answer, not a 400). Other keys, and the
              *     attributes of other resource types, are free-form and not read.
+             *     At most 32 levels of objects and arrays (the attributes object is the first), 65,536
+             *     bytes as JSON (UTF-8), and Unicode text (no unpaired surrogate in a key or string):
+             *     otherwise 400 invalid_request naming resource.attributes (input.resource.attributes on
+             *     the OPA path); in a batch, that item alone is refused (its result carries the error
+             *     and details.field requests[i].resource.attributes; it is logged without an input). NUL
+             *     (U+0000) in keys and values is accepted; the decision log, which cannot store it,
+             *     stores it as the visible text \u0000 and says where (masked, op escape).
              */
             attributes?: Record<string, never>;
         };
@@ -793,9 +804,12 @@ export interface components {
          */
         DecisionEndpoint: "decide" | "batch" | "query" | "opa";
         MaskApplied: {
-            /** @enum {string} */
-            op: "remove" | "upsert";
-            /** @description JSON pointer into the entry, e.g. /input/account/name */
+            /**
+             * @description remove and upsert: a mask of the log policy; escape: NUL characters (U+0000) or unpaired surrogates at this place were stored as their escape in visible text, \u0000 or \udXXX (PostgreSQL cannot store them)
+             * @enum {string}
+             */
+            op: "remove" | "upsert" | "escape";
+            /** @description JSON pointer into the entry, e.g. /input/account/name (escaped likewise) */
             path: string;
         };
         DecisionLogEntry: {
@@ -832,7 +846,7 @@ export interface components {
             result: {
                 [key: string]: unknown;
             };
-            /** @description What the log policy removed or replaced */
+            /** @description What the log policy removed or replaced, and where characters PostgreSQL cannot store were made visible (op escape) */
             masked: components["schemas"]["MaskApplied"][];
             /**
              * @description Why no decision could be made (context_unavailable, policy_error), or why a decision
@@ -851,6 +865,7 @@ export interface components {
             /** @description Pass as cursor for the next page; null on the last */
             next_cursor: string | null;
         };
+        /** @description Any text but NUL (U+0000) and unpaired surrogates, which PostgreSQL cannot store */
         Name: string;
         /** Format: date-time */
         Timestamp: string;
@@ -1143,7 +1158,15 @@ export interface components {
         };
     };
     responses: {
-        /** @description Invalid body; the message and details name the failing field */
+        /**
+         * @description Invalid request; the message and details.field name the failing field (records[3].role).
+         *     Codes: invalid_request (the schema or a bound: ids match Id, stored text holds no NUL or
+         *     unpaired surrogate, bodies nest at most 64 levels), invalid_json (not JSON), duplicate_key (a key twice in one
+         *     object: JSON parsers disagree on which one counts), forbidden_key (__proto__ or
+         *     constructor.prototype, which could alter object prototypes), invalid_cursor (a cursor
+         *     that is not the next_cursor this list gave out), and codes of the operation's own rules.
+         *     Headers over 16 KiB answer 431 headers_too_large in the same shape.
+         */
         BadRequest: {
             headers: {
                 [name: string]: unknown;
@@ -1204,7 +1227,9 @@ export interface components {
          *     the way to a decision is logged and names its entry in details.decision_id (a batch
          *     refused as a whole, in durable mode: details.batch_id). A token that cannot be checked
          *     because the database is down is refused before any decision (context_unavailable, no
-         *     log entry).
+         *     log entry). While the service stops (SIGTERM/SIGINT), any request that arrives, on a
+         *     kept-alive connection or a new one, is answered 503 shutting_down with Connection: close
+         *     before anything is done: send it again (another instance will answer).
          */
         Unavailable: {
             headers: {
@@ -1384,8 +1409,8 @@ export interface operations {
                 /** @description Decided before (RFC 3339) */
                 until?: string;
                 limit?: number;
-                /** @description next_cursor of the previous page */
-                cursor?: string;
+                /** @description The next_cursor of the page before (opaque) */
+                cursor?: components["parameters"]["Cursor"];
             };
             header?: never;
             path?: never;
@@ -2379,7 +2404,15 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            /** @description The token lacks the admin scope (insufficient_scope), or would grant more than it holds (grant_exceeds_own_token, details.field) */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
         };
     };
     getToken: {

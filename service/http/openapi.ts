@@ -43,6 +43,21 @@ export function registerSchemas(app: FastifyInstance): void {
   }
 }
 
+/**
+ * What a value failing one of the document's shared patterns must be, in words (a regular
+ * expression tells a caller little), by the pattern as the document writes it.
+ */
+export function patternMeanings(): Record<string, string> {
+  const pattern = (name: string) => String(openApiDocument().components.schemas[name]?.pattern);
+  const id = '1 to 128 letters, digits, "_", ".", ":" or "-", and not "." or ".."';
+  return {
+    // Free text that is stored: PostgreSQL refuses U+0000 anywhere, and an unpaired surrogate in jsonb (the audit trail).
+    [pattern('Name')]: 'must not contain NUL (U+0000) or an unpaired surrogate: they cannot be stored',
+    [pattern('Id')]: `must be an id: ${id}`,
+    [pattern('AuditRecordId')]: `must be an id, or two joined by "/" (<user_id>/<client_id>); an id is ${id}`,
+  };
+}
+
 /** A reference to a component schema, for route schemas. */
 export const ref = (name: string) => ({ $ref: `${name}#` });
 

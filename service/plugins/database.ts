@@ -25,10 +25,27 @@ declare module 'fastify' {
 export interface DatabasePluginOptions {
   databaseUrl: string | null;
   dataDir: string | null;
+  /** The embedded engine's shared_buffers (config.pgliteSharedBuffers). */
+  pgliteSharedBuffers?: string;
   /** Use this handle instead of opening one (tests); it is still closed with the app. */
   handle?: DatabaseHandle;
   /** Runs once after migrations, before the database counts as ready (e.g. demo data). */
   afterMigrate?: (handle: DatabaseHandle) => Promise<void>;
+}
+
+/**
+ * An error with its causes, as one line: "migration up failed: database "x" does not exist" (a
+ * wrapper alone says nothing an operator can act on), and the innermost SQLSTATE or errno.
+ */
+export function describeStartError(error: unknown): { message: string; code: string | undefined } {
+  const messages: string[] = [];
+  let code: string | undefined;
+  for (let at: unknown = error, depth = 0; at instanceof Error && depth < 10; at = at.cause, depth += 1) {
+    if (at.message !== '' && messages.at(-1) !== at.message) messages.push(at.message);
+    const own = (at as { code?: unknown }).code;
+    if (typeof own === 'string') code = own;
+  }
+  return { message: messages.join(': ') || String(error), code };
 }
 
 const FIRST_DELAY_MS = 250;
@@ -40,6 +57,7 @@ async function databasePlugin(app: FastifyInstance, options: DatabasePluginOptio
     (await openDatabase({
       databaseUrl: options.databaseUrl,
       dataDir: options.dataDir,
+      ...(options.pgliteSharedBuffers === undefined ? {} : { pgliteSharedBuffers: options.pgliteSharedBuffers }),
       onPoolError: (error) => app.log.warn({ err: error }, 'database connection lost; will reconnect on next use'),
     }));
 
@@ -72,11 +90,10 @@ async function databasePlugin(app: FastifyInstance, options: DatabasePluginOptio
       } catch (error) {
         if (closing) return;
         const delay = Math.min(FIRST_DELAY_MS * 2 ** (attempt - 1), MAX_DELAY_MS);
-        status.lastError = (error as Error).message;
-        app.log.warn(
-          { attempt, retryInMs: delay, err: error },
-          `database not ready (attempt ${attempt}): ${status.lastError}; retrying in ${delay} ms`,
-        );
+        const { message, code } = describeStartError(error);
+        status.lastError = message;
+        // One line per attempt, without a stack: the cause is what an operator needs, again and again.
+        app.log.warn({ attempt, retryInMs: delay, code }, `database not ready (attempt ${attempt}): ${message}; retrying in ${delay} ms`);
         await new Promise<void>((resolve) => {
           wake = resolve;
           timer = setTimeout(resolve, delay);

@@ -71,10 +71,11 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
   let timer: NodeJS.Timeout | undefined;
   let closing = false;
   const started = app.databaseStatus.whenMigrated.then(async () => {
-    if (closing) return;
-    await maintain();
-    if (closing) return;
+    if (!closing) await maintain();
+    // Also when a stop began meanwhile (maintenance can wait long on a locked table): the writer
+    // is what drains the queue before the stop's deadline; without it all of it would be spilled.
     log.start();
+    if (closing) return;
     timer = setInterval(() => void maintain(), options.maintenance?.everyMs ?? MAINTENANCE_EVERY_MS);
     timer.unref();
   });

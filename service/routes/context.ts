@@ -64,8 +64,6 @@ export default async function contextRoutes(app: FastifyInstance): Promise<void>
     const { url, schema } = specRoute(method, path);
     return { method: method.toUpperCase() as HTTPMethods, url, schema, onRequest };
   };
-  // PATCH takes RFC 7396 merge patches, which are JSON under their own media type.
-  app.addContentTypeParser('application/merge-patch+json', { parseAs: 'string' }, app.getDefaultJsonParser('error', 'error'));
 
   // Accounts.
   app.route<{ Querystring: QueryOf<'listAccounts'> }>({

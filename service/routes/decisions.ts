@@ -4,6 +4,7 @@ import type { DecisionEndpoint } from '../data/schema.ts';
 import { CACHED, requestedConsistency, tokenTransaction, type Consistency } from '../domain/consistency.ts';
 import type { CallContext } from '../domain/decisions.ts';
 import { badRequest } from '../errors.ts';
+import { attributesRefusal } from '../domain/request-bounds.ts';
 import { specRoute } from '../http/openapi.ts';
 import type { components } from '../http/openapi-types.ts';
 
@@ -37,6 +38,12 @@ function headerConsistency(request: FastifyRequest): Consistency {
 // exactly the QueryResponse shape, so there is nothing for a schema serializer to filter out.
 const flatJson = () => (data: unknown) => JSON.stringify(data);
 
+/** Throws the 400 for attributes out of bounds (a batch refuses such an item alone, in the domain). */
+function checkAttributes(resource: Schemas['Resource'], field: string): void {
+  const refusal = attributesRefusal(resource.attributes, field);
+  if (refusal !== null) throw refusal;
+}
+
 export default async function decisionRoutes(app: FastifyInstance): Promise<void> {
   const onRequest = app.requireScope('decide');
   // Every schema (body, each response) is the document's own operation.
@@ -48,6 +55,7 @@ export default async function decisionRoutes(app: FastifyInstance): Promise<void
   const decide = route('/v1/decide');
   app.post<{ Body: Schemas['SingleDecideRequest'] }>(decide.url, decide.options, async (request) => {
     const { consistency, ...question } = request.body;
+    checkAttributes(question.resource, 'resource.attributes');
     return app.decisions.decide(question, call(request, 'decide', requestedConsistency(consistency, 'consistency')));
   });
 
@@ -64,6 +72,7 @@ export default async function decisionRoutes(app: FastifyInstance): Promise<void
 
   const opa = route('/v1/data/clearance/decision');
   app.post<{ Body: Schemas['OpaRequest'] }>(opa.url, opa.options, async (request) => {
+    checkAttributes(request.body.input.resource, 'input.resource.attributes');
     const result = await app.decisions.decide(request.body.input, call(request, 'opa', headerConsistency(request)));
     return { result, decision_id: result.decision_id };
   });

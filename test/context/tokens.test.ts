@@ -126,7 +126,7 @@ t.test('given the context API with the admin token from the environment', async 
   });
 
   t.test('when tokens are created and revoked, then the audit records who did it, without any secret', async (t) => {
-    const maker = (await admin.post('/v1/tokens', { name: 'token maker', scopes: ['admin'] })).json() as { id: string; token: string };
+    const maker = (await admin.post('/v1/tokens', { name: 'token maker', scopes: ['admin', 'decide'] })).json() as { id: string; token: string };
     const made = (await api(app, maker.token).post('/v1/tokens', { name: 'made by maker', scopes: ['decide'] })).json() as { id: string; token: string };
     await api(app, maker.token).del(`/v1/tokens/${made.id}`);
     const entries = (await admin.get(`/v1/audit?record_type=token&record_id=${made.id}`)).json().entries as Array<Record<string, unknown>>;

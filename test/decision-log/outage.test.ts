@@ -4,7 +4,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../service/app.ts';
 import { openDatabase } from '../../service/data/connect.ts';
@@ -132,15 +132,17 @@ t.test('given durable mode and a log that cannot be written, then the answer is 
   t.match(row.result, { allow: true }, 'what the policy decided is kept');
 });
 
-t.test('given the start-up maintenance stuck on the database, when the app closes, then what was answered is spilled by the drain deadline', needsServer, async (t) => {
-  t.setTimeout(120_000);
+/**
+ * The app on a fresh database whose decision_log was locked before it started, so that its start-up
+ * partition maintenance and spill replay wait on the lock, with one decision answered meanwhile.
+ */
+async function appWithStartUpHeld(t: Test) {
   const created = await createPostgresDatabase();
   t.teardown(() => created.drop());
   const database = await openDatabase({ databaseUrl: created.url, dataDir: null });
   await migrateToLatest(database.db);
   await seedFixtures(database.db);
   const token = await makeToken(database.db, ['decide']);
-  // Partition maintenance and the spill replay run before the writer starts; this holds them.
   const lock = await lockLog(created.url);
   t.teardown(() => lock.release().catch(() => undefined));
   const dataDir = mkdtempSync(join(tmpdir(), 'clearance-test-'));
@@ -154,11 +156,31 @@ t.test('given the start-up maintenance stuck on the database, when the app close
     payload: { subject: { id: 'pa' }, action: 'client.view', resource: { type: 'client', id: 'c_xero' } },
   });
   t.equal(response.statusCode, 200);
-  const closed = app.close();
   const spillDir = join(dataDir, 'decision-log-spill');
   const spilled = () => (existsSync(spillDir) ? readdirSync(spillDir).filter((f) => f.endsWith('.jsonl')) : []);
+  return { app, lock, url: created.url, decisionId: response.json().decision_id as string, spillDir, spilled };
+}
+
+t.test('given the start-up maintenance stuck on the database, when the app closes, then what was answered is spilled by the drain deadline', needsServer, async (t) => {
+  t.setTimeout(120_000);
+  const { app, lock, decisionId, spillDir, spilled } = await appWithStartUpHeld(t);
+  const closed = app.close();
   t.ok(await eventually(async () => spilled().length > 0, 25_000), 'spilled within the 20 s deadline, the maintenance still stuck');
-  t.match(readFileSync(join(spillDir, spilled()[0] as string), 'utf8'), response.json().decision_id);
+  t.match(readFileSync(join(spillDir, spilled()[0] as string), 'utf8'), decisionId);
   await lock.release();
   await closed;
+});
+
+t.test('given the start-up maintenance waiting on the database, when the app closes and the database then lets it, then what was answered is written, not spilled', needsServer, async (t) => {
+  const { app, lock, url, decisionId, spilled } = await appWithStartUpHeld(t);
+  const closed = app.close();
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await lock.release();
+  await closed;
+  t.same(spilled(), [], 'nothing spilled');
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  const { rows } = await client.query('select 1 from decision_log where decision_id = $1', [decisionId]);
+  await client.end();
+  t.equal(rows.length, 1, 'the answer is in the log');
 });

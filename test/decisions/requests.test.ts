@@ -13,11 +13,11 @@ t.test('given the fixture data set', async (t) => {
 
   const bad: Array<[string, unknown, string, string]> = [
     ['the subject is missing', { action: 'client.view', resource: good.resource }, 'subject', 'subject is required'],
-    ['the subject id breaks the id pattern', { ...good, subject: { id: 'a b' } }, 'subject.id', 'subject.id must match pattern'],
+    ['the subject id breaks the id pattern', { ...good, subject: { id: 'a b' } }, 'subject.id', 'subject.id must be an id'],
     ['the action is a number', { ...good, action: 7 }, 'action', 'action must be string'],
     ['the resource type is unknown', { ...good, resource: { type: 'planet', id: 'x' } }, 'resource.type', 'resource.type must be equal to one of the allowed values'],
     ['a top-level field is unknown', { ...good, extra: 1 }, 'extra', 'extra is not an accepted field'],
-    ['the resource id is too long', { ...good, resource: { type: 'client', id: 'x'.repeat(129) } }, 'resource.id', 'resource.id must match pattern'],
+    ['the resource id is too long', { ...good, resource: { type: 'client', id: 'x'.repeat(129) } }, 'resource.id', 'resource.id must be an id'],
   ];
   for (const [when, payload, field, message] of bad) {
     t.test(`when ${when}, then 400 names ${field}`, async (t) => {

@@ -13,6 +13,7 @@ t.test('when nothing is set, then the documented defaults apply', async (t) => {
   t.same(config.decisionLog, { mode: 'buffered', retentionDays: 30, queueMax: 50_000 });
   t.equal(config.factCacheMaxEntries, 100_000);
   t.equal(config.workers, 1);
+  t.equal(config.pgliteSharedBuffers, '32MB', 'the embedded engine keeps a quarter of PostgreSQL\'s default in memory');
 });
 
 const bad: Array<[string, Record<string, string>, RegExp]> = [
@@ -28,6 +29,8 @@ const bad: Array<[string, Record<string, string>, RegExp]> = [
   ['the queue bound is not a number', { DECISION_LOG_QUEUE_MAX: 'lots' }, /^invalid configuration: DECISION_LOG_QUEUE_MAX must be a whole number/],
   ['the fact cache size is negative', { FACT_CACHE_MAX_ENTRIES: '-1' }, /^invalid configuration: FACT_CACHE_MAX_ENTRIES must be a whole number from 0/],
   ['CLEARANCE_WORKERS is not a number', { CLEARANCE_WORKERS: 'many', DATABASE_URL: 'postgres://h/db' }, /^invalid configuration: CLEARANCE_WORKERS must be auto or a whole number from 1 to 256, got "many"$/],
+  ['PGLITE_SHARED_BUFFERS has no unit', { PGLITE_SHARED_BUFFERS: '32' }, /^invalid configuration: PGLITE_SHARED_BUFFERS must be a size from 128kB to 1GB such as 32MB, got "32"$/],
+  ['PGLITE_SHARED_BUFFERS is below the floor', { PGLITE_SHARED_BUFFERS: '64kB' }, /^invalid configuration: PGLITE_SHARED_BUFFERS must be a size/],
   ['CLEARANCE_WORKERS is above 1 with the embedded engine', { CLEARANCE_WORKERS: '2' }, /^invalid configuration: CLEARANCE_WORKERS above 1 needs DATABASE_URL/],
 ];
 for (const [when, env, message] of bad) {
@@ -54,4 +57,5 @@ t.test('when values are valid, then they are parsed', async (t) => {
   t.equal(loadConfig({ FACT_CACHE_MAX_ENTRIES: '0' }).factCacheMaxEntries, 0, 'the cache can be switched off');
   t.equal(loadConfig({ CLEARANCE_WORKERS: '3', DATABASE_URL: 'postgres://h/db' }).workers, 3);
   t.ok(loadConfig({ CLEARANCE_WORKERS: 'auto', DATABASE_URL: 'postgres://h/db' }).workers >= 1, 'auto: one per core');
+  t.equal(loadConfig({ PGLITE_SHARED_BUFFERS: '16MB' }).pgliteSharedBuffers, '16MB');
 });

@@ -158,13 +158,46 @@ t.test('given one entry the database refuses, when its batch is written, then th
   t.match(JSON.parse(kept?.error as string), { code: 'log_entry_unstorable', message: 'value too long' });
 });
 
-t.test('given text with U+0000, when it is logged, then it is stored as U+FFFD (jsonb cannot hold U+0000)', async (t) => {
+t.test('given U+0000 and lone surrogates in keys and values, when logged, then each is stored as visible text (\\u0000, \\ud800) and masked names where', async (t) => {
   const written: NewDecisionLogRow[] = [];
-  const { log } = makeLog({ write: async (rows) => void written.push(...rows), masks: () => [] });
-  await log.record([entry({ input: { a: 'x\u0000y', b: '\\u0000 is text' } })]);
+  const { log } = makeLog({ write: async (rows) => void written.push(...rows), masks: () => [{ op: 'remove', path: '/input/gone\u0000key' }] });
+  await log.record([entry({ input: { a: 'x\u0000y', b: '\\u0000 is text', 'k\u0000/~': [1, 'z\u0000'], 'gone\u0000key': 1, s: 'lone \ud800, paired 😀' }, error: { code: 'policy_error', message: 'bad \u0000' } })]);
   log.start();
   await log.close(1000);
-  t.same(JSON.parse(written[0]?.input as string), { a: 'x\ufffdy', b: '\\u0000 is text' });
+  const row = written[0] as NewDecisionLogRow;
+  t.same(JSON.parse(row.input as string), { a: 'x\\u0000y', b: '\\u0000 is text', 'k\\u0000/~': [1, 'z\\u0000'], s: 'lone \\ud800, paired 😀' }, 'visible, and a literal backslash-u0000 left alone');
+  t.same(JSON.parse(row.error as string), { code: 'policy_error', message: 'bad \\u0000' });
+  t.same(JSON.parse(row.masked as string), [
+    { op: 'remove', path: '/input/gone\\u0000key' },
+    { op: 'escape', path: '/input/gone\\u0000key' },
+    { op: 'escape', path: '/input/a' },
+    { op: 'escape', path: '/input/k\\u0000~1~0' },
+    { op: 'escape', path: '/input/k\\u0000~1~0/1' },
+    { op: 'escape', path: '/input/s' },
+    { op: 'escape', path: '/error/message' },
+  ]);
+  t.notOk(Object.values(row).some((v) => typeof v === 'string' && v.includes('\u0000')), 'no NUL left in any column');
+});
+
+t.test('given one entry in a thousand the database refuses, when the batch is written, then it is set apart in about 2·log2(n) writes, not one write per entry', async (t) => {
+  const attempts: number[] = [];
+  const written: NewDecisionLogRow[] = [];
+  const { log, metrics } = makeLog({
+    write: async (rows) => {
+      attempts.push(rows.length);
+      if (rows.some((r) => r.input !== null && String(r.input).includes('poison'))) throw Object.assign(new Error('value too long'), { code: '22001' });
+      written.push(...rows);
+    },
+  });
+  const entries = Array.from({ length: 1000 }, (_, i) => entry(i === 617 ? { input: { note: 'poison' } } : {}));
+  await log.record(entries);
+  log.start();
+  await log.close(1000);
+  t.equal(written.length, 1000, 'every entry stored');
+  t.equal(written.filter((r) => r.input === null).length, 1, 'only the refused one without its input');
+  t.ok(attempts.length <= 2 * Math.ceil(Math.log2(1000)) + 2, `${attempts.length} writes`);
+  t.equal(await value(metrics, 'clearance_decision_log_isolation_writes_total'), attempts.length - 2, 'each extra write counted');
+  t.equal(await value(metrics, 'clearance_decision_log_unstorable_total'), 1);
 });
 
 t.test('given the masks cannot be evaluated, when an entry is written, then its input is not kept', async (t) => {

@@ -9,6 +9,8 @@ import { eventually } from '../helpers/app.ts';
 import { listening } from '../helpers/server-process.ts';
 
 const SERVER = 'service/server.ts';
+// Three first starts of the embedded engine (initdb each): on two busy shared cores, over 2 minutes.
+t.setTimeout(300_000);
 
 t.test('when PORT is not a number, then the server refuses to start with one line naming PORT', async (t) => {
   const run = spawnSync(process.execPath, [SERVER], { env: { ...process.env, PORT: 'abc' }, encoding: 'utf8' });

@@ -3,8 +3,10 @@ import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
-import { TEST_ENGINE } from '../helpers/database.ts';
+import { buildApp } from '../../service/app.ts';
+import { databaseUrl, TEST_ENGINE } from '../helpers/database.ts';
 import { buildAppBehindProxy, buildTestApp, eventually } from '../helpers/app.ts';
+import { testConfig } from '../helpers/config.ts';
 
 const problemCodes = (body: string) =>
   (JSON.parse(body) as { error: { details: { problems: Array<{ code: string }> } } }).error.details.problems.map((p) => p.code);
@@ -80,4 +82,31 @@ t.test('given PostgreSQL goes away, then reads of the context API, the decision 
   }
   proxy.restore();
   t.ok(await eventually(async () => (await get('/v1/accounts')).statusCode === 200, 10_000), 'answers again once it returns');
+});
+
+t.test('given a PostgreSQL database that does not exist, then /ready names the cause and each start-up retry logs one line without a stack', { skip: TEST_ENGINE !== 'postgres' && 'needs a PostgreSQL server' }, async (t) => {
+  const name = `clearance_missing_${process.pid}`;
+  const cause = `database "${name}" does not exist`;
+  const lines: string[] = [];
+  const stream = { write: (line: string) => void lines.push(line) };
+  const messages = () => lines.map((line) => String((JSON.parse(line) as { msg?: unknown }).msg));
+  const app = await buildApp({ config: testConfig({ databaseUrl: databaseUrl(name), logLevel: 'warn' }), logger: { level: 'warn', stream }, processMetrics: false });
+  t.teardown(() => app.close());
+  await app.ready();
+  // On a loaded machine an attempt may time out connecting instead; the cause comes with the next.
+  t.ok(await eventually(async () => messages().some((msg) => msg.includes(cause)), 60_000), 'a retry names the cause');
+  t.ok(
+    await eventually(async () => {
+      const ready = await app.inject({ method: 'GET', url: '/ready' });
+      return ready.statusCode === 503 && (ready.json().error.message as string).includes(cause);
+    }, 30_000),
+    '/ready names the cause, not only "migration up failed"',
+  );
+  for (const line of lines.filter((l) => l.includes('database not ready'))) {
+    const entry = JSON.parse(line) as Record<string, unknown>;
+    t.equal(line.trim().split('\n').length, 1, 'one line');
+    t.notOk('err' in entry || line.includes('"stack"'), 'no error object, no stack');
+    t.match(entry, { level: 40, attempt: Number, retryInMs: Number, msg: /^database not ready \(attempt \d+\): .*; retrying in \d+ ms$/ });
+    if (String(entry.msg).includes(cause)) t.equal(entry.code, '3D000', 'with its SQLSTATE');
+  }
 });
