@@ -257,6 +257,7 @@ t.test('scripts/test-all.sh (make test) with a stand-in make', async (t) => {
     'test-engine-free': ['tap-engine-free', '60 0 0 skipped'],
     'test-postgres': ['tap-postgres', '200 0 0 skipped'],
     'test-pglite': ['tap-pglite', '190 0 10 skipped'],
+    'test-faults': ['faults', '30 0'],
     'test-differential': ['differential', '7 0 11672 inputs'],
   };
   const make = (overrides: Record<string, { counts?: string | null; code: number }> = {}) => {
@@ -275,34 +276,34 @@ t.test('scripts/test-all.sh (make test) with a stand-in make', async (t) => {
   t.test('when every step passes, then it exits 0 and the closing line adds up the test cases and names the inputs checked', async (t) => {
     const run = makeTest();
     t.equal(run.status, 0, run.output);
-    t.equal(closing(run.output), '644 passed, 0 failed; the differential checked 11672 inputs', '5 checks + 182 + 60 + 200 + 190 + 7');
+    t.equal(closing(run.output), '674 passed, 0 failed; the differential checked 11672 inputs', '5 checks + 182 + 60 + 200 + 190 + 30 + 7');
     t.match(run.output, /tap on pglite: 190 passed, 0 failed, 10 skipped/);
   });
 
   t.test('when the differential runner fails without writing counts, then make test fails and counts it', async (t) => {
     const run = makeTest({ 'test-differential': { counts: null, code: 1 } });
     t.not(run.status, 0);
-    t.equal(closing(run.output), '637 passed, 1 failed; the differential checked 0 inputs');
+    t.equal(closing(run.output), '667 passed, 1 failed; the differential checked 0 inputs');
     t.match(run.output, /failed: differential/);
   });
 
   t.test('when a tap suite exits non-zero although its counts say nothing failed, then make test fails and counts one failure', async (t) => {
     const run = makeTest({ 'test-pglite': { counts: '190 0 0 skipped', code: 2 } });
     t.not(run.status, 0);
-    t.equal(closing(run.output), '644 passed, 1 failed; the differential checked 11672 inputs');
+    t.equal(closing(run.output), '674 passed, 1 failed; the differential checked 11672 inputs');
   });
 
   t.test('when a counted step exits 0 but writes no counts, then make test fails', async (t) => {
     const run = makeTest({ 'test-engine-free': { counts: null, code: 0 } });
     t.not(run.status, 0);
     t.match(run.output, /wrote no counts/);
-    t.equal(closing(run.output), '584 passed, 1 failed; the differential checked 11672 inputs');
+    t.equal(closing(run.output), '614 passed, 1 failed; the differential checked 11672 inputs');
   });
 
   t.test('when the Rego runner fails and a check fails, then both are counted and make test fails', async (t) => {
     const run = makeTest({ 'policy-test': { counts: '180 2', code: 1 }, typecheck: { code: 2 } });
     t.not(run.status, 0);
-    t.equal(closing(run.output), '641 passed, 3 failed; the differential checked 11672 inputs');
+    t.equal(closing(run.output), '671 passed, 3 failed; the differential checked 11672 inputs');
     t.match(run.output, /failed: rego tests typecheck/);
   });
 });
