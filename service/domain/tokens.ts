@@ -11,8 +11,6 @@ import { findToken, hasBootstrapToken, insertToken, listTokens, lockBootstrapTok
 import { AppError, badRequest, notFound } from '../errors.ts';
 import type { Actor, AuditDraft, AuditedWriter } from './audit.ts';
 
-const actorOf = (caller: Principal): Actor => ({ tokenId: caller.tokenId });
-
 export const ALL_SCOPES: readonly Scope[] = ['decide', 'admin', 'logs'];
 const TOKEN_PATTERN = /^clr_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
 /** The principal id of the CLEARANCE_ADMIN_TOKEN from the environment (it has no row). */
@@ -145,16 +143,20 @@ export class TokenService {
     this.#writer = writer;
   }
 
-  /** Makes a token (no more than the caller holds); the returned `token` is the only time its secret is shown. */
+  /**
+   * Makes a token (no more than the caller holds); the returned `token` is the only time its
+   * secret is shown. The actor is the caller as the audit trail records it (and hears the commit).
+   */
   create(
     caller: Principal,
+    actor: Actor,
     input: { name: string; scopes: Scope[]; expires_at?: string },
     now = new Date(),
   ): Promise<Pick<TokenView, 'id' | 'name' | 'scopes' | 'created_at' | 'expires_at'> & { token: string }> {
     const expiresAt = input.expires_at === undefined ? null : new Date(input.expires_at);
     if (expiresAt !== null && expiresAt <= now) throw badRequest('invalid_request', 'expires_at must be in the future', { field: 'expires_at' });
     checkGrant(caller, input.scopes, expiresAt);
-    return this.#writer.write(actorOf(caller), async (trx, changes) => {
+    return this.#writer.write(actor, async (trx, changes) => {
       const { id, secret, token } = generateToken();
       const row = await insertToken(trx, { id, name: input.name, secretHash: hashSecret(secret), scopes: input.scopes, expiresAt });
       const view = tokenView(row);
@@ -179,8 +181,8 @@ export class TokenService {
    * Revokes the token at once (in this process before the answer; elsewhere through the change
    * feed), unless it has a scope the caller lacks (then 404, as for get). Revoking twice is a no-op.
    */
-  revoke(caller: Principal, id: string): Promise<void> {
-    return this.#writer.write(actorOf(caller), async (trx, changes) => {
+  revoke(caller: Principal, actor: Actor, id: string): Promise<void> {
+    return this.#writer.write(actor, async (trx, changes) => {
       const row = await findToken(trx, id);
       if (row === undefined || !holds(caller, row.scopes)) throw tokenNotFound(id);
       const revoked = await revokeToken(trx, id);

@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
 import { specRoute } from '../http/openapi.ts';
 import type { components, operations } from '../http/openapi-types.ts';
 import type { Principal } from '../domain/tokens.ts';
-import { answerWithConsistencyToken, type Unstamped } from './context.ts';
+import { actorOf, answerWithConsistencyToken, type Unstamped } from './context.ts';
 
 type Schemas = components['schemas'];
 type PathOf<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['path']>;
@@ -22,7 +22,7 @@ export default async function tokenRoutes(app: FastifyInstance): Promise<void> {
   app.route<{ Body: Schemas['TokenCreate'] }>({
     ...spec('post', '/v1/tokens'),
     handler: async (request, reply) => {
-      const created: Unstamped<Schemas['TokenCreated']> = await tokens.create(callerOf(request), request.body);
+      const created: Unstamped<Schemas['TokenCreated']> = await tokens.create(callerOf(request), actorOf(request), request.body);
       return reply.code(201).send(created);
     },
   });
@@ -37,7 +37,7 @@ export default async function tokenRoutes(app: FastifyInstance): Promise<void> {
   app.route<{ Params: PathOf<'revokeToken'> }>({
     ...spec('delete', '/v1/tokens/{tokenId}'),
     handler: async (request, reply) => {
-      await tokens.revoke(callerOf(request), request.params.tokenId);
+      await tokens.revoke(callerOf(request), actorOf(request), request.params.tokenId);
       return reply.code(204).send();
     },
   });

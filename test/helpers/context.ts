@@ -61,7 +61,7 @@ export async function contextApp(t: Teardown, options: ContextAppOptions = {}): 
   const app = await buildApp({
     config: testConfig({ adminToken: ADMIN_TOKEN, ...options.config }),
     database,
-    logger: false,
+    logger: process.env.DEBUG_LOG ? { level: 'error' } : false,
     ...(options.onBootstrapToken ? { onBootstrapToken: options.onBootstrapToken } : {}),
   });
   t.teardown(() => app.close());
