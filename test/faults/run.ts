@@ -221,6 +221,19 @@ async function recovered(load: Load, since: number): Promise<number | null> {
   return null;
 }
 
+/**
+ * The decided answers about a subject asked from a moment on, once there is at least one (the
+ * load asks about each subject in turn; on a busy machine a second may hold none). Waits up to 15 s.
+ */
+async function decidedAbout(load: Load, subject: string, since: number): Promise<Answered[]> {
+  const end = Date.now() + 15_000;
+  for (;;) {
+    const found = load.between(since, Infinity).filter((a) => a.subject === subject && a.decided);
+    if (found.length > 0 || Date.now() >= end) return found;
+    await sleep(100);
+  }
+}
+
 /** When each process logged the loss of its change feed, since a moment (from the service's JSON log lines). */
 function feedLost(server: ServerProcess, since: number): number[] {
   return [...server.output().matchAll(/^\{"level":40,"time":(\d+).*fact change feed lost/gm)].map((m) => Number(m[1])).filter((t) => t >= since);
@@ -256,7 +269,7 @@ async function cut(server: ServerProcess, load: Load, name: string): Promise<voi
   const stale = count(load.between(changedAt, Infinity), (a) => a.subject === 'f_cut' && a.allow);
   check(name, 'no allow for the user suspended during the cut, once it was committed', stale === 0, `${stale} stale allows`);
   check(name, `answers again without a restart within ${RECOVERY_BOUND_MS / 1000} s`, recovery !== null, recovery === null ? 'never' : `${recovery} ms`);
-  const after = load.between(restoredAt + (recovery ?? 0), Infinity).filter((a) => a.subject === 'f_cut' && a.decided);
+  const after = await decidedAbout(load, 'f_cut', restoredAt + (recovery ?? 0));
   check(name, 'after recovery the suspension is seen', after.length > 0 && after.every((a) => !a.allow), `${after.length} answers about the user`);
   note(name, `${refused.length} of ${during.length} asked during the cut refused, recovery ${recovery ?? '-'} ms`);
 }
@@ -297,7 +310,7 @@ async function freeze(server: ServerProcess, load: Load, name: string, mode: 'bu
   check(name, `every request answered within the statement bounds (${bound / 1000} s)`, bounded.length > 0 && during.every((a) => a.status !== 0) && slowest <= bound,
     `${bounded.length} asked early enough to tell, slowest ${slowest} ms`);
   check(name, `answers again without a restart within ${RECOVERY_BOUND_MS / 1000} s`, recovery !== null, recovery === null ? 'never' : `${recovery} ms`);
-  const after = load.between(restoredAt + (recovery ?? 0), Infinity).filter((a) => a.subject === 'f_freeze' && a.decided);
+  const after = await decidedAbout(load, 'f_freeze', restoredAt + (recovery ?? 0));
   check(name, 'after recovery the suspension is seen', after.length > 0 && after.every((a) => !a.allow), `${after.length} answers about the user`);
   const served = count(load.between(frozenAt, staleBound), (a) => a.decided && a.answeredAt < restoredAt);
   note(name, `${served} decided from the cache before the silence was noticed, ${count(during, (a) => !a.decided)} of ${during.length} refused, slowest ${slowest} ms, recovery ${recovery ?? '-'} ms`);
