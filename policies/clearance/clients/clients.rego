@@ -24,6 +24,17 @@ deny_codes := {"role_not_permitted", "client_not_allocated", "ledger_access_requ
 
 grant_codes := {"top_admin", "client_access_all", "client_allocated", "ledger_access", "xpm_linked"}
 
+# The messages of this area's own codes (role_not_permitted and top_admin: lib.messages).
+messages := {
+	"client_not_allocated": "the client is not allocated to the user",
+	"ledger_access_required": "needs ledger access to this client in Xero first",
+	"xpm_link_required": "the user must be linked to a Xero Practice Manager staff member first",
+	"client_access_all": "the user may access all clients",
+	"client_allocated": "the client is allocated to the user",
+	"ledger_access": "the user has access to this client in Xero",
+	"xpm_linked": "the user is linked to a Xero Practice Manager staff member",
+}
+
 # access(user) is how the user reaches the clients of the practice: "top_admin" (practice
 # admins see every client), the client access mode of client admins and standard users, or
 # "none" (expense approvers and business roles). It depends on the user only, so a list of
