@@ -19,6 +19,16 @@ grants(req) := access_grants(access(req.subject), client.ledger, client.allocate
 	client := req.resource
 }
 
+# row_resource(row) is the client resource a row of a list stands for: a list gives clients as
+# [id, account_id, ledger, allocated, ledger_access] (allocated and ledger_access are the
+# subject's), half the JSON of resource objects.
+row_resource(row) := {
+	"type": "client", "id": id, "attributes": {}, "found": true,
+	"account_id": account_id, "ledger": ledger, "allocated": allocated, "ledger_access": ledger_access,
+} if {
+	[id, account_id, ledger, allocated, ledger_access] := row
+}
+
 # Every code this area gives, for the reason table and its tests.
 deny_codes := {"role_not_permitted", "client_not_allocated", "ledger_access_required", "xpm_link_required"}
 
