@@ -381,7 +381,7 @@ _subject_facts_fine(req) if req.subject.found == false
 _subject_facts_fine(req) if {
 	req.subject.found == true
 	_fields_fine(req.subject, _subject_facts)
-	_permissions_fine(req.subject.permissions)
+	_permissions_fine(object.get(req.subject, "permissions", null))
 	_fields_fine(req.account, _account_fields)
 	count(_consistency_problems(req)) == 0
 }
@@ -393,7 +393,7 @@ _permissions_fine(permissions) if _fields_fine(permissions, _permissions)
 
 _resource_fine(req, resource) if {
 	_fields_fine(resource, _resource_fields)
-	count(_proposal_problems(req.action, resource)) == 0
+	count(_proposal_problems(object.get(req, "action", null), resource)) == 0
 	_lookup_fine(req, resource)
 	_facts_fine(req, resource)
 }
@@ -436,13 +436,33 @@ _fields_fine(record, fields) if {
 	}
 }
 
-# precheck_agrees(req) holds when the one-pass check and the full check agree on req.
-precheck_agrees(req) if {
-	fine(req)
-	count(all_problems(req)) == 0
-}
+# precheck_agrees(req) holds when the one-pass checks of the request and of its resource say
+# "fine" exactly when the full checks find no problem. The differential test asks it of every
+# input of its corpus (test/differential/opa.ts).
+precheck_agrees(req) if not is_object(req)
 
 precheck_agrees(req) if {
-	not fine(req)
-	count(all_problems(req)) > 0
+	is_object(req)
+	_request_check_agrees(req)
+	_resource_check_agrees(req, object.get(req, "resource", null))
+}
+
+_request_check_agrees(req) if {
+	_request_fine(req)
+	count(_request_problems(req)) == 0
+}
+
+_request_check_agrees(req) if {
+	not _request_fine(req)
+	count(_request_problems(req)) > 0
+}
+
+_resource_check_agrees(req, resource) if {
+	_resource_fine(req, resource)
+	count(_resource_problems(req, resource)) == 0
+}
+
+_resource_check_agrees(req, resource) if {
+	not _resource_fine(req, resource)
+	count(_resource_problems(req, resource)) > 0
 }
