@@ -9,8 +9,8 @@
 #   the same as {"allow", "reasons": [{"code", "message"}, ...]}.
 #   Entrypoints: decision (decide for input, the OPA-compatible answer), verdict (the same
 #   in the compact form, which the service reads: a quarter of the bytes to write and
-#   parse), decisions (a list of clients of one subject and action, with what depends on
-#   the subject and the action worked out once) and messages.
+#   parse), decisions (a list of clients of one subject and action, decided by the same
+#   stages with the request stage worked out once) and messages.
 package clearance
 
 import data.clearance.accounts
@@ -57,9 +57,10 @@ verdict := verdict_of(input)
 # scope: document
 default decisions := {"outcomes": [], "clients": []}
 
-# A list has few distinct decisions: giving each once and an index per client keeps the
-# result small, and the module hashes its whole result twice (into its result set and again
-# to read it out) before writing it as JSON.
+# Each distinct row is decided once, through the same stages as a single decision (see "lists
+# of clients" below). A list has few distinct decisions: giving each once and an index per
+# client keeps the result small, and the module hashes its whole result twice (into its result
+# set and again to read it out) before writing it as JSON.
 decisions := {"outcomes": outcomes, "clients": [index[key] | some key in keys]} if {
 	is_array(input.clients)
 	keys := [_row_key(row) | some row in input.clients]
@@ -79,22 +80,22 @@ messages := _message_table
 
 # Kept apart from the entrypoint: OPA's WebAssembly planner refuses a function that reads an
 # entrypoint rule (_reason below).
-_message_table := object.union(
-	object.union(object.union(_own_messages, lib.messages), object.union(clients.messages, accounts.messages)),
-	object.union(users.messages, items.messages),
-)
+_message_table := {code: text |
+	some table in [_own_messages, lib.messages, clients.messages, accounts.messages, users.messages, items.messages]
+	some code, text in table
+}
 
 # Every code a decision can give.
 reason_codes := union({
 	{"invalid_input", "no_rule_matched"},
-	_stage_one_codes,
+	_always_first_codes,
 	clients.deny_codes, clients.grant_codes,
 	accounts.deny_codes, accounts.grant_codes,
 	users.deny_codes, users.grant_codes,
 	items.deny_codes, items.grant_codes,
 })
 
-_stage_one_codes := {
+_always_first_codes := {
 	"unknown_subject", "resource_not_found", "unknown_action",
 	"user_suspended", "tenant_mismatch", "resource_type_mismatch", "account_kind_not_supported",
 }

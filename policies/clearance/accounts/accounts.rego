@@ -39,7 +39,10 @@ grants(req) := items.claim_creation_grants(req.subject, req.account.kind) if {
 	who := _who[req.action]
 } else := set()
 
-deny_codes := {"role_not_permitted", "permission_missing", "subscription_requires_top_admin"} | items.claim_creation_deny_codes
+deny_codes := union({
+	{"role_not_permitted", "permission_missing", "subscription_requires_top_admin"},
+	items.claim_creation_deny_codes,
+})
 
 grant_codes := {"top_admin", "sub_admin", "add_clients", "practice_insights"} | items.claim_creation_grant_codes
 

@@ -32,7 +32,9 @@ claim_creation_deny_codes := {"role_not_permitted", "permission_missing"}
 
 claim_creation_grant_codes := {"top_admin", "manage_financial_data", "manage_business", "create_expense_claims"}
 
-deny_codes := clients.deny_codes | {"role_not_permitted", "not_owner", "permission_missing", "self_approval", "item_kind_not_supported"}
+deny_codes := clients.deny_codes | {
+	"role_not_permitted", "not_owner", "permission_missing", "self_approval", "item_kind_not_supported",
+}
 
 grant_codes := clients.grant_codes | {
 	"top_admin", "manage_financial_data", "manage_business", "expense_approver",
@@ -88,14 +90,12 @@ _of_client(item) if is_string(item.client_id)
 _own_books(item) if not _of_client(item)
 
 # Items of a client need access to that client (SPEC §2.2).
-_client_denials(user, item) := clients.access_denials(clients.access(user), client.ledger, client.allocated, client.ledger_access) if {
+_client_denials(user, item) := clients.access_denials(clients.access(user), item.client) if {
 	_of_client(item)
-	client := item.client
 } else := set()
 
-_client_grants(user, item) := clients.access_grants(clients.access(user), client.ledger, client.allocated, client.ledger_access) if {
+_client_grants(user, item) := clients.access_grants(clients.access(user), item.client) if {
 	_of_client(item)
-	client := item.client
 } else := set()
 
 # Approving: only by an approver, never one's own claim (our addition to the help

@@ -171,7 +171,8 @@ _allocation_excess(req) := {_exceeds(concat("", ["may not allocate client ", id,
 	client.found == true
 	client.account_id == req.subject.account_id
 	access := clients.access(req.subject)
-	own_denials := clients.access_denials(access, client.ledger, client.subject_allocated, client.subject_ledger_access)
+	own := {"ledger": client.ledger, "allocated": client.subject_allocated, "ledger_access": client.subject_ledger_access}
+	own_denials := clients.access_denials(access, own)
 	count(own_denials) > 0
 	id := req.resource.attributes.client_id
 	causes := [_allocation_cause[code] | some code in sort(own_denials)]

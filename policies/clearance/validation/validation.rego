@@ -347,7 +347,11 @@ _attribute_client_problems(resource) := union({
 	client := object.get(resource, "attribute_client", null)
 } else := set()
 
-_found_attribute_client_problems(client) := _field_problems("resource.attribute_client", client, _attribute_client_facts) if {
+_found_attribute_client_problems(client) := _field_problems(
+	"resource.attribute_client",
+	client,
+	_attribute_client_facts,
+) if {
 	client.found == true
 } else := set()
 
