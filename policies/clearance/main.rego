@@ -9,14 +9,15 @@
 #   the same as {"allow", "reasons": [{"code", "message"}, ...]}.
 #   Entrypoints: decision (decide for input, the OPA-compatible answer), verdict (the same
 #   in the compact form, which the service reads: a quarter of the bytes to write and
-#   parse), decisions (a list of clients of one subject and action, with what depends on
-#   the subject and the action worked out once) and messages.
+#   parse), decisions (a list of clients of one subject and action, decided by the same
+#   stages with the request stage worked out once) and messages.
 package clearance
 
 import data.clearance.accounts
 import data.clearance.catalogue
 import data.clearance.clients
 import data.clearance.items
+import data.clearance.lib
 import data.clearance.users
 import data.clearance.validation
 
@@ -56,35 +57,60 @@ verdict := verdict_of(input)
 # scope: document
 default decisions := {"outcomes": [], "clients": []}
 
-# A list has few distinct decisions: giving each once and an index per client keeps the
-# result small, and the module hashes its whole result twice (into its result set and again
-# to read it out) before writing it as JSON.
-decisions := {"outcomes": outcomes, "clients": [index[entry] | some entry in entries]} if {
+# Each distinct row is decided once, through the same stages as a single decision (see "lists
+# of clients" below). A list has few distinct decisions: giving each once and an index per
+# client keeps the result small, and the module hashes its whole result twice (into its result
+# set and again to read it out) before writing it as JSON.
+decisions := {"outcomes": outcomes, "clients": [index[key] | some key in keys]} if {
 	is_array(input.clients)
-	entries := _decide_clients(input)
-	outcomes := sort({entry | some entry in entries})
-	index := {entry: i | some i, entry in outcomes}
+	keys := [_row_key(row) | some row in input.clients]
+	list := object.remove(input, {"clients"})
+	request := _request_stage(list)
+	verdicts := {key: _row_verdict(list, request, key) | some key in {key | some key in keys}}
+	outcomes := sort({verdict | some verdict in verdicts})
+	position := {verdict: i | some i, verdict in outcomes}
+	index := {key: position[verdict] | some key, verdict in verdicts}
 }
 
 # METADATA
 # title: Reason messages
 # description: The message of every reason code, for the codes that decisions gives.
 # entrypoint: true
-messages := {code: message(code) | some code in reason_codes}
+messages := _message_table
+
+# Kept apart from the entrypoint: OPA's WebAssembly planner refuses a function that reads an
+# entrypoint rule (_reason below).
+_message_table := {code: text |
+	some table in [_own_messages, lib.messages, clients.messages, accounts.messages, users.messages, items.messages]
+	some code, text in table
+}
 
 # Every code a decision can give.
 reason_codes := union({
 	{"invalid_input", "no_rule_matched"},
-	_stage_one_codes,
+	_always_first_codes,
 	clients.deny_codes, clients.grant_codes,
 	accounts.deny_codes, accounts.grant_codes,
 	users.deny_codes, users.grant_codes,
 	items.deny_codes, items.grant_codes,
 })
 
-_stage_one_codes := {
+_always_first_codes := {
 	"unknown_subject", "resource_not_found", "unknown_action",
 	"user_suspended", "tenant_mismatch", "resource_type_mismatch", "account_kind_not_supported",
+}
+
+# The messages of the input, "always first" and default codes; each area keeps its own.
+_own_messages := {
+	"invalid_input": "the request is malformed",
+	"unknown_subject": "the subject is not a known user",
+	"resource_not_found": "the resource does not exist",
+	"unknown_action": "the action is not in the catalogue",
+	"user_suspended": "the user is suspended",
+	"tenant_mismatch": "the resource belongs to another account",
+	"resource_type_mismatch": "the action does not apply to this type of resource",
+	"account_kind_not_supported": "the action does not exist for this kind of account",
+	"no_rule_matched": "no rule allows this action",
 }
 
 # decide(req) is the decision for one request, with messages; it is defined for every req.
@@ -93,11 +119,29 @@ decide(req) := {"allow": entry[0], "reasons": [_reason(reason) | some i, reason 
 }
 
 # verdict_of(req) is the decision for one request in compact form; it is defined for every req.
-verdict_of(req) := _invalid_entry(problems) if {
-	problems := validation.problems(req)
+verdict_of(req) := _invalid_entry(validation.problems(req)) if {
+	not is_object(req)
+} else := _verdict(_request_stage(req), req)
+
+# ---- the stages of a decision ----------------------------------------------------------------
+#
+# One pipeline for a single decision and for lists. What depends on the action, the subject and
+# its account only is the request stage, worked out once for a list; the rest is decided per
+# resource, in order: input checks, "always first", the area's denials, its grants, the default.
+
+# _request_stage(req) is what every resource of req shares: the problems and the "always first"
+# codes of the action, the subject and its account. req's resource, if any, is not read.
+_request_stage(req) := {
+	"problems": validation.request_problems(req),
+	"always_first": _request_always_first(req),
+}
+
+# _verdict(request, req) is the decision for req, whose request stage is request.
+_verdict(request, req) := _invalid_entry(problems) if {
+	problems := request.problems | validation.resource_problems(req, object.get(req, "resource", null))
 	count(problems) > 0
 } else := _entry(false, codes) if {
-	codes := _stage_one(req)
+	codes := request.always_first | _resource_always_first(req)
 	count(codes) > 0
 } else := _denial_entry(reasons) if {
 	reasons := _area_denials(req.resource.type, req)
@@ -106,6 +150,69 @@ verdict_of(req) := _invalid_entry(problems) if {
 	codes := _area_grants(req.resource.type, req)
 	count(codes) > 0
 } else := _entry(false, {"no_rule_matched"})
+
+# SPEC §2.1 "always first": when any of these applies, all that apply are listed and no area
+# rule is looked at. Refused here too, as our addition: a resource of the wrong type for the
+# action, and an action that does not exist in the subject's kind of account (role and
+# permission rules say nothing useful about an action the account does not have).
+_request_always_first(req) := union({
+	{"unknown_subject" | req.subject.found == false},
+	{"unknown_action" | not catalogue.resource_type(req.action)},
+	{"user_suspended" | req.subject.status == "suspended"},
+	{"account_kind_not_supported" |
+		req.subject.found == true
+		catalogue.resource_type(req.action)
+		not catalogue.exists_in(req.action, req.account.kind)
+	},
+})
+
+# user.create names no existing user: there is nothing to find, and the target account is the
+# subject's own, so it cannot mismatch.
+_resource_always_first(req) := union({
+	{"resource_type_mismatch" | catalogue.resource_type(req.action) != req.resource.type},
+	{"resource_not_found" |
+		req.action != "user.create"
+		req.resource.found == false
+	},
+	{"tenant_mismatch" |
+		req.subject.found == true
+		req.action != "user.create"
+		req.resource.found == true
+		req.resource.account_id != req.subject.account_id
+	},
+})
+
+# Area rules, by resource type.
+_area_denials("client", req) := clients.denials(req)
+
+_area_denials("account", req) := accounts.denials(req)
+
+_area_denials("user", req) := users.denials(req)
+
+_area_denials("item", req) := items.denials(req)
+
+_area_grants("client", req) := clients.grants(req)
+
+_area_grants("account", req) := accounts.grants(req)
+
+_area_grants("user", req) := users.grants(req)
+
+_area_grants("item", req) := items.grants(req)
+
+# ---- lists of clients ------------------------------------------------------------------------
+
+# A listed client's decision is _verdict for the client resource its row stands for, with the
+# request stage worked out once. It depends on the client's facts and on whether its id is a
+# string (an input check), not on which id (no rule of the client area reads it): rows that
+# differ in id only are one key, decided once.
+_row_key(row) := ["", account_id, ledger, allocated, ledger_access] if {
+	[id, account_id, ledger, allocated, ledger_access] := row
+	is_string(id)
+} else := row
+
+_row_verdict(list, request, key) := _verdict(request, object.union(list, {"resource": resource})) if {
+	resource := clients.row_resource(key)
+} else := _invalid_entry(request.problems | validation.client_problems(list, key))
 
 # An entry is flat, [allow, reason, ...]; reasons are sorted by code (then message): sort
 # makes the order the same in OPA and in WebAssembly.
@@ -129,247 +236,6 @@ _invalid_reasons(problems) := [{"code": "invalid_input", "message": problem} | s
 
 # _reason(code) is a reason of an entry with its message: a code gets the one in the table;
 # a reason with its own message ({"code", "message"}) is kept as it is.
-_reason(code) := {"code": code, "message": _message_or_code(code)} if {
+_reason(code) := {"code": code, "message": object.get(_message_table, code, code)} if {
 	is_string(code)
 } else := code
-
-_message_or_code(code) := text if {
-	text := message(code)
-} else := code
-
-# SPEC §2.1 "always first": when any of these applies, all that apply are listed and
-# no area rule is looked at. Refused here too, as our addition: a resource of the wrong
-# type for the action, and an action that does not exist in the subject's kind of account
-# (role and permission rules say nothing useful about an action the account does not have).
-_stage_one(req) := set() if {
-	_request_clear(req, req.resource.type, _action_type(req.action))
-	_resource_clear(req, req.resource)
-} else := _request_stage_one(req, req.resource.type) | _resource_stage_one(req, req.resource)
-
-# The codes that depend on the subject, the action and the resource type only. The common
-# case comes first: none applies, checked in one pass with one catalogue lookup.
-_request_stage_one(req, resource_type) := _action_stage_one(req, resource_type, _action_type(object.get(req, "action", null)))
-
-_action_stage_one(req, resource_type, action_type) := set() if {
-	_request_clear(req, resource_type, action_type)
-} else := union({
-	{"unknown_subject" | req.subject.found == false},
-	{"unknown_action" | action_type == null},
-	{"user_suspended" | req.subject.status == "suspended"},
-	{"resource_type_mismatch" |
-		action_type != null
-		action_type != resource_type
-	},
-	{"account_kind_not_supported" |
-		req.subject.found == true
-		action_type != null
-		not catalogue.exists_in(req.action, req.account.kind)
-	},
-})
-
-# Nothing of stage 1 applies to the request: a known, active subject and an action of the
-# catalogue for this resource type and kind of account.
-_request_clear(req, resource_type, action_type) if {
-	req.subject.found == true
-	req.subject.status != "suspended"
-	action_type == resource_type
-	catalogue.exists_in(req.action, req.account.kind)
-}
-
-# Nothing of stage 1 applies to the resource: it was found, in the subject's account.
-_resource_clear(req, resource) if {
-	resource.found == true
-	resource.account_id == req.subject.account_id
-}
-
-# _action_type(action) is the catalogue's resource type for the action, null when the
-# action is not in the catalogue.
-_action_type(action) := resource_type if {
-	resource_type := catalogue.resource_type(action)
-} else := null
-
-# user.create names no existing user: there is nothing to find, and the target account
-# is the subject's own, so it cannot mismatch. The common case first: a resource found in
-# the subject's account.
-_resource_stage_one(req, resource) := set() if {
-	_resource_clear(req, resource)
-} else := {"resource_not_found" |
-	req.action != "user.create"
-	resource.found == false
-} | {"tenant_mismatch" |
-	tenant := _tenant(req)
-	tenant != null
-	resource.found == true
-	resource.account_id != tenant
-}
-
-# _tenant(req) is the account every resource of req must belong to: the subject's. null when
-# it is not checked: for an unknown subject, and for user.create, whose target account is the
-# subject's own.
-_tenant(req) := req.subject.account_id if {
-	req.subject.found == true
-	req.action != "user.create"
-} else := null
-
-# Area rules, by resource type.
-_area_denials("client", req) := clients.denials(req)
-
-_area_denials("account", req) := accounts.denials(req)
-
-_area_denials("user", req) := users.denials(req)
-
-_area_denials("item", req) := items.denials(req)
-
-_area_grants("client", req) := clients.grants(req)
-
-_area_grants("account", req) := accounts.grants(req)
-
-_area_grants("user", req) := users.grants(req)
-
-_area_grants("item", req) := items.grants(req)
-
-# ---- lists of clients -------------------------------------------------------------------
-
-# decisions for input.clients, with what every client of the list shares worked out once:
-# the problems and "always first" codes of the action, subject and account, the account the
-# clients must belong to, the subject's access to clients, and the codes of the action alone
-# (time.push).
-# They are passed as arguments: a local costs nothing per client, a field of an object one
-# hashed lookup.
-_decide_clients(req) := [_client_entry(req, problems, stage_one, tenant, access, denials, grants, client) |
-	some client in req.clients
-] if {
-	problems := validation.request_problems(req)
-	stage_one := _request_stage_one(req, "client")
-	tenant := _tenant(req)
-	access := _client_access(req)
-	denials := clients.action_denials(req)
-	grants := clients.action_grants(req)
-}
-
-# The subject's access to clients, when the request is well-formed enough to have one.
-_client_access(req) := clients.access(req.subject) if {
-	is_object(req.subject)
-} else := "none"
-
-# _client_entry(req, ..., client) is decide for the client resource that client stands for,
-# in the list's compact form: [allow, reason, ...]. The row is taken apart once.
-_client_entry(req, problems, stage_one, tenant, access, denials, grants, client) := entry if {
-	[id, account_id, ledger, allocated, ledger_access] := client
-	row_problems := validation.row_problems(req, id, account_id, ledger, allocated, ledger_access)
-	entry := _row_entry(
-		_union(problems, row_problems), stage_one, tenant, access, denials, grants,
-		account_id, ledger, allocated, ledger_access,
-	)
-} else := _invalid_entry(_union(problems, validation.client_problems(req, client)))
-
-_row_entry(problems, stage_one, tenant, access, denials, grants, account_id, ledger, allocated, ledger_access) := _invalid_entry(problems) if {
-	count(problems) > 0
-} else := _entry(false, codes) if {
-	codes := _union(stage_one, _client_stage_one(tenant, account_id))
-	count(codes) > 0
-} else := _entry(false, codes) if {
-	codes := _union(clients.access_denials(access, ledger, allocated, ledger_access), denials)
-	count(codes) > 0
-} else := _entry(true, codes) if {
-	codes := _union(clients.access_grants(access, ledger, allocated, ledger_access), grants)
-	count(codes) > 0
-} else := _entry(false, {"no_rule_matched"})
-
-# A listed client is found; only its account can differ (see _resource_stage_one).
-_client_stage_one(tenant, account_id) := {"tenant_mismatch" |
-	tenant != null
-	account_id != tenant
-}
-
-# a | b, without making a new set when a is empty (the common case in a list).
-_union(a, b) := b if {
-	count(a) == 0
-} else := a | b
-
-# A message for every code, deny and grant alike (README, "Reason codes").
-# Input and "always first" (SPEC §2.1).
-message("invalid_input") := "the request is malformed"
-
-message("unknown_subject") := "the subject is not a known user"
-
-message("resource_not_found") := "the resource does not exist"
-
-message("unknown_action") := "the action is not in the catalogue"
-
-message("user_suspended") := "the user is suspended"
-
-message("tenant_mismatch") := "the resource belongs to another account"
-
-message("resource_type_mismatch") := "the action does not apply to this type of resource"
-
-# Denials of the areas.
-message("account_kind_not_supported") := "the action does not exist for this kind of account"
-
-message("role_not_permitted") := "the user's role does not allow this"
-
-message("permission_missing") := "the user does not have the permission this needs"
-
-message("subscription_requires_top_admin") := "only the account's top admin may manage the subscription"
-
-message("client_not_allocated") := "the client is not allocated to the user"
-
-message("ledger_access_required") := "needs ledger access to this client in Xero first"
-
-message("xpm_link_required") := "the user must be linked to a Xero Practice Manager staff member first"
-
-message("admin_target_protected") := "a sub admin may not manage a top admin or grant the top admin role"
-
-message("invalid_role") := "the proposed role does not exist for this kind of account"
-
-message("role_phased_out") := "the expense approver role is being phased out and cannot be newly given"
-
-message("self_action_not_allowed") := concat("", [
-	"users may not suspend or remove themselves, nor change their own role, status, client access or permissions; ",
-	"only the top admin may set their own practice-manager link",
-])
-
-message("grant_exceeds_own_access") := "a sub admin may not give another user access it does not have itself"
-
-message("client_not_found") := "the client to allocate does not exist"
-
-message("not_owner") := "the item belongs to another user"
-
-message("self_approval") := "users may not approve their own expense claims"
-
-message("item_kind_not_supported") := "only expense claims can be approved"
-
-message("no_rule_matched") := "no rule allows this action"
-
-# Grants.
-message("top_admin") := "the user is the account's top admin"
-
-message("sub_admin") := "the user is a sub admin of the account"
-
-message("client_access_all") := "the user may access all clients"
-
-message("client_allocated") := "the client is allocated to the user"
-
-message("ledger_access") := "the user has access to this client in Xero"
-
-message("xpm_linked") := "the user is linked to a Xero Practice Manager staff member"
-
-message("add_clients") := "the user has the add clients permission"
-
-message("practice_insights") := "the user has the practice insights permission"
-
-message("self_service") := "users may view and edit their own profile"
-
-message("manage_financial_data") := "user admins manage all financial data of the business"
-
-message("manage_business") := "the user may manage colleagues' documents in the practice business"
-
-message("own_item") := "the item belongs to the user"
-
-message("publishing_all") := "the user may publish all items"
-
-message("publishing_expense_claims_only") := "the user may publish expense claims"
-
-message("create_expense_claims") := "the user may create expense claims"
-
-message("expense_approver") := "expense approvers may view and approve expense claims"

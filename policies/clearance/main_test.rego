@@ -113,7 +113,8 @@ test_decisions_answer_each_client_in_order if {
 
 test_decisions_give_codes_whose_messages_are_in_the_table if {
 	subject := object.union(_subject("standard"), {"client_access_mode": "ledger_selected"})
-	answers := _expanded(clearance.decisions) with input as _list("client.view", subject, [_row("c1", "xero", false, false)])
+	list_input := _list("client.view", subject, [_row("c1", "xero", false, false)])
+	answers := _expanded(clearance.decisions) with input as list_input
 	answers == [[false, "client_not_allocated", "ledger_access_required"]]
 }
 
@@ -131,13 +132,18 @@ test_a_client_of_another_account_in_a_list_is_a_tenant_mismatch if {
 }
 
 test_a_list_for_an_action_of_another_resource_type_is_refused_for_every_client if {
-	answers := _expanded(clearance.decisions) with input as _list("settings.view", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+	list_input := _list("settings.view", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+	answers := _expanded(clearance.decisions) with input as list_input
 	answers == [[false, "resource_type_mismatch"]]
-	answers == [_entry(clearance.decide(_request("settings.view", _subject("practice_admin"), _practice, _row_resource(_row("c1", "xero", true, true)))))]
+	resource := _row_resource(_row("c1", "xero", true, true))
+	answers == [_entry(clearance.decide(_request("settings.view", _subject("practice_admin"), _practice, resource)))]
 }
 
 test_a_list_for_an_unknown_subject_refuses_every_client if {
-	input_list := {"action": "client.view", "subject": {"id": "u9", "found": false}, "account": null, "clients": [_row("c1", "xero", true, true)]}
+	input_list := {
+		"action": "client.view", "subject": {"id": "u9", "found": false}, "account": null,
+		"clients": [_row("c1", "xero", true, true)],
+	}
 	answers := _expanded(clearance.decisions) with input as input_list
 	answers == [[false, "unknown_subject"]]
 }
@@ -146,19 +152,25 @@ test_a_list_row_with_a_wrong_value_is_invalid_input_naming_the_field if {
 	rows := [["c1", "a1", "sage", true, false]]
 	answers := _expanded(clearance.decisions) with input as _list("client.view", _subject("practice_admin"), rows)
 	answers == [[false, {"code": "invalid_input", "message": "resource.ledger must be xero, myob, quickbooks or none"}]]
-	answers == [_entry(clearance.decide(_request("client.view", _subject("practice_admin"), _practice, _row_resource(rows[0]))))]
+	request := _request("client.view", _subject("practice_admin"), _practice, _row_resource(rows[0]))
+	answers == [_entry(clearance.decide(request))]
 }
 
 test_a_list_row_that_is_not_five_values_is_invalid_input if {
-	answers := _expanded(clearance.decisions) with input as _list("client.view", _subject("practice_admin"), [["c1", "a1"], "c2"])
+	list_input := _list("client.view", _subject("practice_admin"), [["c1", "a1"], "c2"])
+	answers := _expanded(clearance.decisions) with input as list_input
 	every answer in answers {
-		answer == [false, {"code": "invalid_input", "message": "client must be an array of id, account_id, ledger, allocated and ledger_access"}]
+		answer == [false, {
+			"code": "invalid_input",
+			"message": "client must be an array of id, account_id, ledger, allocated and ledger_access",
+		}]
 	}
 }
 
 test_a_problem_of_the_subject_is_given_for_every_client_with_the_clients_own if {
 	subject := object.union(_subject("standard"), {"status": "gone"})
-	answers := _expanded(clearance.decisions) with input as _list("client.view", subject, [["c1", "a1", "xero", "yes", false]])
+	list_input := _list("client.view", subject, [["c1", "a1", "xero", "yes", false]])
+	answers := _expanded(clearance.decisions) with input as list_input
 	answers == [[
 		false,
 		{"code": "invalid_input", "message": "resource.allocated must be a boolean"},
@@ -169,7 +181,8 @@ test_a_problem_of_the_subject_is_given_for_every_client_with_the_clients_own if 
 test_decisions_are_empty_without_a_list_of_clients if {
 	none := {"outcomes": [], "clients": []}
 	clearance.decisions == none with input as {"action": "client.view", "clients": {"c1": {}}}
-	clearance.decisions == none with input as {"action": "client.view", "resources": [_row_resource(_row("c1", "xero", true, true))]}
+	resources := [_row_resource(_row("c1", "xero", true, true))]
+	clearance.decisions == none with input as {"action": "client.view", "resources": resources}
 	clearance.decisions == none with input as {"action": "client.view", "clients": []}
 }
 
@@ -182,9 +195,11 @@ test_decisions_keep_a_missing_field_missing if {
 
 test_a_list_without_an_action_checks_no_facts_of_its_clients if {
 	row := ["c1", 5, "sage", true, true]
-	answers := _expanded(clearance.decisions) with input as {"subject": _subject("standard"), "account": _practice, "clients": [row]}
+	list_input := {"subject": _subject("standard"), "account": _practice, "clients": [row]}
+	answers := _expanded(clearance.decisions) with input as list_input
 	answers == [[false, {"code": "invalid_input", "message": "action must be a string"}]]
-	answers[0] == _entry(clearance.decide({"subject": _subject("standard"), "account": _practice, "resource": _row_resource(row)}))
+	request := {"subject": _subject("standard"), "account": _practice, "resource": _row_resource(row)}
+	answers[0] == _entry(clearance.decide(request))
 }
 
 test_a_list_for_user_create_checks_no_facts_of_its_clients if {
@@ -194,18 +209,21 @@ test_a_list_for_user_create_checks_no_facts_of_its_clients if {
 }
 
 test_a_list_for_an_action_outside_the_catalogue_refuses_every_client if {
-	answers := _expanded(clearance.decisions) with input as _list("client.fly", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+	list_input := _list("client.fly", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+	answers := _expanded(clearance.decisions) with input as list_input
 	answers == [[false, "unknown_action"]]
 }
 
 test_a_list_for_a_client_action_without_own_rules_is_decided_by_client_access if {
-	answers := _expanded(clearance.decisions) with input as _list("client.fly", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+	list_input := _list("client.fly", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+	answers := _expanded(clearance.decisions) with input as list_input
 		with data.clearance.catalogue.resource_type as _with_client_fly
 	answers == [[true, "top_admin"]]
 }
 
 test_a_list_denies_by_default_when_no_rule_grants if {
-	answers := _expanded(clearance.decisions) with input as _list("client.view", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+	list_input := _list("client.view", _subject("practice_admin"), [_row("c1", "xero", true, true)])
+	answers := _expanded(clearance.decisions) with input as list_input
 		with data.clearance.clients.access_grants as set()
 	answers == [[false, "no_rule_matched"]]
 }

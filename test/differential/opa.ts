@@ -17,13 +17,16 @@ export interface OpaAnswer {
   singles: (Json | undefined)[];
   groups: (Json | undefined)[];
   messages: Json | undefined;
+  /** Indexes of the singles where validation's one-pass check disagrees with its full check. */
+  precheckDisagrees: number[];
 }
 
 // Each answer is wrapped in an array of zero or one values, so an undefined decision keeps its place.
 const QUERY = [
   '{"singles": [[d | d := data.clearance.decision with input as x] | some x in input.singles],',
   ' "groups": [[d | d := data.clearance.decisions with input as g] | some g in input.groups],',
-  ' "messages": data.clearance.messages}',
+  ' "messages": data.clearance.messages,',
+  ' "precheck_disagrees": [i | some i, x in input.singles; not data.clearance.validation.precheck_agrees(x)]}',
 ].join('');
 
 function unwrap(values: unknown, expected: number, what: string): (Json | undefined)[] {
@@ -66,12 +69,15 @@ export async function evaluateWithOpa(opa: string, policyDir: string, jobs: read
   return jobs.map((job, i) => {
     const { outputPath } = paths[i] as { outputPath: string };
     const output = JSON.parse(readFileSync(outputPath, 'utf8')) as { result?: { expressions?: { value?: unknown }[] }[] };
-    const value = output.result?.[0]?.expressions?.[0]?.value as { singles?: unknown; groups?: unknown; messages?: Json } | undefined;
+    const value = output.result?.[0]?.expressions?.[0]?.value as
+      | { singles?: unknown; groups?: unknown; messages?: Json; precheck_disagrees?: unknown }
+      | undefined;
     if (value === undefined) throw new Error(`opa eval gave no result for job ${i}`);
     return {
       singles: unwrap(value.singles, job.singles.length, 'decisions'),
       groups: unwrap(value.groups, job.groups.length, 'decision lists'),
       messages: value.messages,
+      precheckDisagrees: Array.isArray(value.precheck_disagrees) ? (value.precheck_disagrees as number[]) : [],
     };
   });
 }

@@ -6,7 +6,8 @@
 // Every input is decided by clearance/decision in both; client inputs that share subject, account
 // and action are also decided together by clearance/decisions in both (the clients as rows, see
 // client-rows.ts), which must repeat the single decisions in order. Lists of rows that stand for
-// no resource (not five values) are compared between the two evaluators. Each area of the corpus
+// no resource (not five values) are compared between the two evaluators. OPA also checks, for every
+// input, that validation's one-pass check agrees with its full check. Each area of the corpus
 // (clients, users, malformed, …) is one test, and those lists one more: it fails when any input
 // of it does. Writes "<passed> <failed> <inputs> inputs" to .build/test-results/differential and
 // exits 1 on any mismatch, on a corpus too small, or on a corpus that is all deny (a failed
@@ -195,6 +196,13 @@ async function main(opa: string): Promise<number> {
     const go = opaSingles[i];
     if (!isDeepStrictEqual(wasm, go)) fail(i, `decision: wasm ${show(wasm)} opa ${show(go)}`);
   });
+  // Validation's one-pass check of the common case must say "fine" exactly when its full check
+  // finds no problem (asked of OPA for every single, by index within its job).
+  let offset = 0;
+  for (const answer of answers) {
+    for (const i of answer.precheckDisagrees) fail(offset + i, 'validation: the one-pass check disagrees with the full check');
+    offset += answer.singles.length;
+  }
   groups.forEach((group, g) => {
     const wasmList = wasmLists[g] ?? [];
     const opaList = opaLists[g];

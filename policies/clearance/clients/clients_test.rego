@@ -10,9 +10,9 @@ _user(role, mode) := {"id": "u1", "role": role, "client_access_mode": mode, "xpm
 
 _request(action, user, client) := {"action": action, "subject": user, "resource": client}
 
-_access_denials(user, client) := clients.access_denials(clients.access(user), client.ledger, client.allocated, client.ledger_access)
+_access_denials(user, client) := clients.access_denials(clients.access(user), client)
 
-_access_grants(user, client) := clients.access_grants(clients.access(user), client.ledger, client.allocated, client.ledger_access)
+_access_grants(user, client) := clients.access_grants(clients.access(user), client)
 
 test_practice_admin_always_has_client_access if {
 	_access_denials(_user("practice_admin", "selected"), _xero_client) == set()

@@ -32,11 +32,28 @@ claim_creation_deny_codes := {"role_not_permitted", "permission_missing"}
 
 claim_creation_grant_codes := {"top_admin", "manage_financial_data", "manage_business", "create_expense_claims"}
 
-deny_codes := clients.deny_codes | {"role_not_permitted", "not_owner", "permission_missing", "self_approval", "item_kind_not_supported"}
+deny_codes := clients.deny_codes | {
+	"role_not_permitted", "not_owner", "permission_missing", "self_approval", "item_kind_not_supported",
+}
 
 grant_codes := clients.grant_codes | {
 	"top_admin", "manage_financial_data", "manage_business", "expense_approver",
 	"own_item", "publishing_all", "publishing_expense_claims_only",
+}
+
+# The messages of this area's own codes (role_not_permitted and the like: lib.messages; the
+# codes of client items: clients.messages).
+messages := {
+	"not_owner": "the item belongs to another user",
+	"self_approval": "users may not approve their own expense claims",
+	"item_kind_not_supported": "only expense claims can be approved",
+	"manage_financial_data": "user admins manage all financial data of the business",
+	"manage_business": "the user may manage colleagues' documents in the practice business",
+	"own_item": "the item belongs to the user",
+	"publishing_all": "the user may publish all items",
+	"publishing_expense_claims_only": "the user may publish expense claims",
+	"create_expense_claims": "the user may create expense claims",
+	"expense_approver": "expense approvers may view and approve expense claims",
 }
 
 # How much of the own books a user may handle:
@@ -59,15 +76,9 @@ _tier(user, kind) := "top_admin" if {
 	user.role == "expense_approver"
 } else := "own"
 
-_may_manage_business(user) if user.role == "client_admin"
+_may_manage_business(user) if user.role in {"client_admin", "standard"}
 
-_may_manage_business(user) if user.role == "standard"
-
-_full_tier("top_admin")
-
-_full_tier("manage_financial_data")
-
-_full_tier("manage_business")
+_full_tier(tier) if tier in {"top_admin", "manage_financial_data", "manage_business"}
 
 # SPEC: top admin, user_admin, expense_approver and practice users with manage_business.
 _approver_tier(tier) if _full_tier(tier)
@@ -79,14 +90,12 @@ _of_client(item) if is_string(item.client_id)
 _own_books(item) if not _of_client(item)
 
 # Items of a client need access to that client (SPEC §2.2).
-_client_denials(user, item) := clients.access_denials(clients.access(user), client.ledger, client.allocated, client.ledger_access) if {
+_client_denials(user, item) := clients.access_denials(clients.access(user), item.client) if {
 	_of_client(item)
-	client := item.client
 } else := set()
 
-_client_grants(user, item) := clients.access_grants(clients.access(user), client.ledger, client.allocated, client.ledger_access) if {
+_client_grants(user, item) := clients.access_grants(clients.access(user), item.client) if {
 	_of_client(item)
-	client := item.client
 } else := set()
 
 # Approving: only by an approver, never one's own claim (our addition to the help
@@ -140,11 +149,7 @@ _limited_to_own(action, item) if {
 	_own_books(item)
 }
 
-_own_item_action("item.view")
-
-_own_item_action("item.edit")
-
-_own_item_action("item.publish")
+_own_item_action(action) if action in {"item.view", "item.edit", "item.publish"}
 
 # Besides approving (decided on its own above), expense approvers may view expense claims.
 _approver_may("item.view", item) if item.kind == "expense_claim"

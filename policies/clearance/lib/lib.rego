@@ -2,77 +2,52 @@
 # title: Shared helpers
 # description: |
 #   Roles, permission defaults and the effective client access mode, shared by
-#   every area. These helpers are used across packages, so they carry no leading
-#   underscore (Regal's leaked-internal-reference would flag one).
-#   Constant sets and tables are written as function clauses: in WebAssembly a set or
-#   object literal is built anew on every evaluation, while a clause is one comparison.
+#   every area, and the reason codes every area gives. These helpers are used across
+#   packages, so they carry no leading underscore (Regal's leaked-internal-reference
+#   would flag one).
 package clearance.lib
 
 # Roles per account kind (SPEC §1). Validation refuses a role of the other kind,
 # so the helpers below may look at the role name alone.
-role_of_kind(role, "practice") if _practice_role(role)
+roles := {
+	"practice": {"practice_admin", "client_admin", "standard", "expense_approver"},
+	"business": {"business_admin", "user_admin", "standard", "expense_approver"},
+}
 
-role_of_kind(role, "business") if _business_role(role)
+role_of_kind(role, kind) if role in roles[kind]
 
-_practice_role("practice_admin")
+known_role(role) if {
+	some kind_roles in roles
+	role in kind_roles
+}
 
-_practice_role("client_admin")
+top_admin_role(kind) := {"practice": "practice_admin", "business": "business_admin"}[kind]
 
-_practice_role("standard")
+is_top_admin(user) if user.role in {"practice_admin", "business_admin"}
 
-_practice_role("expense_approver")
-
-_business_role("business_admin")
-
-_business_role("user_admin")
-
-_business_role("standard")
-
-_business_role("expense_approver")
-
-known_role(role) if role_of_kind(role, "practice")
-
-known_role(role) if role_of_kind(role, "business")
-
-top_admin_role("practice") := "practice_admin"
-
-top_admin_role("business") := "business_admin"
-
-is_top_admin(user) if user.role == "practice_admin"
-
-is_top_admin(user) if user.role == "business_admin"
-
-is_sub_admin(user) if user.role == "client_admin"
-
-is_sub_admin(user) if user.role == "user_admin"
+is_sub_admin(user) if user.role in {"client_admin", "user_admin"}
 
 is_admin(user) if is_top_admin(user)
 
 is_admin(user) if is_sub_admin(user)
 
 # Client admins and standard users are the roles restricted by a client access mode.
-has_client_access_mode(user) if user.role == "client_admin"
+has_client_access_mode(user) if user.role in {"client_admin", "standard"}
 
-has_client_access_mode(user) if user.role == "standard"
+client_access_modes := {"all", "selected", "ledger_all", "ledger_selected"}
 
-known_client_access_mode("all")
-
-known_client_access_mode("selected")
-
-known_client_access_mode("ledger_all")
-
-known_client_access_mode("ledger_selected")
+known_client_access_mode(mode) if mode in client_access_modes
 
 # Permissions are all optional; a missing one is off (SPEC §1).
-permission_default("add_clients") := false
+permission_defaults := {
+	"add_clients": false,
+	"practice_insights": false,
+	"manage_business": false,
+	"create_expense_claims": false,
+	"publishing": "none",
+}
 
-permission_default("practice_insights") := false
-
-permission_default("manage_business") := false
-
-permission_default("create_expense_claims") := false
-
-permission_default("publishing") := "none"
+permission_default(name) := permission_defaults[name]
 
 # permission(user, name) is the user's value for a permission, or its default.
 permission(user, name) := user.permissions[name] if {
@@ -105,3 +80,12 @@ has_xpm_link(user) if {
 # rules read, validated on user resources and kept by the decision log (clearance.log.mask), so
 # a logged decision can be replayed. Other resource types keep free-form attributes.
 resource_attributes := {"role", "client_access_mode", "permissions", "status", "xpm_staff_id", "client_id"}
+
+# The messages of the reason codes every area gives; each area keeps the messages of its own
+# codes beside them.
+messages := {
+	"role_not_permitted": "the user's role does not allow this",
+	"permission_missing": "the user does not have the permission this needs",
+	"top_admin": "the user is the account's top admin",
+	"sub_admin": "the user is a sub admin of the account",
+}

@@ -15,12 +15,14 @@ test_an_entry_without_an_account_masks_nothing if {
 }
 
 test_attributes_the_policy_reads_are_kept if {
-	masks := log.mask with input as _entry({"resource": {"type": "user", "attributes": {"role": "standard", "client_id": "c1"}}})
+	entry := _entry({"resource": {"type": "user", "attributes": {"role": "standard", "client_id": "c1"}}})
+	masks := log.mask with input as entry
 	count(masks) == 0
 }
 
 test_other_attributes_sent_by_the_caller_are_removed if {
-	masks := log.mask with input as _entry({"resource": {"type": "user", "attributes": {"role": "standard", "email": "jo@example.com"}}})
+	entry := _entry({"resource": {"type": "user", "attributes": {"role": "standard", "email": "jo@example.com"}}})
+	masks := log.mask with input as entry
 	masks == {"/input/resource/attributes/email"}
 }
 

@@ -42,15 +42,29 @@ deny_codes := {
 
 grant_codes := {"self_service", "top_admin", "sub_admin"}
 
+# The messages of this area's own codes (role_not_permitted and the like: lib.messages;
+# tenant_mismatch and account_kind_not_supported: the "always first" stage; ledger_access_required:
+# clients).
+messages := {
+	"admin_target_protected": "a sub admin may not manage a top admin or grant the top admin role",
+	"invalid_role": "the proposed role does not exist for this kind of account",
+	"role_phased_out": "the expense approver role is being phased out and cannot be newly given",
+	"self_action_not_allowed": concat("", [
+		"users may not suspend or remove themselves, nor change their own role, status, client access or ",
+		"permissions; only the top admin may set their own practice-manager link",
+	]),
+	"grant_exceeds_own_access": "a sub admin may not give another user access it does not have itself",
+	"client_not_found": "the client to allocate does not exist",
+	"self_service": "users may view and edit their own profile",
+}
+
 # Everyone may look at and edit their own profile.
 _self_service(req) if {
 	_is_self(req)
 	_self_service_action(req.action)
 }
 
-_self_service_action("user.view")
-
-_self_service_action("user.profile.edit")
+_self_service_action(action) if action in {"user.view", "user.profile.edit"}
 
 # A sub admin may not act on a top admin, nor make anyone a top admin. Viewing is not acting:
 # sub admins list every user (users.list), so they may open a top admin's profile too; the
@@ -64,9 +78,7 @@ _protection_denials(req) := {"admin_target_protected" |
 	_proposed_role(req) == lib.top_admin_role(req.account.kind)
 }
 
-_sub_admin_may_on_top_admin("user.create")
-
-_sub_admin_may_on_top_admin("user.view")
+_sub_admin_may_on_top_admin(action) if action in {"user.create", "user.view"}
 
 # expense_approver exists in both kinds, so it is never an invalid_role, only role_phased_out.
 # Nobody may be created as, or changed into, an expense approver; existing ones keep it.
@@ -99,11 +111,7 @@ _self_denials(req) := union({
 	},
 })
 
-_not_on_self("user.suspend")
-
-_not_on_self("user.remove")
-
-_not_on_self("user.client_access.edit")
+_not_on_self(action) if action in {"user.suspend", "user.remove", "user.client_access.edit"}
 
 _not_changed_on_self := {"role", "status", "client_access_mode", "permissions"}
 
@@ -163,7 +171,8 @@ _allocation_excess(req) := {_exceeds(concat("", ["may not allocate client ", id,
 	client.found == true
 	client.account_id == req.subject.account_id
 	access := clients.access(req.subject)
-	own_denials := clients.access_denials(access, client.ledger, client.subject_allocated, client.subject_ledger_access)
+	own := {"ledger": client.ledger, "allocated": client.subject_allocated, "ledger_access": client.subject_ledger_access}
+	own_denials := clients.access_denials(access, own)
 	count(own_denials) > 0
 	id := req.resource.attributes.client_id
 	causes := [_allocation_cause[code] | some code in sort(own_denials)]
@@ -251,11 +260,7 @@ _is_self(req) if {
 }
 
 # The actions whose attributes propose new values for the target (SPEC §2.4a).
-_proposal_action("user.create")
-
-_proposal_action("user.update")
-
-_proposal_action("user.client_access.edit")
+_proposal_action(action) if action in {"user.create", "user.update", "user.client_access.edit"}
 
 # _proposes(req, name) holds when a proposal action carries a value for name. null is no role,
 # status or permissions proposed; for the mode it is the role default, for the link no link.
@@ -270,9 +275,7 @@ _proposes(req, name) if {
 	req.resource.attributes[name] != null
 }
 
-_null_proposes("client_access_mode")
-
-_null_proposes("xpm_staff_id")
+_null_proposes(name) if name in {"client_access_mode", "xpm_staff_id"}
 
 # _proposed_role(req) is the role a proposal carries; undefined when none is proposed, so the
 # role rules above do not apply.

@@ -333,3 +333,23 @@ test_a_found_user_needs_its_permissions_and_link_typed if {
 	linked := object.union(_user_target, {"permissions": {"manage_business": true}, "xpm_staff_id": "s1"})
 	validation.problems(_request("user.view", linked)) == set()
 }
+
+# The one-pass check of the common case and the full check agree (the differential test asks
+# the same of every input of its corpus).
+test_the_one_pass_check_agrees_with_the_full_check if {
+	every req in [
+		42,
+		{},
+		_request("client.view", _found("client", _client_facts)),
+		_request("client.view", _found("client", {"ledger": "sage"})),
+		_request("client.view", {"type": "client", "id": "c1", "found": false}),
+		_request("user.create", {"type": "user", "attributes": {"role": "standard"}}),
+		_request("user.create", {"type": "user", "id": "u2"}),
+		_proposing("user.update", {"role": 7, "permissions": {"publishing": "all", "admin": true}}),
+		_request("item.view", _found("item", {"client_id": "c1", "owner_user_id": "u1", "kind": "receipt"})),
+		object.union(_request("client.view", _found("client", _client_facts)), {"subject": {"id": "u1", "found": true}}),
+		object.union(_request("client.view", _found("client", _client_facts)), {"action": null}),
+	] {
+		validation.precheck_agrees(req)
+	}
+}
