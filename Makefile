@@ -21,7 +21,7 @@ REGO_SOURCES := $(shell find policies -name '*.rego' 2>/dev/null)
 OPENAPI_TYPES := service/http/openapi-types.ts
 
 .PHONY: help tools run test policies policy-test policy-fmt policy-lint fmt typecheck openapi openapi-check \
-        test-engine-free test-postgres test-pglite test-differential test-faults bench bench-policy bench-list bench-profile bench-window bench-memory clean
+        lint format-check test-engine-free test-postgres test-pglite test-differential test-faults bench bench-policy bench-list bench-profile bench-window bench-memory clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -64,8 +64,15 @@ policy-lint: $(OPA) ## opa check --strict, and regal lint where Regal is install
 	@$(MAKE) --no-print-directory $(REGAL)
 	@if [ -x $(REGAL) ]; then $(REGAL) lint policies; else echo "warning: regal not installed; skipped regal lint"; fi
 
-fmt: $(OPA) ## Format the Rego sources in place
+fmt: $(OPA) $(NPM_OK) ## Format the Rego and TypeScript sources in place
 	$(OPA) fmt --write policies
+	biome format --write
+
+lint: $(NPM_OK) ## Lint the TypeScript (Biome's recommended rules, biome.json)
+	@biome lint --error-on-warnings && echo "biome lint: clean"
+
+format-check: $(NPM_OK) ## Fail when a TypeScript file is not formatted (120 columns; make fmt formats)
+	@biome format && echo "biome format: clean"
 
 typecheck: $(NPM_OK) ## TypeScript type check (strict)
 	tsc --noEmit -p tsconfig.json

@@ -42,6 +42,8 @@ step "rego lint" make --no-print-directory policy-lint
 counted "rego tests" rego make --no-print-directory policy-test
 step "policy build" make --no-print-directory policies
 step "typecheck" make --no-print-directory typecheck
+step "typescript lint" make --no-print-directory lint
+step "typescript format" make --no-print-directory format-check
 step "openapi types" make --no-print-directory openapi-check
 counted "tap, engine-free files (once)" tap-engine-free make --no-print-directory test-engine-free
 counted "tap on postgres" tap-postgres make --no-print-directory test-postgres
@@ -51,7 +53,7 @@ counted "differential" differential make --no-print-directory test-differential
 
 passed=$((passed + checks_passed)) failed=$((failed + checks_failed))
 echo "=== summary"
-echo "checks (rego format and lint, policy build, typecheck, OpenAPI types): $checks_passed passed, $checks_failed failed"
+echo "checks (rego format and lint, policy build, typecheck, TypeScript lint and format, OpenAPI types): $checks_passed passed, $checks_failed failed"
 printf '%s\n' "${summary[@]}"
 [ ${#failed_steps[@]} -eq 0 ] || echo "failed: ${failed_steps[*]}"
 echo "$passed passed, $failed failed; the differential checked $inputs inputs"

@@ -261,7 +261,7 @@ t.test('scripts/test-all.sh (make test) with a stand-in make', async (t) => {
     'test-differential': ['differential', '7 0 11672 inputs'],
   };
   const make = (overrides: Record<string, { counts?: string | null; code: number }> = {}) => {
-    const cases = Object.keys({ ...counts, ...overrides, policies: 0, 'policy-fmt': 0, 'policy-lint': 0, typecheck: 0, 'openapi-check': 0 }).map((target) => {
+    const cases = Object.keys({ ...counts, ...overrides, policies: 0, 'policy-fmt': 0, 'policy-lint': 0, typecheck: 0, lint: 0, 'format-check': 0, 'openapi-check': 0 }).map((target) => {
       const [file, written] = counts[target] ?? [null, null];
       const override = overrides[target];
       const text = override === undefined ? written : (override.counts ?? null);
@@ -276,34 +276,34 @@ t.test('scripts/test-all.sh (make test) with a stand-in make', async (t) => {
   t.test('when every step passes, then it exits 0 and the closing line adds up the test cases and names the inputs checked', async (t) => {
     const run = makeTest();
     t.equal(run.status, 0, run.output);
-    t.equal(closing(run.output), '674 passed, 0 failed; the differential checked 11672 inputs', '5 checks + 182 + 60 + 200 + 190 + 30 + 7');
+    t.equal(closing(run.output), '676 passed, 0 failed; the differential checked 11672 inputs', '7 checks + 182 + 60 + 200 + 190 + 30 + 7');
     t.match(run.output, /tap on pglite: 190 passed, 0 failed, 10 skipped/);
   });
 
   t.test('when the differential runner fails without writing counts, then make test fails and counts it', async (t) => {
     const run = makeTest({ 'test-differential': { counts: null, code: 1 } });
     t.not(run.status, 0);
-    t.equal(closing(run.output), '667 passed, 1 failed; the differential checked 0 inputs');
+    t.equal(closing(run.output), '669 passed, 1 failed; the differential checked 0 inputs');
     t.match(run.output, /failed: differential/);
   });
 
   t.test('when a tap suite exits non-zero although its counts say nothing failed, then make test fails and counts one failure', async (t) => {
     const run = makeTest({ 'test-pglite': { counts: '190 0 0 skipped', code: 2 } });
     t.not(run.status, 0);
-    t.equal(closing(run.output), '674 passed, 1 failed; the differential checked 11672 inputs');
+    t.equal(closing(run.output), '676 passed, 1 failed; the differential checked 11672 inputs');
   });
 
   t.test('when a counted step exits 0 but writes no counts, then make test fails', async (t) => {
     const run = makeTest({ 'test-engine-free': { counts: null, code: 0 } });
     t.not(run.status, 0);
     t.match(run.output, /wrote no counts/);
-    t.equal(closing(run.output), '614 passed, 1 failed; the differential checked 11672 inputs');
+    t.equal(closing(run.output), '616 passed, 1 failed; the differential checked 11672 inputs');
   });
 
   t.test('when the Rego runner fails and a check fails, then both are counted and make test fails', async (t) => {
     const run = makeTest({ 'policy-test': { counts: '180 2', code: 1 }, typecheck: { code: 2 } });
     t.not(run.status, 0);
-    t.equal(closing(run.output), '671 passed, 3 failed; the differential checked 11672 inputs');
+    t.equal(closing(run.output), '673 passed, 3 failed; the differential checked 11672 inputs');
     t.match(run.output, /failed: rego tests typecheck/);
   });
 });
