@@ -19,10 +19,12 @@ export function fromDatabaseError(error: unknown): AppError | undefined {
     return new AppError(409, 'conflict', message, { cause: error });
   }
   if (code.startsWith('23') || code.startsWith('22')) {
-    return new AppError(400, 'constraint_violation', `the database refused the change (${detail}); nothing was written`, { cause: error });
+    const message = `the database refused the change (${detail}); nothing was written`;
+    return new AppError(400, 'constraint_violation', message, { cause: error });
   }
   if (/^(08|53|57P)/.test(code) || /^E[A-Z]+$/.test(code)) {
-    return new AppError(503, 'database_unavailable', 'the database is unavailable; nothing was written', { cause: error });
+    const message = 'the database is unavailable; nothing was written';
+    return new AppError(503, 'database_unavailable', message, { cause: error });
   }
   return undefined;
 }
@@ -31,7 +33,11 @@ export function fromDatabaseError(error: unknown): AppError | undefined {
  * The 400 for what the validator refused, naming the first field that failed (records[3].role:
  * array positions in brackets, like the domain's own refusals) and listing every problem found.
  */
-function invalidRequest(validation: ValidationError[], part: string | undefined, meanings: Record<string, string>): AppError {
+function invalidRequest(
+  validation: ValidationError[],
+  part: string | undefined,
+  meanings: Record<string, string>,
+): AppError {
   const problems = validation.map((v) => {
     const params = v.params as Record<string, unknown>;
     const path = v.instancePath.split('/').filter(Boolean);
@@ -41,7 +47,8 @@ function invalidRequest(validation: ValidationError[], part: string | undefined,
     const message =
       v.keyword === 'required' ? `${field} is required`
       : v.keyword === 'additionalProperties' ? `${field} is not an accepted field`
-      : v.keyword === 'pattern' && meanings[String(params.pattern)] !== undefined ? `${field} ${meanings[String(params.pattern)]}`
+      : v.keyword === 'pattern' && meanings[String(params.pattern)] !== undefined
+        ? `${field} ${meanings[String(params.pattern)]}`
       : `${field} ${v.message ?? 'is invalid'}`;
     return { field, message };
   });
@@ -56,8 +63,8 @@ function fromFramework(error: FastifyError, request: FastifyRequest): AppError |
     return new AppError(413, 'body_too_large', `request body exceeds ${limit} bytes`);
   }
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-    const code = error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? 'invalid_json' : 'bad_request';
-    return new AppError(error.statusCode, code, error.message);
+    const invalidJson = error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError;
+    return new AppError(error.statusCode, invalidJson ? 'invalid_json' : 'bad_request', error.message);
   }
   return undefined;
 }
@@ -67,8 +74,10 @@ const send = (reply: FastifyReply, error: AppError) =>
     error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
   });
 
+type ErrorHandler = (error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) => FastifyReply;
+
 /** The app's error handler (app.setErrorHandler(errorHandler())). */
-export function errorHandler(): (error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) => FastifyReply {
+export function errorHandler(): ErrorHandler {
   const meanings = patternMeanings();
   return (error, request, reply) => {
     if (error instanceof AppError) return send(reply, error);
