@@ -109,8 +109,9 @@ export interface SpecRoute {
 }
 
 /**
- * The route of one operation of the document: its URL and every schema Fastify validates and
- * serializes with, taken from the document, so the two cannot drift.
+ * The route of one operation of the document: its method, URL and every schema Fastify validates
+ * and serializes with, taken from the document, so the two cannot drift. Routes bind with route()
+ * (route.ts), by operationId; routes/context.ts still calls this until it is converted.
  */
 export function specRoute(method: Method, path: string): SpecRoute {
   const item = openApiDocument().paths[path];

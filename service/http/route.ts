@@ -14,7 +14,17 @@
 //   `return reply.code(204).send()`; reply.code(n).send(body) is typed by the response for n.
 // - A write's answer may leave out consistency_token: answerWithConsistencyToken (routes/context.ts),
 //   registered by the routes' plugin, adds it once the write is committed.
-// - Other route options (bodyLimit, serializerCompiler, …) pass through to Fastify as they are.
+// - Other route options (bodyLimit, serializerCompiler, …) pass through to Fastify as they are:
+//
+//   route(app, 'putUser', {
+//     onRequest,
+//     handler: async (request, reply) => {
+//       const { accountId, userId } = request.params;
+//       const written = await context.putUser(actorOf(request), accountId, userId, request.body);
+//       return reply.code(written.outcome === 'created' ? 201 : 200).send(written.record);
+//     },
+//   });
+//   route(app, 'syncUsers', { onRequest, bodyLimit: SYNC_BODY_LIMIT, handler: async (request) => … });
 import type {
   FastifyInstance,
   FastifyReply,
