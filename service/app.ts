@@ -3,15 +3,14 @@
 import { join } from 'node:path';
 import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './data/connect.ts';
 import { seedDemoData } from './data/demo-data.ts';
-import { AppError } from './errors.ts';
-import { fromDatabaseError } from './domain/audit.ts';
 import { ensureBootstrapToken } from './domain/tokens.ts';
 import { parseJsonBody } from './http/json-body.ts';
-import { patternMeanings, registerSchemas, validatorCompilers } from './http/openapi.ts';
+import { errorHandler } from './http/errors.ts';
+import { registerSchemas, validatorCompilers } from './http/openapi.ts';
 import authPlugin from './plugins/auth.ts';
 import contextPlugin from './plugins/context.ts';
 import databasePlugin from './plugins/database.ts';
@@ -129,51 +128,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     }
   });
 
-  const meanings = patternMeanings();
-  app.setErrorHandler((error: FastifyError | AppError, request, reply) => {
-    if (error instanceof AppError) {
-      return reply.code(error.statusCode).send({
-        error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
-      });
-    }
-    if (error.validation) {
-      const problems = error.validation.map((v) => {
-        const params = v.params as Record<string, unknown>;
-        const path = v.instancePath.split('/').filter(Boolean);
-        const named = params.missingProperty ?? params.additionalProperty;
-        if (typeof named === 'string') path.push(named);
-        // records[3].role: array positions in brackets, like the domain's own refusals.
-        const field = path.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || error.validationContext || 'body';
-        const message =
-          v.keyword === 'required' ? `${field} is required`
-          : v.keyword === 'additionalProperties' ? `${field} is not an accepted field`
-          : v.keyword === 'pattern' && meanings[String(params.pattern)] !== undefined ? `${field} ${meanings[String(params.pattern)]}`
-          : `${field} ${v.message ?? 'is invalid'}`;
-        return { field, message };
-      });
-      const first = problems[0] ?? { field: 'body', message: 'body is invalid' };
-      return reply.code(400).send({
-        error: { code: 'invalid_request', message: first.message, details: { field: first.field, problems } },
-      });
-    }
-    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
-      const limit = request.routeOptions.bodyLimit ?? BODY_LIMIT;
-      return reply.code(413).send({ error: { code: 'body_too_large', message: `request body exceeds ${limit} bytes` } });
-    }
-    if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) {
-      const code = error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError ? 'invalid_json' : 'bad_request';
-      return reply.code(error.statusCode).send({ error: { code, message: error.message } });
-    }
-    // A read that lost the database (a write already says so through its transaction) is
-    // unavailable, not a fault of ours.
-    const fromDatabase = fromDatabaseError(error);
-    if (fromDatabase instanceof AppError) {
-      request.log.warn({ err: error }, 'database error');
-      return reply.code(fromDatabase.statusCode).send({ error: { code: fromDatabase.code, message: fromDatabase.message } });
-    }
-    request.log.error({ err: error }, 'unhandled error');
-    return reply.code(500).send({ error: { code: 'internal_error', message: 'internal error; see the service log' } });
-  });
+  app.setErrorHandler(errorHandler());
 
   // A graceful stop (app.close(), at SIGTERM/SIGINT): from its first step, nothing more is decided
   // or written; what is already in flight finishes.

@@ -1,5 +1,5 @@
 // The one error type of the service: a stable string code, an HTTP status and a cause.
-// The error handler turns it into {"error": {"code", "message", "details"?}}.
+// The error handler (http/errors.ts) turns it into {"error": {"code", "message", "details"?}}.
 
 export class AppError extends Error {
   readonly code: string;

@@ -8,7 +8,7 @@ import type { Kysely } from 'kysely';
 import { insertAuditRows, pageAuditRows, type AuditDraft, type AuditFilter } from '../data/audit.ts';
 import { notifyCommit } from '../data/facts.ts';
 import type { AuditRow, Database } from '../data/schema.ts';
-import { AppError, badRequest } from '../errors.ts';
+import { badRequest } from '../errors.ts';
 import { consistencyToken } from './consistency.ts';
 import { decodeCursor, encodeCursor } from './cursor.ts';
 import { COMMIT_PREFIX, FACTS_CHANNEL, FACT_SEPARATOR, factChange, type FactStore } from './facts.ts';
@@ -46,27 +46,6 @@ function invalidation(entry: AuditDraft): string {
   }
 }
 
-/**
- * Turns what the database refused into the error shape: a race with another writer is 409, a
- * value the schema refuses is 400, a lost connection 503. Anything else is a bug and stays a 500.
- */
-export function fromDatabaseError(error: unknown): unknown {
-  if (error instanceof AppError) return error;
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code !== 'string') return error;
-  const detail = (error as Error).message;
-  if (['23505', '23503', '40001', '40P01'].includes(code)) {
-    return new AppError(409, 'conflict', `a concurrent change touched the same records (${detail}); nothing was written, retry the request`, { cause: error });
-  }
-  if (code.startsWith('23') || code.startsWith('22')) {
-    return new AppError(400, 'constraint_violation', `the database refused the change (${detail}); nothing was written`, { cause: error });
-  }
-  if (/^(08|53|57P)/.test(code) || /^E[A-Z]+$/.test(code)) {
-    return new AppError(503, 'database_unavailable', 'the database is unavailable; nothing was written', { cause: error });
-  }
-  return error;
-}
-
 export class AuditedWriter {
   readonly #db: Kysely<Database>;
   readonly #facts: FactStore;
@@ -94,8 +73,9 @@ export class AuditedWriter {
       });
     } catch (error) {
       // Rolled back, where dropping is harmless, or lost at COMMIT, when it may have committed.
+      // What the database refused reaches the error handler as it is (http/errors.ts maps it).
       await this.#dropChanged(changes);
-      throw fromDatabaseError(error);
+      throw error;
     }
     // A decision sent after this reply must not be answered from a cache entry the change made
     // stale, whichever worker it reaches.

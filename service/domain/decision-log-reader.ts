@@ -18,7 +18,8 @@ export interface DecisionLogView {
   allow: boolean | null;
   reason_codes: string[];
   input: unknown;
-  result: unknown;
+  /** An object: {allow, reasons} for a decision, {allowed, denied} for a list query (the writer stores no other). */
+  result: Record<string, unknown>;
   masked: DecisionLogRow['masked'];
   error: DecisionLogRow['error'];
   policy_revision: string | null;
@@ -39,7 +40,7 @@ export function toView(row: DecisionLogRow): DecisionLogView {
     allow: row.allow,
     reason_codes: row.reason_codes,
     input: row.input,
-    result: row.result,
+    result: row.result as Record<string, unknown>,
     masked: row.masked,
     error: row.error,
     policy_revision: row.policy_revision,

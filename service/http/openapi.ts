@@ -67,14 +67,21 @@ export const ref = (name: string) => ({ $ref: `${name}#` });
  */
 export const validatorCompilers: BuildCompilerFromPool = (externalSchemas, options) => {
   const build = AjvCompiler();
-  const strict = build(externalSchemas, options);
-  const coercing = build(externalSchemas, { ...options, mode: undefined, customOptions: { ...(options?.customOptions as object), coerceTypes: 'array' } });
+  // Handlers see the document's defaults filled in (route.ts types them so), never re-apply them.
+  const customOptions = { ...(options?.customOptions as object), useDefaults: true };
+  const strict = build(externalSchemas, { ...options, mode: undefined, customOptions });
+  const coercing = build(externalSchemas, {
+    ...options,
+    mode: undefined,
+    customOptions: { ...customOptions, coerceTypes: 'array' },
+  });
   // Fastify calls the compiler with its route definition, which the package's types do not say.
   const compile = (route: { httpPart?: string }) => (route.httpPart === 'body' ? strict : coercing)(route as never);
   return compile as unknown as ReturnType<BuildCompilerFromPool>;
 };
 
-type Method = 'get' | 'put' | 'post' | 'patch' | 'delete';
+const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;
+type Method = (typeof METHODS)[number];
 
 interface Parameter {
   name: string;
@@ -94,6 +101,7 @@ function resolve<T>(value: unknown): T {
 }
 
 export interface SpecRoute {
+  method: Uppercase<Method>;
   /** The Fastify URL (`/v1/accounts/:accountId`). */
   url: string;
   /** params, querystring, body and response schemas, as the document states them. */
@@ -101,8 +109,9 @@ export interface SpecRoute {
 }
 
 /**
- * The route of one operation of the document: its URL and every schema Fastify validates and
- * serializes with, taken from the document, so the two cannot drift.
+ * The route of one operation of the document: its method, URL and every schema Fastify validates
+ * and serializes with, taken from the document, so the two cannot drift. Routes bind with route()
+ * (route.ts), by operationId; routes/context.ts still calls this until it is converted.
  */
 export function specRoute(method: Method, path: string): SpecRoute {
   const item = openApiDocument().paths[path];
@@ -133,5 +142,24 @@ export function specRoute(method: Method, path: string): SpecRoute {
   schema.response = response;
 
   // Query values arrive as text; validatorCompilers reads them as the schema's type.
-  return { url: path.replace(/\{(\w+)\}/g, ':$1'), schema: schema as FastifySchema };
+  const url = path.replace(/\{(\w+)\}/g, ':$1');
+  return { method: method.toUpperCase() as Uppercase<Method>, url, schema: schema as FastifySchema };
+}
+
+let byOperationId: Map<string, { method: Method; path: string }> | undefined;
+
+/** The route of the document's operation with this operationId (see specRoute). */
+export function operationRoute(operationId: string): SpecRoute {
+  if (byOperationId === undefined) {
+    byOperationId = new Map();
+    for (const [path, item] of Object.entries(openApiDocument().paths)) {
+      for (const method of METHODS) {
+        const id = (item[method] as { operationId?: unknown } | undefined)?.operationId;
+        if (typeof id === 'string') byOperationId.set(id, { method, path });
+      }
+    }
+  }
+  const found = byOperationId.get(operationId);
+  if (found === undefined) throw new Error(`openapi: no operation ${operationId}`);
+  return specRoute(found.method, found.path);
 }

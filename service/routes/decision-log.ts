@@ -2,20 +2,14 @@
 import type { FastifyInstance } from 'fastify';
 import { getDecision, listDecisions } from '../domain/decision-log-reader.ts';
 import { notFound } from '../errors.ts';
-import { specRoute } from '../http/openapi.ts';
-import type { operations } from '../http/openapi-types.ts';
-
-type ListQuery = NonNullable<operations['listDecisions']['parameters']['query']>;
-type GetParams = operations['getDecision']['parameters']['path'];
+import { route } from '../http/route.ts';
 
 const date = (value: string | undefined) => (value === undefined ? undefined : new Date(value));
 
 export default async function decisionLogRoutes(app: FastifyInstance): Promise<void> {
   const onRequest = app.requireScope('logs');
 
-  app.route<{ Querystring: ListQuery }>({
-    method: 'GET',
-    ...specRoute('get', '/v1/decisions'),
+  route(app, 'listDecisions', {
     onRequest,
     handler: async (request) => {
       const q = request.query;
@@ -32,19 +26,20 @@ export default async function decisionLogRoutes(app: FastifyInstance): Promise<v
         tokenId: q.token_id,
         since: date(q.since),
         until: date(q.until),
-        limit: q.limit ?? 100,
+        limit: q.limit,
         cursor: q.cursor,
       });
     },
   });
 
-  app.route<{ Params: GetParams }>({
-    method: 'GET',
-    ...specRoute('get', '/v1/decisions/{decisionId}'),
+  route(app, 'getDecision', {
     onRequest,
     handler: async (request) => {
-      const entry = await getDecision(app.database.longDb, request.params.decisionId);
-      if (entry === null) throw notFound('decision_not_found', `no decision log entry ${request.params.decisionId} (it may not be written yet)`);
+      const { decisionId } = request.params;
+      const entry = await getDecision(app.database.longDb, decisionId);
+      if (entry === null) {
+        throw notFound('decision_not_found', `no decision log entry ${decisionId} (it may not be written yet)`);
+      }
       return entry;
     },
   });

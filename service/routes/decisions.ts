@@ -5,8 +5,8 @@ import { CACHED, requestedConsistency, tokenTransaction, type Consistency } from
 import type { CallContext } from '../domain/decisions.ts';
 import { badRequest } from '../errors.ts';
 import { attributesRefusal } from '../domain/request-bounds.ts';
-import { specRoute } from '../http/openapi.ts';
 import type { components } from '../http/openapi-types.ts';
+import { route } from '../http/route.ts';
 
 type Schemas = components['schemas'];
 
@@ -27,7 +27,8 @@ function headerConsistency(request: FastifyRequest): Consistency {
   if (text === 'fresh') return requestedConsistency('fresh', CONSISTENCY_HEADER);
   const token = /^at_least=(.*)$/.exec(text)?.[1];
   if (token === undefined) {
-    throw badRequest('invalid_request', `${CONSISTENCY_HEADER} must be "fresh" or "at_least=<consistency token>", sent once`, { field: CONSISTENCY_HEADER });
+    const message = `${CONSISTENCY_HEADER} must be "fresh" or "at_least=<consistency token>", sent once`;
+    throw badRequest('invalid_request', message, { field: CONSISTENCY_HEADER });
   }
   return { kind: 'at_least', transaction: tokenTransaction(token, CONSISTENCY_HEADER) };
 }
@@ -46,34 +47,40 @@ function checkAttributes(resource: Schemas['Resource'], field: string): void {
 
 export default async function decisionRoutes(app: FastifyInstance): Promise<void> {
   const onRequest = app.requireScope('decide');
-  // Every schema (body, each response) is the document's own operation.
-  const route = (path: string) => {
-    const { url, schema } = specRoute('post', path);
-    return { url, options: { onRequest, schema } };
-  };
 
-  const decide = route('/v1/decide');
-  app.post<{ Body: Schemas['SingleDecideRequest'] }>(decide.url, decide.options, async (request) => {
-    const { consistency, ...question } = request.body;
-    checkAttributes(question.resource, 'resource.attributes');
-    return app.decisions.decide(question, call(request, 'decide', requestedConsistency(consistency, 'consistency')));
+  route(app, 'decide', {
+    onRequest,
+    handler: async (request) => {
+      const { consistency, ...question } = request.body;
+      checkAttributes(question.resource, 'resource.attributes');
+      return app.decisions.decide(question, call(request, 'decide', requestedConsistency(consistency, 'consistency')));
+    },
   });
 
-  const batch = route('/v1/decide/batch');
-  app.post<{ Body: Schemas['BatchRequest'] }>(batch.url, batch.options, async (request) => ({
-    results: await app.decisions.decideBatch(request.body.requests, call(request, 'batch', requestedConsistency(request.body.consistency, 'consistency'))),
-  }));
-
-  const query = route('/v1/resources/query');
-  app.post<{ Body: Schemas['QueryRequest'] }>(query.url, { ...query.options, serializerCompiler: flatJson }, async (request) => {
-    const { subject, action, include_denied, consistency } = request.body;
-    return app.decisions.queryClients(subject.id, action, include_denied === true, call(request, 'query', requestedConsistency(consistency, 'consistency')));
+  route(app, 'decideBatch', {
+    onRequest,
+    handler: async (request) => {
+      const consistency = requestedConsistency(request.body.consistency, 'consistency');
+      return { results: await app.decisions.decideBatch(request.body.requests, call(request, 'batch', consistency)) };
+    },
   });
 
-  const opa = route('/v1/data/clearance/decision');
-  app.post<{ Body: Schemas['OpaRequest'] }>(opa.url, opa.options, async (request) => {
-    checkAttributes(request.body.input.resource, 'input.resource.attributes');
-    const result = await app.decisions.decide(request.body.input, call(request, 'opa', headerConsistency(request)));
-    return { result, decision_id: result.decision_id };
+  route(app, 'queryResources', {
+    onRequest,
+    serializerCompiler: flatJson,
+    handler: async (request) => {
+      const { subject, action, include_denied, consistency } = request.body;
+      const asked = call(request, 'query', requestedConsistency(consistency, 'consistency'));
+      return app.decisions.queryClients(subject.id, action, include_denied, asked);
+    },
+  });
+
+  route(app, 'opaDecision', {
+    onRequest,
+    handler: async (request) => {
+      checkAttributes(request.body.input.resource, 'input.resource.attributes');
+      const result = await app.decisions.decide(request.body.input, call(request, 'opa', headerConsistency(request)));
+      return { result, decision_id: result.decision_id };
+    },
   });
 }

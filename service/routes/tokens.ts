@@ -1,12 +1,8 @@
 // API tokens (scope admin): create (the secret is shown once), list, read, revoke.
-import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
-import { specRoute } from '../http/openapi.ts';
-import type { components, operations } from '../http/openapi-types.ts';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { route } from '../http/route.ts';
 import type { Principal } from '../domain/tokens.ts';
-import { actorOf, answerWithConsistencyToken, type Unstamped } from './context.ts';
-
-type Schemas = components['schemas'];
-type PathOf<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['path']>;
+import { actorOf, answerWithConsistencyToken } from './context.ts';
 
 export default async function tokenRoutes(app: FastifyInstance): Promise<void> {
   const onRequest = app.requireScope('admin');
@@ -14,28 +10,24 @@ export default async function tokenRoutes(app: FastifyInstance): Promise<void> {
   const callerOf = (request: FastifyRequest) => request.principal as Principal;
   const tokens = app.tokenService;
   answerWithConsistencyToken(app);
-  const spec = (method: 'get' | 'post' | 'delete', path: string) => {
-    const { url, schema } = specRoute(method, path);
-    return { method: method.toUpperCase() as HTTPMethods, url, schema, onRequest };
-  };
 
-  app.route<{ Body: Schemas['TokenCreate'] }>({
-    ...spec('post', '/v1/tokens'),
+  route(app, 'createToken', {
+    onRequest,
     handler: async (request, reply) => {
-      const created: Unstamped<Schemas['TokenCreated']> = await tokens.create(callerOf(request), actorOf(request), request.body);
+      const created = await tokens.create(callerOf(request), actorOf(request), request.body);
       return reply.code(201).send(created);
     },
   });
-  app.route({
-    ...spec('get', '/v1/tokens'),
-    handler: async (request): Promise<Schemas['TokenList']> => ({ tokens: await tokens.list(callerOf(request)) }),
+  route(app, 'listTokens', {
+    onRequest,
+    handler: async (request) => ({ tokens: await tokens.list(callerOf(request)) }),
   });
-  app.route<{ Params: PathOf<'getToken'> }>({
-    ...spec('get', '/v1/tokens/{tokenId}'),
-    handler: async (request): Promise<Schemas['Token']> => tokens.get(callerOf(request), request.params.tokenId),
+  route(app, 'getToken', {
+    onRequest,
+    handler: async (request) => tokens.get(callerOf(request), request.params.tokenId),
   });
-  app.route<{ Params: PathOf<'revokeToken'> }>({
-    ...spec('delete', '/v1/tokens/{tokenId}'),
+  route(app, 'revokeToken', {
+    onRequest,
     handler: async (request, reply) => {
       await tokens.revoke(callerOf(request), actorOf(request), request.params.tokenId);
       return reply.code(204).send();
