@@ -21,7 +21,7 @@ import type {
 } from '../data/schema.ts';
 import { AppError, badRequest, notFound } from '../errors.ts';
 import type { Actor, AuditDraft, AuditedWriter } from './audit.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { decodeCursor, encodeCursor, type PageQuery } from './paging.ts';
 
 /** Most records one bulk sync may carry. */
 export const MAX_SYNC_RECORDS = 10_000;
@@ -184,10 +184,7 @@ export interface SyncCounts {
   deleted: number;
 }
 
-export interface PageQuery {
-  limit: number;
-  cursor?: string;
-}
+export type { PageQuery } from './paging.ts';
 
 // Refusals.
 

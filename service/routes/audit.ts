@@ -1,5 +1,6 @@
 // The audit trail of the context API and token changes (scope logs: operators review it).
 import type { FastifyInstance } from 'fastify';
+import { DEFAULT_PAGE_LIMIT } from '../domain/paging.ts';
 import { specRoute } from '../http/openapi.ts';
 import type { components, operations } from '../http/openapi-types.ts';
 
@@ -13,6 +14,6 @@ export default async function auditRoutes(app: FastifyInstance): Promise<void> {
     schema,
     onRequest: app.requireScope('logs'),
     handler: async (request): Promise<components['schemas']['AuditList']> =>
-      app.auditTrail.list({ ...request.query, limit: request.query.limit ?? 100 }),
+      app.auditTrail.list({ ...request.query, limit: request.query.limit ?? DEFAULT_PAGE_LIMIT }),
   });
 }

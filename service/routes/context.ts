@@ -2,7 +2,8 @@
 // and items, one record at a time or in bulk. Schemas come from the OpenAPI document.
 import type { FastifyInstance, FastifyReply, FastifyRequest, HTTPMethods } from 'fastify';
 import type { Actor } from '../domain/audit.ts';
-import type { PageQuery, Written } from '../domain/context.ts';
+import type { Written } from '../domain/context.ts';
+import { DEFAULT_PAGE_LIMIT, type PageQuery } from '../domain/paging.ts';
 import type { Principal } from '../domain/tokens.ts';
 import { specRoute } from '../http/openapi.ts';
 import type { components, operations } from '../http/openapi-types.ts';
@@ -13,7 +14,6 @@ type QueryOf<Op extends keyof operations> = NonNullable<operations[Op]['paramete
 
 /** A bulk sync of 10,000 users with long names and ids is larger than the app-wide 4 MiB. */
 export const SYNC_BODY_LIMIT = 16 * 1024 * 1024;
-const DEFAULT_LIMIT = 100;
 
 export const actorOf = (request: FastifyRequest): Actor => ({
   tokenId: (request.principal as Principal).tokenId,
@@ -44,7 +44,7 @@ export function answerWithConsistencyToken(app: FastifyInstance): void {
 }
 
 const pageOf = (query: { limit?: number; cursor?: string }): PageQuery => ({
-  limit: query.limit ?? DEFAULT_LIMIT,
+  limit: query.limit ?? DEFAULT_PAGE_LIMIT,
   ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
 });
 

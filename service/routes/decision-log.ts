@@ -1,6 +1,7 @@
 // The decision log for operators (scope logs): a filtered list, newest first, and one entry.
 import type { FastifyInstance } from 'fastify';
 import { getDecision, listDecisions } from '../domain/decision-log-reader.ts';
+import { DEFAULT_PAGE_LIMIT } from '../domain/paging.ts';
 import { notFound } from '../errors.ts';
 import { specRoute } from '../http/openapi.ts';
 import type { operations } from '../http/openapi-types.ts';
@@ -32,7 +33,7 @@ export default async function decisionLogRoutes(app: FastifyInstance): Promise<v
         tokenId: q.token_id,
         since: date(q.since),
         until: date(q.until),
-        limit: q.limit ?? 100,
+        limit: q.limit ?? DEFAULT_PAGE_LIMIT,
         cursor: q.cursor,
       });
     },
