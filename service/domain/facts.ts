@@ -116,10 +116,10 @@ export class FactStore implements Facts {
     peers?.follow((change) => this.invalidate(change));
     const { db } = handle;
     this.#load = {
-      user: async (id) => (await facts.findUser(db, id)) ?? NONE,
-      account: async (id) => (await facts.findAccount(db, id)) ?? NONE,
-      client: async (id) => (await facts.findClient(db, id)) ?? NONE,
-      item: async (id) => (await facts.findItem(db, id)) ?? NONE,
+      user: async (id) => (await facts.findById(db, 'users', id)) ?? NONE,
+      account: async (id) => (await facts.findById(db, 'accounts', id)) ?? NONE,
+      client: async (id) => (await facts.findById(db, 'clients', id)) ?? NONE,
+      item: async (id) => (await facts.findById(db, 'items', id)) ?? NONE,
       allocations: async (userId) => new Set(await facts.userClientIds(db, 'allocations', userId)),
       ledgerAccess: async (userId) => new Set(await facts.userClientIds(db, 'ledger_access', userId)),
       token: async (id) => (await findToken(db, id)) ?? NONE,

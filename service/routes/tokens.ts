@@ -3,7 +3,7 @@ import type { FastifyInstance, FastifyRequest, HTTPMethods } from 'fastify';
 import { specRoute } from '../http/openapi.ts';
 import type { components, operations } from '../http/openapi-types.ts';
 import type { Principal } from '../domain/tokens.ts';
-import { actorOf, answerWithConsistencyToken, type Unstamped } from './context.ts';
+import { actorOf, answerWithConsistencyToken, type Unstamped } from '../http/write-answers.ts';
 
 type Schemas = components['schemas'];
 type PathOf<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['path']>;

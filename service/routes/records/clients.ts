@@ -1,0 +1,8 @@
+// Clients of a practice account.
+import type { FastifyInstance } from 'fastify';
+import { memberRoutes } from './members.ts';
+import type { Schemas } from './shared.ts';
+
+export function clientRoutes(app: FastifyInstance): void {
+  memberRoutes<Schemas['Client'], Schemas['ClientPut'], Schemas['ClientList']>(app, 'clients', 'clientId', app.recordService.clients);
+}

@@ -1,0 +1,8 @@
+// Items of an account: expense claims, receipts, invoices.
+import type { FastifyInstance } from 'fastify';
+import { memberRoutes } from './members.ts';
+import type { Schemas } from './shared.ts';
+
+export function itemRoutes(app: FastifyInstance): void {
+  memberRoutes<Schemas['Item'], Schemas['ItemPut'], Schemas['ItemList']>(app, 'items', 'itemId', app.recordService.items);
+}
