@@ -11,7 +11,8 @@ import type { AuditRow, Database } from '../data/schema.ts';
 import { AppError } from '../errors.ts';
 import { consistencyToken } from './consistency.ts';
 import { checkWindow, isTimePosition, readPage, type Keyset, type PageQuery } from './paging.ts';
-import { COMMIT_PREFIX, FACTS_CHANNEL, FACT_SEPARATOR, factChange, type FactStore } from './facts.ts';
+import { FACT_SEPARATOR, changeOf } from './fact-tables.ts';
+import { COMMIT_PREFIX, FACTS_CHANNEL, type FactStore } from './facts.ts';
 
 export type { AuditDraft } from '../data/audit.ts';
 
@@ -24,27 +25,6 @@ export interface Actor {
 
 /** Above this many changed records the whole cache is dropped rather than entry by entry. */
 const CLEAR_ALL_ABOVE = 1000;
-
-/** The change a changed record is to the fact cache (as the change feed would tell of it). */
-function invalidation(entry: AuditDraft): string {
-  const account = entry.account_id ?? '';
-  switch (entry.record_type) {
-    case 'account':
-      return factChange('accounts', entry.record_id, entry.record_id);
-    case 'user':
-      return factChange('users', entry.record_id, account);
-    case 'client':
-      return factChange('clients', entry.record_id, account);
-    case 'item':
-      return factChange('items', entry.record_id, account);
-    case 'allocation':
-      return factChange('allocations', entry.user_id ?? '', account);
-    case 'ledger_access':
-      return factChange('ledger_access', entry.user_id ?? '', account);
-    case 'token':
-      return factChange('api_tokens', entry.record_id, entry.record_id);
-  }
-}
 
 /**
  * Turns what the database refused into the error shape: a race with another writer is 409, a
@@ -107,7 +87,7 @@ export class AuditedWriter {
   #dropChanged(changes: readonly AuditDraft[]): Promise<void> {
     if (changes.length === 0) return Promise.resolve();
     if (changes.length > CLEAR_ALL_ABOVE) return this.#facts.changed(['*']);
-    return this.#facts.changed([...new Set(changes.map(invalidation))]);
+    return this.#facts.changed([...new Set(changes.map(changeOf))]);
   }
 }
 
