@@ -12,10 +12,15 @@ export type RowOf<T extends RecordTable> = Selectable<Database[T]> & { id: strin
  * PostgreSQL refuses that in a parameter (the decision would fail as if the database were down),
  * and no stored id holds one, so such an id is simply not found.
  */
-export const findById = async <T extends RecordTable>(db: Kysely<Database>, table: T, id: string): Promise<RowOf<T> | undefined> =>
-  id.includes('\u0000')
-    ? undefined
-    : ((await db.selectFrom(table as RecordTable).selectAll().where('id', '=', id).executeTakeFirst()) as RowOf<T> | undefined);
+export async function findById<T extends RecordTable>(
+  db: Kysely<Database>,
+  table: T,
+  id: string,
+): Promise<RowOf<T> | undefined> {
+  if (id.includes('\u0000')) return undefined;
+  const row = await db.selectFrom(table as RecordTable).selectAll().where('id', '=', id).executeTakeFirst();
+  return row as RowOf<T> | undefined;
+}
 
 /** The ids of the clients a user is linked to in allocations or ledger_access. */
 export async function userClientIds(db: Kysely<Database>, table: 'allocations' | 'ledger_access', userId: string): Promise<string[]> {

@@ -32,9 +32,18 @@ export const insertAccount = (
   db: Kysely<Database>,
   account: Pick<NewAccount, 'id' | 'kind' | 'name'>,
 ): Promise<Account | undefined> =>
-  db.insertInto('accounts').values(account).onConflict((oc) => oc.column('id').doNothing()).returningAll().executeTakeFirst();
+  db
+    .insertInto('accounts')
+    .values(account)
+    .onConflict((oc) => oc.column('id').doNothing())
+    .returningAll()
+    .executeTakeFirst();
 
-export const updateAccount = (db: Kysely<Database>, id: string, set: { kind: AccountKind; name: string }): Promise<Account> =>
+export const updateAccount = (
+  db: Kysely<Database>,
+  id: string,
+  set: { kind: AccountKind; name: string },
+): Promise<Account> =>
   db
     .updateTable('accounts')
     .set({ ...set, updated_at: sql<Date>`now()` })
@@ -64,13 +73,22 @@ export type MemberTable = Exclude<RecordTable, 'accounts'>;
 /** A row of an account's record. */
 export type MemberRow<T extends MemberTable> = RowOf<T> & { account_id: string };
 /** A record's stored fields, less the timestamps the database keeps. */
-export type FieldsOf<T extends MemberTable> = Omit<Selectable<Database[T]>, 'created_at' | 'updated_at'> & { id: string; account_id: string };
+export type FieldsOf<T extends MemberTable> = Omit<Selectable<Database[T]>, 'created_at' | 'updated_at'> & {
+  id: string;
+  account_id: string;
+};
 
 /** The rows with these ids, of any account. */
-export const findByIds = async <T extends MemberTable>(db: Kysely<Database>, table: T, ids: readonly string[]): Promise<Array<MemberRow<T>>> =>
+export const findByIds = async <T extends MemberTable>(
+  db: Kysely<Database>,
+  table: T,
+  ids: readonly string[],
+): Promise<Array<MemberRow<T>>> =>
   ids.length === 0
     ? []
-    : ((await db.selectFrom(table as MemberTable).selectAll().where('id', '=', anyOf(ids)).execute()) as Array<MemberRow<T>>);
+    : ((await db.selectFrom(table as MemberTable).selectAll().where('id', '=', anyOf(ids)).execute()) as Array<
+        MemberRow<T>
+      >);
 
 /** A page of the accounts, or of one account's users (clients, items), in id order. */
 export const pageRecords = async <T extends RecordTable>(
@@ -94,14 +112,14 @@ export const rowsOfAccount = async <T extends MemberTable>(
   table: T,
   accountId: string,
   keep: readonly string[] = [],
-): Promise<Array<RowOf<T>>> =>
+): Promise<Array<MemberRow<T>>> =>
   (await db
     .selectFrom(table as MemberTable)
     .selectAll()
     .where('account_id', '=', accountId)
     .$if(keep.length > 0, (q) => q.where(sql<boolean>`not (id = ${anyOf(keep)})`))
     .orderBy('id')
-    .execute()) as Array<RowOf<T>>;
+    .execute()) as Array<MemberRow<T>>;
 
 /** Of the given ids, those of users (or clients) in the account. */
 export async function idsInAccount(
@@ -111,12 +129,18 @@ export async function idsInAccount(
   ids: readonly string[],
 ): Promise<Set<string>> {
   if (ids.length === 0) return new Set();
-  const rows = await db.selectFrom(table).select('id').where('account_id', '=', accountId).where('id', '=', anyOf(ids)).execute();
+  const rows = await db
+    .selectFrom(table)
+    .select('id')
+    .where('account_id', '=', accountId)
+    .where('id', '=', anyOf(ids))
+    .execute();
   return new Set(rows.map((r) => r.id));
 }
 
 const text = <R>(...names: Array<keyof R & string>): Array<Column<R>> => names.map((name) => ({ name, type: 'text' }));
-const boolean = <R>(...names: Array<keyof R & string>): Array<Column<R>> => names.map((name) => ({ name, type: 'boolean' }));
+const boolean = <R>(...names: Array<keyof R & string>): Array<Column<R>> =>
+  names.map((name) => ({ name, type: 'boolean' }));
 
 /** Each table's columns as an upsert writes them. */
 const COLUMNS: { [T in MemberTable]: ReadonlyArray<Column<FieldsOf<T>>> } = {
@@ -163,7 +187,10 @@ export async function upsertByIds<T extends MemberTable>(
     .execute()) as Array<MemberRow<T>>;
 }
 
-/** Deletes rows by id. Users' pairs go by cascade and their items lose their owner; clients' pairs and items go by cascade. */
+/**
+ * Deletes rows by id. Users' pairs go by cascade and their items lose their owner; clients' pairs
+ * and items go by cascade.
+ */
 export async function deleteByIds(db: Kysely<Database>, table: MemberTable, ids: readonly string[]): Promise<void> {
   if (ids.length === 0) return;
   await db.deleteFrom(table).where('id', '=', anyOf(ids)).execute();
@@ -175,7 +202,9 @@ export const itemsWhere = (
   column: 'owner_user_id' | 'client_id',
   ids: readonly string[],
 ): Promise<Array<RowOf<'items'>>> =>
-  ids.length === 0 ? Promise.resolve([]) : db.selectFrom('items').selectAll().where(column, '=', anyOf(ids)).orderBy('id').execute();
+  ids.length === 0
+    ? Promise.resolve([])
+    : db.selectFrom('items').selectAll().where(column, '=', anyOf(ids)).orderBy('id').execute();
 
 // Allocations and ledger access: (user, client) pairs inside one account.
 
@@ -199,7 +228,9 @@ export function pairsWhere(
   return query.orderBy('user_id').orderBy('client_id').execute();
 }
 
-export async function insertPairs(db: Kysely<Database>, table: LinkTable, accountId: string, pairs: readonly Pair[]): Promise<void> {
+type WritePairs = (db: Kysely<Database>, table: LinkTable, accountId: string, pairs: readonly Pair[]) => Promise<void>;
+
+export const insertPairs: WritePairs = async (db, table, accountId, pairs) => {
   if (pairs.length === 0) return;
   await db
     .insertInto(table)
@@ -207,13 +238,13 @@ export async function insertPairs(db: Kysely<Database>, table: LinkTable, accoun
     .expression(sql`select ${accountId}, t.user_id, t.client_id from (${unnest(pairs, PAIR_COLUMNS)}) as t`)
     .onConflict((oc) => oc.doNothing())
     .execute();
-}
+};
 
-export async function deletePairs(db: Kysely<Database>, table: LinkTable, accountId: string, pairs: readonly Pair[]): Promise<void> {
+export const deletePairs: WritePairs = async (db, table, accountId, pairs) => {
   if (pairs.length === 0) return;
   await db
     .deleteFrom(table)
     .where('account_id', '=', accountId)
     .where(sql<boolean>`(user_id, client_id) in (${unnest(pairs, PAIR_COLUMNS)})`)
     .execute();
-}
+};

@@ -141,7 +141,10 @@ const AUDIT_PAGES: Keyset<AuditRow, [string, number]> = {
 };
 
 /** Reads the audit trail newest first, filtered, a page at a time. */
-export async function listAudit(db: Kysely<Database>, query: AuditQuery): Promise<{ entries: AuditEntry[]; next_cursor: string | null }> {
+export async function listAudit(
+  db: Kysely<Database>,
+  query: AuditQuery,
+): Promise<{ entries: AuditEntry[]; next_cursor: string | null }> {
   const { since, until } = query;
   const window: AuditFilter = {};
   if (query.account_id !== undefined) window.accountId = query.account_id;

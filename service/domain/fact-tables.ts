@@ -20,7 +20,10 @@ const fact = <V>(spec: FactSpec<V>): FactSpec<V> => spec;
 const byId = <T extends 'accounts' | 'users' | 'clients' | 'items'>(table: T) =>
   fact({ load: async (db, id) => (await findById(db, table, id)) ?? null });
 const links = (table: 'allocations' | 'ledger_access') =>
-  fact<ReadonlySet<string>>({ load: async (db, userId) => new Set(await userClientIds(db, table, userId)), weigh: (set) => set.size });
+  fact<ReadonlySet<string>>({
+    load: async (db, userId) => new Set(await userClientIds(db, table, userId)),
+    weigh: (set) => set.size,
+  });
 
 export const FACTS = {
   user: byId('users'),
@@ -30,7 +33,10 @@ export const FACTS = {
   allocations: links('allocations'),
   ledgerAccess: links('ledger_access'),
   /** An API token row by id (null when unknown); expiry and revocation are for the caller to check. */
-  token: fact({ load: async (db, id) => (await findToken(db, id)) ?? null, bound: (max) => Math.max(16, Math.floor(max / 10)) }),
+  token: fact({
+    load: async (db, id) => (await findToken(db, id)) ?? null,
+    bound: (max) => Math.max(16, Math.floor(max / 10)),
+  }),
   /** Every client of an account, in id order (the candidates of a list query). */
   accountClients: fact({ load: accountClients, weigh: (list) => list.length }),
 };
@@ -77,12 +83,12 @@ export const FACT_SEPARATOR = '/';
  * transaction part is left out where the change is told by the service itself (its own writes,
  * to this process and its fellow workers).
  */
-export const factChange = (table: FactTable, key: string, accountId: string): string => [table, key, accountId].join(FACT_SEPARATOR);
+export const factChange = (table: FactTable, key: string, accountId: string): string =>
+  [table, key, accountId].join(FACT_SEPARATOR);
 
-const TABLE_OF = Object.fromEntries(Object.entries(FACT_TABLES).map(([table, spec]) => [spec.recordType, table])) as Record<
-  AuditRecordType,
-  FactTable
->;
+const TABLE_OF = Object.fromEntries(
+  Object.entries(FACT_TABLES).map(([table, spec]) => [spec.recordType, table]),
+) as Record<AuditRecordType, FactTable>;
 
 /** The change an audited change is to the fact cache, as the feed would tell of it. */
 export function changeOf(entry: AuditDraft): string {

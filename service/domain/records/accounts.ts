@@ -1,12 +1,14 @@
 // Accounts: a practice or a business. The kind stays once the account has users or clients;
 // deleting an account deletes everything in it, each record that goes in the audit trail.
-import { accountHasMembers, deleteAccount, insertAccount, lockAccount, pairsWhere, rowsOfAccount, updateAccount } from '../../data/records.ts';
+import { accountHasMembers, deleteAccount, insertAccount, lockAccount } from '../../data/records.ts';
+import { rowsOfAccount, updateAccount } from '../../data/records.ts';
 import type { AccountKind } from '../../data/schema.ts';
 import { AppError, badRequest } from '../../errors.ts';
 import type { Actor } from '../audit.ts';
 import type { PageQuery } from '../paging.ts';
-import { accountEntry, clientEntry, itemEntry, pairEntry, userEntry } from './audit-entries.ts';
+import { accountEntry, clientEntry, itemEntry, userEntry } from './audit-entries.ts';
 import { listRecords } from './pages.ts';
+import { pairsGoing } from './links.ts';
 import { accountOf, type RecordStore } from './parents.ts';
 import type { Written } from './upsert.ts';
 import { accountView, clientView, itemView, userView, type AccountView } from './views.ts';
@@ -40,11 +42,13 @@ export const accountRecords = ({ db, writer }: RecordStore) => ({
         // update of that row (each statement sees what is committed), so a retried PUT never fails.
         current = await lockAccount(trx, id);
         if (current === undefined) {
-          const message = `account "${id}" was created and deleted by concurrent requests; nothing was written, retry the request`;
-          throw new AppError(409, 'conflict', message);
+          const message = `account "${id}" was created and deleted by concurrent requests; nothing was written`;
+          throw new AppError(409, 'conflict', `${message}, retry the request`);
         }
       }
-      if (current.kind === input.kind && current.name === input.name) return { record: accountView(current), outcome: 'unchanged' as const };
+      if (current.kind === input.kind && current.name === input.name) {
+        return { record: accountView(current), outcome: 'unchanged' as const };
+      }
       if (current.kind !== input.kind && (await accountHasMembers(trx, id))) {
         const message = `account "${id}" has users or clients, so its kind stays ${current.kind}`;
         throw badRequest('account_kind_locked', message, { field: 'kind' });
@@ -65,9 +69,7 @@ export const accountRecords = ({ db, writer }: RecordStore) => ({
       changes.push(accountEntry(accountView(account), null));
       changes.push(...users.map((u) => userEntry(userView(u), null)));
       changes.push(...clients.map((c) => clientEntry(clientView(c), null)));
-      for (const table of ['allocations', 'ledger_access'] as const) {
-        changes.push(...(await pairsWhere(trx, table, { accountId: id })).map((p) => pairEntry(table, id, 'delete', p)));
-      }
+      changes.push(...(await pairsGoing(trx, id, { accountId: id })));
       changes.push(...items.map((i) => itemEntry(itemView(i), null)));
       await deleteAccount(trx, id);
     });

@@ -1,25 +1,17 @@
 // Clients: practice accounts only. Deleting a client takes its allocations, ledger access and
 // items (a client's documents go with it).
 import type { Kysely } from 'kysely';
-import { deleteByIds, itemsWhere, pairsWhere } from '../../data/records.ts';
-import type { Account, Client, Database } from '../../data/schema.ts';
-import type { Actor, AuditDraft } from '../audit.ts';
-import type { PageQuery } from '../paging.ts';
-import { clientEntry, itemEntry, pairEntry } from './audit-entries.ts';
-import { listRecords } from './pages.ts';
-import { accountOf, memberOf, practiceOf, type RecordStore } from './parents.ts';
-import { upsertRecords, type Naming, type RecordKind, type Written } from './upsert.ts';
+import { itemsWhere } from '../../data/records.ts';
+import type { Account, Database } from '../../data/schema.ts';
+import type { AuditDraft } from '../audit.ts';
+import { clientEntry, itemEntry } from './audit-entries.ts';
+import { pairsGoing } from './links.ts';
+import { memberRecords, type MemberKind, type Upsert } from './members.ts';
+import { practiceOf, type RecordStore } from './parents.ts';
+import { upsertRecords } from './upsert.ts';
 import { clientView, itemView, type ClientInput, type ClientView } from './views.ts';
 
-const CLIENTS: RecordKind<'clients', ClientView> = { name: 'client', table: 'clients', view: clientView, entry: clientEntry };
-
-export function upsertClients(
-  trx: Kysely<Database>,
-  account: Account,
-  records: ReadonlyArray<ClientInput & { id: string }>,
-  naming: Naming,
-  changes: AuditDraft[],
-): Promise<Array<Written<ClientView>>> {
+export const upsertClients: Upsert<ClientInput, ClientView> = (trx, account, records, naming, changes) => {
   const desired = records.map((input) => ({
     id: input.id,
     account_id: account.id,
@@ -28,43 +20,17 @@ export function upsertClients(
     ledger: input.ledger ?? 'none',
   }));
   return upsertRecords(trx, CLIENTS, account.id, desired, naming, changes);
+};
+
+/** A client's pairs and items go with it (a client's documents go with it). */
+async function clientCascade(trx: Kysely<Database>, account: Account, ids: readonly string[]): Promise<AuditDraft[]> {
+  const items = (await itemsWhere(trx, 'client_id', ids)).map((item) => itemEntry(itemView(item), null));
+  return [...(await pairsGoing(trx, account.id, { clientIds: ids })), ...items];
 }
 
-/** The clients and, in the audit trail, their pairs and items, which go with them. */
-export async function deleteClients(trx: Kysely<Database>, account: Account, clients: readonly Client[], changes: AuditDraft[]): Promise<void> {
-  if (clients.length === 0) return;
-  const ids = clients.map((c) => c.id);
-  changes.push(...clients.map((c) => clientEntry(clientView(c), null)));
-  for (const table of ['allocations', 'ledger_access'] as const) {
-    changes.push(...(await pairsWhere(trx, table, { clientIds: ids })).map((p) => pairEntry(table, account.id, 'delete', p)));
-  }
-  changes.push(...(await itemsWhere(trx, 'client_id', ids)).map((i) => itemEntry(itemView(i), null)));
-  await deleteByIds(trx, 'clients', ids);
-}
+export const CLIENTS: MemberKind<'clients', ClientView, ClientInput, 'clients'> = {
+  name: 'client', table: 'clients', list: 'clients', view: clientView, entry: clientEntry,
+  account: practiceOf, upsert: upsertClients, cascade: clientCascade, deletesLast: false,
+};
 
-export const clientRecords = ({ db, writer }: RecordStore) => ({
-  async get(accountId: string, clientId: string): Promise<ClientView> {
-    return clientView(await memberOf(db, 'clients', await accountOf(db, accountId, false), clientId));
-  },
-
-  async list(accountId: string, query: PageQuery): Promise<{ clients: ClientView[]; next_cursor: string | null }> {
-    await accountOf(db, accountId, false);
-    const { records, next_cursor } = await listRecords(db, 'clients', accountId, query, clientView);
-    return { clients: records, next_cursor };
-  },
-
-  put(actor: Actor, accountId: string, clientId: string, input: ClientInput, naming: Naming): Promise<Written<ClientView>> {
-    return writer.write(actor, async (trx, changes) => {
-      const account = await practiceOf(trx, accountId, naming);
-      const [written] = await upsertClients(trx, account, [{ ...input, id: clientId }], naming, changes);
-      return written as Written<ClientView>;
-    });
-  },
-
-  delete(actor: Actor, accountId: string, clientId: string): Promise<void> {
-    return writer.write(actor, async (trx, changes) => {
-      const account = await accountOf(trx, accountId, true);
-      await deleteClients(trx, account, [await memberOf(trx, 'clients', account, clientId)], changes);
-    });
-  },
-});
+export const clientRecords = (store: RecordStore) => memberRecords(store, CLIENTS);

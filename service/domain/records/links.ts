@@ -10,6 +10,19 @@ import { invalidReference, unique, type SyncMode } from './upsert.ts';
 
 const pairKey = (p: Pair): string => `${p.user_id}/${p.client_id}`;
 
+/** The audit entries of the pairs that go (by cascade) with some users, some clients or a whole account. */
+export async function pairsGoing(
+  trx: Kysely<Database>,
+  accountId: string,
+  where: { accountId: string } | { userIds: readonly string[] } | { clientIds: readonly string[] },
+): Promise<AuditDraft[]> {
+  const entries: AuditDraft[] = [];
+  for (const table of ['allocations', 'ledger_access'] as const) {
+    entries.push(...(await pairsWhere(trx, table, where)).map((p) => pairEntry(table, accountId, 'delete', p)));
+  }
+  return entries;
+}
+
 /**
  * Adds the desired pairs that are not current; replace also removes the current ones not desired.
  * Duplicate pairs count once. One audit entry per pair added or removed.
@@ -44,7 +57,13 @@ export const linkRecords = ({ db, writer }: RecordStore) => ({
   },
 
   /** Makes the user's set exactly clientIds (duplicates are harmless); [] removes them all. */
-  put(actor: Actor, table: LinkTable, accountId: string, userId: string, clientIds: readonly string[]): Promise<{ client_ids: string[] }> {
+  put(
+    actor: Actor,
+    table: LinkTable,
+    accountId: string,
+    userId: string,
+    clientIds: readonly string[],
+  ): Promise<{ client_ids: string[] }> {
     return writer.write(actor, async (trx, changes) => {
       const account = await accountOf(trx, accountId, true);
       await memberOf(trx, 'users', account, userId);
@@ -52,7 +71,8 @@ export const linkRecords = ({ db, writer }: RecordStore) => ({
       const known = await idsInAccount(trx, 'clients', account.id, wanted);
       const missing = clientIds.findIndex((id) => !known.has(id));
       if (missing >= 0) {
-        throw invalidReference(`client_ids[${missing}]`, `client "${clientIds[missing]}" is not a client of account "${account.id}"`);
+        const message = `client "${clientIds[missing]}" is not a client of account "${account.id}"`;
+        throw invalidReference(`client_ids[${missing}]`, message);
       }
       const current = await pairsWhere(trx, table, { userIds: [userId] });
       const desired = wanted.map((client_id) => ({ user_id: userId, client_id }));

@@ -24,7 +24,12 @@ export async function accountOf(db: Kysely<Database>, id: string, lock: boolean)
 const KIND_OF = { users: 'user', clients: 'client', items: 'item' } as const;
 
 /** A user, client or item of the account; one of another account is as unknown here as one that does not exist. */
-export async function memberOf<T extends MemberTable>(db: Kysely<Database>, table: T, account: Account, id: string): Promise<MemberRow<T>> {
+export async function memberOf<T extends MemberTable>(
+  db: Kysely<Database>,
+  table: T,
+  account: Account,
+  id: string,
+): Promise<MemberRow<T>> {
   const [row] = await findByIds(db, table, [id]);
   if (row === undefined || row.account_id !== account.id) {
     const kind = KIND_OF[table];
@@ -37,9 +42,8 @@ export async function memberOf<T extends MemberTable>(db: Kysely<Database>, tabl
 export async function practiceOf(trx: Kysely<Database>, accountId: string, naming: Naming): Promise<Account> {
   const account = await accountOf(trx, accountId, true);
   if (account.kind !== 'practice') {
-    throw badRequest('invalid_account_kind', `account "${accountId}" is a ${account.kind} account; only practice accounts have clients`, {
-      field: naming.account,
-    });
+    const message = `account "${accountId}" is a ${account.kind} account; only practice accounts have clients`;
+    throw badRequest('invalid_account_kind', message, { field: naming.account });
   }
   return account;
 }

@@ -42,15 +42,17 @@ export interface RecordKind<T extends MemberTable, V> {
 
 export const invalidReference = (field: string, message: string) => badRequest('invalid_reference', message, { field });
 
-const idConflict = (kind: string, id: string, field: string) =>
-  new AppError(409, 'id_conflict', `${kind} id "${id}" is taken by another account (ids are global); nothing was written`, {
-    details: { field },
-  });
+const idConflict = (kind: string, id: string, field: string) => {
+  const message = `${kind} id "${id}" is taken by another account (ids are global); nothing was written`;
+  return new AppError(409, 'id_conflict', message, { details: { field } });
+};
 
 export function refuseDuplicates(ids: readonly string[], what: string, naming: Naming): void {
   const seen = new Set<string>();
   ids.forEach((id, i) => {
-    if (seen.has(id)) throw badRequest('duplicate_record', `${what} "${id}" is listed twice`, { field: naming.field(i, 'id') });
+    if (seen.has(id)) {
+      throw badRequest('duplicate_record', `${what} "${id}" is listed twice`, { field: naming.field(i, 'id') });
+    }
     seen.add(id);
   });
 }
@@ -75,16 +77,15 @@ export async function upsertRecords<T extends MemberTable, V>(
   const toWrite: Array<FieldsOf<T>> = [];
   desired.forEach((fields, i) => {
     const current = existing.get(fields.id);
-    if (current !== undefined && current.account_id !== accountId) throw idConflict(kind.name, fields.id, naming.field(i, 'id'));
+    if (current !== undefined && current.account_id !== accountId) {
+      throw idConflict(kind.name, fields.id, naming.field(i, 'id'));
+    }
     if (current === undefined || !holds(current, fields)) toWrite.push(fields);
   });
   const written = new Map((await upsertByIds(trx, kind.table, toWrite)).map((r) => [r.id, r]));
   if (written.size !== toWrite.length) {
-    throw new AppError(
-      409,
-      'conflict',
-      `a concurrent change gave one of these ${kind.name} ids to another account; nothing was written, retry the request`,
-    );
+    const message = `a concurrent change gave one of these ${kind.name} ids to another account; nothing was written`;
+    throw new AppError(409, 'conflict', `${message}, retry the request`);
   }
   return desired.map((fields) => {
     const current = existing.get(fields.id);

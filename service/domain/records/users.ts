@@ -1,31 +1,24 @@
 // Users: a role of their account's kind, permissions with defaults; PUT is a full replace, PATCH a
 // JSON merge patch. Deleting a user takes their allocations and ledger access; their items stay, unowned.
 import type { Kysely } from 'kysely';
-import { deleteByIds, itemsWhere, pairsWhere, type FieldsOf } from '../../data/records.ts';
-import type { Account, AccountKind, Database, Role, User } from '../../data/schema.ts';
+import { itemsWhere, type FieldsOf } from '../../data/records.ts';
+import type { Account, AccountKind, Database, Role } from '../../data/schema.ts';
 import { badRequest } from '../../errors.ts';
 import type { Actor, AuditDraft } from '../audit.ts';
-import type { PageQuery } from '../paging.ts';
-import { itemEntry, pairEntry, userEntry } from './audit-entries.ts';
-import { listRecords } from './pages.ts';
+import { itemEntry, userEntry } from './audit-entries.ts';
+import { pairsGoing } from './links.ts';
+import { lockedAccount, memberRecords, type MemberKind, type Upsert } from './members.ts';
 import { accountOf, memberOf, type RecordStore } from './parents.ts';
-import { upsertRecords, type Naming, type RecordKind, type Written } from './upsert.ts';
-import { DEFAULT_PERMISSIONS, itemView, userView, type Permissions, type UserInput, type UserPatch, type UserView } from './views.ts';
+import { upsertRecords, type Naming, type Written } from './upsert.ts';
+import { DEFAULT_PERMISSIONS, itemView, userView } from './views.ts';
+import type { Permissions, UserInput, UserPatch, UserView } from './views.ts';
 
 const ROLES: Record<AccountKind, readonly Role[]> = {
   practice: ['practice_admin', 'client_admin', 'standard', 'expense_approver'],
   business: ['business_admin', 'user_admin', 'standard', 'expense_approver'],
 };
 
-const USERS: RecordKind<'users', UserView> = { name: 'user', table: 'users', view: userView, entry: userEntry };
-
-export function upsertUsers(
-  trx: Kysely<Database>,
-  account: Account,
-  records: ReadonlyArray<UserInput & { id: string }>,
-  naming: Naming,
-  changes: AuditDraft[],
-): Promise<Array<Written<UserView>>> {
+export const upsertUsers: Upsert<UserInput, UserView> = (trx, account, records, naming, changes) => {
   const roles = ROLES[account.kind];
   const desired = records.map((input, i): FieldsOf<'users'> => {
     if (!roles.includes(input.role)) {
@@ -34,9 +27,8 @@ export function upsertUsers(
     }
     const mode = input.client_access_mode ?? null;
     if (mode !== null && account.kind !== 'practice') {
-      throw badRequest('invalid_client_access_mode', 'client_access_mode applies to users of practice accounts only; leave it out', {
-        field: naming.field(i, 'client_access_mode'),
-      });
+      const message = 'client_access_mode applies to users of practice accounts only; leave it out';
+      throw badRequest('invalid_client_access_mode', message, { field: naming.field(i, 'client_access_mode') });
     }
     return {
       id: input.id,
@@ -52,26 +44,19 @@ export function upsertUsers(
     };
   });
   return upsertRecords(trx, USERS, account.id, desired, naming, changes);
-}
+};
 
-/** The users and, in the audit trail, their pairs and the items they no longer own. */
-export async function deleteUsers(trx: Kysely<Database>, account: Account, users: readonly User[], changes: AuditDraft[]): Promise<void> {
-  if (users.length === 0) return;
-  const ids = users.map((u) => u.id);
-  changes.push(...users.map((u) => userEntry(userView(u), null)));
-  for (const table of ['allocations', 'ledger_access'] as const) {
-    changes.push(...(await pairsWhere(trx, table, { userIds: ids })).map((p) => pairEntry(table, account.id, 'delete', p)));
-  }
-  for (const item of await itemsWhere(trx, 'owner_user_id', ids)) {
-    const before = itemView(item);
-    changes.push(itemEntry(before, { ...before, owner_user_id: null }));
-  }
-  await deleteByIds(trx, 'users', ids);
+/** A user's pairs go with them; their items stay, unowned. */
+async function userCascade(trx: Kysely<Database>, account: Account, ids: readonly string[]): Promise<AuditDraft[]> {
+  const owned = (await itemsWhere(trx, 'owner_user_id', ids)).map(itemView);
+  const unowned = owned.map((item) => itemEntry(item, { ...item, owner_user_id: null }));
+  return [...(await pairsGoing(trx, account.id, { userIds: ids })), ...unowned];
 }
 
 /** The user a patch makes of the current one: absent fields stay, null resets a field to its default. */
 function patched(current: UserView, patch: UserPatch): UserInput & { id: string } {
-  const reset = <T>(value: T | null | undefined, kept: T, fallback: T): T => (value === undefined ? kept : value ?? fallback);
+  const reset = <T>(value: T | null | undefined, kept: T, fallback: T): T =>
+    value === undefined ? kept : (value ?? fallback);
   const permissions = { ...current.permissions };
   if (patch.permissions === null) Object.assign(permissions, DEFAULT_PERMISSIONS);
   else if (patch.permissions !== undefined) {
@@ -91,40 +76,20 @@ function patched(current: UserView, patch: UserPatch): UserInput & { id: string 
   };
 }
 
-export const userRecords = ({ db, writer }: RecordStore) => ({
-  async get(accountId: string, userId: string): Promise<UserView> {
-    return userView(await memberOf(db, 'users', await accountOf(db, accountId, false), userId));
-  },
+export const USERS: MemberKind<'users', UserView, UserInput, 'users'> = {
+  name: 'user', table: 'users', list: 'users', view: userView, entry: userEntry,
+  account: lockedAccount, upsert: upsertUsers, cascade: userCascade, deletesLast: false,
+};
 
-  async list(accountId: string, query: PageQuery): Promise<{ users: UserView[]; next_cursor: string | null }> {
-    await accountOf(db, accountId, false);
-    const { records, next_cursor } = await listRecords(db, 'users', accountId, query, userView);
-    return { users: records, next_cursor };
-  },
-
-  /** A full replace: fields left out go back to their defaults. */
-  put(actor: Actor, accountId: string, userId: string, input: UserInput, naming: Naming): Promise<Written<UserView>> {
-    return writer.write(actor, async (trx, changes) => {
-      const account = await accountOf(trx, accountId, true);
-      const [written] = await upsertUsers(trx, account, [{ ...input, id: userId }], naming, changes);
-      return written as Written<UserView>;
-    });
-  },
+export const userRecords = (store: RecordStore) => ({
+  ...memberRecords(store, USERS),
 
   patch(actor: Actor, accountId: string, userId: string, patch: UserPatch, naming: Naming): Promise<Written<UserView>> {
-    return writer.write(actor, async (trx, changes) => {
+    return store.writer.write(actor, async (trx, changes) => {
       const account = await accountOf(trx, accountId, true);
       const current = userView(await memberOf(trx, 'users', account, userId));
       const [written] = await upsertUsers(trx, account, [patched(current, patch)], naming, changes);
       return written as Written<UserView>;
     });
   },
-
-  delete(actor: Actor, accountId: string, userId: string): Promise<void> {
-    return writer.write(actor, async (trx, changes) => {
-      const account = await accountOf(trx, accountId, true);
-      await deleteUsers(trx, account, [await memberOf(trx, 'users', account, userId)], changes);
-    });
-  },
 });
-

@@ -15,8 +15,10 @@ export function accountRoutes(app: FastifyInstance): void {
   });
   app.route<{ Params: PathOf<'putAccount'>; Body: Schemas['AccountPut'] }>({
     ...adminRoute(app, 'put', '/v1/accounts/{accountId}'),
-    handler: async (request, reply) =>
-      sendWritten<Schemas['Account']>(reply, await accounts.put(actorOf(request), request.params.accountId, request.body)),
+    handler: async (request, reply) => {
+      const written = await accounts.put(actorOf(request), request.params.accountId, request.body);
+      return sendWritten<Schemas['Account']>(reply, written);
+    },
   });
   app.route<{ Params: PathOf<'deleteAccount'> }>({
     ...adminRoute(app, 'delete', '/v1/accounts/{accountId}'),

@@ -4,5 +4,6 @@ import { memberRoutes } from './members.ts';
 import type { Schemas } from './shared.ts';
 
 export function clientRoutes(app: FastifyInstance): void {
-  memberRoutes<Schemas['Client'], Schemas['ClientPut'], Schemas['ClientList']>(app, 'clients', 'clientId', app.recordService.clients);
+  const clients = app.recordService.clients;
+  memberRoutes<Schemas['Client'], Schemas['ClientPut'], Schemas['ClientList']>(app, 'clients', 'clientId', clients);
 }

@@ -4,5 +4,6 @@ import { memberRoutes } from './members.ts';
 import type { Schemas } from './shared.ts';
 
 export function itemRoutes(app: FastifyInstance): void {
-  memberRoutes<Schemas['Item'], Schemas['ItemPut'], Schemas['ItemList']>(app, 'items', 'itemId', app.recordService.items);
+  const items = app.recordService.items;
+  memberRoutes<Schemas['Item'], Schemas['ItemPut'], Schemas['ItemList']>(app, 'items', 'itemId', items);
 }

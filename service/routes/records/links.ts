@@ -16,7 +16,8 @@ export function linkRoutes(app: FastifyInstance): void {
     const path = `/v1/accounts/{accountId}/users/{userId}/${segment}`;
     app.route<{ Params: PathOf<'getAllocations'> }>({
       ...adminRoute(app, 'get', path),
-      handler: async (request): Promise<Schemas['ClientIds']> => links.get(table, request.params.accountId, request.params.userId),
+      handler: async (request): Promise<Schemas['ClientIds']> =>
+        links.get(table, request.params.accountId, request.params.userId),
     });
     app.route<{ Params: PathOf<'putAllocations'>; Body: Schemas['ClientIds'] }>({
       ...adminRoute(app, 'put', path),

@@ -37,7 +37,8 @@ export function memberRoutes<V, I, L>(
   app.route<{ Params: Params; Body: I }>({
     ...adminRoute(app, 'put', one),
     handler: async (request, reply) => {
-      return sendWritten(reply, await records.put(actorOf(request), ...idsOf(request.params), request.body as I, naming));
+      const written = await records.put(actorOf(request), ...idsOf(request.params), request.body as I, naming);
+      return sendWritten(reply, written);
     },
   });
   app.route<{ Params: Params }>({

@@ -9,7 +9,8 @@ import { adminRoute, inRecords, type PathOf, type Schemas } from './shared.ts';
 /** A bulk sync of 10,000 users with long names and ids is larger than the app-wide 4 MiB. */
 export const SYNC_BODY_LIMIT = 16 * 1024 * 1024;
 
-type SyncWrite<R> = (actor: Actor, accountId: string, records: R, mode: SyncMode, naming: Naming) => Promise<SyncCounts>;
+type SyncWrite<R> = (actor: Actor, accountId: string, records: R, mode: SyncMode, naming: Naming) =>
+  Promise<SyncCounts>;
 
 function syncRoute<R>(app: FastifyInstance, kind: string, write: SyncWrite<R>): void {
   app.route<{ Params: PathOf<'syncUsers'>; Body: { records: R; mode?: SyncMode } }>({
