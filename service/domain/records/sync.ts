@@ -80,7 +80,14 @@ export const bulkSync = ({ writer }: RecordStore) => {
     users: of(USERS),
     clients: of(CLIENTS),
     items: of(ITEMS),
-    links: (actor: Actor, table: LinkTable, accountId: string, records: readonly Pair[], ...rest: [SyncMode, Naming]) =>
-      writer.write(actor, (trx, changes) => syncPairs(trx, table, accountId, records, ...rest, changes)),
+    links: (
+      actor: Actor,
+      table: LinkTable,
+      accountId: string,
+      records: readonly Pair[],
+      mode: SyncMode,
+      naming: Naming,
+    ): Promise<SyncCounts> =>
+      writer.write(actor, (trx, changes) => syncPairs(trx, table, accountId, records, mode, naming, changes)),
   };
 };
