@@ -12,7 +12,7 @@ import { parseJsonBody } from './http/json-body.ts';
 import { errorHandler } from './http/errors.ts';
 import { registerSchemas, validatorCompilers } from './http/openapi.ts';
 import authPlugin from './plugins/auth.ts';
-import contextPlugin from './plugins/context.ts';
+import recordsPlugin from './plugins/records.ts';
 import databasePlugin from './plugins/database.ts';
 import decisionLogPlugin, { type DecisionLogMaintenanceOptions } from './plugins/decision-log.ts';
 import decisionsPlugin from './plugins/decisions.ts';
@@ -21,7 +21,7 @@ import policyPlugin from './plugins/policy.ts';
 import type { Peers } from './domain/facts.ts';
 import type { PolicyEngine } from './policy/engine.ts';
 import auditRoutes from './routes/audit.ts';
-import contextRoutes from './routes/context.ts';
+import recordRoutes from './routes/records/index.ts';
 import decisionLogRoutes from './routes/decision-log.ts';
 import decisionRoutes from './routes/decisions.ts';
 import healthRoutes from './routes/health.ts';
@@ -179,13 +179,13 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   // Token rows are read through the fact cache, so auth comes after the decisions plugin.
   await app.register(decisionsPlugin, { factCacheMaxEntries: config.factCacheMaxEntries, peers: options.peers ?? null });
   await app.register(authPlugin, { adminToken: config.adminToken });
-  await app.register(contextPlugin);
+  await app.register(recordsPlugin);
   await app.register(healthRoutes);
   await app.register(metricsRoutes);
   await app.register(openApiRoutes);
   await app.register(decisionRoutes);
   await app.register(decisionLogRoutes);
-  await app.register(contextRoutes);
+  await app.register(recordRoutes);
   await app.register(tokenRoutes);
   await app.register(auditRoutes);
   // Last of the preClose hooks, so the decision log has begun its stop (and its deadline) first.

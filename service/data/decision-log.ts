@@ -79,7 +79,7 @@ export interface DecisionLogFilter {
   limit: number;
 }
 
-/** Entries matching every given filter, newest first; at most limit + 1 so the caller knows if more follow. */
+/** Entries matching every given filter, newest first, at most limit of them. */
 export async function listDecisionLogRows(db: Kysely<Database>, filter: DecisionLogFilter): Promise<DecisionLogRow[]> {
   let query = db.selectFrom('decision_log').selectAll();
   if (filter.subjectId !== undefined) query = query.where('subject_id', '=', filter.subjectId);
@@ -100,7 +100,7 @@ export async function listDecisionLogRows(db: Kysely<Database>, filter: Decision
       eb(eb.refTuple('decided_at', 'decision_id'), '<', eb.tuple(before.decidedAt, sql<string>`${before.decisionId}::uuid`)),
     );
   }
-  return query.orderBy('decided_at', 'desc').orderBy('decision_id', 'desc').limit(filter.limit + 1).execute();
+  return query.orderBy('decided_at', 'desc').orderBy('decision_id', 'desc').limit(filter.limit).execute();
 }
 
 const PARTITION_PATTERN = /^decision_log_p(\d{4})(\d{2})(\d{2})$/;

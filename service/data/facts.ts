@@ -1,24 +1,26 @@
 // Reads of the facts a decision needs (one small indexed query each), and the commit notification
 // that ends each write transaction.
-import { sql, type Kysely } from 'kysely';
-import type { Account, Client, Database, Item, User } from './schema.ts';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Client, Database } from './schema.ts';
 
-export const findUser = (db: Kysely<Database>, id: string): Promise<User | undefined> =>
-  db.selectFrom('users').selectAll().where('id', '=', id).executeTakeFirst();
-
-export const findAccount = (db: Kysely<Database>, id: string): Promise<Account | undefined> =>
-  db.selectFrom('accounts').selectAll().where('id', '=', id).executeTakeFirst();
+/** The tables of records with a global id (ids are primary keys: a lookup finds a row of any account). */
+export type RecordTable = 'accounts' | 'users' | 'clients' | 'items';
+export type RowOf<T extends RecordTable> = Selectable<Database[T]> & { id: string };
 
 /**
- * Also asked with a caller's resource.attributes.client_id, which may hold a NUL: PostgreSQL
- * refuses that in a parameter (the decision would fail as if the database were down), and no
- * stored id holds one, so such an id is simply not found.
+ * One row by id. Also asked with a caller's resource.attributes.client_id, which may hold a NUL:
+ * PostgreSQL refuses that in a parameter (the decision would fail as if the database were down),
+ * and no stored id holds one, so such an id is simply not found.
  */
-export const findClient = async (db: Kysely<Database>, id: string): Promise<Client | undefined> =>
-  id.includes('\u0000') ? undefined : db.selectFrom('clients').selectAll().where('id', '=', id).executeTakeFirst();
-
-export const findItem = (db: Kysely<Database>, id: string): Promise<Item | undefined> =>
-  db.selectFrom('items').selectAll().where('id', '=', id).executeTakeFirst();
+export async function findById<T extends RecordTable>(
+  db: Kysely<Database>,
+  table: T,
+  id: string,
+): Promise<RowOf<T> | undefined> {
+  if (id.includes('\u0000')) return undefined;
+  const row = await db.selectFrom(table as RecordTable).selectAll().where('id', '=', id).executeTakeFirst();
+  return row as RowOf<T> | undefined;
+}
 
 /** The ids of the clients a user is linked to in allocations or ledger_access. */
 export async function userClientIds(db: Kysely<Database>, table: 'allocations' | 'ledger_access', userId: string): Promise<string[]> {

@@ -8,10 +8,10 @@ import type { Kysely } from 'kysely';
 import { insertAuditRows, pageAuditRows, type AuditDraft, type AuditFilter } from '../data/audit.ts';
 import { notifyCommit } from '../data/facts.ts';
 import type { AuditRow, Database } from '../data/schema.ts';
-import { badRequest } from '../errors.ts';
 import { consistencyToken } from './consistency.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
-import { COMMIT_PREFIX, FACTS_CHANNEL, FACT_SEPARATOR, factChange, type FactStore } from './facts.ts';
+import { checkWindow, isTimePosition, readPage, type Keyset, type PageQuery } from './paging.ts';
+import { FACT_SEPARATOR, changeOf } from './fact-tables.ts';
+import { COMMIT_PREFIX, FACTS_CHANNEL, type FactStore } from './facts.ts';
 
 export type { AuditDraft } from '../data/audit.ts';
 
@@ -24,27 +24,6 @@ export interface Actor {
 
 /** Above this many changed records the whole cache is dropped rather than entry by entry. */
 const CLEAR_ALL_ABOVE = 1000;
-
-/** The change a changed record is to the fact cache (as the change feed would tell of it). */
-function invalidation(entry: AuditDraft): string {
-  const account = entry.account_id ?? '';
-  switch (entry.record_type) {
-    case 'account':
-      return factChange('accounts', entry.record_id, entry.record_id);
-    case 'user':
-      return factChange('users', entry.record_id, account);
-    case 'client':
-      return factChange('clients', entry.record_id, account);
-    case 'item':
-      return factChange('items', entry.record_id, account);
-    case 'allocation':
-      return factChange('allocations', entry.user_id ?? '', account);
-    case 'ledger_access':
-      return factChange('ledger_access', entry.user_id ?? '', account);
-    case 'token':
-      return factChange('api_tokens', entry.record_id, entry.record_id);
-  }
-}
 
 export class AuditedWriter {
   readonly #db: Kysely<Database>;
@@ -87,7 +66,7 @@ export class AuditedWriter {
   #dropChanged(changes: readonly AuditDraft[]): Promise<void> {
     if (changes.length === 0) return Promise.resolve();
     if (changes.length > CLEAR_ALL_ABOVE) return this.#facts.changed(['*']);
-    return this.#facts.changed([...new Set(changes.map(invalidation))]);
+    return this.#facts.changed([...new Set(changes.map(changeOf))]);
   }
 }
 
@@ -107,7 +86,7 @@ export interface AuditEntry {
 }
 
 /** Filters by column (AND), an RFC 3339 window (since inclusive, until exclusive) and a page. */
-export interface AuditQuery {
+export interface AuditQuery extends PageQuery {
   account_id?: string;
   record_type?: AuditRow['record_type'];
   record_id?: string;
@@ -116,8 +95,6 @@ export interface AuditQuery {
   token_id?: string;
   since?: string;
   until?: string;
-  limit: number;
-  cursor?: string;
 }
 
 const entry = (row: AuditRow): AuditEntry => ({
@@ -135,20 +112,19 @@ const entry = (row: AuditRow): AuditEntry => ({
   after: row.after,
 });
 
-/** The page cursor: [at, id] of the last entry shown. */
-export const encodeAuditCursor = (at: string, id: number): string => encodeCursor('audit', [at, id]);
-
-const isAuditPosition = (position: unknown[]): position is [string, number] =>
-  position.length === 2 && typeof position[0] === 'string' && !Number.isNaN(new Date(position[0]).getTime()) && Number.isSafeInteger(position[1]);
-
-function decodeAuditCursor(cursor: string): { at: Date; id: number } {
-  const [at, id] = decodeCursor('audit', cursor, isAuditPosition);
-  return { at: new Date(at), id };
-}
+/** Newest first: the position after an entry is its time and id. */
+const AUDIT_PAGES: Keyset<AuditRow, [string, number]> = {
+  list: 'audit',
+  positionOf: (row) => [new Date(row.at).toISOString(), Number(row.id)],
+  isPosition: (position) => isTimePosition(position, (id): id is number => Number.isSafeInteger(id)),
+};
 
 /** Reads the audit trail newest first, filtered, a page at a time. */
-export async function listAudit(db: Kysely<Database>, query: AuditQuery): Promise<{ entries: AuditEntry[]; next_cursor: string | null }> {
-  const { limit, cursor, since, until } = query;
+export async function listAudit(
+  db: Kysely<Database>,
+  query: AuditQuery,
+): Promise<{ entries: AuditEntry[]; next_cursor: string | null }> {
+  const { since, until } = query;
   const window: AuditFilter = {};
   if (query.account_id !== undefined) window.accountId = query.account_id;
   if (query.record_type !== undefined) window.recordType = query.record_type;
@@ -158,11 +134,9 @@ export async function listAudit(db: Kysely<Database>, query: AuditQuery): Promis
   if (query.token_id !== undefined) window.tokenId = query.token_id;
   if (since !== undefined) window.since = new Date(since);
   if (until !== undefined) window.until = new Date(until);
-  if (window.since !== undefined && window.until !== undefined && window.until <= window.since) {
-    throw badRequest('invalid_request', 'until must be later than since', { field: 'until' });
-  }
-  const rows = await pageAuditRows(db, window, limit + 1, cursor === undefined ? null : decodeAuditCursor(cursor));
-  const entries = rows.slice(0, limit).map(entry);
-  const last = entries.at(-1);
-  return { entries, next_cursor: rows.length > limit && last !== undefined ? encodeAuditCursor(last.at, last.id) : null };
+  checkWindow(window.since, window.until);
+  const { rows, next_cursor } = await readPage(AUDIT_PAGES, query, (after, limit) =>
+    pageAuditRows(db, window, limit, after === null ? null : { at: new Date(after[0]), id: after[1] }),
+  );
+  return { entries: rows.map(entry), next_cursor };
 }

@@ -1,10 +1,10 @@
 // Reads the decision log for operators: filters, newest first, an opaque cursor for the next page,
 // and each entry in the shape the API documents.
 import type { Kysely } from 'kysely';
-import { AppError, badRequest } from '../errors.ts';
+import { AppError } from '../errors.ts';
 import { findDecisionLogRow, listDecisionLogRows, type DecisionLogFilter } from '../data/decision-log.ts';
 import type { Database, DecisionLogRow } from '../data/schema.ts';
-import { decodeCursor, encodeCursor } from './cursor.ts';
+import { checkWindow, isTimePosition, readPage, type Keyset, type PageQuery } from './paging.ts';
 
 export interface DecisionLogView {
   decision_id: string;
@@ -49,25 +49,16 @@ export function toView(row: DecisionLogRow): DecisionLogView {
   };
 }
 
-/** The position after an entry: its time and id. */
-export const encodeDecisionCursor = (row: Pick<DecisionLogRow, 'decided_at' | 'decision_id'>) =>
-  encodeCursor('decisions', [new Date(row.decided_at).toISOString(), row.decision_id]);
-
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-const isDecisionPosition = (position: unknown[]): position is [string, string] =>
-  position.length === 2 &&
-  typeof position[0] === 'string' &&
-  !Number.isNaN(new Date(position[0]).getTime()) &&
-  typeof position[1] === 'string' &&
-  UUID.test(position[1]);
+/** Newest first: the position after an entry is its time and id. */
+const DECISION_PAGES: Keyset<DecisionLogRow, [string, string]> = {
+  list: 'decisions',
+  positionOf: (row) => [new Date(row.decided_at).toISOString(), row.decision_id],
+  isPosition: (position) => isTimePosition(position, (id): id is string => typeof id === 'string' && UUID.test(id)),
+};
 
-export function decodeDecisionCursor(cursor: string): NonNullable<DecisionLogFilter['before']> {
-  const [at, id] = decodeCursor('decisions', cursor, isDecisionPosition);
-  return { decidedAt: new Date(at), decisionId: id };
-}
-
-export type DecisionLogQuery = Omit<DecisionLogFilter, 'before'> & { cursor?: string };
+export type DecisionLogQuery = Omit<DecisionLogFilter, 'before' | 'limit'> & PageQuery;
 
 async function unavailableWhenFailing<T>(read: Promise<T>): Promise<T> {
   try {
@@ -79,16 +70,19 @@ async function unavailableWhenFailing<T>(read: Promise<T>): Promise<T> {
 
 export async function listDecisions(
   db: Kysely<Database>,
-  { cursor, ...filter }: DecisionLogQuery,
+  { cursor, limit, ...filter }: DecisionLogQuery,
 ): Promise<{ decisions: DecisionLogView[]; next_cursor: string | null }> {
-  if (filter.since !== undefined && filter.until !== undefined && filter.since >= filter.until) {
-    throw badRequest('invalid_request', 'since must be earlier than until', { field: 'since' });
-  }
-  const before = cursor === undefined ? {} : { before: decodeDecisionCursor(cursor) };
-  const rows = await unavailableWhenFailing(listDecisionLogRows(db, { ...filter, ...before }));
-  const page = rows.slice(0, filter.limit);
-  const last = page[page.length - 1];
-  return { decisions: page.map(toView), next_cursor: rows.length > filter.limit && last !== undefined ? encodeDecisionCursor(last) : null };
+  checkWindow(filter.since, filter.until);
+  const { rows, next_cursor } = await readPage(DECISION_PAGES, { limit, cursor }, (after, rowLimit) =>
+    unavailableWhenFailing(
+      listDecisionLogRows(db, {
+        ...filter,
+        limit: rowLimit,
+        ...(after === null ? {} : { before: { decidedAt: new Date(after[0]), decisionId: after[1] } }),
+      }),
+    ),
+  );
+  return { decisions: rows.map(toView), next_cursor };
 }
 
 export async function getDecision(db: Kysely<Database>, decisionId: string): Promise<DecisionLogView | null> {

@@ -5,48 +5,19 @@
 // feed is down the cache is bypassed: missed changes must not be served. A request may also ask
 // for facts at least as new as a write (its consistency token) or for no cache at all.
 import type { DatabaseHandle } from '../data/connect.ts';
-import * as facts from '../data/facts.ts';
-import type { ClientSummary } from '../data/facts.ts';
-import type { Account, ApiToken, Client, Item, User } from '../data/schema.ts';
-import { findToken } from '../data/tokens.ts';
 import { AppliedTransactions, CACHED, type Consistency } from './consistency.ts';
+import { FACTS, FACT_SEPARATOR, dropsOf, type FactName, type Facts } from './fact-tables.ts';
 import { Lru } from './lru.ts';
 
+export type { Facts } from './fact-tables.ts';
+
 export const FACTS_CHANNEL = 'clearance_facts';
-const NONE = null;
-
-/** The tables whose changes the feed tells of (the database's own table names). */
-export type FactTable = 'accounts' | 'users' | 'clients' | 'items' | 'allocations' | 'ledger_access' | 'api_tokens';
-
-// Ids may contain ':' but never '/', so '/' keeps the parts apart.
-export const FACT_SEPARATOR = '/';
-
-/**
- * A change as the feed tells of it (db/migrations/2026-11-25T0200_fact_notification_transaction.ts):
- * "<table>/<key>/<account_id>/<xid>", the key being the row's user_id or else its id. The
- * transaction part is left out where the change is told by the service itself (its own writes,
- * to this process and its fellow workers).
- */
-export const factChange = (table: FactTable, key: string, accountId: string): string => [table, key, accountId].join(FACT_SEPARATOR);
 
 /**
  * The notification that ends each of the API's write transactions: "commit/<xid>/<xmin>", sent
  * after every change of the transaction, so it arrives after them (data/facts.ts notifyCommit).
  */
 export const COMMIT_PREFIX = `commit${FACT_SEPARATOR}`;
-
-/** The facts a decision reads, from the cache or straight from the database. */
-export interface Facts {
-  user(id: string): Promise<User | null>;
-  account(id: string): Promise<Account | null>;
-  client(id: string): Promise<Client | null>;
-  item(id: string): Promise<Item | null>;
-  allocations(userId: string): Promise<ReadonlySet<string>>;
-  ledgerAccess(userId: string): Promise<ReadonlySet<string>>;
-  /** An API token row by id (null when unknown); expiry and revocation are for the caller to check. */
-  token(id: string): Promise<ApiToken | null>;
-  accountClients(accountId: string): Promise<ClientSummary[]>;
-}
 
 /**
  * The other workers of this process tree (CLEARANCE_WORKERS above 1), which answer on the same
@@ -79,29 +50,33 @@ interface Loading<V> {
   value: Promise<V>;
 }
 
-export class FactStore implements Facts {
+/** One kind of fact in the cache: its entries, and the loads under way by key. */
+interface Cached {
+  cache: Lru<string, unknown>;
+  loading: Map<string, Loading<unknown>>;
+}
+
+// The fact readers (user(id), account(id), …) are made from the registry in the constructor.
+export interface FactStore extends Facts {}
+
+export class FactStore {
   readonly #handle: DatabaseHandle;
   readonly #peers: Peers | null;
   readonly #applied = new AppliedTransactions();
-  /** Each fact read from the database. */
-  readonly #load: Facts;
   /** The same reads for a request that bypasses the cache (each counted as a miss). */
   readonly #direct: Facts;
-  readonly #caches: Array<Lru<string, unknown>> = [];
-  /** Per cache, the loads under way by key. */
-  readonly #loading = new Map<Lru<string, unknown>, Map<string, Loading<unknown>>>();
-  readonly #users: Lru<string, User | null>;
-  readonly #accounts: Lru<string, Account | null>;
-  readonly #clients: Lru<string, Client | null>;
-  readonly #items: Lru<string, Item | null>;
-  readonly #allocations: Lru<string, ReadonlySet<string>>;
-  readonly #ledgerAccess: Lru<string, ReadonlySet<string>>;
-  readonly #accountClients: Lru<string, ClientSummary[]>;
-  readonly #tokens: Lru<string, ApiToken | null>;
+  readonly #cached = new Map<FactName, Cached>();
   // Bumped by every invalidation: a load that started before one is not cached.
   #epoch = 0;
   #enabled = false;
-  readonly stats: FactsStats = { hits: 0, misses: 0, coalesced: 0, invalidations: 0, enabled: false, bypassed: { fresh: 0, at_least: 0, behind: 0 } };
+  readonly stats: FactsStats = {
+    hits: 0,
+    misses: 0,
+    coalesced: 0,
+    invalidations: 0,
+    enabled: false,
+    bypassed: { fresh: 0, at_least: 0, behind: 0 },
+  };
   #stopListening: (() => Promise<void>) | null = null;
 
   /**
@@ -114,41 +89,19 @@ export class FactStore implements Facts {
     this.#handle = handle;
     this.#peers = peers;
     peers?.follow((change) => this.invalidate(change));
-    const { db } = handle;
-    this.#load = {
-      user: async (id) => (await facts.findUser(db, id)) ?? NONE,
-      account: async (id) => (await facts.findAccount(db, id)) ?? NONE,
-      client: async (id) => (await facts.findClient(db, id)) ?? NONE,
-      item: async (id) => (await facts.findItem(db, id)) ?? NONE,
-      allocations: async (userId) => new Set(await facts.userClientIds(db, 'allocations', userId)),
-      ledgerAccess: async (userId) => new Set(await facts.userClientIds(db, 'ledger_access', userId)),
-      token: async (id) => (await findToken(db, id)) ?? NONE,
-      accountClients: (accountId) => facts.accountClients(db, accountId),
-    };
-    this.#direct = Object.fromEntries(
-      Object.entries(this.#load).map(([kind, load]: [string, (key: string) => Promise<unknown>]) => [
-        kind,
-        (key: string) => {
-          this.stats.misses += 1;
-          return load(key);
-        },
-      ]),
-    ) as unknown as Facts;
-    const lru = <V>(max: number, weigh?: (value: V) => number) => {
-      const cache = new Lru<string, V>(max, weigh);
-      this.#caches.push(cache as Lru<string, unknown>);
-      this.#loading.set(cache as Lru<string, unknown>, new Map());
-      return cache;
-    };
-    const setSize = (set: ReadonlySet<string>) => set.size;
-    this.#users = lru(maxEntries);
-    this.#accounts = lru(maxEntries);
-    this.#clients = lru(maxEntries);
-    this.#items = lru(maxEntries);
-    this.#allocations = lru(maxEntries, setSize);
-    this.#ledgerAccess = lru(maxEntries, setSize);
-    this.#accountClients = lru(maxEntries, (list) => list.length);
-    this.#tokens = lru(Math.max(16, Math.floor(maxEntries / 10)));
+    const direct: Record<string, (key: string) => Promise<unknown>> = {};
+    const readers = this as unknown as Record<string, (key: string) => Promise<unknown>>;
+    for (const [name, spec] of Object.entries(FACTS) as Array<[FactName, (typeof FACTS)[FactName]]>) {
+      const load = (key: string): Promise<unknown> => spec.load(handle.db, key);
+      const weigh = spec.weigh as ((value: unknown) => number) | undefined;
+      this.#cached.set(name, { cache: new Lru(spec.bound?.(maxEntries) ?? maxEntries, weigh), loading: new Map() });
+      direct[name] = (key) => {
+        this.stats.misses += 1;
+        return load(key);
+      };
+      readers[name] = (key) => this.#through(name, key, () => load(key));
+    }
+    this.#direct = direct as Facts;
   }
 
   /** Starts following changes; the cache is used only while the feed is up. */
@@ -179,7 +132,7 @@ export class FactStore implements Facts {
 
   #clearAll(): void {
     this.#epoch += 1;
-    for (const cache of this.#caches) cache.clear();
+    for (const { cache } of this.#cached.values()) cache.clear();
   }
 
   /**
@@ -229,34 +182,10 @@ export class FactStore implements Facts {
     }
     this.stats.invalidations += 1;
     this.#epoch += 1;
-    const [table, key = '', accountId = ''] = payload.split(FACT_SEPARATOR);
-    switch (table) {
-      case 'users':
-        this.#users.delete(key);
-        break;
-      case 'accounts':
-        this.#accounts.delete(key);
-        this.#accountClients.delete(key);
-        break;
-      case 'clients':
-        this.#clients.delete(key);
-        this.#accountClients.delete(accountId);
-        break;
-      case 'items':
-        this.#items.delete(key);
-        break;
-      case 'allocations':
-        this.#allocations.delete(key);
-        break;
-      case 'ledger_access':
-        this.#ledgerAccess.delete(key);
-        break;
-      case 'api_tokens':
-        this.#tokens.delete(key);
-        break;
-      default:
-        this.#clearAll();
-    }
+    const [table = '', key = '', accountId = ''] = payload.split(FACT_SEPARATOR);
+    const drops = dropsOf(table, key, accountId);
+    if (drops === null) this.#clearAll();
+    else for (const [name, entry] of drops) this.#cached.get(name)?.cache.delete(entry);
   }
 
   // "commit/<xid>/<xmin>": every change of the transaction came before it on the feed. One that
@@ -274,17 +203,17 @@ export class FactStore implements Facts {
    * after a write was answered — loads anew. Nothing is shared while the cache is bypassed: then
    * every decision reads the database itself.
    */
-  async #through<V>(cache: Lru<string, V>, key: string, load: () => Promise<V>): Promise<V> {
+  async #through(name: FactName, key: string, load: () => Promise<unknown>): Promise<unknown> {
     if (!this.#enabled) {
       this.stats.misses += 1;
       return load();
     }
+    const { cache, loading } = this.#cached.get(name) as Cached;
     const cached = cache.get(key);
     if (cached !== undefined) {
       this.stats.hits += 1;
       return cached;
     }
-    const loading = this.#loading.get(cache as Lru<string, unknown>) as Map<string, Loading<V>>;
     const under = loading.get(key);
     if (under !== undefined && under.epoch === this.#epoch) {
       this.stats.coalesced += 1;
@@ -292,7 +221,7 @@ export class FactStore implements Facts {
     }
     this.stats.misses += 1;
     const epoch = this.#epoch;
-    const started: Loading<V> = { epoch, value: load() };
+    const started: Loading<unknown> = { epoch, value: load() };
     loading.set(key, started);
     try {
       const value = await started.value;
@@ -302,37 +231,5 @@ export class FactStore implements Facts {
       // A newer load of the key may have taken the slot meanwhile: that one stays.
       if (loading.get(key) === started) loading.delete(key);
     }
-  }
-
-  user(id: string): Promise<User | null> {
-    return this.#through(this.#users, id, () => this.#load.user(id));
-  }
-
-  account(id: string): Promise<Account | null> {
-    return this.#through(this.#accounts, id, () => this.#load.account(id));
-  }
-
-  client(id: string): Promise<Client | null> {
-    return this.#through(this.#clients, id, () => this.#load.client(id));
-  }
-
-  item(id: string): Promise<Item | null> {
-    return this.#through(this.#items, id, () => this.#load.item(id));
-  }
-
-  allocations(userId: string): Promise<ReadonlySet<string>> {
-    return this.#through(this.#allocations, userId, () => this.#load.allocations(userId));
-  }
-
-  ledgerAccess(userId: string): Promise<ReadonlySet<string>> {
-    return this.#through(this.#ledgerAccess, userId, () => this.#load.ledgerAccess(userId));
-  }
-
-  token(id: string): Promise<ApiToken | null> {
-    return this.#through(this.#tokens, id, () => this.#load.token(id));
-  }
-
-  accountClients(accountId: string): Promise<ClientSummary[]> {
-    return this.#through(this.#accountClients, accountId, () => this.#load.accountClients(accountId));
   }
 }

@@ -2,7 +2,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { route } from '../http/route.ts';
 import type { Principal } from '../domain/tokens.ts';
-import { actorOf, answerWithConsistencyToken } from './context.ts';
+import { actorOf, answerWithConsistencyToken } from '../http/write-answers.ts';
 
 export default async function tokenRoutes(app: FastifyInstance): Promise<void> {
   const onRequest = app.requireScope('admin');

@@ -143,7 +143,7 @@ t.test('given 400 logged decisions over five days', async (t) => {
     ['/v1/decisions?batch_id=not-a-uuid', 'batch_id'],
     ['/v1/decisions?cursor=bm9wZQ', 'cursor'],
     ['/v1/decisions?subject=sam', 'subject'],
-    [`/v1/decisions?since=${until.toISOString()}&until=${since.toISOString()}`, 'since'],
+    [`/v1/decisions?since=${until.toISOString()}&until=${since.toISOString()}`, 'until'],
     ['/v1/decisions/not-a-uuid', 'decisionId'],
   ];
   for (const [url, field] of refused) {

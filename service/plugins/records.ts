@@ -1,9 +1,9 @@
-// Wires the write side: the context API, API-token management and the audit trail. Every write
+// Wires the write side: the records API, API-token management and the audit trail. Every write
 // goes through one AuditedWriter, which records it and drops what it touched from the fact cache.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { AuditedWriter, listAudit, type AuditEntry, type AuditQuery } from '../domain/audit.ts';
-import { ContextService } from '../domain/context.ts';
+import { recordService, type RecordService } from '../domain/records/service.ts';
 import { TokenService } from '../domain/tokens.ts';
 
 export interface AuditReader {
@@ -12,7 +12,7 @@ export interface AuditReader {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    contextService: ContextService;
+    recordService: RecordService;
     tokenService: TokenService;
     auditTrail: AuditReader;
   }
@@ -22,15 +22,15 @@ declare module 'fastify' {
   }
 }
 
-async function contextPlugin(app: FastifyInstance): Promise<void> {
+async function recordsPlugin(app: FastifyInstance): Promise<void> {
   // Reads are short; writes (a bulk sync, an account deleted with all it holds) and the audit
   // trail's queries may take long (DatabaseHandle.longDb).
   const { db, longDb } = app.database;
   const writer = new AuditedWriter(longDb, app.facts);
   app.decorateRequest('consistencyToken', null);
-  app.decorate('contextService', new ContextService(db, writer));
+  app.decorate('recordService', recordService(db, writer));
   app.decorate('tokenService', new TokenService(db, writer));
   app.decorate('auditTrail', { list: (query: AuditQuery) => listAudit(longDb, query) });
 }
 
-export default fp(contextPlugin, { name: 'context', fastify: '5.x', dependencies: ['database', 'decisions'] });
+export default fp(recordsPlugin, { name: 'records', fastify: '5.x', dependencies: ['database', 'decisions'] });

@@ -1,0 +1,105 @@
+// The registry of fact tables: the tables whose rows decisions read, each with the facts loaded
+// from it, the audit record type of the API's own changes to it, and the key its change
+// notifications name. The fact cache's invalidation and the Facts type follow from it.
+import type { Kysely } from 'kysely';
+import type { AuditDraft } from '../data/audit.ts';
+import { accountClients, findById, userClientIds } from '../data/facts.ts';
+import type { AuditRecordType, Database } from '../data/schema.ts';
+import { findToken } from '../data/tokens.ts';
+
+/** One kind of fact a decision reads by key: how it is loaded, and how much room it takes in the cache. */
+interface FactSpec<V> {
+  load(db: Kysely<Database>, key: string): Promise<V>;
+  /** What an entry weighs in the cache (1 when left out): a list weighs its length. */
+  weigh?: (value: V) => number;
+  /** The cache's bound, from the bound each kind of fact gets (that bound when left out). */
+  bound?: (maxEntries: number) => number;
+}
+
+const fact = <V>(spec: FactSpec<V>): FactSpec<V> => spec;
+const byId = <T extends 'accounts' | 'users' | 'clients' | 'items'>(table: T) =>
+  fact({ load: async (db, id) => (await findById(db, table, id)) ?? null });
+const links = (table: 'allocations' | 'ledger_access') =>
+  fact<ReadonlySet<string>>({
+    load: async (db, userId) => new Set(await userClientIds(db, table, userId)),
+    weigh: (set) => set.size,
+  });
+
+export const FACTS = {
+  user: byId('users'),
+  account: byId('accounts'),
+  client: byId('clients'),
+  item: byId('items'),
+  allocations: links('allocations'),
+  ledgerAccess: links('ledger_access'),
+  /** An API token row by id (null when unknown); expiry and revocation are for the caller to check. */
+  token: fact({
+    load: async (db, id) => (await findToken(db, id)) ?? null,
+    bound: (max) => Math.max(16, Math.floor(max / 10)),
+  }),
+  /** Every client of an account, in id order (the candidates of a list query). */
+  accountClients: fact({ load: accountClients, weigh: (list) => list.length }),
+};
+
+export type FactName = keyof typeof FACTS;
+export type FactValue<K extends FactName> = Awaited<ReturnType<(typeof FACTS)[K]['load']>>;
+
+/** The facts a decision reads, from the cache or straight from the database. */
+export type Facts = { [K in FactName]: (key: string) => Promise<FactValue<K>> };
+
+interface FactTableSpec {
+  /** The record type of the API's own changes to the table in the audit trail. */
+  recordType: AuditRecordType;
+  /** The column a change notification names: the row's id, or its user_id (a user's links). */
+  key: 'id' | 'user_id';
+  /** The cached facts a change drops: the one under the change's key, or under its account. */
+  drops: ReadonlyArray<readonly [FactName, 'key' | 'account']>;
+}
+
+export const FACT_TABLES = {
+  accounts: { recordType: 'account', key: 'id', drops: [['account', 'key'], ['accountClients', 'key']] },
+  users: { recordType: 'user', key: 'id', drops: [['user', 'key']] },
+  clients: { recordType: 'client', key: 'id', drops: [['client', 'key'], ['accountClients', 'account']] },
+  items: { recordType: 'item', key: 'id', drops: [['item', 'key']] },
+  allocations: { recordType: 'allocation', key: 'user_id', drops: [['allocations', 'key']] },
+  ledger_access: { recordType: 'ledger_access', key: 'user_id', drops: [['ledgerAccess', 'key']] },
+  api_tokens: { recordType: 'token', key: 'id', drops: [['token', 'key']] },
+} as const satisfies Record<string, FactTableSpec>;
+
+/** The tables whose changes the feed tells of (the database's own table names). */
+export type FactTable = keyof typeof FACT_TABLES;
+
+// Every audited record type is a change of some fact table: a new one fails to compile until registered.
+type Registered = (typeof FACT_TABLES)[FactTable]['recordType'];
+const everyRecordType: AuditRecordType extends Registered ? true : never = true;
+void everyRecordType;
+
+// Ids may contain ':' but never '/', so '/' keeps the parts apart.
+export const FACT_SEPARATOR = '/';
+
+/**
+ * A change as the feed tells of it (db/migrations/2026-11-25T0200_fact_notification_transaction.ts):
+ * "<table>/<key>/<account_id>/<xid>", the key being the row's user_id or else its id. The
+ * transaction part is left out where the change is told by the service itself (its own writes,
+ * to this process and its fellow workers).
+ */
+export const factChange = (table: FactTable, key: string, accountId: string): string =>
+  [table, key, accountId].join(FACT_SEPARATOR);
+
+const TABLE_OF = Object.fromEntries(
+  Object.entries(FACT_TABLES).map(([table, spec]) => [spec.recordType, table]),
+) as Record<AuditRecordType, FactTable>;
+
+/** The change an audited change is to the fact cache, as the feed would tell of it. */
+export function changeOf(entry: AuditDraft): string {
+  const table = TABLE_OF[entry.record_type];
+  const key = FACT_TABLES[table].key === 'user_id' ? (entry.user_id ?? '') : entry.record_id;
+  // An account's (and a token's) own id stands for its account, as in the feed.
+  return factChange(table, key, entry.account_id ?? entry.record_id);
+}
+
+/** The cache entries a change drops, by fact; null for a change of no known table (then drop everything). */
+export function dropsOf(table: string, key: string, accountId: string): Array<[FactName, string]> | null {
+  if (!Object.hasOwn(FACT_TABLES, table)) return null;
+  return FACT_TABLES[table as FactTable].drops.map(([name, by]) => [name, by === 'key' ? key : accountId]);
+}
