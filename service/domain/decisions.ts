@@ -6,7 +6,7 @@ import { AppError } from '../errors.ts';
 import type { DecisionEndpoint } from '../data/schema.ts';
 import type { PolicyEngine, PolicyResult, Reason } from '../policy/engine.ts';
 import type { Consistency } from './consistency.ts';
-import type { DecisionLog, DecisionLogEntry } from './decision-log.ts';
+import type { DecisionLog, DecisionLogEntry } from './decision-log/index.ts';
 import type { Facts, FactStore } from './facts.ts';
 import type { Metrics } from './metrics.ts';
 import { clientListInput, PolicyInputBuilder, type DecideRequest, type PolicyInput } from './policy-input.ts';
