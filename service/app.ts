@@ -17,6 +17,7 @@ import contextPlugin from './plugins/context.ts';
 import databasePlugin from './plugins/database.ts';
 import decisionLogPlugin, { type DecisionLogMaintenanceOptions } from './plugins/decision-log.ts';
 import decisionsPlugin from './plugins/decisions.ts';
+import factsPlugin from './plugins/facts.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import policyPlugin from './plugins/policy.ts';
 import type { Peers } from './domain/facts.ts';
@@ -221,8 +222,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     spillDir: join(config.dataDir, 'decision-log-spill'),
     ...(options.decisionLogMaintenance ? { maintenance: options.decisionLogMaintenance } : {}),
   });
-  // Token rows are read through the fact cache, so auth comes after the decisions plugin.
-  await app.register(decisionsPlugin, { factCacheMaxEntries: config.factCacheMaxEntries, peers: options.peers ?? null });
+  // Token rows are read through the fact cache, so auth comes after the facts plugin.
+  await app.register(factsPlugin, { factCacheMaxEntries: config.factCacheMaxEntries, peers: options.peers ?? null });
+  await app.register(decisionsPlugin);
   await app.register(authPlugin, { adminToken: config.adminToken });
   await app.register(contextPlugin);
   await app.register(healthRoutes);
