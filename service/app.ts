@@ -21,7 +21,7 @@ import factsPlugin from './plugins/facts.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import policyPlugin from './plugins/policy.ts';
 import type { Peers } from './domain/facts.ts';
-import type { PolicyEngine } from './policy/engine.ts';
+import type { Policy } from './policy/engine.ts';
 import auditRoutes from './routes/audit.ts';
 import contextRoutes from './routes/context.ts';
 import decisionLogRoutes from './routes/decision-log.ts';
@@ -36,7 +36,7 @@ export interface BuildOptions {
   /** A database handle to use instead of opening one from config (tests). */
   database?: DatabaseHandle;
   /** A policy engine to use instead of loading one from config.policyDir (tests). */
-  policyEngine?: PolicyEngine;
+  policyEngine?: Policy;
   logger?: FastifyServerOptions['logger'];
   /** Called once with a newly made bootstrap admin token, so it can be shown to the operator. */
   onBootstrapToken?: (token: string) => void;
