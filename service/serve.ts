@@ -1,8 +1,8 @@
 // One serving process: builds the app, listens, and closes gracefully on SIGTERM/SIGINT (stop
-// accepting, finish in-flight requests, drain the decision log, close the pools) by one deadline,
-// exiting by force a little after it. Whatever way it exits, what the decision log still holds is spilled first. A
-// bootstrap token is printed the moment it is made. Alone it prints the start-up banner; as a
-// cluster worker it reports to the supervisor, which prints it once.
+// accepting, finish in-flight requests, drain the decision log, close the pools) by one deadline set
+// at the signal, exiting by force 10 s past it. Whatever way it exits, what the decision log still
+// holds is spilled first. A bootstrap token is printed the moment it is made. Alone it prints the
+// start-up banner; as a cluster worker it reports to the supervisor, which prints it once.
 import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
@@ -51,7 +51,8 @@ export async function serve(config: Config): Promise<void> {
     running.decisionLog.stop(deadline);
     const forcedAt = deadline + FORCED_EXIT_AFTER_DEADLINE_MS;
     const force = setTimeout(() => {
-      running.log.error(`graceful stop still running ${FORCED_EXIT_AFTER_DEADLINE_MS / 1000} s after its deadline; exiting`);
+      const after = (DRAIN_MS + FORCED_EXIT_AFTER_DEADLINE_MS) / 1000;
+      running.log.error(`graceful stop still running ${after} s after the signal, past its deadline; exiting`);
       process.exit(1);
     }, forcedAt - Date.now());
     force.unref();

@@ -97,8 +97,8 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
     const migrated = app.databaseStatus.migrated;
     if (migrated) {
       let wait: NodeJS.Timeout | undefined;
-      const deadline = new Promise<void>((resolve) => (wait = setTimeout(resolve, Math.max(0, log.deadline - Date.now()))));
-      await Promise.race([started, deadline]);
+      const left = Math.max(0, log.deadline - Date.now());
+      await Promise.race([started, new Promise<void>((resolve) => (wait = setTimeout(resolve, left)))]);
       clearTimeout(wait);
     } else {
       log.stop(Date.now());
