@@ -16,10 +16,11 @@ import recordsPlugin from './plugins/records.ts';
 import databasePlugin from './plugins/database.ts';
 import decisionLogPlugin, { type DecisionLogMaintenanceOptions } from './plugins/decision-log.ts';
 import decisionsPlugin from './plugins/decisions.ts';
+import factsPlugin from './plugins/facts.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import policyPlugin from './plugins/policy.ts';
 import type { Peers } from './domain/facts.ts';
-import type { PolicyEngine } from './policy/engine.ts';
+import type { Policy } from './policy/engine.ts';
 import auditRoutes from './routes/audit.ts';
 import recordRoutes from './routes/records/index.ts';
 import decisionLogRoutes from './routes/decision-log.ts';
@@ -34,7 +35,7 @@ export interface BuildOptions {
   /** A database handle to use instead of opening one from config (tests). */
   database?: DatabaseHandle;
   /** A policy engine to use instead of loading one from config.policyDir (tests). */
-  policyEngine?: PolicyEngine;
+  policyEngine?: Policy;
   logger?: FastifyServerOptions['logger'];
   /** Called once with a newly made bootstrap admin token, so it can be shown to the operator. */
   onBootstrapToken?: (token: string) => void;
@@ -176,8 +177,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     spillDir: join(config.dataDir, 'decision-log-spill'),
     ...(options.decisionLogMaintenance ? { maintenance: options.decisionLogMaintenance } : {}),
   });
-  // Token rows are read through the fact cache, so auth comes after the decisions plugin.
-  await app.register(decisionsPlugin, { factCacheMaxEntries: config.factCacheMaxEntries, peers: options.peers ?? null });
+  // Token rows are read through the fact cache, so auth comes after the facts plugin.
+  await app.register(factsPlugin, { factCacheMaxEntries: config.factCacheMaxEntries, peers: options.peers ?? null });
+  await app.register(decisionsPlugin);
   await app.register(authPlugin, { adminToken: config.adminToken });
   await app.register(recordsPlugin);
   await app.register(healthRoutes);

@@ -1,7 +1,7 @@
 // Reads and validates the environment once, at start-up. Nothing else reads process.env.
 import { availableParallelism } from 'node:os';
 import { PGLITE_SHARED_BUFFERS_DEFAULT } from './data/connect.ts';
-import type { DecisionLogMode } from './domain/decision-log.ts';
+import type { DecisionLogMode } from './domain/decision-log/index.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 

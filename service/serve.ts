@@ -1,11 +1,12 @@
 // One serving process: builds the app, listens, and closes gracefully on SIGTERM/SIGINT (stop
-// accepting, finish in-flight requests, drain the decision log, close the pools), exiting by force
-// after 30 s. Whatever way it exits, what the decision log still holds is spilled first. A
-// bootstrap token is printed the moment it is made. Alone it prints the start-up banner; as a
-// cluster worker it reports to the supervisor, which prints it once.
+// accepting, finish in-flight requests, drain the decision log, close the pools) by one deadline set
+// at the signal, exiting by force 10 s past it. Whatever way it exits, what the decision log still
+// holds is spilled first. A bootstrap token is printed the moment it is made. Alone it prints the
+// start-up banner; as a cluster worker it reports to the supervisor, which prints it once.
 import cluster from 'node:cluster';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
+import { DRAIN_MS } from './plugins/decision-log.ts';
 import type { Config } from './config.ts';
 import { WorkerPeers } from './worker-caches.ts';
 import { hasDemoExample } from './data/demo-data.ts';
@@ -22,8 +23,11 @@ export interface WorkerReady {
   demo: boolean;
 }
 
-/** A graceful stop that takes longer than this ends by force (the decision log drains for 20 s of it). */
-const FORCED_EXIT_MS = 30_000;
+/**
+ * A stop still running this long after its deadline (a request hanging on the database holds it
+ * open) ends by force: the time to spill and close the pools once the decision log's drain ends.
+ */
+const FORCED_EXIT_AFTER_DEADLINE_MS = 10_000;
 
 export async function serve(config: Config): Promise<void> {
   // Signals are handled from the first moment: one that arrives while the app is being built
@@ -41,11 +45,16 @@ export async function serve(config: Config): Promise<void> {
     if (stopping) return;
     stopping = true;
     running.log.info({ reason }, 'stopping: no new connections, finishing in-flight requests');
-    // The exit handler below spills what the decision log still holds.
+    // The stop's one deadline: the decision log drains until it, then spills what the database
+    // has not taken; the forced exit counts from it (and the exit handler below spills what came after).
+    const deadline = Date.now() + DRAIN_MS;
+    running.decisionLog.stop(deadline);
+    const forcedAt = deadline + FORCED_EXIT_AFTER_DEADLINE_MS;
     const force = setTimeout(() => {
-      running.log.error('graceful stop took longer than 30 s; exiting');
+      const after = (DRAIN_MS + FORCED_EXIT_AFTER_DEADLINE_MS) / 1000;
+      running.log.error(`graceful stop still running ${after} s after the signal, past its deadline; exiting`);
       process.exit(1);
-    }, FORCED_EXIT_MS);
+    }, forcedAt - Date.now());
     force.unref();
     try {
       await running.close();

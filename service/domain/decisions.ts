@@ -4,9 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { DecisionEndpoint } from '../data/schema.ts';
-import type { PolicyEngine, PolicyResult, Reason } from '../policy/engine.ts';
+import type { Policy, PolicyResult, Reason } from '../policy/engine.ts';
 import type { Consistency } from './consistency.ts';
-import type { DecisionLog, DecisionLogEntry } from './decision-log.ts';
+import type { DecisionLog, DecisionLogEntry } from './decision-log/index.ts';
 import type { Facts, FactStore } from './facts.ts';
 import type { Metrics } from './metrics.ts';
 import { clientListInput, PolicyInputBuilder, type DecideRequest, type PolicyInput } from './policy-input.ts';
@@ -102,11 +102,11 @@ interface Outcome {
 export class DecisionService {
   readonly #inputs: PolicyInputBuilder;
   readonly #facts: FactStore;
-  readonly #engine: () => PolicyEngine | null;
+  readonly #engine: () => Policy | null;
   readonly #log: DecisionLog;
   readonly #metrics: Metrics;
 
-  constructor(facts: FactStore, engine: () => PolicyEngine | null, log: DecisionLog, metrics: Metrics) {
+  constructor(facts: FactStore, engine: () => Policy | null, log: DecisionLog, metrics: Metrics) {
     this.#facts = facts;
     this.#inputs = new PolicyInputBuilder(facts);
     this.#engine = engine;
@@ -114,7 +114,7 @@ export class DecisionService {
     this.#metrics = metrics;
   }
 
-  #policy(): PolicyEngine {
+  #policy(): Policy {
     const engine = this.#engine();
     if (engine === null) throw new AppError(503, 'policy_error', 'no policy is loaded');
     return engine;
@@ -129,7 +129,7 @@ export class DecisionService {
   async #decideOne(request: DecideRequest, call: CallContext, batchId: string | null, inputs: PolicyInputBuilder): Promise<Outcome> {
     const started = performance.now();
     const entry = requestEntry(request, call, batchId);
-    let engine: PolicyEngine;
+    let engine: Policy;
     let input: PolicyInput;
     try {
       engine = this.#policy();

@@ -52,4 +52,4 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
   });
 }
 
-export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['database', 'decisions'] });
+export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['facts'] });

@@ -1,11 +1,12 @@
 // Wires the decision log: the queue and its writer (started once migrations ran), the daily
 // partitions and retention (at start, then hourly), the replay of entries spilled at an earlier
-// shutdown, and the drain on close, before the database plugin closes the pool.
+// shutdown, and the log's stop: begun with the app's (by the deadline serve.ts set at the signal),
+// drained on close, before the database plugin closes the pool.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { DecisionLogConfig } from '../config.ts';
 import { insertDecisionLogRows, maintainDecisionLogPartitions, markDecisionLogRowsRefused } from '../data/decision-log.ts';
-import { DecisionLog } from '../domain/decision-log.ts';
+import { DecisionLog } from '../domain/decision-log/index.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -28,11 +29,10 @@ export interface DecisionLogMaintenanceOptions {
 const MAINTENANCE_EVERY_MS = 60 * 60 * 1000;
 const PARTITION_DAYS_AHEAD = 3;
 /**
- * From the start of the stop (preClose, right after the signal), not from the end of in-flight
- * requests: below serve.ts's 30 s forced exit, so what the database has not taken is spilled even
- * while a request hanging on it holds the stop open (the forced exit spills what comes after).
+ * How long a stop drains the decision log, from its start (the signal), when its owner has not
+ * begun the log's stop with a deadline of its own: serve.ts does, from this same figure.
  */
-const DRAIN_DEADLINE_MS = 20_000;
+export const DRAIN_MS = 20_000;
 
 async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPluginOptions): Promise<void> {
   // Batch writes, partition maintenance and the replay of a spill may take long (DatabaseHandle.longDb).
@@ -81,14 +81,12 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
   });
 
   // While in-flight requests finish, none may wait for room in a full queue (that would hold the
-  // stop up until the forced exit, with the queue unwritten): they are let in past the bound (no
-  // new request reaches a handler once closing, so what still comes is bounded). The drain's
-  // deadline starts now.
-  let stopBy = Number.POSITIVE_INFINITY;
+  // stop up until the forced exit, with the queue unwritten): the log's stop lets them in past the
+  // bound (no new request reaches a handler once closing, so what still comes is bounded). Its
+  // deadline is the one serve.ts gave at the signal, or else DRAIN_MS from now.
   app.addHook('preClose', async () => {
     closing = true;
-    stopBy = Date.now() + DRAIN_DEADLINE_MS;
-    log.beginStop(DRAIN_DEADLINE_MS);
+    log.stop(Date.now() + DRAIN_MS);
   });
   // Runs before the database plugin closes the pool (hooks close in reverse order). Without a
   // migrated database there is nothing to write to: what is queued is spilled at once. The
@@ -97,14 +95,16 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
   app.addHook('onClose', async () => {
     closing = true;
     const migrated = app.databaseStatus.migrated;
-    const left = () => Math.max(0, Math.min(stopBy, Date.now() + DRAIN_DEADLINE_MS) - Date.now());
     if (migrated) {
       let wait: NodeJS.Timeout | undefined;
-      await Promise.race([started, new Promise<void>((resolve) => (wait = setTimeout(resolve, left())))]);
+      const left = Math.max(0, log.deadline - Date.now());
+      await Promise.race([started, new Promise<void>((resolve) => (wait = setTimeout(resolve, left)))]);
       clearTimeout(wait);
+    } else {
+      log.stop(Date.now());
     }
     clearInterval(timer);
-    await log.close(migrated ? left() : 0);
+    await log.close();
   });
 }
 

@@ -1,51 +1,21 @@
-// Wires the decision path: the fact cache (following the database's change feed) and the
-// decision service over the loaded policy, logging to the decision log.
+// Provides the decision service: decisions over the loaded policy, from the facts, each answer
+// handed to the decision log.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { DecisionService } from '../domain/decisions.ts';
-import { FactStore, type Peers } from '../domain/facts.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    facts: FactStore;
     decisions: DecisionService;
   }
 }
 
-export interface DecisionsPluginOptions {
-  /** Facts kept per kind; 0 disables the cache. */
-  factCacheMaxEntries: number;
-  /** The other workers of this process tree (cluster mode), or null. */
-  peers: Peers | null;
+async function decisionsPlugin(app: FastifyInstance): Promise<void> {
+  app.decorate('decisions', new DecisionService(app.facts, () => app.policy.engine, app.decisionLog, app.metrics));
 }
 
-async function decisionsPlugin(app: FastifyInstance, options: DecisionsPluginOptions): Promise<void> {
-  const facts = new FactStore(app.database, options.factCacheMaxEntries, options.peers);
-  app.decorate('facts', facts);
-  app.decorate('decisions', new DecisionService(facts, () => app.policy.engine, app.decisionLog, app.metrics));
-  const { metrics } = app;
-  metrics.observeTotal('clearance_fact_cache_hits_total', 'Facts served from the in-memory cache', () => facts.stats.hits);
-  metrics.observeTotal('clearance_fact_cache_misses_total', 'Facts loaded from the database', () => facts.stats.misses);
-  metrics.observeTotal('clearance_fact_cache_coalesced_total', 'Facts that shared a load of the same fact already under way', () => facts.stats.coalesced);
-  metrics.observeTotal('clearance_fact_cache_invalidations_total', 'Change notifications applied to the cache', () => facts.stats.invalidations);
-  metrics.observeTotals(
-    'clearance_fact_cache_bypassed_total',
-    'Token checks and decisions that read their facts from the database though the cache was up, by why: fresh or at_least consistency asked for, or behind (another worker announced a change not yet applied here)',
-    'reason',
-    () => facts.stats.bypassed,
-  );
-  metrics.observe('clearance_fact_cache_enabled', '1 while the change feed is up and the cache is used, 0 while it is bypassed', () =>
-    facts.stats.enabled ? 1 : 0,
-  );
-  // The change feed needs the notification triggers, so it starts once migrations ran.
-  void app.databaseStatus.whenMigrated.then(() => {
-    if (!app.databaseStatus.closing) {
-      facts.start((error) => app.log.warn({ err: error }, 'fact change feed lost; cache bypassed until it returns'));
-    }
-  });
-  app.addHook('onClose', async () => {
-    await facts.stop();
-  });
-}
-
-export default fp(decisionsPlugin, { name: 'decisions', fastify: '5.x', dependencies: ['database', 'policy', 'metrics', 'decision-log'] });
+export default fp(decisionsPlugin, {
+  name: 'decisions',
+  fastify: '5.x',
+  dependencies: ['facts', 'policy', 'metrics', 'decision-log'],
+});

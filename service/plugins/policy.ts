@@ -2,10 +2,10 @@
 // the service stays up, /ready says why, and every decision is a refusal.
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
-import { PolicyEngine } from '../policy/engine.ts';
+import { PolicyEngine, type Policy } from '../policy/engine.ts';
 
 export interface PolicyStatus {
-  engine: PolicyEngine | null;
+  engine: Policy | null;
   /** Why no policy is loaded, when none is. */
   loadError: string | null;
 }
@@ -19,7 +19,7 @@ declare module 'fastify' {
 export interface PolicyPluginOptions {
   policyDir: string;
   /** Use this engine instead of loading one (tests). */
-  engine?: PolicyEngine;
+  engine?: Policy;
 }
 
 async function policyPlugin(app: FastifyInstance, options: PolicyPluginOptions): Promise<void> {

@@ -33,4 +33,4 @@ async function recordsPlugin(app: FastifyInstance): Promise<void> {
   app.decorate('auditTrail', { list: (query: AuditQuery) => listAudit(longDb, query) });
 }
 
-export default fp(recordsPlugin, { name: 'records', fastify: '5.x', dependencies: ['database', 'decisions'] });
+export default fp(recordsPlugin, { name: 'records', fastify: '5.x', dependencies: ['database', 'facts'] });

@@ -168,6 +168,12 @@ class Evaluator {
   }
 }
 
+/**
+ * What the service asks of a policy: the loaded engine, or a stand-in built around one
+ * (BuildOptions.policyEngine; tests switch faults on and off with it).
+ */
+export type Policy = Pick<PolicyEngine, 'revision' | 'decide' | 'decideClients' | 'logMasks'>;
+
 export class PolicyEngine {
   readonly revision: string;
   readonly #policy: LoadedPolicy;

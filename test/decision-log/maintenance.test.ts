@@ -7,11 +7,11 @@ import { join } from 'node:path';
 import t from 'tap';
 import { loadConfig } from '../../service/config.ts';
 import { listDecisionLogPartitions } from '../../service/data/decision-log.ts';
-import { DecisionLog } from '../../service/domain/decision-log.ts';
+import { DecisionLog } from '../../service/domain/decision-log/index.ts';
 import { Metrics } from '../../service/domain/metrics.ts';
 import { buildTestApp } from '../helpers/app.ts';
 import { TEST_ENGINE } from '../helpers/database.ts';
-import { connectionLost, logEntry } from '../helpers/decision-log.ts';
+import { connectionLost, logEntry, stopWithin } from '../helpers/decision-log.ts';
 import { until } from '../helpers/wait.ts';
 
 const DAY = 86_400_000;
@@ -43,7 +43,7 @@ t.test(`given the service on ${TEST_ENGINE} with DECISION_LOG_RETENTION_DAYS=5 a
     });
     const spilled = [logEntry(), logEntry()];
     await stopped.record(spilled);
-    await stopped.close(0);
+    await stopWithin(stopped, 0);
     t.equal(readdirSync(spillDir).length, 1, 'spilled');
     await until(async () => readdirSync(spillDir).length === 0, 'the spill file to be replayed');
     t.same((await logged()).sort(), spilled.map((e) => e.decisionId).sort(), 'its entries are in the table');

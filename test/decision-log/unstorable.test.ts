@@ -5,11 +5,12 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { insertDecisionLogRows } from '../../service/data/decision-log.ts';
 import type { NewDecisionLogRow } from '../../service/data/schema.ts';
-import { DecisionLog, type DecisionLogEntry } from '../../service/domain/decision-log.ts';
+import { DecisionLog, type DecisionLogEntry } from '../../service/domain/decision-log/index.ts';
 import { Metrics } from '../../service/domain/metrics.ts';
 import { buildTestApp, logWritten } from '../helpers/app.ts';
 import { migratedDatabase } from '../helpers/database.ts';
 import { makeToken, seedFixtures } from '../helpers/fixtures.ts';
+import { stopWithin } from '../helpers/decision-log.ts';
 
 const counter = async (metrics: Metrics, name: string) => (await metrics.registry.getSingleMetric(name)?.get())?.values[0]?.value ?? 0;
 
@@ -101,7 +102,7 @@ t.test('given the decision log writing to the database, when it refuses one row 
   const entries = Array.from({ length: 256 }, (_, i) => entry(i === 100 ? huge : `u${i}`));
   await log.record(entries);
   log.start();
-  await log.close(10_000);
+  await stopWithin(log, 10_000);
 
   const rows = await db.selectFrom('decision_log').select(['decision_id', 'subject_id', 'input', 'error']).execute();
   t.equal(rows.length, 256, 'every entry stored');

@@ -8,11 +8,11 @@ import t from 'tap';
 import type { DatabaseHandle } from '../../service/data/connect.ts';
 import { insertDecisionLogRows, markDecisionLogRowsRefused } from '../../service/data/decision-log.ts';
 import type { NewDecisionLogRow } from '../../service/data/schema.ts';
-import { DecisionLog, type DecisionLogOptions } from '../../service/domain/decision-log.ts';
+import { DecisionLog, type DecisionLogOptions } from '../../service/domain/decision-log/index.ts';
 import { Metrics } from '../../service/domain/metrics.ts';
 import { eventually } from '../helpers/app.ts';
 import { migratedDatabase, TEST_ENGINE } from '../helpers/database.ts';
-import { connectionLost, logEntry } from '../helpers/decision-log.ts';
+import { connectionLost, logEntry, stopWithin } from '../helpers/decision-log.ts';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -63,7 +63,7 @@ t.test(`given the decision log table on ${TEST_ENGINE} refusing rows whose input
     const good = [before, after];
     await log.record([before, refused, after]);
     log.start();
-    await log.close(10_000);
+    await stopWithin(log, 10_000);
     const rows = await stored(database);
     t.same(rows.map((r) => r.decision_id).sort(), [...good, refused].map((e) => e.decisionId).sort(), 'all three stored, each once');
     for (const entry of good) {
@@ -86,7 +86,7 @@ t.test(`given spill files left by stops during an outage, when replayed into ${T
   const buffered = queueWithoutDatabase({ spillDir });
   const answered = [logEntry(), logEntry({ subjectId: "o'brien", input: { subject: { id: "o'brien" }, account: { id: 'a1', name: 'Secret Ltd' }, note: 'ü ✓ "quoted"' } })];
   await buffered.record(answered);
-  await buffered.close(0);
+  await stopWithin(buffered, 0);
 
   // A durable stop: an answer whose write committed, then refused for being too late; the
   // correction could not be made before the stop.
@@ -104,7 +104,7 @@ t.test(`given spill files left by stops during an outage, when replayed into ${T
   // That write did commit, as answered:
   await insertDecisionLogRows(database.longDb, writes[0]?.rows ?? []);
   writes[0]?.done();
-  await durable.close(100);
+  await stopWithin(durable, 100);
 
   // One of the buffered answers had reached the table too before the stop (written and spilled).
   const [first] = readdirSync(spillDir);

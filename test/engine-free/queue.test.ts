@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import type { NewDecisionLogRow } from '../../service/data/schema.ts';
-import { DecisionLog, type DecisionLogEntry, type DecisionLogOptions } from '../../service/domain/decision-log.ts';
+import { DecisionLog, type DecisionLogEntry, type DecisionLogOptions } from '../../service/domain/decision-log/index.ts';
 import { Metrics } from '../../service/domain/metrics.ts';
 import { AppError } from '../../service/errors.ts';
 import type { LogMask } from '../../service/policy/engine.ts';
-import { connectionLost, logEntry as entry } from '../helpers/decision-log.ts';
+import { connectionLost, logEntry as entry, stopWithin } from '../helpers/decision-log.ts';
 import { settled, until } from '../helpers/wait.ts';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
@@ -55,7 +55,7 @@ t.test('given buffered mode, when answers are recorded, then record returns at o
   t.same(input.account, { id: 'a1' }, 'the account name is masked');
   t.same(JSON.parse(written[0]?.masked as string), [{ op: 'remove', path: '/input/account/name' }]);
   t.same((entries[0]?.input as { account: object }).account, { id: 'a1', name: 'Secret Ltd' }, 'the decision\'s own input is untouched');
-  await log.close(1000);
+  await stopWithin(log, 1000);
 });
 
 t.test('given durable mode, when answers arrive during a write, then each waits for its commit and they share the next write', async (t) => {
@@ -76,7 +76,7 @@ t.test('given durable mode, when answers arrive during a write, then each waits 
   calls[1]?.done();
   await Promise.all(later);
   t.equal(log.depth, 0);
-  await log.close(1000);
+  await stopWithin(log, 1000);
 });
 
 t.test('given durable mode, when the commit does not come in time, then the answer is refused with decision_log_unavailable', async (t) => {
@@ -87,7 +87,7 @@ t.test('given durable mode, when the commit does not come in time, then the answ
   t.ok(error instanceof AppError, 'refused');
   t.match(error, { statusCode: 503, code: 'decision_log_unavailable' });
   for (const call of calls) call.done();
-  await log.close(1000);
+  await stopWithin(log, 1000);
 });
 
 t.test('given a failing database, when writes fail, then entries stay queued, are retried and written once it returns', async (t) => {
@@ -110,7 +110,7 @@ t.test('given a failing database, when writes fail, then entries stay queued, ar
   await until(() => log.depth === 0, 'the entries to be written once the database returns');
   t.equal(written.length, 2);
   t.equal(await value(metrics, 'clearance_decision_log_waiting_on_database'), 0);
-  await log.close(1000);
+  await stopWithin(log, 1000);
 });
 
 t.test('given a full queue, when more answers are recorded, then they wait for room', async (t) => {
@@ -133,7 +133,7 @@ t.test('given a full queue, when more answers are recorded, then they wait for r
     t.equal(calls[i]?.rows.length, size);
     calls[i]?.done();
   }
-  await log.close(1000);
+  await stopWithin(log, 1000);
   t.equal(log.depth, 0);
 });
 
@@ -151,7 +151,7 @@ t.test('given one entry the database refuses, when its batch is written, then th
   const good = [entry(), entry()];
   await log.record([good[0] as DecisionLogEntry, bad, good[1] as DecisionLogEntry]);
   log.start();
-  await log.close(1000);
+  await stopWithin(log, 1000);
   t.same(written.map((r) => r.decision_id).sort(), [bad.decisionId, ...good.map((e) => e.decisionId)].sort(), 'all three stored');
   const kept = written.find((r) => r.decision_id === bad.decisionId);
   t.equal(kept?.input, null);
@@ -163,7 +163,7 @@ t.test('given U+0000 and lone surrogates in keys and values, when logged, then e
   const { log } = makeLog({ write: async (rows) => void written.push(...rows), masks: () => [{ op: 'remove', path: '/input/gone\u0000key' }] });
   await log.record([entry({ input: { a: 'x\u0000y', b: '\\u0000 is text', 'k\u0000/~': [1, 'z\u0000'], 'gone\u0000key': 1, s: 'lone \ud800, paired 😀' }, error: { code: 'policy_error', message: 'bad \u0000' } })]);
   log.start();
-  await log.close(1000);
+  await stopWithin(log, 1000);
   const row = written[0] as NewDecisionLogRow;
   t.same(JSON.parse(row.input as string), { a: 'x\\u0000y', b: '\\u0000 is text', 'k\\u0000/~': [1, 'z\\u0000'], s: 'lone \\ud800, paired 😀' }, 'visible, and a literal backslash-u0000 left alone');
   t.same(JSON.parse(row.error as string), { code: 'policy_error', message: 'bad \\u0000' });
@@ -192,7 +192,7 @@ t.test('given one entry in a thousand the database refuses, when the batch is wr
   const entries = Array.from({ length: 1000 }, (_, i) => entry(i === 617 ? { input: { note: 'poison' } } : {}));
   await log.record(entries);
   log.start();
-  await log.close(1000);
+  await stopWithin(log, 1000);
   t.equal(written.length, 1000, 'every entry stored');
   t.equal(written.filter((r) => r.input === null).length, 1, 'only the refused one without its input');
   t.ok(attempts.length <= 2 * Math.ceil(Math.log2(1000)) + 2, `${attempts.length} writes`);
@@ -210,7 +210,7 @@ t.test('given the masks cannot be evaluated, when an entry is written, then its 
   });
   await log.record([entry()]);
   log.start();
-  await log.close(1000);
+  await stopWithin(log, 1000);
   t.equal(written[0]?.input, null);
   t.same(JSON.parse(written[0]?.masked as string), [{ op: 'remove', path: '/input' }]);
 });
@@ -221,7 +221,7 @@ t.test('given the database is away at shutdown, when the deadline passes, then t
   const entries = [entry(), entry(), entry()];
   await log.record(entries);
   log.start();
-  await log.close(300);
+  await stopWithin(log, 300);
   const files = readdirSync(spillDir);
   t.equal(files.length, 1, 'one spill file');
   const spilled = readFileSync(join(spillDir, files[0] as string), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
@@ -240,7 +240,7 @@ t.test('given a spill file, when its replay fails, then the file stays for the n
   const spillDir = mkdtempSync(join(tmpdir(), 'clearance-spill-'));
   const first = makeLog({ spillDir, write: async () => Promise.reject(connectionLost()) });
   await first.log.record([entry()]);
-  await first.log.close(0);
+  await stopWithin(first.log, 0);
   const failing = makeLog({ spillDir, write: async () => Promise.reject(connectionLost()) });
   t.equal(await failing.log.replaySpill(), 0);
   t.equal(readdirSync(spillDir).length, 1);
@@ -254,7 +254,7 @@ t.test('given entries of a megabyte and a half each, when written, then a write 
   await log.record(Array.from({ length: 5 }, () => entry({ input: { big } })));
   await log.record([entry({ input: { big: 'y'.repeat(6_000_000) } })]);
   log.start();
-  await log.close(1000);
+  await stopWithin(log, 1000);
   t.same(sizes, [2, 2, 1, 1], 'two by two, and an entry larger than the budget on its own');
 });
 
@@ -271,7 +271,7 @@ t.test('given a list query, when its masks are asked for, then the policy sees i
   const clients = [['c1', 'a1', 'xero', true, false]];
   await log.record([entry({ endpoint: 'query', resourceId: null, input: { action: 'client.view', subject: { id: 'u1' }, account: { id: 'a1', name: 'Secret Ltd' }, clients }, result: { allowed: ['c1'], denied: [] } })]);
   log.start();
-  await log.close(1000);
+  await stopWithin(log, 1000);
   t.same(seen, [{ endpoint: 'query', input: { action: 'client.view', subject: { id: 'u1' }, account: { id: 'a1', name: 'Secret Ltd' } }, result: {} }]);
   t.same(JSON.parse(written[0]?.input as string), { action: 'client.view', subject: { id: 'u1' }, account: { id: 'a1' }, clients }, 'masked, rows kept');
   t.same(JSON.parse(written[0]?.result as string), { allowed: ['c1'], denied: [] });
@@ -286,7 +286,7 @@ t.test('given a write that hangs, when the service stops, then the queue is spil
   log.start();
   await until(() => writes === 1, 'the write to start (and hang)');
   const started = Date.now();
-  await log.close(300);
+  await stopWithin(log, 300);
   // The deadline is 300 ms; the rest is slack for a busy machine. Without the deadline, close never returns.
   t.ok(Date.now() - started < 10_000, `close returned after ${Date.now() - started} ms`);
   const files = readdirSync(spillDir);
@@ -301,12 +301,12 @@ t.test('given a full queue and an answer waiting for room, when stopping begins,
   await log.record(Array.from({ length: 1000 }, () => entry()));
   const waiting = log.record([entry()]).then(() => 'answered', (e: unknown) => e);
   await until(async () => (await value(metrics, 'clearance_decision_log_backpressure_waits_total')) === 1, 'the answer to wait for room');
-  log.beginStop();
+  log.stop(Number.POSITIVE_INFINITY);
   t.equal(await waiting, 'answered', 'answered, not refused');
   t.equal(await log.record([entry()]).then(() => 'answered', (e: unknown) => e), 'answered', 'a later answer that finds the queue full goes in at once');
   t.equal(log.depth, 1002, 'both queued beyond the bound of 1000');
   log.start();
-  await log.close(100);
+  await stopWithin(log, 100);
   const spilled = readFileSync(join(spillDir, readdirSync(spillDir)[0] as string), 'utf8').trim().split('\n');
   t.equal(spilled.length, 1002, 'every answered entry is spilled');
 });
@@ -339,7 +339,7 @@ t.test('given durable mode and a commit that comes too late, then the answer is 
   t.match({ allow: row?.allow, codes: row?.reason_codes, error: JSON.parse(String(row?.error)) }, { allow: false, codes: ['decision_log_unavailable'], error: { code: 'decision_log_unavailable' } }, 'the queued entry is written as refused');
   calls[1]?.done();
   await until(() => refusedKeys.length > 0, 'the correction');
-  await log.close(1000);
+  await stopWithin(log, 1000);
   t.same(refusedKeys, [inFlight.decisionId], 'the entry written as answered is corrected');
 });
 
@@ -360,7 +360,7 @@ t.test('given list queries, when they are queued, then each weighs by its client
   await second;
   await until(() => calls.length === 2, 'the second write');
   calls[1]?.done();
-  await log.close(1000);
+  await stopWithin(log, 1000);
 });
 
 t.test('given an entry that cannot be serialized, when it is written, then it is kept without its input, saying why', async (t) => {
@@ -368,7 +368,7 @@ t.test('given an entry that cannot be serialized, when it is written, then it is
   const { log } = makeLog({ write: async (rows) => void written.push(...rows), masks: () => [] });
   await log.record([entry({ input: { big: 10n } })]);
   log.start();
-  await log.close(1000);
+  await stopWithin(log, 1000);
   t.equal(written.length, 1);
   t.equal(written[0]?.input, null);
   t.match(JSON.parse(String(written[0]?.error)), { code: 'log_entry_unstorable' });
@@ -379,7 +379,7 @@ t.test('given a spill file with a torn line and one claimed by a process that di
   const first = makeLog({ spillDir, write: async () => Promise.reject(connectionLost()) });
   const kept = [entry(), entry()];
   await first.log.record(kept);
-  await first.log.close(0);
+  await stopWithin(first.log, 0);
   const [file] = readdirSync(spillDir);
   writeFileSync(join(spillDir, file as string), `${readFileSync(join(spillDir, file as string), 'utf8')}{"decision_id": "torn`);
   // Another spill, claimed by a pid that no longer runs.
@@ -389,7 +389,7 @@ t.test('given a spill file with a torn line and one claimed by a process that di
   const firstSpilledAt = Date.now();
   await until(() => Date.now() > firstSpilledAt, 'the clock to move on');
   await other.log.record([orphaned]);
-  await other.log.close(0);
+  await stopWithin(other.log, 0);
   const second = readdirSync(spillDir).find((name) => name !== file) as string;
   renameSync(join(spillDir, second), join(spillDir, `${second}.replaying-999999`));
 
@@ -410,7 +410,7 @@ t.test('given durable mode and a lone entry whose write outlasts its answer, the
   calls[0]?.done();
   await until(() => corrected.length > 0, 'the correction');
   t.same(corrected, [lone.decisionId], 'corrected without waiting for another entry');
-  await log.close(1000);
+  await stopWithin(log, 1000);
 });
 
 t.test('given a spill being written, when a replay looks at the folder meanwhile, then it sees no spill file until the file is whole', async (t) => {
@@ -440,7 +440,7 @@ t.test('given a spill being written, when a replay looks at the folder meanwhile
     if (typeof target === 'number') fs.writeFileSync(target, data.slice(middle));
     else fs.appendFileSync(target, data.slice(middle));
   };
-  const { DecisionLog: Spilling } = await t.mockImport<typeof import('../../service/domain/decision-log.ts')>('../../service/domain/decision-log.ts', {
+  const { DecisionLog: Spilling } = await t.mockImport<typeof import('../../service/domain/decision-log/index.ts')>('../../service/domain/decision-log/index.ts', {
     'node:fs': { ...fs, writeFileSync: writeInHalves },
   });
   const log = new Spilling({
@@ -455,7 +455,7 @@ t.test('given a spill being written, when a replay looks at the folder meanwhile
   });
   const entries = [entry(), entry(), entry()];
   await log.record(entries);
-  await log.close(0);
+  await stopWithin(log, 0);
   t.same(torn, [], 'no half-written spill file was ever in view');
   const files = readdirSync(spillDir);
   t.equal(files.length, 1, 'one file, under its final name');
@@ -468,7 +468,7 @@ t.test('given a spill file left half-written by a process that died, when replay
   const kept = [entry(), entry()];
   const first = makeLog({ spillDir, write: async () => Promise.reject(connectionLost()) });
   await first.log.record(kept);
-  await first.log.close(0);
+  await stopWithin(first.log, 0);
   const [file] = readdirSync(spillDir) as [string];
   // The same file as it would be while pid 999999 was still writing it, and after it died.
   renameSync(join(spillDir, file), join(spillDir, `${file}.writing-999999`));
@@ -489,7 +489,7 @@ t.test('given a spill file with an entry the database refuses, when replayed, th
   const bad = entry({ input: { note: 'poison' } });
   const first = makeLog({ spillDir, masks: () => [], write: async () => Promise.reject(connectionLost()) });
   await first.log.record([good[0] as DecisionLogEntry, bad, good[1] as DecisionLogEntry]);
-  await first.log.close(0);
+  await stopWithin(first.log, 0);
 
   const written: NewDecisionLogRow[] = [];
   const next = makeLog({
@@ -524,7 +524,7 @@ t.test('given a failing database, when more answers arrive during the retry paus
   t.equal(await value(metrics, 'clearance_decision_log_waiting_on_database'), 5, 'every entry held while the database fails');
   t.equal(await value(metrics, 'clearance_decision_log_queue_depth'), 5);
   failing = false;
-  await log.close(2000);
+  await stopWithin(log, 2000);
   t.equal(await value(metrics, 'clearance_decision_log_waiting_on_database'), 0, 'none once written');
 });
 
@@ -544,7 +544,7 @@ t.test('given durable mode and a batch written in two parts, when its answer tim
   calls[1]?.done();
   await until(() => corrected.length === 3, 'the corrections');
   t.same(corrected.sort(), batch.map((e) => e.decisionId).sort(), 'the log says refused for all three');
-  await log.close(1000);
+  await stopWithin(log, 1000);
 });
 
 t.test('given durable mode and corrections the database cannot take, when the service stops, then they are spilled and applied at the next start', async (t) => {
@@ -556,7 +556,7 @@ t.test('given durable mode and corrections the database cannot take, when the se
   t.match(await log.record([lone]).then(() => null, (e: unknown) => e), { code: 'decision_log_unavailable' });
   calls[0]?.done();
   await until(() => log.depth === 0, 'the write to end');
-  await log.close(100);
+  await stopWithin(log, 100);
   const files = readdirSync(spillDir);
   t.equal(files.length, 1, 'the correction is spilled');
   const [row] = readFileSync(join(spillDir, files[0] as string), 'utf8').trim().split('\n').map((line) => JSON.parse(line));
@@ -579,14 +579,14 @@ t.test('given stopping has begun and close() does not come (a request hangs), wh
   await log.record([entries[0] as DecisionLogEntry]);
   await until(() => calls.length === 1, 'a write under way, hanging');
   await log.record([entries[1] as DecisionLogEntry]);
-  log.beginStop(100);
+  log.stop(Date.now() + 100);
   await until(() => readdirSync(spillDir).length > 0, 'the spill at the deadline');
   const files = readdirSync(spillDir);
   t.equal(files.length, 1, 'spilled at the deadline, without close()');
   t.same(readFileSync(join(spillDir, files[0] as string), 'utf8').trim().split('\n').map((l) => JSON.parse(l).decision_id), entries.map((e) => e.decisionId));
   t.equal(log.depth, 0);
   for (const call of calls) call.done();
-  await log.close(1000);
+  await stopWithin(log, 1000);
 });
 
 t.test('given a write under way, when spillNow is called (the process is exiting), then the queue is spilled at once, masked, the write under way included', async (t) => {
@@ -616,11 +616,11 @@ t.test('given durable mode and an entry spilled at the deadline, when its answer
   log.start();
   const waiting = entry();
   const answer = log.record([waiting]).then(() => null, (e: unknown) => e);
-  log.beginStop(50);
+  log.stop(Date.now() + 50);
   await until(() => readdirSync(spillDir).length > 0, 'the spill at the deadline');
   t.equal(readdirSync(spillDir).length, 1, 'spilled at the deadline, as answered');
   t.match(await answer, { code: 'decision_log_unavailable' }, 'then the answer is refused');
-  await log.close(0);
+  await stopWithin(log, 0);
   const rows = readdirSync(spillDir).flatMap((f) => readFileSync(join(spillDir, f), 'utf8').trim().split('\n').map((l) => JSON.parse(l)));
   t.ok(rows.some((r) => r.decision_id === waiting.decisionId && r.allow === false && r.reason_codes[0] === 'decision_log_unavailable'), 'the refusal is spilled too');
   const corrected: string[] = [];

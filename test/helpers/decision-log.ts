@@ -2,7 +2,7 @@
 // decision path hands it to the queue, a row for tests that write the table directly.
 import { randomUUID } from 'node:crypto';
 import type { NewDecisionLogRow } from '../../service/data/schema.ts';
-import type { DecisionLogEntry } from '../../service/domain/decision-log.ts';
+import type { DecisionLog, DecisionLogEntry } from '../../service/domain/decision-log/index.ts';
 
 /** An answered decision whose input holds an account name the default masks remove. */
 export const logEntry = (overrides: Partial<DecisionLogEntry> = {}): DecisionLogEntry => ({
@@ -50,3 +50,9 @@ export const logRow = (overrides: Partial<NewDecisionLogRow> = {}): NewDecisionL
   duration_us: 1,
   ...overrides,
 });
+
+/** Stops the log as the app does, with a deadline ms from now, and closes it. */
+export async function stopWithin(log: DecisionLog, ms: number): Promise<void> {
+  log.stop(Date.now() + ms);
+  await log.close();
+}

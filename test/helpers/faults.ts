@@ -1,14 +1,14 @@
 // Faults a test switches on and off, handed to the app when it is built (BuildOptions.policyEngine)
-// rather than patched into an app already built: the compiled policy, evaluated as usual until the
-// test makes its decisions or its log masks fail.
+// rather than patched into an app already built: a policy built around the compiled one, evaluated
+// as usual until the test makes its decisions or its log masks fail.
 import { resolve } from 'node:path';
-import { PolicyEngine, policyError, type ClientListInput, type LogMask, type PolicyResult } from '../../service/policy/engine.ts';
+import { PolicyEngine, policyError, type Policy } from '../../service/policy/engine.ts';
 
 const POLICY_DIR = resolve(import.meta.dirname, '../../.build/policy');
 
 export interface FaultyPolicy {
-  /** The engine to build the app with. */
-  engine: PolicyEngine;
+  /** The policy to build the app with. */
+  engine: Policy;
   /** From now on every decision (single or list) is a policy fault saying message. */
   failDecisions(message: string): void;
   /** From now on the log mask rule cannot be evaluated. */
@@ -21,23 +21,17 @@ export function faultyPolicy(dir = POLICY_DIR): FaultyPolicy {
   const real = PolicyEngine.load(dir);
   let decisionFault: string | null = null;
   let maskFault: string | null = null;
-  // A stand-in whose prototype is the loaded engine (its revision and all else), with the three
-  // evaluations going to the real engine unless a fault is on.
-  const engine: PolicyEngine = Object.create(real, {
-    decide: {
-      value: (input: unknown): PolicyResult => (decisionFault === null ? real.decide(input) : policyError(decisionFault)),
+  // The compiled policy's revision, and its three evaluations unless a fault is on.
+  const engine: Policy = {
+    revision: real.revision,
+    decide: (input) => (decisionFault === null ? real.decide(input) : policyError(decisionFault)),
+    decideClients: (input) =>
+      decisionFault === null ? real.decideClients(input) : input.clients.map(() => policyError(decisionFault as string)),
+    logMasks: (entry) => {
+      if (maskFault !== null) throw new Error(maskFault);
+      return real.logMasks(entry);
     },
-    decideClients: {
-      value: (input: ClientListInput): PolicyResult[] =>
-        decisionFault === null ? real.decideClients(input) : input.clients.map(() => policyError(decisionFault as string)),
-    },
-    logMasks: {
-      value: (entry: unknown): LogMask[] => {
-        if (maskFault !== null) throw new Error(maskFault);
-        return real.logMasks(entry);
-      },
-    },
-  });
+  };
   return {
     engine,
     failDecisions: (message) => {

@@ -1,0 +1,163 @@
+// Decision log rows: an entry as the decision path hands it over, turned into the row the database
+// stores (masked by the log policy, made storable), and the rows that say what became of it: refused
+// after the decision, or kept without its input when it cannot be stored as it is.
+import type { DecisionEndpoint, MaskApplied, NewDecisionLogRow } from '../../data/schema.ts';
+import type { LogMask } from '../../policy/engine.ts';
+import { applyLogMasks, type LoggedParts } from '../log-masks.ts';
+import { storableJson, storableText } from '../storable.ts';
+
+export type DecisionLogMode = 'buffered' | 'durable' | 'off';
+
+/** One answer, as the decision path hands it over. */
+export interface DecisionLogEntry {
+  decisionId: string;
+  decidedAt: Date;
+  endpoint: DecisionEndpoint;
+  batchId: string | null;
+  tokenId: string | null;
+  subjectId: string;
+  action: string;
+  resourceType: string;
+  resourceId: string | null;
+  /** The full policy input; null when it could not be assembled. */
+  input: unknown;
+  result: unknown;
+  /** null for a list query. */
+  allow: boolean | null;
+  reasonCodes: string[];
+  error: { code: string; message: string } | null;
+  policyRevision: string | null;
+  evalUs: number | null;
+  durationUs: number;
+}
+
+/** Why an answer was refused after its decision (the code and message it was refused with). */
+export interface Refusal {
+  code: string;
+  message: string;
+}
+
+export interface LogLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+/** The masks for one entry; throws when they cannot be known (then the input is not kept). */
+export type MaskSource = (entry: LoggedParts & { endpoint: DecisionEndpoint }) => LogMask[];
+
+/** The refusal of a durable answer whose entry was not committed in time. */
+export const NOT_LOGGED_IN_TIME = 'decision_log_unavailable';
+
+/** The row of an entry whose answer was refused after the decision: the policy's result is kept. */
+export const refusedRow = (row: NewDecisionLogRow, refusal: Refusal): NewDecisionLogRow => ({
+  ...row,
+  allow: false,
+  reason_codes: [refusal.code],
+  error: JSON.stringify(refusal),
+});
+
+/** The refusal a row records when its answer was refused after the decision (refusedRow), else null. */
+export function refusalOf(row: NewDecisionLogRow): Refusal | null {
+  if (typeof row.error !== 'string' || row.allow !== false) return null;
+  const error = JSON.parse(row.error) as { code?: unknown; message?: unknown } | null;
+  if (error?.code !== NOT_LOGGED_IN_TIME || typeof error.message !== 'string') return null;
+  return { code: error.code, message: error.message };
+}
+
+/** Text columns of a row kept without its input are cut to this (the API's own ids are at most 128). */
+const UNSTORABLE_TEXT_MAX = 256;
+const cut = (text: string | null | undefined) =>
+  text == null || text.length <= UNSTORABLE_TEXT_MAX ? (text ?? null) : `${text.slice(0, UNSTORABLE_TEXT_MAX)}…`;
+
+/**
+ * The one fallback for a row that cannot be kept as it is (its entry cannot be serialized, or the
+ * database refused it): the verdict stays, saying why the rest is missing. Its text is cut short
+ * too (an index refuses text over a few kilobytes), so that it is storable whatever made the
+ * original not.
+ */
+export const withoutInput = (row: NewDecisionLogRow, error: Error): NewDecisionLogRow => ({
+  ...row,
+  token_id: cut(row.token_id),
+  subject_id: cut(row.subject_id) as string,
+  action: cut(row.action) as string,
+  resource_type: cut(row.resource_type) as string,
+  resource_id: cut(row.resource_id),
+  policy_revision: cut(row.policy_revision),
+  input: null,
+  result: JSON.stringify({ allow: row.allow, reason_codes: row.reason_codes }),
+  masked: JSON.stringify([{ op: 'remove', path: '/input' }] satisfies MaskApplied[]),
+  error: JSON.stringify({ code: 'log_entry_unstorable', message: cut(error.message) }),
+});
+
+/**
+ * What the mask policy is shown. A list query's input holds a row per client and its result an id
+ * per client (a megabyte for 10,000 clients); the policy sees the rest (subject, account, action)
+ * and its masks apply to the whole entry.
+ */
+function maskView(endpoint: DecisionEndpoint, parts: LoggedParts): LoggedParts {
+  if (endpoint !== 'query' || typeof parts.input !== 'object' || parts.input === null) return parts;
+  const { clients: _clients, ...input } = parts.input as Record<string, unknown>;
+  return { input, result: {} };
+}
+
+/** The entry's row. Never throws: an entry that cannot be serialized is kept without its input, saying why. */
+export function entryRow(entry: DecisionLogEntry, masks: MaskSource, log: LogLogger): NewDecisionLogRow {
+  try {
+    return maskedRow(entry, masks, log);
+  } catch (error) {
+    log.error(
+      { err: error, decisionId: entry.decisionId },
+      'decision log: entry could not be serialized; keeping it without its input',
+    );
+    return withoutInput(maskedRow({ ...entry, input: null, result: null }, masks, log), error as Error);
+  }
+}
+
+/** The entry's row, masked and storable: NULs made visible, each place named in masked. */
+function maskedRow(entry: DecisionLogEntry, masks: MaskSource, log: LogLogger): NewDecisionLogRow {
+  let parts: LoggedParts = { input: entry.input, result: entry.result };
+  let applied: MaskApplied[] = [];
+  if (entry.input !== null) {
+    try {
+      const view = maskView(entry.endpoint, parts);
+      ({ parts, applied } = applyLogMasks(parts, masks({ endpoint: entry.endpoint, ...view })));
+    } catch (error) {
+      // Unknown masks: keep nothing that was not vetted.
+      log.error({ err: error, decisionId: entry.decisionId }, 'decision log: masks unavailable; input not logged');
+      parts = { input: null, result: entry.result };
+      applied = [{ op: 'remove', path: '/input' }];
+    }
+  }
+  const escaped: string[] = [];
+  const text = (value: string | null, pointer: string) =>
+    value === null ? null : storableText(value, pointer, escaped);
+  // A removed key may hold a NUL in its name: its pointer is stored made visible, and named so.
+  const masked = applied.map((mask) => {
+    const path = storableText(mask.path, '', []);
+    if (path !== mask.path) escaped.push(path);
+    return { op: mask.op, path };
+  });
+  const row: NewDecisionLogRow = {
+    decision_id: entry.decisionId,
+    decided_at: entry.decidedAt,
+    endpoint: entry.endpoint,
+    batch_id: entry.batchId,
+    token_id: text(entry.tokenId, '/token_id'),
+    subject_id: storableText(entry.subjectId, '/subject/id', escaped),
+    action: storableText(entry.action, '/action', escaped),
+    resource_type: storableText(entry.resourceType, '/resource/type', escaped),
+    resource_id: text(entry.resourceId, '/resource/id'),
+    allow: entry.allow,
+    reason_codes: entry.reasonCodes,
+    input: parts.input === null || parts.input === undefined ? null : storableJson(parts.input, '/input', escaped),
+    result: storableJson(parts.result, '/result', escaped),
+    masked: '',
+    error: entry.error === null ? null : storableJson(entry.error, '/error', escaped),
+    policy_revision: text(entry.policyRevision, '/policy_revision'),
+    eval_us: entry.evalUs,
+    duration_us: entry.durationUs,
+  };
+  row.masked = JSON.stringify([...masked, ...escaped.map((path): MaskApplied => ({ op: 'escape', path }))]);
+  return row;
+}
