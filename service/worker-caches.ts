@@ -177,7 +177,8 @@ export class WorkerPeers implements Peers {
 
   announce(changes: readonly string[]): Promise<void> {
     if (process.send === undefined || !process.connected) return Promise.resolve();
-    const id = (this.#nextId += 1);
+    this.#nextId += 1;
+    const id = this.#nextId;
     return new Promise((resolve) => {
       this.#waiting.set(id, resolve);
       process.send?.({ type: 'clearance:changed', id, changes: [...changes] } satisfies Message, undefined, {}, (error: Error | null) => {

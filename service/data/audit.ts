@@ -70,7 +70,7 @@ export function pageAuditRows(
     .$if(filter.tokenId !== undefined, (q) => q.where('token_id', '=', filter.tokenId as string))
     .$if(filter.since !== undefined, (q) => q.where('at', '>=', filter.since as Date))
     .$if(filter.until !== undefined, (q) => q.where('at', '<', filter.until as Date))
-    .$if(olderThan !== null, (q) => q.where((eb) => eb(eb.refTuple('at', 'id'), '<', eb.tuple(olderThan!.at, olderThan!.id))))
+    .$if(olderThan !== null, (q) => q.where((eb) => eb(eb.refTuple('at', 'id'), '<', eb.tuple(olderThan?.at as Date, olderThan?.id as number))))
     .orderBy('at', 'desc')
     .orderBy('id', 'desc')
     .limit(limit)

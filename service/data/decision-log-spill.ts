@@ -43,7 +43,7 @@ function writeWhole(dir: string, name: string, text: string): void {
 export function writeSpillFile(dir: string, rows: NewDecisionLogRow[]): string {
   mkdirSync(dir, { recursive: true });
   const name = `decisions-${Date.now()}-${process.pid}.jsonl`;
-  writeWhole(dir, name, rows.map((row) => JSON.stringify(row)).join('\n') + '\n');
+  writeWhole(dir, name, `${rows.map((row) => JSON.stringify(row)).join('\n')}\n`);
   return join(dir, name);
 }
 

@@ -249,7 +249,7 @@ export class DecisionService {
   ): Promise<QueryAnswer> {
     const engine = this.#policy();
     entry.policyRevision = engine.revision;
-    let input;
+    let input: ReturnType<typeof clientListInput>;
     let ids: string[];
     try {
       const { user, subject, account } = await inputs.subject(subjectId);

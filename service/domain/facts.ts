@@ -56,9 +56,11 @@ interface Cached {
   loading: Map<string, Loading<unknown>>;
 }
 
-// The fact readers (user(id), account(id), …) are made from the registry in the constructor.
+// The fact readers (user(id), account(id), …) are made from the registry in the constructor, one
+// for every name of FACTS, so the merged declaration holds.
 export interface FactStore extends Facts {}
 
+// biome-ignore lint/suspicious/noUnsafeDeclarationMerging: the constructor assigns every reader of Facts
 export class FactStore {
   readonly #handle: DatabaseHandle;
   readonly #peers: Peers | null;

@@ -4,6 +4,7 @@
 // as visible text (the six characters \u0000, \ud800), and every place where that happened is
 // named (a JSON pointer into the entry, with the escape applied), so the entry says it was changed.
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what PostgreSQL refuses and this finds
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 const EVERY_UNSTORABLE = new RegExp(UNSTORABLE.source, 'g');
 /** How JSON.stringify writes them: \u0000, or \udXXX for a surrogate on its own (a pair is written as is). */

@@ -101,7 +101,7 @@ export function expandList(value: unknown, count: number, messages: ReadonlyMap<
   if (!Array.isArray(outcomes) || !Array.isArray(clients) || clients.length !== count) return null;
   const results = outcomes.map((entry) => {
     const result = expandEntry(entry, messages);
-    result.reasons.forEach((reason) => Object.freeze(reason));
+    for (const reason of result.reasons) Object.freeze(reason);
     Object.freeze(result.reasons);
     return Object.freeze(result);
   });

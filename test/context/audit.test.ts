@@ -21,7 +21,7 @@ interface Entry {
 }
 
 t.test('given a history of changes made with two tokens', async (t) => {
-  const { app, database, admin } = await contextApp(t);
+  const { app, database } = await contextApp(t);
   const db = database.db;
   const aliceToken = await makeToken(db, ['admin']);
   const bobToken = await makeToken(db, ['admin']);

@@ -7,6 +7,7 @@ import type { DecisionLogView } from '../../service/domain/decision-log-reader.t
 import { faultyPolicy } from '../helpers/faults.ts';
 
 /** An entry as the API returns it; input typed loosely for the assertions below. */
+// biome-ignore lint/suspicious/noExplicitAny: the tests read nested JSON of whatever shape the entry holds
 type Entry = Omit<DecisionLogView, 'input' | 'result'> & { input: Record<string, any> | null; result: Record<string, any> };
 
 t.test('given the fixture data set and a token with the decide and logs scopes', async (t) => {

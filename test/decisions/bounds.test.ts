@@ -49,7 +49,7 @@ t.test('given the fixture data set and a token with the decide and logs scopes',
   });
 
   t.test('when attributes hold an unpaired surrogate, then 400 names resource.attributes instead of a policy fault', async (t) => {
-    for (const attributes of [{ role: 'x\ud800' }, { ['k\udc00']: 1 }, { list: [{ deep: '\ud83d' }] }]) {
+    for (const attributes of [{ role: 'x\ud800' }, { 'k\udc00': 1 }, { list: [{ deep: '\ud83d' }] }]) {
       const response = await post('/v1/decide', decideWith(attributes));
       t.equal(response.statusCode, 400, response.body);
       t.match(response.json().error, { code: 'invalid_request', message: 'resource.attributes holds an unpaired UTF-16 surrogate (not Unicode text)', details: { field: 'resource.attributes' } });

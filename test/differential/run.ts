@@ -65,7 +65,7 @@ function buildGroups(entries: readonly Entry[]): Group[] {
       const first = entries[chunk[0] as number]?.input as JsonObject;
       const input: JsonObject = {};
       for (const name of GROUP_KEYS) if (name in first) input[name] = first[name] as Json;
-      input.clients = chunk.map((index) => clientRow((entries[index]?.input as JsonObject).resource as Json) as unknown as Json);
+      input.clients = chunk.map((index) => clientRow(((entries[index]?.input ?? {}) as JsonObject).resource as Json) as unknown as Json);
       groups.push({ members: chunk, input });
     }
   }

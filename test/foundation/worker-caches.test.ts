@@ -3,7 +3,6 @@
 // to drop what it changed, at most ACK_BOUND_MS; a worker whose event loop is blocked meanwhile
 // knows, before it reads the announcement, that it must not use its cache.
 import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import t from 'tap';
 import { ACK_BOUND_MS, ChangeRelay, type Message, type RelayWorker } from '../../service/worker-caches.ts';
 

@@ -59,7 +59,7 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
         return;
       }
       queue.push({ at: Date.now() + delayMs, chunk });
-      timer ??= setTimeout(flush, delayMs);
+      if (timer === null) timer = setTimeout(flush, delayMs);
     };
     from.on('data', (chunk: Buffer) => arrive(chunk));
     from.on('end', () => arrive(null));
