@@ -120,69 +120,37 @@ _attribute_client_facts := {
 
 # ---- what each kind of value must be -----------------------------------------------------
 
-_must_be := {
-	"string": "a string",
-	"string or null": "a string or null",
-	"boolean": "a boolean",
-	"boolean or null": "a boolean or null",
-	"object": "an object",
-	"object or null": "an object or null",
-	"role": "a known role",
-	"status": "active or suspended",
-	"status or null": "active, suspended or null",
-	"mode or null": "all, selected, ledger_all, ledger_selected or null",
-	"publishing or null": "all, expense_claims_only, none or null",
-	"account kind": "practice or business",
-	"resource type": "client, account, user or item",
-	"ledger": "xero, myob, quickbooks or none",
-	"item kind": "expense_claim, receipt or invoice",
+# A kind of value is either JSON types (types) or a list of names (values), and what the
+# message says it must be (must_be).
+_kinds := {
+	"string": {"types": {"string"}, "must_be": "a string"},
+	"string or null": {"types": {"string", "null"}, "must_be": "a string or null"},
+	"boolean": {"types": {"boolean"}, "must_be": "a boolean"},
+	"boolean or null": {"types": {"boolean", "null"}, "must_be": "a boolean or null"},
+	"object": {"types": {"object"}, "must_be": "an object"},
+	"object or null": {"types": {"object", "null"}, "must_be": "an object or null"},
+	"role": {"values": _role_names, "must_be": "a known role"},
+	"status": {"values": {"active", "suspended"}, "must_be": "active or suspended"},
+	"status or null": {"values": {"active", "suspended", null}, "must_be": "active, suspended or null"},
+	"mode or null": {
+		"values": (lib.client_access_modes | {null}),
+		"must_be": "all, selected, ledger_all, ledger_selected or null",
+	},
+	"publishing or null": {
+		"values": {"all", "expense_claims_only", "none", null},
+		"must_be": "all, expense_claims_only, none or null",
+	},
+	"account kind": {"values": {"practice", "business"}, "must_be": "practice or business"},
+	"resource type": {"values": catalogue.resource_type_names, "must_be": "client, account, user or item"},
+	"ledger": {"values": {"xero", "myob", "quickbooks", "none"}, "must_be": "xero, myob, quickbooks or none"},
+	"item kind": {"values": {"expense_claim", "receipt", "invoice"}, "must_be": "expense_claim, receipt or invoice"},
 }
 
-_valid("string", value) if is_string(value)
+_role_names := {role | some kind_roles in lib.roles; some role in kind_roles}
 
-_valid("string or null", value) if _string_or_null(value)
+_valid(kind, value) if type_name(value) in _kinds[kind].types
 
-_valid("boolean", value) if is_boolean(value)
-
-_valid("boolean or null", value) if _boolean_or_null(value)
-
-_valid("object", value) if is_object(value)
-
-_valid("object or null", value) if _object_or_null(value)
-
-_valid("role", value) if lib.known_role(value)
-
-_valid("status", value) if value in {"active", "suspended"}
-
-_valid("status or null", value) if value in {"active", "suspended", null}
-
-_valid("mode or null", value) if _mode_or_null(value)
-
-_valid("publishing or null", value) if value in {"all", "expense_claims_only", "none", null}
-
-_valid("account kind", value) if value in {"practice", "business"}
-
-_valid("resource type", value) if catalogue.is_resource_type(value)
-
-_valid("ledger", value) if value in {"xero", "myob", "quickbooks", "none"}
-
-_valid("item kind", value) if value in {"expense_claim", "receipt", "invoice"}
-
-_string_or_null(null)
-
-_string_or_null(value) if is_string(value)
-
-_boolean_or_null(null)
-
-_boolean_or_null(value) if is_boolean(value)
-
-_object_or_null(null)
-
-_object_or_null(value) if is_object(value)
-
-_mode_or_null(null)
-
-_mode_or_null(value) if lib.known_client_access_mode(value)
+_valid(kind, value) if value in _kinds[kind].values
 
 # _field_problems(path, record, fields) has one problem per field of the record at path whose
 # value (null when missing, or when the record is not an object) is not of its kind.
@@ -193,7 +161,7 @@ _field_problems(path, record, fields) := {_problem(concat(".", [path, name]), ki
 
 _value_problems(path, value, kind) := {_problem(path, kind) | not _valid(kind, value)}
 
-_problem(path, kind) := concat("", [path, " must be ", _must_be[kind]])
+_problem(path, kind) := concat("", [path, " must be ", _kinds[kind].must_be])
 
 _get(record, name) := object.get(record, name, null) if {
 	is_object(record)
