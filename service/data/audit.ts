@@ -1,19 +1,13 @@
 // The audit trail table: rows written in the same transaction as the change they describe, and
 // read newest first with a keyset on (at, id).
 import { sql, type Kysely } from 'kysely';
-import type { AuditChange, AuditRecordType, AuditRow, Database } from './schema.ts';
+import type { AuditLogTable, AuditRecordType, AuditRow, Database } from './schema.ts';
 
-/** One changed record, as the domain describes it; the request and token are added on insert. */
-export interface AuditDraft {
-  account_id: string | null;
-  record_type: AuditRecordType;
-  record_id: string;
-  user_id: string | null;
-  client_id: string | null;
-  change: AuditChange;
+/** One changed record, as the domain describes it; the time, request and token are added on insert. */
+export type AuditDraft = Omit<AuditLogTable, 'id' | 'at' | 'request_id' | 'token_id' | 'before' | 'after'> & {
   before: object | null;
   after: object | null;
-}
+};
 
 // Bounds one statement's parameter arrays for a large cascade (an account with 100,000 pairs).
 const CHUNK = 5000;
