@@ -9,9 +9,6 @@
 import { createHash } from 'node:crypto';
 import { badRequest } from '../errors.ts';
 
-/** The page size when the caller names none. */
-export const DEFAULT_PAGE_LIMIT = 100;
-
 /** A page as the caller asks for it: how many, and where the page before ended. */
 export interface PageQuery {
   limit: number;

@@ -111,9 +111,9 @@ export interface SpecRoute {
 /**
  * The route of one operation of the document: its method, URL and every schema Fastify validates
  * and serializes with, taken from the document, so the two cannot drift. Routes bind with route()
- * (route.ts), by operationId; routes/context.ts still calls this until it is converted.
+ * (route.ts), by operationId.
  */
-export function specRoute(method: Method, path: string): SpecRoute {
+function specRoute(method: Method, path: string): SpecRoute {
   const item = openApiDocument().paths[path];
   const operation = item?.[method] as Json | undefined;
   if (item === undefined || operation === undefined) throw new Error(`openapi: no operation ${method.toUpperCase()} ${path}`);

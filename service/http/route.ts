@@ -12,7 +12,7 @@
 // - The handler returns one of the operation's 2xx bodies (answered 200), or answers another
 //   status itself and returns the reply: `return reply.code(201).send(created)`,
 //   `return reply.code(204).send()`; reply.code(n).send(body) is typed by the response for n.
-// - A write's answer may leave out consistency_token: answerWithConsistencyToken (routes/context.ts),
+// - A write's answer may leave out consistency_token: answerWithConsistencyToken (write-answers.ts),
 //   registered by the routes' plugin, adds it once the write is committed.
 // - Other route options (bodyLimit, serializerCompiler, …) pass through to Fastify as they are:
 //

@@ -11,9 +11,6 @@ export const actorOf = (request: FastifyRequest): Actor => ({
   },
 });
 
-/** A write's answer as the handler returns it; the consistency token is added on the way out. */
-export type Unstamped<T> = Omit<T, 'consistency_token'>;
-
 export const CONSISTENCY_TOKEN_HEADER = 'Clearance-Consistency-Token';
 
 /**

@@ -1,30 +1,24 @@
 // Accounts: list, get, PUT, DELETE.
 import type { FastifyInstance } from 'fastify';
+import { route } from '../../http/route.ts';
 import { actorOf } from '../../http/write-answers.ts';
-import { adminRoute, pageOf, sendWritten, type PathOf, type QueryOf, type Schemas } from './shared.ts';
+import { sendEmpty, sendWritten } from './shared.ts';
 
 export function accountRoutes(app: FastifyInstance): void {
+  const onRequest = app.requireScope('admin');
   const accounts = app.recordService.accounts;
-  app.route<{ Querystring: QueryOf<'listAccounts'> }>({
-    ...adminRoute(app, 'get', '/v1/accounts'),
-    handler: async (request): Promise<Schemas['AccountList']> => accounts.list(pageOf(request.query)),
+  route(app, 'listAccounts', { onRequest, handler: async (request) => accounts.list(request.query) });
+  route(app, 'getAccount', { onRequest, handler: async (request) => accounts.get(request.params.accountId) });
+  route(app, 'putAccount', {
+    onRequest,
+    handler: async (request, reply) =>
+      sendWritten(reply, await accounts.put(actorOf(request), request.params.accountId, request.body)),
   });
-  app.route<{ Params: PathOf<'getAccount'> }>({
-    ...adminRoute(app, 'get', '/v1/accounts/{accountId}'),
-    handler: async (request): Promise<Schemas['Account']> => accounts.get(request.params.accountId),
-  });
-  app.route<{ Params: PathOf<'putAccount'>; Body: Schemas['AccountPut'] }>({
-    ...adminRoute(app, 'put', '/v1/accounts/{accountId}'),
-    handler: async (request, reply) => {
-      const written = await accounts.put(actorOf(request), request.params.accountId, request.body);
-      return sendWritten<Schemas['Account']>(reply, written);
-    },
-  });
-  app.route<{ Params: PathOf<'deleteAccount'> }>({
-    ...adminRoute(app, 'delete', '/v1/accounts/{accountId}'),
+  route(app, 'deleteAccount', {
+    onRequest,
     handler: async (request, reply) => {
       await accounts.delete(actorOf(request), request.params.accountId);
-      return reply.code(204).send();
+      return sendEmpty(reply);
     },
   });
 }

@@ -1,9 +1,13 @@
 // Clients of a practice account.
 import type { FastifyInstance } from 'fastify';
-import { memberRoutes } from './members.ts';
-import type { Schemas } from './shared.ts';
+import { route } from '../../http/route.ts';
+import { memberHandlers } from './members.ts';
 
 export function clientRoutes(app: FastifyInstance): void {
-  const clients = app.recordService.clients;
-  memberRoutes<Schemas['Client'], Schemas['ClientPut'], Schemas['ClientList']>(app, 'clients', 'clientId', clients);
+  const onRequest = app.requireScope('admin');
+  const clients = memberHandlers(app.recordService.clients, 'clientId');
+  route(app, 'listClients', { onRequest, handler: clients.list });
+  route(app, 'getClient', { onRequest, handler: clients.get });
+  route(app, 'putClient', { onRequest, handler: clients.put });
+  route(app, 'deleteClient', { onRequest, handler: clients.delete });
 }

@@ -1,9 +1,13 @@
 // Items of an account: expense claims, receipts, invoices.
 import type { FastifyInstance } from 'fastify';
-import { memberRoutes } from './members.ts';
-import type { Schemas } from './shared.ts';
+import { route } from '../../http/route.ts';
+import { memberHandlers } from './members.ts';
 
 export function itemRoutes(app: FastifyInstance): void {
-  const items = app.recordService.items;
-  memberRoutes<Schemas['Item'], Schemas['ItemPut'], Schemas['ItemList']>(app, 'items', 'itemId', items);
+  const onRequest = app.requireScope('admin');
+  const items = memberHandlers(app.recordService.items, 'itemId');
+  route(app, 'listItems', { onRequest, handler: items.list });
+  route(app, 'getItem', { onRequest, handler: items.get });
+  route(app, 'putItem', { onRequest, handler: items.put });
+  route(app, 'deleteItem', { onRequest, handler: items.delete });
 }

@@ -1,37 +1,38 @@
 // Allocations and ledger access of one user, as a set of client ids: GET, PUT (the whole set),
 // DELETE (the empty set).
 import type { FastifyInstance } from 'fastify';
+import type { LinkTable } from '../../data/schema.ts';
+import type { RecordService } from '../../domain/records/service.ts';
+import { route } from '../../http/route.ts';
 import { actorOf } from '../../http/write-answers.ts';
-import { adminRoute, type PathOf, type Schemas } from './shared.ts';
+import { sendEmpty, type EmptyReply, type RecordRequest } from './shared.ts';
 
-/** The link tables and their path segments. */
-export const LINKS = [
-  { table: 'allocations', segment: 'allocations' },
-  { table: 'ledger_access', segment: 'ledger-access' },
-] as const;
+type UserRequest<Body = unknown> = RecordRequest<{ accountId: string; userId: string }, Body>;
+
+/** The handlers of one link table; each table registers them under its own operations. */
+function linkHandlers(links: RecordService['links'], table: LinkTable) {
+  return {
+    get: async ({ params }: UserRequest) => links.get(table, params.accountId, params.userId),
+    put: async (request: UserRequest<{ client_ids: string[] }>) => {
+      const { accountId, userId } = request.params;
+      return links.put(actorOf(request), table, accountId, userId, request.body.client_ids);
+    },
+    delete: async <R extends EmptyReply>(request: UserRequest, reply: R): Promise<R> => {
+      await links.put(actorOf(request), table, request.params.accountId, request.params.userId, []);
+      return sendEmpty(reply);
+    },
+  };
+}
 
 export function linkRoutes(app: FastifyInstance): void {
-  const links = app.recordService.links;
-  for (const { table, segment } of LINKS) {
-    const path = `/v1/accounts/{accountId}/users/{userId}/${segment}`;
-    app.route<{ Params: PathOf<'getAllocations'> }>({
-      ...adminRoute(app, 'get', path),
-      handler: async (request): Promise<Schemas['ClientIds']> =>
-        links.get(table, request.params.accountId, request.params.userId),
-    });
-    app.route<{ Params: PathOf<'putAllocations'>; Body: Schemas['ClientIds'] }>({
-      ...adminRoute(app, 'put', path),
-      handler: async (request): Promise<Schemas['ClientIds']> => {
-        const { accountId, userId } = request.params;
-        return links.put(actorOf(request), table, accountId, userId, request.body.client_ids);
-      },
-    });
-    app.route<{ Params: PathOf<'deleteAllocations'> }>({
-      ...adminRoute(app, 'delete', path),
-      handler: async (request, reply) => {
-        await links.put(actorOf(request), table, request.params.accountId, request.params.userId, []);
-        return reply.code(204).send();
-      },
-    });
-  }
+  const onRequest = app.requireScope('admin');
+  const { links } = app.recordService;
+  const allocations = linkHandlers(links, 'allocations');
+  const ledgerAccess = linkHandlers(links, 'ledger_access');
+  route(app, 'getAllocations', { onRequest, handler: allocations.get });
+  route(app, 'putAllocations', { onRequest, handler: allocations.put });
+  route(app, 'deleteAllocations', { onRequest, handler: allocations.delete });
+  route(app, 'getLedgerAccess', { onRequest, handler: ledgerAccess.get });
+  route(app, 'putLedgerAccess', { onRequest, handler: ledgerAccess.put });
+  route(app, 'deleteLedgerAccess', { onRequest, handler: ledgerAccess.delete });
 }

@@ -1,12 +1,12 @@
-// The routes every record of an account has (users, clients, items): list, get, PUT, DELETE.
-import type { FastifyInstance } from 'fastify';
+// The handlers every record of an account has (users, clients, items): list, get, PUT, DELETE.
+// Each kind registers them under its own operations, so route() checks them against each one.
 import type { Actor } from '../../domain/audit.ts';
 import type { PageQuery } from '../../domain/paging.ts';
 import type { Naming, Written } from '../../domain/records/upsert.ts';
 import { actorOf } from '../../http/write-answers.ts';
-import { adminRoute, inPath, pageOf, sendWritten } from './shared.ts';
+import { inPath, sendEmpty, sendWritten, type EmptyReply, type RecordRequest, type WriteReply } from './shared.ts';
 
-/** A kind's records as the routes use them, typed by the OpenAPI schemas: V read, I written, L a page. */
+/** A kind's records as the routes use them: V read, I written, L a page. */
 export interface MemberRecords<V, I, L> {
   list(accountId: string, query: PageQuery): Promise<L>;
   get(accountId: string, id: string): Promise<V>;
@@ -14,38 +14,20 @@ export interface MemberRecords<V, I, L> {
   delete(actor: Actor, accountId: string, id: string): Promise<void>;
 }
 
-export function memberRoutes<V, I, L>(
-  app: FastifyInstance,
-  segment: 'users' | 'clients' | 'items',
-  idParameter: string,
-  records: MemberRecords<V, I, L>,
-): void {
-  type Params = Record<string, string>;
-  // Both are required by the route's schema.
-  const idsOf = (params: Params) => [params.accountId, params[idParameter]] as [string, string];
-  const list = `/v1/accounts/{accountId}/${segment}`;
-  const one = `${list}/{${idParameter}}`;
+/** The handlers of a kind whose records are named by the path parameter idParameter. */
+export function memberHandlers<K extends string, V, I, L>(records: MemberRecords<V, I, L>, idParameter: K) {
+  type Params = { accountId: string } & { [P in K]: string };
+  const idsOf = (params: Params) => [params.accountId, params[idParameter]] as const;
   const naming = inPath(idParameter);
-  app.route<{ Params: { accountId: string }; Querystring: { limit?: number; cursor?: string } }>({
-    ...adminRoute(app, 'get', list),
-    handler: async (request): Promise<L> => records.list(request.params.accountId, pageOf(request.query)),
-  });
-  app.route<{ Params: Params }>({
-    ...adminRoute(app, 'get', one),
-    handler: async (request): Promise<V> => records.get(...idsOf(request.params)),
-  });
-  app.route<{ Params: Params; Body: I }>({
-    ...adminRoute(app, 'put', one),
-    handler: async (request, reply) => {
-      const written = await records.put(actorOf(request), ...idsOf(request.params), request.body as I, naming);
-      return sendWritten(reply, written);
-    },
-  });
-  app.route<{ Params: Params }>({
-    ...adminRoute(app, 'delete', one),
-    handler: async (request, reply) => {
+  return {
+    list: async (request: RecordRequest<{ accountId: string }, unknown, PageQuery>): Promise<L> =>
+      records.list(request.params.accountId, request.query),
+    get: async (request: RecordRequest<Params>): Promise<V> => records.get(...idsOf(request.params)),
+    put: async <R extends WriteReply<V>>(request: RecordRequest<Params, I>, reply: R): Promise<R> =>
+      sendWritten(reply, await records.put(actorOf(request), ...idsOf(request.params), request.body, naming)),
+    delete: async <R extends EmptyReply>(request: RecordRequest<Params>, reply: R): Promise<R> => {
       await records.delete(actorOf(request), ...idsOf(request.params));
-      return reply.code(204).send();
+      return sendEmpty(reply);
     },
-  });
+  };
 }

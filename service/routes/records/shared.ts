@@ -1,29 +1,38 @@
-// What the routes of the records API share: their spec and scope, paging, the answer of a PUT,
-// and the names of the path parameters a refusal is reported under.
-import type { FastifyInstance, FastifyReply, HTTPMethods } from 'fastify';
-import { DEFAULT_PAGE_LIMIT, type PageQuery } from '../../domain/paging.ts';
+// What the routes of the records API share: the request a handler made for several operations
+// sees, the answers of a PUT and a DELETE, and the names of the path parameters a refusal is
+// reported under.
+import type { FastifyRequest } from 'fastify';
 import type { Naming, Written } from '../../domain/records/upsert.ts';
-import { specRoute } from '../../http/openapi.ts';
-import type { components, operations } from '../../http/openapi-types.ts';
 
-export type Schemas = components['schemas'];
-export type PathOf<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['path']>;
-export type QueryOf<Op extends keyof operations> = NonNullable<operations[Op]['parameters']['query']>;
+/** A request as a handler shared by several kinds of record sees it; route() checks it against each operation. */
+export type RecordRequest<Params, Body = unknown, Query = unknown> = FastifyRequest & {
+  params: Params;
+  body: Body;
+  query: Query;
+};
 
-/** The route's method, path and schemas from the OpenAPI document; scope admin. */
-export function adminRoute(app: FastifyInstance, method: 'get' | 'put' | 'post' | 'patch' | 'delete', path: string) {
-  const { url, schema } = specRoute(method, path);
-  return { method: method.toUpperCase() as HTTPMethods, url, schema, onRequest: app.requireScope('admin') };
+// Function properties, not methods: TypeScript then checks a record sent against the body the
+// operation answers with, instead of accepting either direction.
+/** A reply that answers a PUT with the record, 200 or 201. */
+export interface WriteReply<V> {
+  code: (status: 200 | 201) => { send: (record: V) => unknown };
 }
 
-export const pageOf = (query: { limit?: number; cursor?: string }): PageQuery => ({
-  limit: query.limit ?? DEFAULT_PAGE_LIMIT,
-  ...(query.cursor === undefined ? {} : { cursor: query.cursor }),
-});
+/** A reply that answers with no content. */
+export interface EmptyReply {
+  code: (status: 204) => { send: () => unknown };
+}
 
 /** 201 when the PUT created the record, 200 when it updated it or found it as sent. */
-export const sendWritten = <T>(reply: FastifyReply, result: Written<T>) =>
-  reply.code(result.outcome === 'created' ? 201 : 200).send(result.record);
+export function sendWritten<R extends WriteReply<V>, V>(reply: R, written: Written<V>): R {
+  reply.code(written.outcome === 'created' ? 201 : 200).send(written.record);
+  return reply;
+}
+
+export function sendEmpty<R extends EmptyReply>(reply: R): R {
+  reply.code(204).send();
+  return reply;
+}
 
 const ACCOUNT_PARAMETER = 'accountId';
 

@@ -1,15 +1,21 @@
 // Users of an account: the common routes, and PATCH (a JSON merge patch).
 import type { FastifyInstance } from 'fastify';
+import { route } from '../../http/route.ts';
 import { actorOf } from '../../http/write-answers.ts';
-import { memberRoutes } from './members.ts';
-import { adminRoute, inPath, type PathOf, type Schemas } from './shared.ts';
+import { memberHandlers } from './members.ts';
+import { inPath } from './shared.ts';
 
 export function userRoutes(app: FastifyInstance): void {
+  const onRequest = app.requireScope('admin');
   const users = app.recordService.users;
-  memberRoutes<Schemas['User'], Schemas['UserPut'], Schemas['UserList']>(app, 'users', 'userId', users);
-  app.route<{ Params: PathOf<'patchUser'>; Body: Schemas['UserPatch'] }>({
-    ...adminRoute(app, 'patch', '/v1/accounts/{accountId}/users/{userId}'),
-    handler: async (request): Promise<Schemas['User']> => {
+  const handlers = memberHandlers(users, 'userId');
+  route(app, 'listUsers', { onRequest, handler: handlers.list });
+  route(app, 'getUser', { onRequest, handler: handlers.get });
+  route(app, 'putUser', { onRequest, handler: handlers.put });
+  route(app, 'deleteUser', { onRequest, handler: handlers.delete });
+  route(app, 'patchUser', {
+    onRequest,
+    handler: async (request) => {
       const { accountId, userId } = request.params;
       return (await users.patch(actorOf(request), accountId, userId, request.body, inPath('userId'))).record;
     },
