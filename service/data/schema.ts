@@ -1,5 +1,5 @@
 // The one typed view of the database, kept in step with db/migrations.
-import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 export type AccountKind = 'practice' | 'business';
 export type Role = 'practice_admin' | 'client_admin' | 'business_admin' | 'user_admin' | 'standard' | 'expense_approver';
@@ -149,11 +149,8 @@ export type Account = Selectable<AccountsTable>;
 export type NewAccount = Insertable<AccountsTable>;
 export type User = Selectable<UsersTable>;
 export type NewUser = Insertable<UsersTable>;
-export type UserUpdate = Updateable<UsersTable>;
 export type Client = Selectable<ClientsTable>;
-export type NewClient = Insertable<ClientsTable>;
 export type Item = Selectable<ItemsTable>;
-export type NewItem = Insertable<ItemsTable>;
 export type ApiToken = Selectable<ApiTokensTable>;
 export type DecisionLogRow = Selectable<DecisionLogTable>;
 export type NewDecisionLogRow = Insertable<DecisionLogTable>;
