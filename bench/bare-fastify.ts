@@ -29,7 +29,12 @@ if (cluster.isPrimary && workers > 1) {
         response: {
           200: {
             type: 'object',
-            properties: { decision_id: { type: 'string' }, allow: { type: 'boolean' }, reasons: { type: 'array', items: reason }, policy_revision: { type: 'string' } },
+            properties: {
+              decision_id: { type: 'string' },
+              allow: { type: 'boolean' },
+              reasons: { type: 'array', items: reason },
+              policy_revision: { type: 'string' },
+            },
           },
         },
       },

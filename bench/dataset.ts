@@ -36,20 +36,32 @@ export async function ensureDataset(db: Kysely<Database>): Promise<DatasetSummar
   await sql`create table if not exists bench_dataset (version text not null)`.execute(db);
   const { rows } = await sql<{ version: string }>`select version from bench_dataset`.execute(db);
   if (rows[0]?.version === DATASET_VERSION) {
-    return { version: DATASET_VERSION, generated: false, seconds: (performance.now() - started) / 1000, rows: await counts(db) };
+    return {
+      version: DATASET_VERSION,
+      generated: false,
+      seconds: (performance.now() - started) / 1000,
+      rows: await counts(db),
+    };
   }
   await db.transaction().execute(async (trx) => {
     // One notification per generated row would only fill the queue: no service is running.
-    for (const table of NOTIFY_TABLES) await sql`alter table ${sql.table(table)} disable trigger ${sql.id(`${table}_notify`)}`.execute(trx);
+    for (const table of NOTIFY_TABLES)
+      await sql`alter table ${sql.table(table)} disable trigger ${sql.id(`${table}_notify`)}`.execute(trx);
     for (const table of ['items', 'ledger_access', 'allocations', 'clients', 'users', 'accounts', 'bench_dataset']) {
       await sql`delete from ${sql.table(table)}`.execute(trx);
     }
     await generate(trx);
-    for (const table of NOTIFY_TABLES) await sql`alter table ${sql.table(table)} enable trigger ${sql.id(`${table}_notify`)}`.execute(trx);
+    for (const table of NOTIFY_TABLES)
+      await sql`alter table ${sql.table(table)} enable trigger ${sql.id(`${table}_notify`)}`.execute(trx);
     await sql`insert into bench_dataset (version) values (${DATASET_VERSION})`.execute(trx);
   });
   await sql`analyze`.execute(db);
-  return { version: DATASET_VERSION, generated: true, seconds: (performance.now() - started) / 1000, rows: await counts(db) };
+  return {
+    version: DATASET_VERSION,
+    generated: true,
+    seconds: (performance.now() - started) / 1000,
+    rows: await counts(db),
+  };
 }
 
 async function generate(db: Kysely<Database>): Promise<void> {
@@ -61,7 +73,9 @@ async function generate(db: Kysely<Database>): Promise<void> {
     insert into accounts (id, name, kind)
     select format('p%s', lpad(i::text, 4, '0')), format('Practice %s', i), 'practice' from generate_series(1, 200) i
     union all
-    select format('b%s', lpad(i::text, 3, '0')), format('Business %s', i), 'business' from generate_series(1, 50) i`.execute(db);
+    select format('b%s', lpad(i::text, 3, '0')), format('Business %s', i), 'business' from generate_series(1, 50) i`.execute(
+    db,
+  );
 
   // Half the clients keep their books in Xero; the rest over MYOB, QuickBooks and none.
   await sql`
@@ -99,7 +113,9 @@ async function generate(db: Kysely<Database>): Promise<void> {
     where a.kind = 'business'`.execute(db);
 
   // The list query's subject: restricted by allocations and by Xero access, over 10,000 clients.
-  await sql`update users set role = 'standard', status = 'active', client_access_mode = 'ledger_selected' where id = ${LIST_SUBJECT}`.execute(db);
+  await sql`update users set role = 'standard', status = 'active', client_access_mode = 'ledger_selected' where id = ${LIST_SUBJECT}`.execute(
+    db,
+  );
 
   // Users restricted to selected clients get 40 consecutive clients of their practice (the list
   // subject 3,000); users restricted by Xero have access to the Xero clients among 60 (the list
@@ -111,7 +127,9 @@ async function generate(db: Kysely<Database>): Promise<void> {
     join (select account_id, count(*) as cnt from clients group by account_id) c on c.account_id = u.account_id
     cross join lateral generate_series(0, case when u.id = ${LIST_SUBJECT} then 2999 else 39 end) k
     where u.role in ('client_admin', 'standard') and u.account_kind = 'practice'
-      and coalesce(u.client_access_mode, case when u.role = 'standard' then 'selected' else 'all' end) in ('selected', 'ledger_selected')`.execute(db);
+      and coalesce(u.client_access_mode, case when u.role = 'standard' then 'selected' else 'all' end) in ('selected', 'ledger_selected')`.execute(
+    db,
+  );
   await sql`
     insert into ledger_access (account_id, user_id, client_id)
     select u.account_id, u.id, cl.id

@@ -56,7 +56,15 @@ export async function runListQueryBench(options: ListQueryBenchOptions = {}): Pr
     await db.insertInto('accounts').values({ id: ACCOUNT, name: 'Bench Practice', kind: 'practice' }).execute();
     await db
       .insertInto('users')
-      .values({ id: SUBJECT, account_id: ACCOUNT, account_kind: 'practice', name: 'Bench User', role: 'standard', client_access_mode: 'ledger_selected', xpm_staff_id: null })
+      .values({
+        id: SUBJECT,
+        account_id: ACCOUNT,
+        account_kind: 'practice',
+        name: 'Bench User',
+        role: 'standard',
+        client_access_mode: 'ledger_selected',
+        xpm_staff_id: null,
+      })
       .execute();
     const ledgers = ['xero', 'xero', 'myob', 'quickbooks', 'none'] as const;
     const clients = Array.from({ length: count }, (_, i) => ({
@@ -70,9 +78,21 @@ export async function runListQueryBench(options: ListQueryBenchOptions = {}): Pr
       clients.filter(() => rng.bool(share)).map((c) => ({ account_id: ACCOUNT, user_id: SUBJECT, client_id: c.id }));
     const allocations = link(0.3);
     const ledgerAccess = link(0.5);
-    for (let i = 0; i < clients.length; i += 1000) await db.insertInto('clients').values(clients.slice(i, i + 1000)).execute();
-    for (let i = 0; i < allocations.length; i += 1000) await db.insertInto('allocations').values(allocations.slice(i, i + 1000)).execute();
-    for (let i = 0; i < ledgerAccess.length; i += 1000) await db.insertInto('ledger_access').values(ledgerAccess.slice(i, i + 1000)).execute();
+    for (let i = 0; i < clients.length; i += 1000)
+      await db
+        .insertInto('clients')
+        .values(clients.slice(i, i + 1000))
+        .execute();
+    for (let i = 0; i < allocations.length; i += 1000)
+      await db
+        .insertInto('allocations')
+        .values(allocations.slice(i, i + 1000))
+        .execute();
+    for (let i = 0; i < ledgerAccess.length; i += 1000)
+      await db
+        .insertInto('ledger_access')
+        .values(ledgerAccess.slice(i, i + 1000))
+        .execute();
     const token = await makeToken(db, ['decide']);
 
     const query = () =>
@@ -85,7 +105,8 @@ export async function runListQueryBench(options: ListQueryBenchOptions = {}): Pr
     let body = '';
     for (let i = 0; i < 5; i++) {
       const response = await query(); // warm: facts cached, code optimised
-      if (response.statusCode !== 200) throw new Error(`list query answered ${response.statusCode}: ${response.body.slice(0, 300)}`);
+      if (response.statusCode !== 200)
+        throw new Error(`list query answered ${response.statusCode}: ${response.body.slice(0, 300)}`);
       body = response.body;
     }
     const times: number[] = [];

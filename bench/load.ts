@@ -56,7 +56,8 @@ class Samples {
 
   summary(): LoadResult['latencyMs'] {
     const sorted = this.#values.slice(0, this.#count).sort();
-    const at = (q: number) => (sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number));
+    const at = (q: number) =>
+      sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number);
     let sum = 0;
     for (const v of sorted) sum += v;
     const round = (v: number) => Math.round(v * 1000) / 1000;
@@ -90,7 +91,12 @@ export async function runLoad(target: LoadTarget, options: LoadOptions): Promise
 
   try {
     const discard = { non2xx: 0, errors: 0 };
-    await closedLoop(options.connections, options.warmupS, () => send(null, discard, performance.now()), options.warmupRequests);
+    await closedLoop(
+      options.connections,
+      options.warmupS,
+      () => send(null, discard, performance.now()),
+      options.warmupRequests,
+    );
     const samples = new Samples();
     const counts = { non2xx: 0, errors: 0 };
     const cpuBefore = process.cpuUsage();

@@ -18,13 +18,20 @@ export interface LogQueryTiming {
 }
 
 /** Fills decision_log with LOG_ROWS synthetic entries spread over the last DAYS days, unless there. */
-export async function fillDecisionLog(db: Kysely<Database>, now = new Date()): Promise<{ rows: number; seconds: number }> {
+export async function fillDecisionLog(
+  db: Kysely<Database>,
+  now = new Date(),
+): Promise<{ rows: number; seconds: number }> {
   const started = performance.now();
   const { rows } = await sql<{ n: string }>`select count(*) as n from decision_log`.execute(db);
   if (Number(rows[0]?.n) >= LOG_ROWS) return { rows: Number(rows[0]?.n), seconds: 0 };
   await sql`truncate decision_log`.execute(db);
   for (let day = DAYS; day >= 0; day -= 4) {
-    await maintainDecisionLogPartitions(db, { now: new Date(now.getTime() - day * 86_400_000), daysAhead: 3, retentionDays: 3650 });
+    await maintainDecisionLogPartitions(db, {
+      now: new Date(now.getTime() - day * 86_400_000),
+      daysAhead: 3,
+      retentionDays: 3650,
+    });
   }
   // Realistic shapes: 2,000 subjects, 28 actions, a few reason codes, inputs of a typical size.
   const chunk = 200_000;
@@ -56,7 +63,10 @@ const QUERIES: Array<[string, Omit<DecisionLogQuery, 'limit'>]> = [
   ['action + allow=false', { action: 'item.publish', allow: false }],
   ['reason_code', { reasonCode: 'ledger_access_required' }],
   ['resource_id', { resourceId: 'c4242' }],
-  ['since/until (one day, three days back)', { since: new Date(Date.now() - 4 * 86_400_000), until: new Date(Date.now() - 3 * 86_400_000) }],
+  [
+    'since/until (one day, three days back)',
+    { since: new Date(Date.now() - 4 * 86_400_000), until: new Date(Date.now() - 3 * 86_400_000) },
+  ],
   ['subject_id + reason_code', { subjectId: 'p0007-u003', reasonCode: 'client_not_allocated' }],
 ];
 
@@ -74,14 +84,20 @@ export async function timeLogQueries(db: Kysely<Database>): Promise<LogQueryTimi
       first.push(performance.now() - t0);
       rows = page.decisions.length;
       let cursor = page.next_cursor;
-      for (let p = 2; p < 20 && cursor !== null; p++) cursor = (await listDecisions(db, { ...filter, limit: 100, cursor })).next_cursor;
+      for (let p = 2; p < 20 && cursor !== null; p++)
+        cursor = (await listDecisions(db, { ...filter, limit: 100, cursor })).next_cursor;
       if (cursor === null) continue;
       t0 = performance.now();
       page = await listDecisions(db, { ...filter, limit: 100, cursor });
       deep.push(performance.now() - t0);
     }
     const round = (ms: number) => Math.round(ms * 10) / 10;
-    timings.push({ query: name, firstPageMs: round(median(first)), deepPageMs: deep.length === 0 ? null : round(median(deep)), rows });
+    timings.push({
+      query: name,
+      firstPageMs: round(median(first)),
+      deepPageMs: deep.length === 0 ? null : round(median(deep)),
+      rows,
+    });
   }
   return timings;
 }

@@ -21,7 +21,10 @@ const mb = (bytes: number) => (bytes / 1048576).toFixed(1).padStart(7);
 
 /** RSS of a process, from /proc, in bytes. */
 function rssOf(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:')) ?? '';
+  const line =
+    readFileSync(`/proc/${pid}/status`, 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('VmRSS:')) ?? '';
   return Number(/(\d+)/.exec(line)?.[1] ?? 0) * 1024;
 }
 
@@ -38,13 +41,27 @@ function residentByMapping(pid: number): string {
     if (header !== null) {
       const size = (parseInt(header[2] as string, 16) - parseInt(header[1] as string, 16)) / 1048576;
       const path = header[3] ?? '';
-      kind = path === '[heap]' ? 'brk heap (malloc main arena)' : path.startsWith('/') ? 'mapped files' : path !== '' ? path : size >= 60 && size <= 64 ? 'anonymous, 60-64 MiB (malloc arenas)' : size > 64 ? 'anonymous, over 64 MiB' : 'anonymous, under 60 MiB';
+      kind =
+        path === '[heap]'
+          ? 'brk heap (malloc main arena)'
+          : path.startsWith('/')
+            ? 'mapped files'
+            : path !== ''
+              ? path
+              : size >= 60 && size <= 64
+                ? 'anonymous, 60-64 MiB (malloc arenas)'
+                : size > 64
+                  ? 'anonymous, over 64 MiB'
+                  : 'anonymous, under 60 MiB';
       continue;
     }
     const rss = /^Rss:\s+(\d+) kB/.exec(line);
     if (rss !== null) totals.set(kind, (totals.get(kind) ?? 0) + Number(rss[1]) * 1024);
   }
-  return [...totals].sort((a, b) => b[1] - a[1]).map(([k, v]) => `${mb(v)} MiB  ${k}`).join('\n');
+  return [...totals]
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, v]) => `${mb(v)} MiB  ${k}`)
+    .join('\n');
 }
 
 interface Usage {
@@ -58,7 +75,10 @@ interface Usage {
 /** The process's own view of its memory, read through the inspector, after a full GC if asked. */
 async function usageOf(devtools: Inspector, pid: number, gc: boolean): Promise<Usage> {
   if (gc) await devtools.send('HeapProfiler.collectGarbage');
-  const evaluated = (await devtools.send('Runtime.evaluate', { expression: 'JSON.stringify(process.memoryUsage())', returnByValue: true })) as { result: { value: string } };
+  const evaluated = (await devtools.send('Runtime.evaluate', {
+    expression: 'JSON.stringify(process.memoryUsage())',
+    returnByValue: true,
+  })) as { result: { value: string } };
   const own = JSON.parse(evaluated.result.value) as Usage;
   return { ...own, rss: rssOf(pid) };
 }
@@ -84,7 +104,9 @@ function summarise(file: string): Map<string, { count: number; size: number }> {
   for (let i = 0; i < heap.nodes.length; i += width) {
     const type = types[heap.nodes[i + typeAt] as number] as string;
     // Strings and code are grouped by type alone: their names are their contents.
-    const name = ['string', 'concatenated string', 'sliced string', 'code', 'number'].includes(type) ? '' : (heap.strings[heap.nodes[i + nameAt] as number] ?? '');
+    const name = ['string', 'concatenated string', 'sliced string', 'code', 'number'].includes(type)
+      ? ''
+      : (heap.strings[heap.nodes[i + nameAt] as number] ?? '');
     const key = `${type}${name === '' ? '' : ` ${name.slice(0, 60)}`}`;
     const group = groups.get(key) ?? { count: 0, size: 0 };
     group.count += 1;
@@ -108,14 +130,21 @@ function snapshotter(devtools: Inspector): (file: string) => Promise<void> {
   };
 }
 
-function report(groups: Map<string, { count: number; size: number }>, before: Map<string, { count: number; size: number }> | null): string {
+function report(
+  groups: Map<string, { count: number; size: number }>,
+  before: Map<string, { count: number; size: number }> | null,
+): string {
   const lines: string[] = [];
   const top = [...groups].sort((a, b) => b[1].size - a[1].size).slice(0, 12);
   lines.push('  largest by self size:');
   for (const [key, g] of top) lines.push(`    ${mb(g.size)} MiB ${String(g.count).padStart(9)}  ${key}`);
   if (before !== null) {
     const grown = [...groups]
-      .map(([key, g]) => ({ key, size: g.size - (before.get(key)?.size ?? 0), count: g.count - (before.get(key)?.count ?? 0) }))
+      .map(([key, g]) => ({
+        key,
+        size: g.size - (before.get(key)?.size ?? 0),
+        count: g.count - (before.get(key)?.count ?? 0),
+      }))
       .filter((d) => d.size > 0)
       .sort((a, b) => b.size - a.size)
       .slice(0, 10);
@@ -156,12 +185,23 @@ async function load(seconds: number, runs: number, snapshots: boolean): Promise<
     await sleep(5000);
     out.push(row('ready, idle', await usageOf(devtools, pid, false)));
     out.push(row('ready, idle, after GC', await usageOf(devtools, pid, true)));
-    const target = { origin: server.origin, path: '/v1/decide', headers: auth, bodies: mix.map((request) => JSON.stringify(request)) };
+    const target = {
+      origin: server.origin,
+      path: '/v1/decide',
+      headers: auth,
+      bodies: mix.map((request) => JSON.stringify(request)),
+    };
     let before: Map<string, { count: number; size: number }> | null = null;
     const reports: string[] = [];
     for (let run = 1; run <= runs; run += 1) {
       const result = await runLoad(target, { connections: 32, durationS: seconds, warmupS: 0 });
-      out.push(row(`run ${run}: at the end of ${seconds} s`, await usageOf(devtools, pid, false), `${result.rps} req/s, ${result.non2xx + result.errors} failed`));
+      out.push(
+        row(
+          `run ${run}: at the end of ${seconds} s`,
+          await usageOf(devtools, pid, false),
+          `${result.rps} req/s, ${result.non2xx + result.errors} failed`,
+        ),
+      );
       await sleep(5000);
       out.push(row(`run ${run}: 5 s idle, after GC`, await usageOf(devtools, pid, true)));
       reports.push(`run ${run}, resident memory by mapping:\n${residentByMapping(pid)}`);
@@ -203,7 +243,13 @@ async function idleEmbedded(sharedBuffers: string | null): Promise<{ rows: strin
   const rows: string[] = [];
   let mappings = '';
   for (const which of ['first start', 'second start']) {
-    const server: Server = await startServer('clearance (embedded)', process.execPath, [`--inspect=127.0.0.1:${inspectPort}`, 'service/server.ts'], env, `http://127.0.0.1:${port}/ready`);
+    const server: Server = await startServer(
+      'clearance (embedded)',
+      process.execPath,
+      [`--inspect=127.0.0.1:${inspectPort}`, 'service/server.ts'],
+      env,
+      `http://127.0.0.1:${port}/ready`,
+    );
     try {
       const devtools = await inspector(server, inspectPort);
       await sleep(10_000);
@@ -231,7 +277,9 @@ if (mode === 'load') {
   for (const setting of [null, '16MB', '128MB']) {
     const measured = await idleEmbedded(setting);
     rows.push(...measured.rows);
-    mappings.push(`PGLITE_SHARED_BUFFERS=${setting ?? '(default)'}, second start, resident memory by mapping:\n${measured.mappings}`);
+    mappings.push(
+      `PGLITE_SHARED_BUFFERS=${setting ?? '(default)'}, second start, resident memory by mapping:\n${measured.mappings}`,
+    );
   }
   process.stdout.write(`${rows.join('\n')}\n\n${mappings.join('\n\n')}\n`);
 } else {

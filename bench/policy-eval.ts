@@ -49,7 +49,9 @@ export interface PolicyBenchResult {
   loadavg: number[];
   policyRevision: string;
   decision: Summary & { unit: 'µs'; mix: Record<string, number>; distinctInputs: number };
-  lists: Array<Summary & { unit: 'ms'; subject: string; action: string; clients: number; allowed: number; perResourceUs: number }>;
+  lists: Array<
+    Summary & { unit: 'ms'; subject: string; action: string; clients: number; allowed: number; perResourceUs: number }
+  >;
 }
 
 // Share of each kind of request in the mix, by corpus label prefix.
@@ -70,7 +72,10 @@ function summarize(values: number[]): Summary {
 }
 
 /** A seeded sample of the corpus with the shares of MIX; "first" cases keep to found, valid shapes. */
-export function decisionMix(entries: readonly Entry[], size = MIX_SIZE): { inputs: Json[]; mix: Record<string, number> } {
+export function decisionMix(
+  entries: readonly Entry[],
+  size = MIX_SIZE,
+): { inputs: Json[]; mix: Record<string, number> } {
   const rng = new Prng(0xbe4c);
   const byKind = new Map<string, Json[]>();
   for (const { label, input } of entries) {
@@ -107,7 +112,11 @@ export function listCases(count: number): ListCase[] {
   const rng = new Prng(0x11575);
   const accountId = 'acc-bench';
   const ledgers = ['xero', 'xero', 'myob', 'quickbooks', 'none'] as const;
-  const clients = Array.from({ length: count }, (_, i) => ({ id: `client-${i}`, account_id: accountId, ledger: rng.pick(ledgers) }));
+  const clients = Array.from({ length: count }, (_, i) => ({
+    id: `client-${i}`,
+    account_id: accountId,
+    ledger: rng.pick(ledgers),
+  }));
   const pick = (share: number) => new Set(clients.filter(() => rng.bool(share)).map((c) => c.id));
   const links: ClientLinks = { allocations: pick(0.3), ledgerAccess: pick(0.5) };
   const account = { id: accountId, kind: 'practice', name: 'Bench Practice' };
@@ -118,13 +127,27 @@ export function listCases(count: number): ListCase[] {
     role,
     status: 'active',
     client_access_mode: mode,
-    permissions: { add_clients: false, practice_insights: false, manage_business: false, create_expense_claims: false, publishing: 'none' },
+    permissions: {
+      add_clients: false,
+      practice_insights: false,
+      manage_business: false,
+      create_expense_claims: false,
+      publishing: 'none',
+    },
     xpm_staff_id: null,
   });
   // As queryClients builds it.
   return [
-    { subject: 'standard, ledger_selected', action: 'client.view', input: clientListInput('client.view', subject('u-ls', 'standard', 'ledger_selected'), account, clients, links) },
-    { subject: 'practice_admin', action: 'client.view', input: clientListInput('client.view', subject('u-pa', 'practice_admin', null), account, clients, null) },
+    {
+      subject: 'standard, ledger_selected',
+      action: 'client.view',
+      input: clientListInput('client.view', subject('u-ls', 'standard', 'ledger_selected'), account, clients, links),
+    },
+    {
+      subject: 'practice_admin',
+      action: 'client.view',
+      input: clientListInput('client.view', subject('u-pa', 'practice_admin', null), account, clients, null),
+    },
   ];
 }
 
@@ -155,7 +178,15 @@ export function runPolicyBench(options: PolicyBenchOptions = {}): PolicyBenchRes
     }
     const summary = summarize(runs);
     const clients = input.clients.length;
-    return { ...summary, unit: 'ms' as const, subject, action, clients, allowed, perResourceUs: (summary.median * 1000) / clients };
+    return {
+      ...summary,
+      unit: 'ms' as const,
+      subject,
+      action,
+      clients,
+      allowed,
+      perResourceUs: (summary.median * 1000) / clients,
+    };
   });
 
   return {
@@ -175,7 +206,9 @@ export function formatPolicyBench(result: PolicyBenchResult): string {
   const lines = [
     `policy-eval: node ${result.node}, ${result.cpu} (${result.cores} cores, load ${result.loadavg.join(' ')}), policy revision ${result.policyRevision}`,
     `  single decision (clearance/decision), ${d.samples} calls over ${d.distinctInputs} distinct inputs ` +
-      `(${Object.entries(d.mix).map(([k, n]) => `${k} ${n}`).join(', ')}):`,
+      `(${Object.entries(d.mix)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(', ')}):`,
     `    median ${f(d.median)} µs, p99 ${f(d.p99)} µs, min ${f(d.min)} µs (target: median ≤ ${TARGET_DECISION_US} µs)`,
   ];
   for (const l of result.lists) {

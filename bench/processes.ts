@@ -13,7 +13,13 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-export async function startServer(name: string, command: string, args: string[], env: Record<string, string>, readyUrl: string): Promise<Server> {
+export async function startServer(
+  name: string,
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  readyUrl: string,
+): Promise<Server> {
   const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const keep = (d: Buffer) => {
@@ -24,7 +30,10 @@ export async function startServer(name: string, command: string, args: string[],
   const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
   let ok = false;
   for (let i = 0; i < 600 && !ok && child.exitCode === null; i++) {
-    ok = await fetch(readyUrl).then((r) => r.status === 200, () => false);
+    ok = await fetch(readyUrl).then(
+      (r) => r.status === 200,
+      () => false,
+    );
     if (!ok) await sleep(100);
   }
   if (!ok) {
@@ -122,7 +131,13 @@ export async function measured<T>(root: number, work: () => Promise<T>): Promise
   try {
     const result = await work();
     const seconds = (performance.now() - started) / 1000;
-    return { result, usage: { cpuCores: Math.round(((cpuSeconds(pids) - cpuBefore) / seconds) * 100) / 100, peakRssMb: Math.round(Math.max(peak, rssMb(pids))) } };
+    return {
+      result,
+      usage: {
+        cpuCores: Math.round(((cpuSeconds(pids) - cpuBefore) / seconds) * 100) / 100,
+        peakRssMb: Math.round(Math.max(peak, rssMb(pids))),
+      },
+    };
   } finally {
     clearInterval(sampler);
   }
@@ -138,9 +153,12 @@ export interface Inspector {
 
 /** A minimal Chrome DevTools protocol client over the inspector's WebSocket. */
 export async function inspector(server: Server, inspectPort: number): Promise<Inspector> {
-  const targets = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{ webSocketDebuggerUrl: string }>;
+  const targets = (await (await fetch(`http://127.0.0.1:${inspectPort}/json/list`)).json()) as Array<{
+    webSocketDebuggerUrl: string;
+  }>;
   const url = targets[0]?.webSocketDebuggerUrl;
-  if (url === undefined) throw new Error(`no inspector target on port ${inspectPort}:\n${server.output().slice(-2000)}`);
+  if (url === undefined)
+    throw new Error(`no inspector target on port ${inspectPort}:\n${server.output().slice(-2000)}`);
   const socket = new WebSocket(url);
   await new Promise((resolve, reject) => {
     socket.onopen = resolve;
@@ -149,7 +167,11 @@ export async function inspector(server: Server, inspectPort: number): Promise<In
   let next = 0;
   const pending = new Map<number, { resolve(value: Record<string, unknown>): void; reject(error: Error): void }>();
   socket.onmessage = (event) => {
-    const message = JSON.parse(String(event.data)) as { id?: number; result?: Record<string, unknown>; error?: { message: string } };
+    const message = JSON.parse(String(event.data)) as {
+      id?: number;
+      result?: Record<string, unknown>;
+      error?: { message: string };
+    };
     const waiter = message.id === undefined ? undefined : pending.get(message.id);
     if (waiter === undefined) return;
     pending.delete(message.id as number);

@@ -67,10 +67,22 @@ function summarise(profile: CpuProfile): string {
   }
   const busy = total - (byArea.get('idle') ?? 0);
   const pct = (n: number, of: number) => `${((n / of) * 100).toFixed(1).padStart(5)}%`;
-  const lines = [`${total} samples of ${sampleMs.toFixed(2)} ms; busy ${pct(busy, total)} of the time`, '', 'self time by area (share of busy time):'];
-  for (const [name, n] of [...byArea].filter(([a]) => a !== 'idle').sort((a, b) => b[1] - a[1]).slice(0, 20)) lines.push(`  ${pct(n, busy)}  ${name}`);
+  const lines = [
+    `${total} samples of ${sampleMs.toFixed(2)} ms; busy ${pct(busy, total)} of the time`,
+    '',
+    'self time by area (share of busy time):',
+  ];
+  for (const [name, n] of [...byArea]
+    .filter(([a]) => a !== 'idle')
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 20))
+    lines.push(`  ${pct(n, busy)}  ${name}`);
   lines.push('', 'heaviest functions by self time (share of busy time):');
-  for (const [name, n] of [...byFunction].filter(([f]) => !f.startsWith('(idle)')).sort((a, b) => b[1] - a[1]).slice(0, 30)) lines.push(`  ${pct(n, busy)}  ${name}`);
+  for (const [name, n] of [...byFunction]
+    .filter(([f]) => !f.startsWith('(idle)'))
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 30))
+    lines.push(`  ${pct(n, busy)}  ${name}`);
   return lines.join('\n');
 }
 
@@ -88,7 +100,13 @@ async function main(): Promise<void> {
   const inspect = [`--inspect=127.0.0.1:${inspectPort}`];
   const server =
     mode === 'bare'
-      ? await startServer('bare fastify (profiled)', process.execPath, [...inspect, 'bench/bare-fastify.ts'], { PORT: String(port), WORKERS: '1' }, `http://127.0.0.1:${port}/health`)
+      ? await startServer(
+          'bare fastify (profiled)',
+          process.execPath,
+          [...inspect, 'bench/bare-fastify.ts'],
+          { PORT: String(port), WORKERS: '1' },
+          `http://127.0.0.1:${port}/health`,
+        )
       : await startServer(
           'clearance (profiled)',
           process.execPath,
@@ -107,7 +125,12 @@ async function main(): Promise<void> {
         );
   let profile: CpuProfile;
   try {
-    const target = { origin: server.origin, path: '/v1/decide', headers: auth, bodies: mix.map((request) => JSON.stringify(request)) };
+    const target = {
+      origin: server.origin,
+      path: '/v1/decide',
+      headers: auth,
+      bodies: mix.map((request) => JSON.stringify(request)),
+    };
     await runLoad(target, { connections: 32, durationS: 2, warmupS: 3, warmupRequests: 2 * target.bodies.length });
     const devtools = await inspector(server, inspectPort);
     await devtools.send('Profiler.enable');
@@ -120,8 +143,12 @@ async function main(): Promise<void> {
     const after = cpuOf(pid);
     devtools.close();
     const perRequest = (s: number) => ((s / Math.max(1, result.requests)) * 1e6).toFixed(0);
-    say(`${mode === 'bare' ? 'bare Fastify' : `decision log ${mode}`}, 1 process, 32 connections, ${seconds} s: ${result.rps} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, load generator ${result.generatorCpu} cores${result.non2xx + result.errors > 0 ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`);
-    say(`server CPU per request (while profiled): ${perRequest(after.user - before.user)} µs user + ${perRequest(after.system - before.system)} µs kernel`);
+    say(
+      `${mode === 'bare' ? 'bare Fastify' : `decision log ${mode}`}, 1 process, 32 connections, ${seconds} s: ${result.rps} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, load generator ${result.generatorCpu} cores${result.non2xx + result.errors > 0 ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`,
+    );
+    say(
+      `server CPU per request (while profiled): ${perRequest(after.user - before.user)} µs user + ${perRequest(after.system - before.system)} µs kernel`,
+    );
   } finally {
     await server.stop();
   }

@@ -17,10 +17,18 @@ const rounds = Number(values.rounds);
 const token = `bench-admin-${randomBytes(12).toString('hex')}`;
 const P = '/v1/accounts/window';
 
-async function call(server: Server, method: string, path: string, body?: unknown): Promise<Record<string, unknown> | null> {
+async function call(
+  server: Server,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown> | null> {
   const response = await fetch(`${server.origin}${path}`, {
     method,
-    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   if (response.status >= 300) throw new Error(`${method} ${path}: ${response.status} ${await response.text()}`);
@@ -28,7 +36,13 @@ async function call(server: Server, method: string, path: string, body?: unknown
 }
 
 const allowed = async (server: Server) =>
-  (await call(server, 'POST', '/v1/decide', { subject: { id: 'window-std' }, action: 'client.view', resource: { type: 'client', id: 'window-acme' } }))?.allow === true;
+  (
+    await call(server, 'POST', '/v1/decide', {
+      subject: { id: 'window-std' },
+      action: 'client.view',
+      resource: { type: 'client', id: 'window-acme' },
+    })
+  )?.allow === true;
 
 const created = await createPostgresDatabase();
 const servers: Server[] = [];
@@ -40,7 +54,13 @@ try {
         name,
         process.execPath,
         ['service/server.ts'],
-        { DATABASE_URL: created.url, PORT: String(port), CLEARANCE_ADMIN_TOKEN: token, LOG_LEVEL: 'warn', CLEARANCE_SEED_DEMO: 'false' },
+        {
+          DATABASE_URL: created.url,
+          PORT: String(port),
+          CLEARANCE_ADMIN_TOKEN: token,
+          LOG_LEVEL: 'warn',
+          CLEARANCE_SEED_DEMO: 'false',
+        },
         `http://127.0.0.1:${port}/ready`,
       ),
     );
@@ -65,7 +85,8 @@ try {
     windows.push(performance.now() - answered);
   }
   windows.sort((x, y) => x - y);
-  const at = (q: number) => (windows[Math.min(windows.length - 1, Math.floor(q * windows.length))] as number).toFixed(2);
+  const at = (q: number) =>
+    (windows[Math.min(windows.length - 1, Math.floor(q * windows.length))] as number).toFixed(2);
   console.log(
     JSON.stringify({
       node: process.version,

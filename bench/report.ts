@@ -20,7 +20,16 @@ export interface BenchResults {
   date: string;
   quick: boolean;
   seconds: number;
-  machine: { cpu: string; cores: number; memoryGb: number; node: string; opa: string; postgres: string; commit: string; policyRevision: string };
+  machine: {
+    cpu: string;
+    cores: number;
+    memoryGb: number;
+    node: string;
+    opa: string;
+    postgres: string;
+    commit: string;
+    policyRevision: string;
+  };
   conditions: {
     workers: number;
     connections: number;
@@ -43,7 +52,8 @@ export interface BenchResults {
 const START = '<!-- results:start (written by make bench; edit outside this block) -->';
 const END = '<!-- results:end -->';
 
-const find = (r: BenchResults, id: string, mode: 'concurrency' | 'rate') => r.scenarios.find((s) => s.id === id && s.mode === mode);
+const find = (r: BenchResults, id: string, mode: 'concurrency' | 'rate') =>
+  r.scenarios.find((s) => s.id === id && s.mode === mode);
 
 interface Target {
   goal: string;
@@ -63,7 +73,7 @@ export function targets(r: BenchResults): Target[] {
   if (ours && opaLogged && opa) {
     const ratio = ours.rps / opaLogged.rps;
     out.push({
-      goal: '/v1/decide warm, log on: ≥ 1.5× the OPA server\'s req/s (OPA logging too)',
+      goal: "/v1/decide warm, log on: ≥ 1.5× the OPA server's req/s (OPA logging too)",
       measured: `${ours.rps} vs ${opaLogged.rps} req/s = ${ratio.toFixed(2)}× (OPA without logging: ${opa.rps} req/s, ${(ours.rps / opa.rps).toFixed(2)}×)`,
       met: ratio >= 1.5,
     });
@@ -78,7 +88,9 @@ export function targets(r: BenchResults): Target[] {
   if (ours && bare) {
     const share = ours.rps / bare.rps;
     const unlogged = find(r, 'clearance-decide', 'concurrency');
-    const withoutLog = unlogged ? `; decision log off: ${unlogged.rps} req/s = ${((unlogged.rps / bare.rps) * 100).toFixed(0)}%` : '';
+    const withoutLog = unlogged
+      ? `; decision log off: ${unlogged.rps} req/s = ${((unlogged.rps / bare.rps) * 100).toFixed(0)}%`
+      : '';
     out.push({
       goal: '≥ 70% of the bare-Fastify ceiling',
       measured: `log buffered: ${ours.rps} of ${bare.rps} req/s = ${(share * 100).toFixed(0)}%, short by ${Math.round(0.7 * bare.rps - ours.rps)} req/s${withoutLog}`,
@@ -91,7 +103,11 @@ export function targets(r: BenchResults): Target[] {
     met: r.inProcess.clearance.medianUs <= TARGET_DECISION_US,
   });
   if (query) {
-    out.push({ goal: '/v1/resources/query over 10,000 clients: p50 ≤ 50 ms', measured: `p50 ${query.latencyMs.p50} ms, p99 ${query.latencyMs.p99} ms`, met: query.latencyMs.p50 <= 50 });
+    out.push({
+      goal: '/v1/resources/query over 10,000 clients: p50 ≤ 50 ms',
+      measured: `p50 ${query.latencyMs.p50} ms, p99 ${query.latencyMs.p99} ms`,
+      met: query.latencyMs.p50 <= 50,
+    });
   }
   return out;
 }
@@ -124,7 +140,9 @@ export function renderBlock(r: BenchResults): string {
     `**Conditions:** Clearance and bare Fastify with ${c.workers} workers (node:cluster); OPA \`run --server\` (Go, all cores). ` +
       `Closed loop at ${c.connections} connections, or open loop at a fixed ${c.rate} req/s (half the OPA server's peak without logging); ` +
       `${c.warmupS} s warm-up then ${c.durationS} s measured. A mix of ${c.mix} distinct decisions (${Math.round(c.allowedShare * 100)}% allowed) over ` +
-      `${Object.entries(c.dataset).map(([k, v]) => `${v.toLocaleString('en')} ${k}`).join(', ')}; OPA gets each decision's input with the facts inlined. ` +
+      `${Object.entries(c.dataset)
+        .map(([k, v]) => `${v.toLocaleString('en')} ${k}`)
+        .join(', ')}; OPA gets each decision's input with the facts inlined. ` +
       `Server CPU and peak RSS cover the whole process tree.`,
     '',
     r.verification.mismatches === 0
@@ -141,7 +159,9 @@ export function renderBlock(r: BenchResults): string {
     '',
     '| filter | first page ms | 20th page ms | entries on the first page |',
     '|---|---|---|---|',
-    ...r.decisionLogQueries.queries.map((q) => `| ${q.query} | ${q.firstPageMs} | ${q.deepPageMs ?? '– (fewer pages)'} | ${q.rows} |`),
+    ...r.decisionLogQueries.queries.map(
+      (q) => `| ${q.query} | ${q.firstPageMs} | ${q.deepPageMs ?? '– (fewer pages)'} | ${q.rows} |`,
+    ),
     '',
     '**Targets:**',
     '',
@@ -160,6 +180,9 @@ export function writeReport(r: BenchResults, path: string): void {
   const block = renderBlock(r);
   const start = current.indexOf(START);
   const end = current.indexOf(END);
-  const next = start >= 0 && end > start ? current.slice(0, start) + block + current.slice(end + END.length) : `${current.trimEnd()}\n\n${block}\n`;
+  const next =
+    start >= 0 && end > start
+      ? current.slice(0, start) + block + current.slice(end + END.length)
+      : `${current.trimEnd()}\n\n${block}\n`;
   writeFileSync(path, next);
 }

@@ -38,11 +38,44 @@ async function loadAccounts(db: Kysely<Database>): Promise<Account[]> {
   return [...accounts.values()];
 }
 
-const CLIENT_ACTIONS = ['client.view', 'client.view', 'client.view', 'client.access', 'client.edit', 'client.console.view', 'xbert.assign', 'task.assign', 'time.push'];
+const CLIENT_ACTIONS = [
+  'client.view',
+  'client.view',
+  'client.view',
+  'client.access',
+  'client.edit',
+  'client.console.view',
+  'xbert.assign',
+  'task.assign',
+  'time.push',
+];
 const ITEM_ACTIONS = ['item.view', 'item.view', 'item.view', 'item.edit', 'item.publish', 'expense_claim.approve'];
-const ACCOUNT_ACTIONS = ['settings.view', 'settings.edit', 'users.list', 'subscription.manage', 'client.create', 'insights.view', 'processes.manage', 'automation.manage', 'expense_claim.create'];
-const USER_ACTIONS = ['user.view', 'user.view', 'user.profile.edit', 'user.update', 'user.create', 'user.suspend', 'user.enable', 'user.remove', 'user.client_access.edit'];
-const ROLES = { practice: ['practice_admin', 'client_admin', 'standard', 'expense_approver', 'user_admin'], business: ['business_admin', 'user_admin', 'standard', 'expense_approver', 'client_admin'] };
+const ACCOUNT_ACTIONS = [
+  'settings.view',
+  'settings.edit',
+  'users.list',
+  'subscription.manage',
+  'client.create',
+  'insights.view',
+  'processes.manage',
+  'automation.manage',
+  'expense_claim.create',
+];
+const USER_ACTIONS = [
+  'user.view',
+  'user.view',
+  'user.profile.edit',
+  'user.update',
+  'user.create',
+  'user.suspend',
+  'user.enable',
+  'user.remove',
+  'user.client_access.edit',
+];
+const ROLES = {
+  practice: ['practice_admin', 'client_admin', 'standard', 'expense_approver', 'user_admin'],
+  business: ['business_admin', 'user_admin', 'standard', 'expense_approver', 'client_admin'],
+};
 
 /** count requests drawn from the data set; the same count and seed give the same list. */
 export async function requestMix(db: Kysely<Database>, count: number, seed = 42): Promise<DecideRequest[]> {
@@ -58,21 +91,35 @@ export async function requestMix(db: Kysely<Database>, count: number, seed = 42)
       // Client access: a practice user and a client of their practice (5% of another practice).
       const account = pick(practices);
       const clientsOf = chance(0.05) ? pick(practices) : account;
-      requests.push({ subject: { id: pick(account.users) }, action: pick(CLIENT_ACTIONS), resource: { type: 'client', id: pick(clientsOf.clients) } });
+      requests.push({
+        subject: { id: pick(account.users) },
+        action: pick(CLIENT_ACTIONS),
+        resource: { type: 'client', id: pick(clientsOf.clients) },
+      });
     } else if (roll < 0.6) {
       const account = pick(accounts);
       const itemsOf = chance(0.03) ? pick(accounts) : account;
-      requests.push({ subject: { id: pick(account.users) }, action: pick(ITEM_ACTIONS), resource: { type: 'item', id: pick(itemsOf.items) } });
+      requests.push({
+        subject: { id: pick(account.users) },
+        action: pick(ITEM_ACTIONS),
+        resource: { type: 'item', id: pick(itemsOf.items) },
+      });
     } else if (roll < 0.75) {
       const account = pick(accounts);
-      requests.push({ subject: { id: pick(account.users) }, action: pick(ACCOUNT_ACTIONS), resource: { type: 'account', id: chance(0.02) ? pick(accounts).id : account.id } });
+      requests.push({
+        subject: { id: pick(account.users) },
+        action: pick(ACCOUNT_ACTIONS),
+        resource: { type: 'account', id: chance(0.02) ? pick(accounts).id : account.id },
+      });
     } else if (roll < 0.95) {
       const account = pick(accounts);
       const subject = pick(account.users);
       const action = pick(USER_ACTIONS);
       const attributes: Record<string, unknown> = {};
-      if ((action === 'user.create' || action === 'user.update') && chance(0.7)) attributes.role = pick(ROLES[account.kind]);
-      if (action === 'user.client_access.edit' && account.kind === 'practice' && chance(0.8)) attributes.client_id = pick(account.clients);
+      if ((action === 'user.create' || action === 'user.update') && chance(0.7))
+        attributes.role = pick(ROLES[account.kind]);
+      if (action === 'user.client_access.edit' && account.kind === 'practice' && chance(0.8))
+        attributes.client_id = pick(account.clients);
       const resource =
         action === 'user.create'
           ? { type: 'user', attributes }
@@ -83,8 +130,16 @@ export async function requestMix(db: Kysely<Database>, count: number, seed = 42)
       const account = pick(practices);
       requests.push(
         chance(0.5)
-          ? { subject: { id: `ghost-${requests.length}` }, action: 'client.view', resource: { type: 'client', id: pick(account.clients) } }
-          : { subject: { id: pick(account.users) }, action: chance(0.5) ? 'client.view' : 'item.view', resource: { type: chance(0.5) ? 'client' : 'item', id: `missing-${requests.length}` } },
+          ? {
+              subject: { id: `ghost-${requests.length}` },
+              action: 'client.view',
+              resource: { type: 'client', id: pick(account.clients) },
+            }
+          : {
+              subject: { id: pick(account.users) },
+              action: chance(0.5) ? 'client.view' : 'item.view',
+              resource: { type: chance(0.5) ? 'client' : 'item', id: `missing-${requests.length}` },
+            },
       );
     }
   }
@@ -93,6 +148,8 @@ export async function requestMix(db: Kysely<Database>, count: number, seed = 42)
 
 /** The ids of every client of the big practice, for the list query. */
 export async function clientCount(db: Kysely<Database>, accountId: string): Promise<number> {
-  const { rows } = await sql<{ n: string }>`select count(*) as n from clients where account_id = ${accountId}`.execute(db);
+  const { rows } = await sql<{ n: string }>`select count(*) as n from clients where account_id = ${accountId}`.execute(
+    db,
+  );
   return Number(rows[0]?.n ?? 0);
 }

@@ -42,7 +42,11 @@ const say = (message: string) => process.stderr.write(`bench: ${message}\n`);
 const started = Date.now();
 
 const post = async (url: string, body: unknown, headers: Record<string, string> = {}) => {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, body: (await response.json()) as Record<string, unknown> };
 };
 
@@ -64,55 +68,101 @@ async function tracked(server: Promise<Server>): Promise<Server> {
 
 async function clearance(env: Record<string, string> = {}): Promise<Server> {
   const port = nextPort++;
-  return tracked(startServer(
-    `clearance ${JSON.stringify(env)}`,
-    process.execPath,
-    ['service/server.ts'],
-    {
-      DATABASE_URL: databaseUrl,
-      PORT: String(port),
-      CLEARANCE_WORKERS: String(WORKERS),
-      CLEARANCE_ADMIN_TOKEN: 'bench-admin-token-not-used-by-the-load',
-      CLEARANCE_SEED_DEMO: 'false',
-      CLEARANCE_DATA_DIR: mkdtempSync(join(tmpdir(), 'clearance-bench-')),
-      LOG_LEVEL: 'warn',
-      DECISION_LOG: 'buffered',
-      ...env,
-    },
-    `http://127.0.0.1:${port}/ready`,
-  ));
+  return tracked(
+    startServer(
+      `clearance ${JSON.stringify(env)}`,
+      process.execPath,
+      ['service/server.ts'],
+      {
+        DATABASE_URL: databaseUrl,
+        PORT: String(port),
+        CLEARANCE_WORKERS: String(WORKERS),
+        CLEARANCE_ADMIN_TOKEN: 'bench-admin-token-not-used-by-the-load',
+        CLEARANCE_SEED_DEMO: 'false',
+        CLEARANCE_DATA_DIR: mkdtempSync(join(tmpdir(), 'clearance-bench-')),
+        LOG_LEVEL: 'warn',
+        DECISION_LOG: 'buffered',
+        ...env,
+      },
+      `http://127.0.0.1:${port}/ready`,
+    ),
+  );
 }
 
 async function opaServer(decisionLogs: boolean): Promise<Server> {
   const port = nextPort++;
-  const args = ['run', '--server', '--addr', `127.0.0.1:${port}`, '--disable-telemetry', '--skip-version-check', '--ignore', '*_test.rego'];
+  const args = [
+    'run',
+    '--server',
+    '--addr',
+    `127.0.0.1:${port}`,
+    '--disable-telemetry',
+    '--skip-version-check',
+    '--ignore',
+    '*_test.rego',
+  ];
   // Decision logs go to the console plugin, which writes at info level; request logs stay off.
-  args.push(...(decisionLogs ? ['--set', 'decision_logs.console=true', '--log-level', 'info', '--log-level-request', 'error'] : ['--log-level', 'error']));
+  args.push(
+    ...(decisionLogs
+      ? ['--set', 'decision_logs.console=true', '--log-level', 'info', '--log-level-request', 'error']
+      : ['--log-level', 'error']),
+  );
   args.push('policies/clearance');
-  return tracked(startServer(`opa (decision logs ${decisionLogs ? 'on' : 'off'})`, opa, args, {}, `http://127.0.0.1:${port}/health`));
+  return tracked(
+    startServer(`opa (decision logs ${decisionLogs ? 'on' : 'off'})`, opa, args, {}, `http://127.0.0.1:${port}/health`),
+  );
 }
 
 async function bareFastify(): Promise<Server> {
   const port = nextPort++;
-  return tracked(startServer('bare fastify', process.execPath, ['bench/bare-fastify.ts'], { PORT: String(port), WORKERS: String(WORKERS) }, `http://127.0.0.1:${port}/health`));
+  return tracked(
+    startServer(
+      'bare fastify',
+      process.execPath,
+      ['bench/bare-fastify.ts'],
+      { PORT: String(port), WORKERS: String(WORKERS) },
+      `http://127.0.0.1:${port}/health`,
+    ),
+  );
 }
 
 // Warm scenarios warm up over the whole list several times: each worker keeps its own cache, and
 // a connection stays with one worker.
 const WARM_PASSES = 3;
 
-async function load(server: Server, path: string, bodies: string[], options: Partial<LoadOptions>, headers: Record<string, string> = {}) {
-  const opts: LoadOptions = { connections: CONNECTIONS, durationS: DURATION_S, warmupS: WARMUP_S, warmupRequests: WARM_PASSES * bodies.length, ...options };
+async function load(
+  server: Server,
+  path: string,
+  bodies: string[],
+  options: Partial<LoadOptions>,
+  headers: Record<string, string> = {},
+) {
+  const opts: LoadOptions = {
+    connections: CONNECTIONS,
+    durationS: DURATION_S,
+    warmupS: WARMUP_S,
+    warmupRequests: WARM_PASSES * bodies.length,
+    ...options,
+  };
   return measured(server.child.pid as number, () => runLoad({ origin: server.origin, path, headers, bodies }, opts));
 }
 
-function scenario(id: string, title: string, target: Scenario['target'], run: { result: LoadResult; usage: Usage }, extra: Partial<Scenario> = {}): Scenario {
+function scenario(
+  id: string,
+  title: string,
+  target: Scenario['target'],
+  run: { result: LoadResult; usage: Usage },
+  extra: Partial<Scenario> = {},
+): Scenario {
   const { result, usage } = run;
-  say(`${id} ${result.mode}${result.rate ? ` @${result.rate}/s` : ''}: ${result.rps} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, p99.9 ${result.latencyMs.p999} ms, cpu ${usage.cpuCores}, rss ${usage.peakRssMb} MB${result.non2xx + result.errors > 0 ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`);
+  say(
+    `${id} ${result.mode}${result.rate ? ` @${result.rate}/s` : ''}: ${result.rps} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, p99.9 ${result.latencyMs.p999} ms, cpu ${usage.cpuCores}, rss ${usage.peakRssMb} MB${result.non2xx + result.errors > 0 ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`,
+  );
   return { id, title, target, ...result, ...usage, ...extra };
 }
 
-const percentile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
+const percentile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
 
 async function main(): Promise<void> {
   say(`${quick ? 'quick smoke run' : 'full run'} against ${databaseUrl}`);
@@ -121,7 +171,9 @@ async function main(): Promise<void> {
   const { db } = handle;
   // Generating the data set is long, one-off work, like a migration: no bound.
   const dataset = await ensureDataset(handle.migrationDb);
-  say(`data set ${dataset.version} ${dataset.generated ? `generated in ${dataset.seconds.toFixed(1)} s` : 'reused'}: ${JSON.stringify(dataset.rows)}`);
+  say(
+    `data set ${dataset.version} ${dataset.generated ? `generated in ${dataset.seconds.toFixed(1)} s` : 'reused'}: ${JSON.stringify(dataset.rows)}`,
+  );
   const auth = await prepareRun(db);
 
   const mix = await requestMix(db, MIX_SIZE);
@@ -145,7 +197,11 @@ async function main(): Promise<void> {
     }
   }
   times.sort((a, b) => a - b);
-  const inProcess = { decisions: times.length, medianUs: Math.round(percentile(times, 0.5) * 100) / 100, p99Us: Math.round(percentile(times, 0.99) * 100) / 100 };
+  const inProcess = {
+    decisions: times.length,
+    medianUs: Math.round(percentile(times, 0.5) * 100) / 100,
+    p99Us: Math.round(percentile(times, 0.99) * 100) / 100,
+  };
   say(`in process: median ${inProcess.medianUs} µs, p99 ${inProcess.p99Us} µs per decision`);
 
   const scenarios: Scenario[] = [];
@@ -153,52 +209,114 @@ async function main(): Promise<void> {
   // OPA first: its peak sets the fixed arrival rate every decide scenario is measured at.
   const opaBodies = inputs.map((input) => JSON.stringify({ input }));
   const opaOff = await opaServer(false);
-  const opaAnswers = await mapLimit(inputs, 8, async (input) => (await post(`${opaOff.origin}/v1/data/clearance/decision`, { input })).body.result);
-  const opaPeak = scenario('opa-decide', 'OPA server, decision logs off', 'opa', await load(opaOff, '/v1/data/clearance/decision', opaBodies, {}));
+  const opaAnswers = await mapLimit(
+    inputs,
+    8,
+    async (input) => (await post(`${opaOff.origin}/v1/data/clearance/decision`, { input })).body.result,
+  );
+  const opaPeak = scenario(
+    'opa-decide',
+    'OPA server, decision logs off',
+    'opa',
+    await load(opaOff, '/v1/data/clearance/decision', opaBodies, {}),
+  );
   scenarios.push(opaPeak);
   const rate = Math.max(100, Math.floor((opaPeak.rps * 0.5) / 100) * 100);
-  scenarios.push(scenario('opa-decide', 'OPA server, decision logs off', 'opa', await load(opaOff, '/v1/data/clearance/decision', opaBodies, { rate })));
+  scenarios.push(
+    scenario(
+      'opa-decide',
+      'OPA server, decision logs off',
+      'opa',
+      await load(opaOff, '/v1/data/clearance/decision', opaBodies, { rate }),
+    ),
+  );
   await opaOff.stop();
   const opaOn = await opaServer(true);
   for (const options of [{}, { rate }]) {
-    scenarios.push(scenario('opa-decide-logged', 'OPA server, decision logs on (console)', 'opa', await load(opaOn, '/v1/data/clearance/decision', opaBodies, options)));
+    scenarios.push(
+      scenario(
+        'opa-decide-logged',
+        'OPA server, decision logs on (console)',
+        'opa',
+        await load(opaOn, '/v1/data/clearance/decision', opaBodies, options),
+      ),
+    );
   }
   await opaOn.stop();
 
   // Clearance, logging off: first every answer is checked against OPA's.
   const mixBodies = mix.map((request) => JSON.stringify(request));
   let server = await clearance({ DECISION_LOG: 'off' });
-  const ours = await mapLimit(mix, 8, async (request) => (await post(`${server.origin}/v1/decide`, request, auth)).body);
+  const ours = await mapLimit(
+    mix,
+    8,
+    async (request) => (await post(`${server.origin}/v1/decide`, request, auth)).body,
+  );
   const mismatches = ours.flatMap((answer, i) => {
     const theirs = opaAnswers[i] as { allow?: unknown; reasons?: unknown } | undefined;
-    const same = JSON.stringify({ allow: answer.allow, reasons: answer.reasons }) === JSON.stringify({ allow: theirs?.allow, reasons: theirs?.reasons });
+    const same =
+      JSON.stringify({ allow: answer.allow, reasons: answer.reasons }) ===
+      JSON.stringify({ allow: theirs?.allow, reasons: theirs?.reasons });
     return same ? [] : [{ request: mix[i] as DecideRequest, clearance: answer, opa: theirs }];
   });
   say(`verification: ${mix.length - mismatches.length} of ${mix.length} answers identical in Clearance and OPA`);
   const allowed = ours.filter((a) => a.allow === true).length;
   for (const options of [{}, { rate }]) {
-    scenarios.push(scenario('clearance-decide', 'Clearance /v1/decide, decision log off', 'clearance', await load(server, '/v1/decide', mixBodies, options, auth)));
+    scenarios.push(
+      scenario(
+        'clearance-decide',
+        'Clearance /v1/decide, decision log off',
+        'clearance',
+        await load(server, '/v1/decide', mixBodies, options, auth),
+      ),
+    );
   }
   await server.stop();
 
   for (const mode of ['buffered', 'durable'] as const) {
     server = await clearance({ DECISION_LOG: mode });
     for (const options of [{}, { rate }]) {
-      scenarios.push(scenario(`clearance-decide-${mode}`, `Clearance /v1/decide, decision log ${mode}`, 'clearance', await load(server, '/v1/decide', mixBodies, options, auth)));
+      scenarios.push(
+        scenario(
+          `clearance-decide-${mode}`,
+          `Clearance /v1/decide, decision log ${mode}`,
+          'clearance',
+          await load(server, '/v1/decide', mixBodies, options, auth),
+        ),
+      );
     }
     if (mode === 'buffered') {
-      const batches = Array.from({ length: 50 }, (_, b) => JSON.stringify({ requests: mix.slice((b * 100) % mix.length, ((b * 100) % mix.length) + 100) }));
+      const batches = Array.from({ length: 50 }, (_, b) =>
+        JSON.stringify({ requests: mix.slice((b * 100) % mix.length, ((b * 100) % mix.length) + 100) }),
+      );
       scenarios.push(
-        scenario('clearance-batch-100', 'Clearance /v1/decide/batch of 100, decision log buffered', 'clearance', await load(server, '/v1/decide/batch', batches, { connections: 8 }, auth), {
-          decisionsPerRequest: 100,
-        }),
+        scenario(
+          'clearance-batch-100',
+          'Clearance /v1/decide/batch of 100, decision log buffered',
+          'clearance',
+          await load(server, '/v1/decide/batch', batches, { connections: 8 }, auth),
+          {
+            decisionsPerRequest: 100,
+          },
+        ),
       );
       const clients = await clientCount(db, BIG_PRACTICE);
-      const query = JSON.stringify({ subject: { id: LIST_SUBJECT }, action: 'client.view', resource_type: 'client', include_denied: true });
+      const query = JSON.stringify({
+        subject: { id: LIST_SUBJECT },
+        action: 'client.view',
+        resource_type: 'client',
+        include_denied: true,
+      });
       scenarios.push(
-        scenario('clearance-query-10k', `Clearance /v1/resources/query over ${clients} clients with the greyed-out ones, decision log buffered`, 'clearance', await load(server, '/v1/resources/query', [query], { connections: 1 }, auth), {
-          decisionsPerRequest: clients,
-        }),
+        scenario(
+          'clearance-query-10k',
+          `Clearance /v1/resources/query over ${clients} clients with the greyed-out ones, decision log buffered`,
+          'clearance',
+          await load(server, '/v1/resources/query', [query], { connections: 1 }, auth),
+          {
+            decisionsPerRequest: clients,
+          },
+        ),
       );
     }
     await server.stop();
@@ -207,31 +325,66 @@ async function main(): Promise<void> {
   server = await clearance({ DECISION_LOG: 'buffered', FACT_CACHE_MAX_ENTRIES: '0' });
   for (const options of [{}, { rate }]) {
     scenarios.push(
-      scenario('clearance-decide-cold', 'Clearance /v1/decide, fact cache off (every fact from PostgreSQL), decision log buffered', 'clearance', await load(server, '/v1/decide', mixBodies, { ...options, warmupRequests: 0 }, auth)),
+      scenario(
+        'clearance-decide-cold',
+        'Clearance /v1/decide, fact cache off (every fact from PostgreSQL), decision log buffered',
+        'clearance',
+        await load(server, '/v1/decide', mixBodies, { ...options, warmupRequests: 0 }, auth),
+      ),
     );
   }
   await server.stop();
 
   const bare = await bareFastify();
   for (const options of [{}, { rate }]) {
-    scenarios.push(scenario('fastify-bare', 'Bare Fastify: parse the body, answer a constant', 'fastify', await load(bare, '/v1/decide', mixBodies, options)));
+    scenarios.push(
+      scenario(
+        'fastify-bare',
+        'Bare Fastify: parse the body, answer a constant',
+        'fastify',
+        await load(bare, '/v1/decide', mixBodies, options),
+      ),
+    );
   }
   await bare.stop();
 
-  const samples = inputs.filter((_, i) => i % Math.floor(inputs.length / (quick ? 3 : 10)) === 0).slice(0, quick ? 3 : 10);
+  const samples = inputs
+    .filter((_, i) => i % Math.floor(inputs.length / (quick ? 3 : 10)) === 0)
+    .slice(0, quick ? 3 : 10);
   const dir = mkdtempSync(join(tmpdir(), 'clearance-opa-bench-'));
   const opaBench = samples.map((input, i) => {
     const file = join(dir, `input-${i}.json`);
     writeFileSync(file, JSON.stringify(input));
-    const out = execFileSync(opa, ['bench', '-d', 'policies/clearance', '--ignore', '*_test.rego', '-i', file, 'data.clearance.decision', '--format', 'json', '--benchmem=false'], {
-      encoding: 'utf8',
-      maxBuffer: 16 * 1024 * 1024,
-    });
+    const out = execFileSync(
+      opa,
+      [
+        'bench',
+        '-d',
+        'policies/clearance',
+        '--ignore',
+        '*_test.rego',
+        '-i',
+        file,
+        'data.clearance.decision',
+        '--format',
+        'json',
+        '--benchmem=false',
+      ],
+      {
+        encoding: 'utf8',
+        maxBuffer: 16 * 1024 * 1024,
+      },
+    );
     const result = JSON.parse(out) as { N: number; T: number };
     return result.T / result.N / 1000;
   });
   opaBench.sort((a, b) => a - b);
-  const opaInProcess = { inputs: opaBench.length, medianUs: Math.round(percentile(opaBench, 0.5) * 10) / 10, minUs: Math.round((opaBench[0] ?? 0) * 10) / 10, maxUs: Math.round((opaBench[opaBench.length - 1] ?? 0) * 10) / 10 };
+  const opaInProcess = {
+    inputs: opaBench.length,
+    medianUs: Math.round(percentile(opaBench, 0.5) * 10) / 10,
+    minUs: Math.round((opaBench[0] ?? 0) * 10) / 10,
+    maxUs: Math.round((opaBench[opaBench.length - 1] ?? 0) * 10) / 10,
+  };
   say(`opa bench: median ${opaInProcess.medianUs} µs per evaluation over ${opaBench.length} inputs`);
 
   await ensureDatabase(logDatabaseUrl);
@@ -241,7 +394,9 @@ async function main(): Promise<void> {
   // As the service runs them (DatabaseHandle.longDb).
   const logQueries = await timeLogQueries(logHandle.longDb);
   await logHandle.close();
-  say(`decision log of ${filled.rows.toLocaleString('en')} entries${filled.seconds > 0 ? ` (filled in ${filled.seconds.toFixed(0)} s)` : ''}: ${logQueries.map((q) => `${q.query} ${q.firstPageMs} ms`).join(', ')}`);
+  say(
+    `decision log of ${filled.rows.toLocaleString('en')} entries${filled.seconds > 0 ? ` (filled in ${filled.seconds.toFixed(0)} s)` : ''}: ${logQueries.map((q) => `${q.query} ${q.firstPageMs} ms`).join(', ')}`,
+  );
 
   const results: BenchResults = {
     date: new Date().toISOString(),
@@ -253,7 +408,9 @@ async function main(): Promise<void> {
       memoryGb: Math.round(totalmem() / 2 ** 30),
       node: process.version,
       opa: execFileSync(opa, ['version'], { encoding: 'utf8' }).split('\n')[0]?.replace('Version: ', '') ?? '',
-      postgres: String((await sql<{ v: string }>`select current_setting('server_version') as v`.execute(db)).rows[0]?.v),
+      postgres: String(
+        (await sql<{ v: string }>`select current_setting('server_version') as v`.execute(db)).rows[0]?.v,
+      ),
       commit: execFileSync('git', ['rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim(),
       policyRevision: engine.revision,
     },

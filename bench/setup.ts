@@ -40,7 +40,9 @@ export async function prepareRun(db: Kysely<Database>): Promise<{ authorization:
  * What a tool driving one process with /v1/decide needs: the benchmark database with its data set
  * (generated when missing, which takes a minute), the request mix of `make bench`, and a token.
  */
-export async function decideLoadInputs(say: (message: string) => void): Promise<{ mix: DecideRequest[]; auth: { authorization: string } }> {
+export async function decideLoadInputs(
+  say: (message: string) => void,
+): Promise<{ mix: DecideRequest[]; auth: { authorization: string } }> {
   await ensureDatabase(benchDatabaseUrl);
   const handle = await openDatabase({ databaseUrl: benchDatabaseUrl, dataDir: null });
   try {
@@ -54,7 +56,11 @@ export async function decideLoadInputs(say: (message: string) => void): Promise<
 }
 
 /** Runs fn over items with at most `width` at a time, keeping order. */
-export async function mapLimit<T, R>(items: T[], width: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapLimit<T, R>(
+  items: T[],
+  width: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   await Promise.all(

@@ -47,11 +47,25 @@ const failed = (result: Result) => !result.ok && !result.todo && !result.skip;
 function describe(results: Result[]): string {
   return results
     .map((r) => {
-      const diag = (r.diag ?? {}) as { at?: { fileName?: string; lineNumber?: number }; diff?: string; found?: unknown; wanted?: unknown; message?: string };
+      const diag = (r.diag ?? {}) as {
+        at?: { fileName?: string; lineNumber?: number };
+        diff?: string;
+        found?: unknown;
+        wanted?: unknown;
+        message?: string;
+      };
       const at = diag.at?.fileName ? ` (${diag.at.fileName}:${diag.at.lineNumber})` : '';
       const said =
-        diag.diff ?? (diag.found !== undefined || diag.wanted !== undefined ? `found ${JSON.stringify(diag.found)}, wanted ${JSON.stringify(diag.wanted)}` : (diag.message ?? ''));
-      const lines = said.trim().split('\n').slice(0, 12).map((line) => `\n        ${line}`).join('');
+        diag.diff ??
+        (diag.found !== undefined || diag.wanted !== undefined
+          ? `found ${JSON.stringify(diag.found)}, wanted ${JSON.stringify(diag.wanted)}`
+          : (diag.message ?? ''));
+      const lines = said
+        .trim()
+        .split('\n')
+        .slice(0, 12)
+        .map((line) => `\n        ${line}`)
+        .join('');
       return `\n    not ok - ${r.name || '(unnamed)'}${at}${lines}`;
     })
     .join('');
@@ -74,21 +88,34 @@ function tally(node: Node, path: string[], into: Tally): void {
   if (node.children.length === 0 && node.parser.parent !== null) {
     if (node.closing?.skip || node.closing?.todo) into.skipped += 1;
     else if (ownFailures.length === 0 && node.closing?.ok === true) into.passed += 1;
-    else into.failed.push(`${where}${describe(ownFailures.length > 0 ? ownFailures : node.closing ? [node.closing] : [])}`);
+    else
+      into.failed.push(
+        `${where}${describe(ownFailures.length > 0 ? ownFailures : node.closing ? [node.closing] : [])}`,
+      );
     return;
   }
   // Not a test case itself: its own failures, or its failing when none of its cases did (a crash,
   // a timeout, a plan not met), count as one failure more. A file that ran out of time is one
   // failure, whether tap says so in the file or beside it (a "timeout!" point naming it).
-  const expired = (r: Result) => (r.name === 'timeout!' ? ((r.diag as { expired?: string } | null)?.expired ?? null) : null);
-  const counted = (file: string) => into.failed.some((failure) => failure.startsWith(`${file} >`) || failure === file || failure.startsWith(`${file}\n`));
+  const expired = (r: Result) =>
+    r.name === 'timeout!' ? ((r.diag as { expired?: string } | null)?.expired ?? null) : null;
+  const counted = (file: string) =>
+    into.failed.some(
+      (failure) => failure.startsWith(`${file} >`) || failure === file || failure.startsWith(`${file}\n`),
+    );
   for (const result of ownFailures.filter((r) => expired(r) !== null)) {
     const file = expired(result) as string;
     if (!counted(file)) into.failed.push(`${file}: timed out`);
   }
   const others = ownFailures.filter((r) => expired(r) === null);
   if (others.length > 0) into.failed.push(`${where}${describe(others)}`);
-  else if (ownFailures.length === 0 && node.closing !== null && failed(node.closing) && into.failed.length === failedBefore) into.failed.push(`${where}${describe([node.closing])}`);
+  else if (
+    ownFailures.length === 0 &&
+    node.closing !== null &&
+    failed(node.closing) &&
+    into.failed.length === failedBefore
+  )
+    into.failed.push(`${where}${describe([node.closing])}`);
 }
 
 const [input, output] = process.argv.slice(2);
@@ -109,7 +136,8 @@ const problems: string[] = [];
 const result = run.results;
 // With no plan in the stream, the parser makes one up ("1..0 # no tests found").
 if (result === null || result.plan.end === null || root.syntheticPlan) problems.push('no plan: not a whole tap run');
-else if (result.count < result.plan.end) problems.push(`${result.count} of the ${result.plan.end} planned test files reported`);
+else if (result.count < result.plan.end)
+  problems.push(`${result.count} of the ${result.plan.end} planned test files reported`);
 if (result?.bailout) problems.push(`bailed out: ${String(result.bailout)}`);
 if (counts.passed + counts.failed.length + counts.skipped === 0) problems.push('no test case ran');
 

@@ -63,7 +63,9 @@ export function serializeError(error: Error): { type: string; message: string; s
     message: error.message,
     ...(code === undefined ? {} : { code }),
     stack: error.stack ?? '',
-    ...(error instanceof AggregateError ? { errors: error.errors.map((e) => (e instanceof Error ? serializeError(e) : e)) } : {}),
+    ...(error instanceof AggregateError
+      ? { errors: error.errors.map((e) => (e instanceof Error ? serializeError(e) : e)) }
+      : {}),
     ...(error.cause instanceof Error ? { cause: serializeError(error.cause) } : {}),
   };
 }
@@ -80,9 +82,11 @@ const STOP_GRACE_MS = 2000;
 function clientErrorHandler(error: NodeJS.ErrnoException, socket: Socket): void {
   if (error.code === 'ECONNRESET' || socket.destroyed) return;
   const [status, code, message] =
-    error.code === 'HPE_HEADER_OVERFLOW' ? [431, 'headers_too_large', `the request headers exceed ${maxHeaderSize} bytes`]
-    : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'request_timeout', 'the request was not received in time']
-    : [400, 'bad_request', 'the request is not valid HTTP/1.1'];
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'headers_too_large', `the request headers exceed ${maxHeaderSize} bytes`]
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'request_timeout', 'the request was not received in time']
+        : [400, 'bad_request', 'the request is not valid HTTP/1.1'];
   const body = JSON.stringify({ error: { code, message } });
   if (socket.writable) {
     socket.write(
@@ -113,21 +117,27 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     return503OnClosing: false,
     // What the router refuses (a malformed URL, a path parameter over maxParamLength) in the error shape.
     frameworkErrors: (error, _request, reply) =>
-      void (reply as FastifyReply).code(error.statusCode ?? 400).send({ error: { code: 'bad_request', message: error.message } }),
+      void (reply as FastifyReply)
+        .code(error.statusCode ?? 400)
+        .send({ error: { code: 'bad_request', message: error.message } }),
   });
 
   // A DELETE carries no body, but many clients send Content-Type: application/json on every
   // request; Fastify would refuse the empty body with a 400. PATCH takes RFC 7396 merge patches,
   // which are JSON under their own media type.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser(['application/json', 'application/merge-patch+json'], { parseAs: 'string' }, (request, body, done) => {
-    if (request.method === 'DELETE' && body === '') return done(null, undefined);
-    try {
-      return done(null, parseJsonBody(body as string));
-    } catch (error) {
-      return done(error as Error, undefined);
-    }
-  });
+  app.addContentTypeParser(
+    ['application/json', 'application/merge-patch+json'],
+    { parseAs: 'string' },
+    (request, body, done) => {
+      if (request.method === 'DELETE' && body === '') return done(null, undefined);
+      try {
+        return done(null, parseJsonBody(body as string));
+      } catch (error) {
+        return done(error as Error, undefined);
+      }
+    },
+  );
 
   app.setErrorHandler(errorHandler());
 
@@ -143,7 +153,12 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     reply
       .code(503)
       .header('connection', 'close')
-      .send({ error: { code: 'shutting_down', message: 'the service is stopping; send the request again (to another instance)' } });
+      .send({
+        error: {
+          code: 'shutting_down',
+          message: 'the service is stopping; send the request again (to another instance)',
+        },
+      });
   });
   const connections = new Set<Socket>();
   app.server.on('connection', (socket: Socket) => {
@@ -152,7 +167,9 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   });
 
   app.setNotFoundHandler((request, reply) =>
-    reply.code(404).send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } }),
+    reply
+      .code(404)
+      .send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
   await app.register(metricsPlugin, { processMetrics: options.processMetrics ?? true });

@@ -62,7 +62,8 @@ function parseDatabaseUrl(raw: string | undefined): string | null {
 function parseLogLevel(raw: string | undefined): LogLevel {
   if (raw === undefined || raw === '') return 'info';
   const level = raw.toLowerCase() as LogLevel;
-  if (!LOG_LEVELS.includes(level)) throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
+  if (!LOG_LEVELS.includes(level))
+    throw new ConfigError('LOG_LEVEL', `must be one of ${LOG_LEVELS.join(', ')}, got "${raw}"`);
   return level;
 }
 
@@ -72,7 +73,13 @@ function parseAdminToken(raw: string | undefined): string | null {
   return raw;
 }
 
-function parseWholeNumber(variable: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+function parseWholeNumber(
+  variable: string,
+  raw: string | undefined,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!/^\d+$/.test(raw) || value < min || value > max) {
@@ -86,7 +93,8 @@ const DECISION_LOG_MODES: readonly DecisionLogMode[] = ['buffered', 'durable', '
 function parseDecisionLogMode(raw: string | undefined): DecisionLogMode {
   if (raw === undefined || raw === '') return 'buffered';
   const mode = raw.toLowerCase() as DecisionLogMode;
-  if (!DECISION_LOG_MODES.includes(mode)) throw new ConfigError('DECISION_LOG', `must be one of ${DECISION_LOG_MODES.join(', ')}, got "${raw}"`);
+  if (!DECISION_LOG_MODES.includes(mode))
+    throw new ConfigError('DECISION_LOG', `must be one of ${DECISION_LOG_MODES.join(', ')}, got "${raw}"`);
   return mode;
 }
 
@@ -100,7 +108,10 @@ function parseWorkers(raw: string | undefined, databaseUrl: string | null): numb
     }
   }
   if (workers > 1 && databaseUrl === null) {
-    throw new ConfigError('CLEARANCE_WORKERS', 'above 1 needs DATABASE_URL: the embedded database belongs to one process');
+    throw new ConfigError(
+      'CLEARANCE_WORKERS',
+      'above 1 needs DATABASE_URL: the embedded database belongs to one process',
+    );
   }
   return workers;
 }
@@ -108,9 +119,11 @@ function parseWorkers(raw: string | undefined, databaseUrl: string | null): numb
 function parseSharedBuffers(raw: string | undefined): string {
   if (raw === undefined || raw === '') return PGLITE_SHARED_BUFFERS_DEFAULT;
   const match = /^(\d+)(kB|MB|GB)$/.exec(raw);
-  const kb = match === null ? 0 : Number(match[1]) * { kB: 1, MB: 1024, GB: 1024 * 1024 }[match[2] as 'kB' | 'MB' | 'GB'];
+  const kb =
+    match === null ? 0 : Number(match[1]) * { kB: 1, MB: 1024, GB: 1024 * 1024 }[match[2] as 'kB' | 'MB' | 'GB'];
   // PostgreSQL's floor is 16 buffers of 8 kB; past 1 GB the embedded engine is the wrong tool.
-  if (kb < 128 || kb > 1024 * 1024) throw new ConfigError('PGLITE_SHARED_BUFFERS', `must be a size from 128kB to 1GB such as 32MB, got "${raw}"`);
+  if (kb < 128 || kb > 1024 * 1024)
+    throw new ConfigError('PGLITE_SHARED_BUFFERS', `must be a size from 128kB to 1GB such as 32MB, got "${raw}"`);
   return raw;
 }
 

@@ -103,7 +103,13 @@ export async function serve(config: Config): Promise<void> {
   await app.databaseStatus.whenMigrated;
   if (stopping) return;
   const demo = await hasDemoExample(app.database.db).catch(() => false);
-  const ready = { address, engine: app.database.engine, revision: app.policy.engine?.revision ?? null, token: newToken, demo };
+  const ready = {
+    address,
+    engine: app.database.engine,
+    revision: app.policy.engine?.revision ?? null,
+    token: newToken,
+    demo,
+  };
   if (cluster.isWorker) process.send?.({ type: 'clearance:ready', ...ready } satisfies WorkerReady);
   else process.stdout.write(banner(ready, config));
 }

@@ -11,7 +11,9 @@ const LEVELS = { info: 30, warn: 40, error: 50 } as const;
 
 /** One log line in the workers' (pino) format, so the streams read alike. */
 function log(level: keyof typeof LEVELS, msg: string, fields: Record<string, unknown> = {}): void {
-  process.stderr.write(`${JSON.stringify({ level: LEVELS[level], time: Date.now(), pid: process.pid, role: 'supervisor', ...fields, msg })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ level: LEVELS[level], time: Date.now(), pid: process.pid, role: 'supervisor', ...fields, msg })}\n`,
+  );
 }
 
 const isReady = (message: unknown): message is WorkerReady =>
@@ -57,7 +59,9 @@ export function supervise(config: Config): void {
         firstReady.push(message);
         showBanner();
       } else if (message.token !== null) {
-        log('info', 'a replacement worker made the bootstrap token; it printed it on stdout (not in this banner)', { worker: worker.id });
+        log('info', 'a replacement worker made the bootstrap token; it printed it on stdout (not in this banner)', {
+          worker: worker.id,
+        });
       }
     });
     worker.on('exit', () => {
@@ -75,7 +79,10 @@ export function supervise(config: Config): void {
       // A worker that was never ready answered nothing: its end loses nothing, however it came.
       if (code !== 0 && ready.has(worker.id)) {
         exitCode = 1;
-        log('error', `worker ${worker.process.pid} did not stop cleanly (${signal ?? `exit code ${code}`})`, { code, signal });
+        log('error', `worker ${worker.process.pid} did not stop cleanly (${signal ?? `exit code ${code}`})`, {
+          code,
+          signal,
+        });
       }
       if (Object.keys(cluster.workers ?? {}).length === 0) {
         log('info', 'stopped');
@@ -93,7 +100,11 @@ export function supervise(config: Config): void {
     started.delete(worker.id);
     restarts += 1;
     const delay = Math.min(250 * 2 ** Math.min(restarts - 1, 6), 15_000);
-    log('error', `worker ${worker.process.pid} died (${signal ?? `exit code ${code}`}); starting another in ${delay} ms`, { code, signal });
+    log(
+      'error',
+      `worker ${worker.process.pid} died (${signal ?? `exit code ${code}`}); starting another in ${delay} ms`,
+      { code, signal },
+    );
     setTimeout(() => {
       if (!stopping) fork(false);
     }, delay);

@@ -38,7 +38,9 @@ export type Message =
   | { type: 'clearance:announced'; id: number; generation: number };
 
 const isMessage = (message: unknown): message is Message =>
-  typeof message === 'object' && message !== null && String((message as { type?: unknown }).type).startsWith('clearance:');
+  typeof message === 'object' &&
+  message !== null &&
+  String((message as { type?: unknown }).type).startsWith('clearance:');
 
 /** What the relay needs of a worker (a cluster Worker). */
 export type RelayWorker = Pick<Worker, 'id' | 'isConnected'> & {
@@ -111,7 +113,13 @@ export class ChangeRelay {
     ftruncateSync(this.#fd, this.#generation);
     const generation = this.#generation;
     const waiting = new Set([...this.#followers].filter((worker) => worker !== writer && worker.isConnected()));
-    const announcement: Announcement = { generation, writer, id, waiting, timer: setTimeout(() => this.#finish(announcement), ACK_BOUND_MS) };
+    const announcement: Announcement = {
+      generation,
+      writer,
+      id,
+      waiting,
+      timer: setTimeout(() => this.#finish(announcement), ACK_BOUND_MS),
+    };
     this.#announcements.add(announcement);
     for (const worker of waiting) send(worker, { type: 'clearance:invalidate', generation, changes });
     if (waiting.size === 0) this.#finish(announcement);
@@ -129,11 +137,19 @@ export class ChangeRelay {
     for (const late of announcement.waiting) {
       if (now - (this.#lateReported.get(late.id) ?? 0) < LATE_REPORT_EVERY_MS) continue;
       this.#lateReported.set(late.id, now);
-      this.#warn(`worker ${late.process.pid} did not drop a write's changes within ${ACK_BOUND_MS} ms; it reads the database until it catches up`, {
-        worker: late.id,
-      });
+      this.#warn(
+        `worker ${late.process.pid} did not drop a write's changes within ${ACK_BOUND_MS} ms; it reads the database until it catches up`,
+        {
+          worker: late.id,
+        },
+      );
     }
-    if (announcement.writer.isConnected()) send(announcement.writer, { type: 'clearance:announced', id: announcement.id, generation: announcement.generation });
+    if (announcement.writer.isConnected())
+      send(announcement.writer, {
+        type: 'clearance:announced',
+        id: announcement.id,
+        generation: announcement.generation,
+      });
   }
 }
 
@@ -181,11 +197,16 @@ export class WorkerPeers implements Peers {
     const id = this.#nextId;
     return new Promise((resolve) => {
       this.#waiting.set(id, resolve);
-      process.send?.({ type: 'clearance:changed', id, changes: [...changes] } satisfies Message, undefined, {}, (error: Error | null) => {
-        if (error === null) return;
-        this.#waiting.delete(id);
-        resolve();
-      });
+      process.send?.(
+        { type: 'clearance:changed', id, changes: [...changes] } satisfies Message,
+        undefined,
+        {},
+        (error: Error | null) => {
+          if (error === null) return;
+          this.#waiting.delete(id);
+          resolve();
+        },
+      );
     });
   }
 

@@ -12,14 +12,30 @@ export type AuditDraft = Omit<AuditLogTable, 'id' | 'at' | 'request_id' | 'token
 // Bounds one statement's parameter arrays for a large cascade (an account with 100,000 pairs).
 const CHUNK = 5000;
 
-export async function insertAuditRows(db: Kysely<Database>, requestId: string, tokenId: string, rows: readonly AuditDraft[]): Promise<void> {
+export async function insertAuditRows(
+  db: Kysely<Database>,
+  requestId: string,
+  tokenId: string,
+  rows: readonly AuditDraft[],
+): Promise<void> {
   for (let start = 0; start < rows.length; start += CHUNK) {
     const chunk = rows.slice(start, start + CHUNK);
     const column = <K extends keyof AuditDraft>(key: K) => chunk.map((r) => r[key]);
     const json = (key: 'before' | 'after') => chunk.map((r) => (r[key] === null ? null : JSON.stringify(r[key])));
     await db
       .insertInto('audit_log')
-      .columns(['request_id', 'token_id', 'account_id', 'record_type', 'record_id', 'user_id', 'client_id', 'change', 'before', 'after'])
+      .columns([
+        'request_id',
+        'token_id',
+        'account_id',
+        'record_type',
+        'record_id',
+        'user_id',
+        'client_id',
+        'change',
+        'before',
+        'after',
+      ])
       .expression(
         sql`select ${requestId}::uuid, ${tokenId}, t.account_id, t.record_type, t.record_id, t.user_id, t.client_id, t.change,
                    t.before::jsonb, t.after::jsonb
@@ -64,7 +80,9 @@ export function pageAuditRows(
     .$if(filter.tokenId !== undefined, (q) => q.where('token_id', '=', filter.tokenId as string))
     .$if(filter.since !== undefined, (q) => q.where('at', '>=', filter.since as Date))
     .$if(filter.until !== undefined, (q) => q.where('at', '<', filter.until as Date))
-    .$if(olderThan !== null, (q) => q.where((eb) => eb(eb.refTuple('at', 'id'), '<', eb.tuple(olderThan?.at as Date, olderThan?.id as number))))
+    .$if(olderThan !== null, (q) =>
+      q.where((eb) => eb(eb.refTuple('at', 'id'), '<', eb.tuple(olderThan?.at as Date, olderThan?.id as number))),
+    )
     .orderBy('at', 'desc')
     .orderBy('id', 'desc')
     .limit(limit)

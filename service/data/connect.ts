@@ -164,15 +164,25 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
     // uncaught exception. The query itself still fails (and the decision is refused).
     pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
     const url = options.databaseUrl;
-    const kysely = (timeoutMs: number | null) => new Kysely<Database>({ dialect: new PostgresDialect({ pool: boundedPool(pool, timeoutMs) }) });
+    const kysely = (timeoutMs: number | null) =>
+      new Kysely<Database>({ dialect: new PostgresDialect({ pool: boundedPool(pool, timeoutMs) }) });
     const dbs = { db: kysely(QUERY_TIMEOUT_MS), longDb: kysely(LONG_QUERY_TIMEOUT_MS), migrationDb: kysely(null) };
-    return handle(dbs, 'postgres', (channel, handlers) => listenPostgres(url, channel, handlers), async () => {
-      await Promise.all(Object.values(dbs).map((db) => db.destroy()));
-      await pool.end();
-    });
+    return handle(
+      dbs,
+      'postgres',
+      (channel, handlers) => listenPostgres(url, channel, handlers),
+      async () => {
+        await Promise.all(Object.values(dbs).map((db) => db.destroy()));
+        await pool.end();
+      },
+    );
   }
   // A start parameter, not postgresql.conf: nothing is written into the data folder.
-  const startParams = [...PGlite.defaultStartParams, '-c', `shared_buffers=${options.pgliteSharedBuffers ?? PGLITE_SHARED_BUFFERS_DEFAULT}`];
+  const startParams = [
+    ...PGlite.defaultStartParams,
+    '-c',
+    `shared_buffers=${options.pgliteSharedBuffers ?? PGLITE_SHARED_BUFFERS_DEFAULT}`,
+  ];
   let pglite: PGlite;
   if (options.dataDir === null) {
     pglite = await PGlite.create({ startParams });
@@ -184,10 +194,12 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: new PGlitePool(pglite) }) });
   const listen: Listen = (channel, handlers) => {
     // In-process: the subscription cannot drop, so it is up once subscribed.
-    const subscribed = pglite.listen(channel, (payload) => handlers.onNotify(payload)).then((unsubscribe) => {
-      handlers.onUp();
-      return unsubscribe;
-    });
+    const subscribed = pglite
+      .listen(channel, (payload) => handlers.onNotify(payload))
+      .then((unsubscribe) => {
+        handlers.onUp();
+        return unsubscribe;
+      });
     return async () => {
       const unsubscribe = await subscribed;
       if (!pglite.closed) await unsubscribe();
@@ -243,7 +255,11 @@ function listenPostgres(url: string, channel: string, handlers: ListenHandlers):
     next.on('notification', (message) => handlers.onNotify(message.payload ?? ''));
     try {
       await next.connect();
-      await withTimeout(next.query(`listen ${pg.escapeIdentifier(channel)}`), FEED_CHECK_TIMEOUT_MS, 'the notification connection');
+      await withTimeout(
+        next.query(`listen ${pg.escapeIdentifier(channel)}`),
+        FEED_CHECK_TIMEOUT_MS,
+        'the notification connection',
+      );
     } catch (error) {
       onLost(error as Error);
       return;
@@ -263,7 +279,8 @@ function listenPostgres(url: string, channel: string, handlers: ListenHandlers):
     clearTimeout(timer);
     clearTimeout(check);
     // A silent connection never says goodbye back: the stop does not wait on it for long.
-    if (client !== null) await withTimeout(client.end(), FEED_CHECK_TIMEOUT_MS, 'the notification connection').catch(() => undefined);
+    if (client !== null)
+      await withTimeout(client.end(), FEED_CHECK_TIMEOUT_MS, 'the notification connection').catch(() => undefined);
   };
 }
 

@@ -6,7 +6,8 @@ import type { Database, DecisionEndpoint, DecisionLogRow, NewDecisionLogRow } fr
 /** Rows per INSERT statement. */
 const ROWS_PER_STATEMENT = 1000;
 
-const column = <K extends keyof NewDecisionLogRow>(rows: NewDecisionLogRow[], key: K) => rows.map((row) => row[key] ?? null);
+const column = <K extends keyof NewDecisionLogRow>(rows: NewDecisionLogRow[], key: K) =>
+  rows.map((row) => row[key] ?? null);
 
 /** Already-serialized JSON values as one JSON array, by concatenation: nothing is escaped again. */
 const jsonArray = (values: Array<string | null>) => `[${values.map((v) => v ?? 'null').join(',')}]`;
@@ -57,7 +58,10 @@ export async function markDecisionLogRowsRefused(
     where decision_log.decision_id = k.id and decision_log.decided_at = k.at`.execute(db);
 }
 
-export async function findDecisionLogRow(db: Kysely<Database>, decisionId: string): Promise<DecisionLogRow | undefined> {
+export async function findDecisionLogRow(
+  db: Kysely<Database>,
+  decisionId: string,
+): Promise<DecisionLogRow | undefined> {
   return db.selectFrom('decision_log').selectAll().where('decision_id', '=', decisionId).executeTakeFirst();
 }
 
@@ -88,7 +92,8 @@ export async function listDecisionLogRows(db: Kysely<Database>, filter: Decision
   if (filter.resourceId !== undefined) query = query.where('resource_id', '=', filter.resourceId);
   if (filter.allow !== undefined) query = query.where('allow', '=', filter.allow);
   if (filter.policyRevision !== undefined) query = query.where('policy_revision', '=', filter.policyRevision);
-  if (filter.reasonCode !== undefined) query = query.where('reason_codes', '@>', sql<string[]>`array[${filter.reasonCode}]::text[]`);
+  if (filter.reasonCode !== undefined)
+    query = query.where('reason_codes', '@>', sql<string[]>`array[${filter.reasonCode}]::text[]`);
   if (filter.endpoint !== undefined) query = query.where('endpoint', '=', filter.endpoint);
   if (filter.batchId !== undefined) query = query.where('batch_id', '=', filter.batchId);
   if (filter.tokenId !== undefined) query = query.where('token_id', '=', filter.tokenId);
@@ -97,7 +102,11 @@ export async function listDecisionLogRows(db: Kysely<Database>, filter: Decision
   const before = filter.before;
   if (before !== undefined) {
     query = query.where((eb) =>
-      eb(eb.refTuple('decided_at', 'decision_id'), '<', eb.tuple(before.decidedAt, sql<string>`${before.decisionId}::uuid`)),
+      eb(
+        eb.refTuple('decided_at', 'decision_id'),
+        '<',
+        eb.tuple(before.decidedAt, sql<string>`${before.decisionId}::uuid`),
+      ),
     );
   }
   return query.orderBy('decided_at', 'desc').orderBy('decision_id', 'desc').limit(filter.limit).execute();
@@ -139,7 +148,9 @@ export async function maintainDecisionLogPartitions(
 ): Promise<PartitionChanges> {
   return db.transaction().execute(async (trx) => {
     const changes: PartitionChanges = { created: [], dropped: [], blocked: [], purged: 0 };
-    const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_xact_lock(hashtext('clearance.decision_log.partitions')) as locked`.execute(trx);
+    const { rows } = await sql<{
+      locked: boolean;
+    }>`select pg_try_advisory_xact_lock(hashtext('clearance.decision_log.partitions')) as locked`.execute(trx);
     if (rows[0]?.locked !== true) return changes;
     const existing = new Set((await listDecisionLogPartitions(trx)).map((p) => p.name));
     const today = utcDay(now);
@@ -161,7 +172,9 @@ export async function maintainDecisionLogPartitions(
         continue;
       }
       await sql`create table ${sql.id(name)} partition of decision_log
-                for values from (${sql.lit(day.toISOString())}) to (${sql.lit(addDays(day, 1).toISOString())})`.execute(trx);
+                for values from (${sql.lit(day.toISOString())}) to (${sql.lit(addDays(day, 1).toISOString())})`.execute(
+        trx,
+      );
       changes.created.push(name);
     }
     const cutoff = addDays(today, -retentionDays);

@@ -15,9 +15,27 @@ const practiceUsers: DemoUser[] = [
   { id: 'cal', name: 'Cal (client admin)', role: 'client_admin' },
   // Limited by the practice admin to two clients: SPEC §2.4a keeps her from widening that.
   { id: 'ros', name: 'Ros (client admin, selected clients)', role: 'client_admin', client_access_mode: 'selected' },
-  { id: 'sam', name: 'Sam (standard, selected clients)', role: 'standard', publishing: 'expense_claims_only', create_expense_claims: true },
-  { id: 'lee', name: 'Lee (standard, Xero permissions + selected)', role: 'standard', client_access_mode: 'ledger_selected', xpm_staff_id: 'xpm-2' },
-  { id: 'max', name: 'Max (standard, Xero permissions + all)', role: 'standard', client_access_mode: 'ledger_all', manage_business: true },
+  {
+    id: 'sam',
+    name: 'Sam (standard, selected clients)',
+    role: 'standard',
+    publishing: 'expense_claims_only',
+    create_expense_claims: true,
+  },
+  {
+    id: 'lee',
+    name: 'Lee (standard, Xero permissions + selected)',
+    role: 'standard',
+    client_access_mode: 'ledger_selected',
+    xpm_staff_id: 'xpm-2',
+  },
+  {
+    id: 'max',
+    name: 'Max (standard, Xero permissions + all)',
+    role: 'standard',
+    client_access_mode: 'ledger_all',
+    manage_business: true,
+  },
   { id: 'eve', name: 'Eve (expense approver)', role: 'expense_approver' },
   { id: 'sus', name: 'Sus (suspended)', role: 'standard', status: 'suspended', client_access_mode: 'all' },
 ];
@@ -51,32 +69,77 @@ export async function seedDemoData(db: Kysely<Database>, log: FastifyBaseLogger)
         { id: BUSINESS, name: 'Demo Business', kind: 'business' },
       ])
       .execute();
-    const withAccount = (accountId: string, kind: 'practice' | 'business') => (user: DemoUser): NewUser => ({
-      client_access_mode: null,
-      xpm_staff_id: null,
-      ...user,
-      account_id: accountId,
-      account_kind: kind,
-    });
+    const withAccount =
+      (accountId: string, kind: 'practice' | 'business') =>
+      (user: DemoUser): NewUser => ({
+        client_access_mode: null,
+        xpm_staff_id: null,
+        ...user,
+        account_id: accountId,
+        account_kind: kind,
+      });
     await trx
       .insertInto('users')
-      .values([...practiceUsers.map(withAccount(PRACTICE, 'practice')), ...businessUsers.map(withAccount(BUSINESS, 'business'))])
+      .values([
+        ...practiceUsers.map(withAccount(PRACTICE, 'practice')),
+        ...businessUsers.map(withAccount(BUSINESS, 'business')),
+      ])
       .execute();
     await trx
       .insertInto('clients')
       .values(clients.map((c) => ({ ...c, account_id: PRACTICE, account_kind: 'practice' as const })))
       .execute();
-    const pairs = (list: Array<[string, string]>) => list.map(([user_id, client_id]) => ({ account_id: PRACTICE, user_id, client_id }));
-    await trx.insertInto('allocations').values(pairs([['sam', 'acme'], ['sam', 'initech'], ['ros', 'acme'], ['ros', 'hooli'], ['lee', 'acme'], ['lee', 'globex'], ['lee', 'hooli']])).execute();
-    await trx.insertInto('ledger_access').values(pairs([['lee', 'acme'], ['max', 'globex']])).execute();
+    const pairs = (list: Array<[string, string]>) =>
+      list.map(([user_id, client_id]) => ({ account_id: PRACTICE, user_id, client_id }));
+    await trx
+      .insertInto('allocations')
+      .values(
+        pairs([
+          ['sam', 'acme'],
+          ['sam', 'initech'],
+          ['ros', 'acme'],
+          ['ros', 'hooli'],
+          ['lee', 'acme'],
+          ['lee', 'globex'],
+          ['lee', 'hooli'],
+        ]),
+      )
+      .execute();
+    await trx
+      .insertInto('ledger_access')
+      .values(
+        pairs([
+          ['lee', 'acme'],
+          ['max', 'globex'],
+        ]),
+      )
+      .execute();
     await trx
       .insertInto('items')
       .values([
         { id: 'acme-invoice-1', account_id: PRACTICE, client_id: 'acme', owner_user_id: 'sam', kind: 'invoice' },
-        { id: 'practice-claim-sam', account_id: PRACTICE, client_id: null, owner_user_id: 'sam', kind: 'expense_claim' },
+        {
+          id: 'practice-claim-sam',
+          account_id: PRACTICE,
+          client_id: null,
+          owner_user_id: 'sam',
+          kind: 'expense_claim',
+        },
         { id: 'practice-receipt-sam', account_id: PRACTICE, client_id: null, owner_user_id: 'sam', kind: 'receipt' },
-        { id: 'practice-claim-cal', account_id: PRACTICE, client_id: null, owner_user_id: 'cal', kind: 'expense_claim' },
-        { id: 'business-claim-stu', account_id: BUSINESS, client_id: null, owner_user_id: 'stu', kind: 'expense_claim' },
+        {
+          id: 'practice-claim-cal',
+          account_id: PRACTICE,
+          client_id: null,
+          owner_user_id: 'cal',
+          kind: 'expense_claim',
+        },
+        {
+          id: 'business-claim-stu',
+          account_id: BUSINESS,
+          client_id: null,
+          owner_user_id: 'stu',
+          kind: 'expense_claim',
+        },
         { id: 'business-invoice-uma', account_id: BUSINESS, client_id: null, owner_user_id: 'uma', kind: 'invoice' },
       ])
       .execute();
@@ -91,7 +154,12 @@ export async function seedDemoData(db: Kysely<Database>, log: FastifyBaseLogger)
 export async function hasDemoExample(db: Kysely<Database>): Promise<boolean> {
   const [user, client] = await Promise.all([
     db.selectFrom('users').select('id').where('id', '=', 'sam').where('account_id', '=', PRACTICE).executeTakeFirst(),
-    db.selectFrom('clients').select('id').where('id', '=', 'globex').where('account_id', '=', PRACTICE).executeTakeFirst(),
+    db
+      .selectFrom('clients')
+      .select('id')
+      .where('id', '=', 'globex')
+      .where('account_id', '=', PRACTICE)
+      .executeTakeFirst(),
   ]);
   return user !== undefined && client !== undefined;
 }

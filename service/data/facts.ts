@@ -18,12 +18,20 @@ export async function findById<T extends RecordTable>(
   id: string,
 ): Promise<RowOf<T> | undefined> {
   if (id.includes('\u0000')) return undefined;
-  const row = await db.selectFrom(table as RecordTable).selectAll().where('id', '=', id).executeTakeFirst();
+  const row = await db
+    .selectFrom(table as RecordTable)
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirst();
   return row as RowOf<T> | undefined;
 }
 
 /** The ids of the clients a user is linked to in allocations or ledger_access. */
-export async function userClientIds(db: Kysely<Database>, table: 'allocations' | 'ledger_access', userId: string): Promise<string[]> {
+export async function userClientIds(
+  db: Kysely<Database>,
+  table: 'allocations' | 'ledger_access',
+  userId: string,
+): Promise<string[]> {
   const rows = await db.selectFrom(table).select('client_id').where('user_id', '=', userId).execute();
   return rows.map((r) => r.client_id);
 }
@@ -36,7 +44,12 @@ export interface ClientSummary {
 
 /** Every client of an account, in id order (the candidates of a list query). */
 export const accountClients = (db: Kysely<Database>, accountId: string): Promise<ClientSummary[]> =>
-  db.selectFrom('clients').select(['id', 'account_id', 'ledger']).where('account_id', '=', accountId).orderBy('id').execute();
+  db
+    .selectFrom('clients')
+    .select(['id', 'account_id', 'ledger'])
+    .where('account_id', '=', accountId)
+    .orderBy('id')
+    .execute();
 
 /**
  * Ends a write transaction with a notification on `channel` naming it:
@@ -45,7 +58,12 @@ export const accountClients = (db: Kysely<Database>, accountId: string): Promise
  * made, so this one arrives after every change its triggers told of. Returns the transaction's
  * id (xid8, in decimal); a transaction that changed nothing gets one too.
  */
-export async function notifyCommit(db: Kysely<Database>, channel: string, prefix: string, separator: string): Promise<string> {
+export async function notifyCommit(
+  db: Kysely<Database>,
+  channel: string,
+  prefix: string,
+  separator: string,
+): Promise<string> {
   const { rows } = await sql<{ xid: string }>`
     select x.xid, pg_notify(${channel}, ${prefix} || x.xid || ${separator} || pg_snapshot_xmin(pg_current_snapshot())::text)
     from (select pg_current_xact_id()::text as xid) as x`.execute(db);

@@ -86,9 +86,11 @@ export const findByIds = async <T extends MemberTable>(
 ): Promise<Array<MemberRow<T>>> =>
   ids.length === 0
     ? []
-    : ((await db.selectFrom(table as MemberTable).selectAll().where('id', '=', anyOf(ids)).execute()) as Array<
-        MemberRow<T>
-      >);
+    : ((await db
+        .selectFrom(table as MemberTable)
+        .selectAll()
+        .where('id', '=', anyOf(ids))
+        .execute()) as Array<MemberRow<T>>);
 
 /** A page of the accounts, or of one account's users (clients, items), in id order. */
 export const pageRecords = async <T extends RecordTable>(

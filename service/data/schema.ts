@@ -2,7 +2,13 @@
 import type { ColumnType, Generated, Insertable, Selectable } from 'kysely';
 
 export type AccountKind = 'practice' | 'business';
-export type Role = 'practice_admin' | 'client_admin' | 'business_admin' | 'user_admin' | 'standard' | 'expense_approver';
+export type Role =
+  | 'practice_admin'
+  | 'client_admin'
+  | 'business_admin'
+  | 'user_admin'
+  | 'standard'
+  | 'expense_approver';
 export type UserStatus = 'active' | 'suspended';
 export type ClientAccessMode = 'all' | 'selected' | 'ledger_all' | 'ledger_selected';
 export type Publishing = 'all' | 'expense_claims_only' | 'none';

@@ -14,7 +14,14 @@ export async function hasBootstrapToken(db: Kysely<Database>): Promise<boolean> 
 
 export async function insertToken(
   db: Kysely<Database>,
-  token: { id: string; name: string; secretHash: Buffer; scopes: Scope[]; bootstrap?: boolean; expiresAt?: Date | null },
+  token: {
+    id: string;
+    name: string;
+    secretHash: Buffer;
+    scopes: Scope[];
+    bootstrap?: boolean;
+    expiresAt?: Date | null;
+  },
 ): Promise<ApiToken> {
   return db
     .insertInto('api_tokens')
@@ -36,10 +43,24 @@ export const listTokens = (db: Kysely<Database>): Promise<ApiToken[]> =>
   db.selectFrom('api_tokens').selectAll().orderBy('created_at', 'desc').orderBy('id').execute();
 
 /** Sets revoked_at on a token not yet revoked; returns the row as it was before, or undefined. */
-export async function revokeToken(db: Kysely<Database>, id: string): Promise<{ before: ApiToken; after: ApiToken } | undefined> {
-  const before = await db.selectFrom('api_tokens').selectAll().where('id', '=', id).where('revoked_at', 'is', null).forUpdate().executeTakeFirst();
+export async function revokeToken(
+  db: Kysely<Database>,
+  id: string,
+): Promise<{ before: ApiToken; after: ApiToken } | undefined> {
+  const before = await db
+    .selectFrom('api_tokens')
+    .selectAll()
+    .where('id', '=', id)
+    .where('revoked_at', 'is', null)
+    .forUpdate()
+    .executeTakeFirst();
   if (before === undefined) return undefined;
-  const after = await db.updateTable('api_tokens').set({ revoked_at: sql<Date>`now()` }).where('id', '=', id).returningAll().executeTakeFirstOrThrow();
+  const after = await db
+    .updateTable('api_tokens')
+    .set({ revoked_at: sql<Date>`now()` })
+    .where('id', '=', id)
+    .returningAll()
+    .executeTakeFirstOrThrow();
   return { before, after };
 }
 

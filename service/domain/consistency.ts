@@ -30,7 +30,9 @@ export function tokenTransaction(token: string, field: string): bigint {
   const match = TOKEN.exec(token);
   const transaction = match === null ? null : BigInt(match[1] as string);
   if (transaction === null || transaction > XID8_MAX) {
-    throw badRequest('invalid_consistency_token', `${field} is not a consistency token this service gave out`, { field });
+    throw badRequest('invalid_consistency_token', `${field} is not a consistency token this service gave out`, {
+      field,
+    });
   }
   return transaction;
 }

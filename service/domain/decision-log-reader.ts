@@ -64,7 +64,9 @@ async function unavailableWhenFailing<T>(read: Promise<T>): Promise<T> {
   try {
     return await read;
   } catch (error) {
-    throw new AppError(503, 'database_unavailable', 'the decision log cannot be read: the database is unavailable', { cause: error });
+    throw new AppError(503, 'database_unavailable', 'the decision log cannot be read: the database is unavailable', {
+      cause: error,
+    });
   }
 }
 

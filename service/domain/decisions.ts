@@ -42,9 +42,12 @@ export interface CallContext {
 }
 
 const contextUnavailable = (cause: unknown) =>
-  new AppError(503, 'context_unavailable', 'the facts for this decision could not be loaded (database unavailable)', { cause });
+  new AppError(503, 'context_unavailable', 'the facts for this decision could not be loaded (database unavailable)', {
+    cause,
+  });
 
-const policyFault = (result: PolicyResult) => new AppError(503, 'policy_error', result.reasons.map((r) => r.message).join('; '));
+const policyFault = (result: PolicyResult) =>
+  new AppError(503, 'policy_error', result.reasons.map((r) => r.message).join('; '));
 
 function hasPolicyError(result: PolicyResult): boolean {
   return result.reasons.some((r) => r.code === 'policy_error');
@@ -54,7 +57,11 @@ function hasPolicyError(result: PolicyResult): boolean {
 const micros = (fromMs: number) => Math.round((performance.now() - fromMs) * 1_000_000) / 1000;
 
 /** A log entry for one request, before it is decided. */
-function newEntry(call: CallContext, batchId: string | null, about: Pick<DecisionLogEntry, 'subjectId' | 'action' | 'resourceType' | 'resourceId'>): DecisionLogEntry {
+function newEntry(
+  call: CallContext,
+  batchId: string | null,
+  about: Pick<DecisionLogEntry, 'subjectId' | 'action' | 'resourceType' | 'resourceId'>,
+): DecisionLogEntry {
   return {
     decisionId: randomUUID(),
     decidedAt: new Date(),
@@ -74,7 +81,12 @@ function newEntry(call: CallContext, batchId: string | null, about: Pick<Decisio
 }
 
 const requestEntry = ({ subject, action, resource }: DecideRequest, call: CallContext, batchId: string | null) =>
-  newEntry(call, batchId, { subjectId: subject.id, action, resourceType: resource.type, resourceId: resource.id ?? null });
+  newEntry(call, batchId, {
+    subjectId: subject.id,
+    action,
+    resourceType: resource.type,
+    resourceId: resource.id ?? null,
+  });
 
 /** Records in the entry that no decision could be made, and why. */
 function refused(entry: DecisionLogEntry, error: AppError, startedMs: number): void {
@@ -126,7 +138,12 @@ export class DecisionService {
     return { facts, inputs: facts === this.#facts ? this.#inputs : new PolicyInputBuilder(facts) };
   }
 
-  async #decideOne(request: DecideRequest, call: CallContext, batchId: string | null, inputs: PolicyInputBuilder): Promise<Outcome> {
+  async #decideOne(
+    request: DecideRequest,
+    call: CallContext,
+    batchId: string | null,
+    inputs: PolicyInputBuilder,
+  ): Promise<Outcome> {
     const started = performance.now();
     const entry = requestEntry(request, call, batchId);
     let engine: Policy;
@@ -153,7 +170,16 @@ export class DecisionService {
     entry.allow = result.allow;
     entry.reasonCodes = result.reasons.map((r) => r.code);
     entry.durationUs = micros(started);
-    return { answer: { decision_id: entry.decisionId, allow: result.allow, reasons: result.reasons, policy_revision: engine.revision }, error: null, entry };
+    return {
+      answer: {
+        decision_id: entry.decisionId,
+        allow: result.allow,
+        reasons: result.reasons,
+        policy_revision: engine.revision,
+      },
+      error: null,
+      entry,
+    };
   }
 
   /** A request refused before it is decided: logged without an input (none was made). */
@@ -167,7 +193,12 @@ export class DecisionService {
    * Logs the entries (waiting for their commit in durable mode) and counts the answers. A log that
    * cannot take them refuses the answer; the refusal names the entry (or, for a batch, the batch).
    */
-  async #finish(endpoint: DecisionEndpoint, entries: DecisionLogEntry[], outcomes: string[], startedMs: number): Promise<void> {
+  async #finish(
+    endpoint: DecisionEndpoint,
+    entries: DecisionLogEntry[],
+    outcomes: string[],
+    startedMs: number,
+  ): Promise<void> {
     try {
       await this.#log.record(entries);
     } catch (error) {
@@ -206,14 +237,26 @@ export class DecisionService {
     const outcomes = await Promise.all(
       requests.map((request, i) => {
         const refusal = attributesRefusal(request.resource.attributes, `requests[${i}].resource.attributes`);
-        return refusal === null ? this.#decideOne(request, call, batchId, inputs) : this.#refuseOne(request, call, batchId, refusal);
+        return refusal === null
+          ? this.#decideOne(request, call, batchId, inputs)
+          : this.#refuseOne(request, call, batchId, refusal);
       }),
     );
-    await this.#finish(call.endpoint, outcomes.map((o) => o.entry), outcomes.map(DecisionService.#outcomeLabel), started);
+    await this.#finish(
+      call.endpoint,
+      outcomes.map((o) => o.entry),
+      outcomes.map(DecisionService.#outcomeLabel),
+      started,
+    );
     return outcomes.map(({ answer, error, entry }) => {
       if (answer !== null) return answer;
       const { code, message, details } = error as AppError;
-      return { decision_id: entry.decisionId, allow: false as const, reasons: [{ code, message }], error: { code, message, ...(details === undefined ? {} : { details }) } };
+      return {
+        decision_id: entry.decisionId,
+        allow: false as const,
+        reasons: [{ code, message }],
+        error: { code, message, ...(details === undefined ? {} : { details }) },
+      };
     });
   }
 
@@ -222,7 +265,12 @@ export class DecisionService {
    * evaluation over all of them; the denied ones (with reasons) when asked. Logged as one entry
    * holding every client's outcome.
    */
-  async queryClients(subjectId: string, action: string, includeDenied: boolean, call: CallContext): Promise<QueryAnswer> {
+  async queryClients(
+    subjectId: string,
+    action: string,
+    includeDenied: boolean,
+    call: CallContext,
+  ): Promise<QueryAnswer> {
     const started = performance.now();
     const entry = newEntry(call, null, { subjectId, action, resourceType: 'client', resourceId: null });
     entry.allow = null;
@@ -253,7 +301,8 @@ export class DecisionService {
     let ids: string[];
     try {
       const { user, subject, account } = await inputs.subject(subjectId);
-      const [clients, links] = user === null ? [[], null] : await Promise.all([facts.accountClients(user.account_id), inputs.links(user.id)]);
+      const [clients, links] =
+        user === null ? [[], null] : await Promise.all([facts.accountClients(user.account_id), inputs.links(user.id)]);
       ids = clients.map((c) => c.id);
       input = clientListInput(action, subject, account, clients, links);
     } catch (error) {
@@ -280,6 +329,11 @@ export class DecisionService {
     entry.result = { allowed, denied: denied.map(({ id, reasons }) => ({ id, codes: reasons.map((r) => r.code) })) };
     entry.reasonCodes = [...codes].sort();
     entry.durationUs = micros(started);
-    return { decision_id: entry.decisionId, allowed, ...(includeDenied ? { denied } : {}), policy_revision: engine.revision };
+    return {
+      decision_id: entry.decisionId,
+      allowed,
+      ...(includeDenied ? { denied } : {}),
+      policy_revision: engine.revision,
+    };
   }
 }

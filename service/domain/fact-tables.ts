@@ -57,9 +57,23 @@ interface FactTableSpec {
 }
 
 export const FACT_TABLES = {
-  accounts: { recordType: 'account', key: 'id', drops: [['account', 'key'], ['accountClients', 'key']] },
+  accounts: {
+    recordType: 'account',
+    key: 'id',
+    drops: [
+      ['account', 'key'],
+      ['accountClients', 'key'],
+    ],
+  },
   users: { recordType: 'user', key: 'id', drops: [['user', 'key']] },
-  clients: { recordType: 'client', key: 'id', drops: [['client', 'key'], ['accountClients', 'account']] },
+  clients: {
+    recordType: 'client',
+    key: 'id',
+    drops: [
+      ['client', 'key'],
+      ['accountClients', 'account'],
+    ],
+  },
   items: { recordType: 'item', key: 'id', drops: [['item', 'key']] },
   allocations: { recordType: 'allocation', key: 'user_id', drops: [['allocations', 'key']] },
   ledger_access: { recordType: 'ledger_access', key: 'user_id', drops: [['ledgerAccess', 'key']] },

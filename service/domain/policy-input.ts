@@ -10,7 +10,12 @@ export interface DecideRequest {
   resource: { type: string; id?: string; attributes?: Record<string, unknown> };
 }
 
-export type PolicyInput = Record<string, unknown> & { action: string; subject: object; account: object | null; resource: object };
+export type PolicyInput = Record<string, unknown> & {
+  action: string;
+  subject: object;
+  account: object | null;
+  resource: object;
+};
 
 const permissionFacts = (user: User) => ({
   add_clients: user.add_clients,
@@ -34,7 +39,8 @@ function subjectFacts(id: string, user: User | null): Record<string, unknown> {
   };
 }
 
-const accountFacts = (account: Account | null) => (account === null ? null : { id: account.id, kind: account.kind, name: account.name });
+const accountFacts = (account: Account | null) =>
+  account === null ? null : { id: account.id, kind: account.kind, name: account.name };
 
 /** The links between one user and the clients of their account. */
 export interface ClientLinks {
@@ -53,8 +59,17 @@ export function clientFacts(client: Pick<Client, 'id' | 'account_id' | 'ledger'>
 }
 
 /** A client as a list of clients gives it to the policy (clearance/decisions): the same facts, in a row. */
-export function clientTuple(client: Pick<Client, 'id' | 'account_id' | 'ledger'>, links: ClientLinks | null): ClientTuple {
-  return [client.id, client.account_id, client.ledger, links?.allocations.has(client.id) ?? false, links?.ledgerAccess.has(client.id) ?? false];
+export function clientTuple(
+  client: Pick<Client, 'id' | 'account_id' | 'ledger'>,
+  links: ClientLinks | null,
+): ClientTuple {
+  return [
+    client.id,
+    client.account_id,
+    client.ledger,
+    links?.allocations.has(client.id) ?? false,
+    links?.ledgerAccess.has(client.id) ?? false,
+  ];
 }
 
 /** The policy input deciding many clients for one subject and action. */
@@ -76,29 +91,42 @@ export class PolicyInputBuilder {
   }
 
   async links(userId: string): Promise<ClientLinks> {
-    const [allocations, ledgerAccess] = await Promise.all([this.#facts.allocations(userId), this.#facts.ledgerAccess(userId)]);
+    const [allocations, ledgerAccess] = await Promise.all([
+      this.#facts.allocations(userId),
+      this.#facts.ledgerAccess(userId),
+    ]);
     return { allocations, ledgerAccess };
   }
 
   /** The subject and their account, shared by every resource of a batch or list query. */
-  async subject(id: string): Promise<{ user: User | null; subject: Record<string, unknown>; account: ReturnType<typeof accountFacts> }> {
+  async subject(
+    id: string,
+  ): Promise<{ user: User | null; subject: Record<string, unknown>; account: ReturnType<typeof accountFacts> }> {
     const user = await this.#facts.user(id);
     const account = user === null ? null : await this.#facts.account(user.account_id);
     return { user, subject: subjectFacts(id, user), account: accountFacts(account) };
   }
 
   async resource(request: DecideRequest['resource'], subject: User | null): Promise<Record<string, unknown>> {
-    const base = { type: request.type, ...(request.id === undefined ? {} : { id: request.id }), attributes: request.attributes ?? {} };
+    const base = {
+      type: request.type,
+      ...(request.id === undefined ? {} : { id: request.id }),
+      attributes: request.attributes ?? {},
+    };
     if (request.id === undefined) return base;
     const subjectLinks = () => (subject === null ? Promise.resolve(null) : this.links(subject.id));
     switch (request.type) {
       case 'client': {
         const [client, links] = await Promise.all([this.#facts.client(request.id), subjectLinks()]);
-        return client === null ? { ...base, found: false } : { ...base, found: true, ...clientFacts(client, links), id: request.id };
+        return client === null
+          ? { ...base, found: false }
+          : { ...base, found: true, ...clientFacts(client, links), id: request.id };
       }
       case 'account': {
         const account = await this.#facts.account(request.id);
-        return account === null ? { ...base, found: false } : { ...base, found: true, account_id: account.id, kind: account.kind };
+        return account === null
+          ? { ...base, found: false }
+          : { ...base, found: true, account_id: account.id, kind: account.kind };
       }
       case 'user': {
         const target = await this.#facts.user(request.id);

@@ -16,7 +16,8 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
  * unpaired surrogate is not Unicode text: the policy's JSON reader refuses it (a fault, were it let through).
  */
 function problemIn(value: unknown, level: number): string | null {
-  if (typeof value === 'string') return LONE_SURROGATE.test(value) ? 'holds an unpaired UTF-16 surrogate (not Unicode text)' : null;
+  if (typeof value === 'string')
+    return LONE_SURROGATE.test(value) ? 'holds an unpaired UTF-16 surrogate (not Unicode text)' : null;
   if (typeof value !== 'object' || value === null) return null;
   if (level > ATTRIBUTES_MAX_DEPTH) return `is nested deeper than ${ATTRIBUTES_MAX_DEPTH} levels`;
   if (Array.isArray(value)) {

@@ -10,7 +10,8 @@ const EVERY_UNSTORABLE = new RegExp(UNSTORABLE.source, 'g');
 /** How JSON.stringify writes them: \u0000, or \udXXX for a surrogate on its own (a pair is written as is). */
 const ESCAPED_IN_JSON = /\\u(0000|d[89a-f])/i;
 
-const visible = (text: string) => text.replace(EVERY_UNSTORABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const visible = (text: string) =>
+  text.replace(EVERY_UNSTORABLE, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 
 /** RFC 6901: "~" → "~0", "/" → "~1". */
 const pointerSegment = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');

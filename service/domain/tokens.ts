@@ -7,7 +7,14 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { ApiToken, Database, Scope } from '../data/schema.ts';
-import { findToken, hasBootstrapToken, insertToken, listTokens, lockBootstrapToken, revokeToken } from '../data/tokens.ts';
+import {
+  findToken,
+  hasBootstrapToken,
+  insertToken,
+  listTokens,
+  lockBootstrapToken,
+  revokeToken,
+} from '../data/tokens.ts';
 import { AppError, badRequest, notFound } from '../errors.ts';
 import type { Actor, AuditDraft, AuditedWriter } from './audit.ts';
 
@@ -49,7 +56,11 @@ export class TokenVerifier {
     const match = TOKEN_PATTERN.exec(presented);
     // An issued token cannot equal an environment token of another shape, so it skips that hash
     // (a twentieth of a decision's CPU); what this tells a caller is the shape, which is public.
-    if (this.#envTokenHash !== null && (match === null || this.#envTokenIssuedShape) && timingSafeEqual(hashSecret(presented), this.#envTokenHash)) {
+    if (
+      this.#envTokenHash !== null &&
+      (match === null || this.#envTokenIssuedShape) &&
+      timingSafeEqual(hashSecret(presented), this.#envTokenHash)
+    ) {
       return { tokenId: ENV_TOKEN_ID, scopes: ALL_SCOPES, expiresAt: null };
     }
     if (match === null) return null;
@@ -76,7 +87,13 @@ export async function ensureBootstrapToken(db: Kysely<Database>, envAdminToken: 
     await lockBootstrapToken(trx);
     if (await hasBootstrapToken(trx)) return null;
     const { id, secret, token } = generateToken();
-    await insertToken(trx, { id, name: 'bootstrap admin token', secretHash: hashSecret(secret), scopes: [...ALL_SCOPES], bootstrap: true });
+    await insertToken(trx, {
+      id,
+      name: 'bootstrap admin token',
+      secretHash: hashSecret(secret),
+      scopes: [...ALL_SCOPES],
+      bootstrap: true,
+    });
     return token;
   });
 }
@@ -120,16 +137,23 @@ const tokenNotFound = (id: string) => notFound('token_not_found', `token "${id}"
 /** Whether the caller holds every one of the scopes (whatever scopes there are). */
 const holds = (caller: Principal, scopes: readonly Scope[]) => scopes.every((scope) => caller.scopes.includes(scope));
 
-const grantExceeds = (field: string, message: string) => new AppError(403, 'grant_exceeds_own_token', message, { details: { field } });
+const grantExceeds = (field: string, message: string) =>
+  new AppError(403, 'grant_exceeds_own_token', message, { details: { field } });
 
 /** Refuses a new token that would hold more than its maker: a scope it lacks, or a longer life. */
 function checkGrant(caller: Principal, scopes: readonly Scope[], expiresAt: Date | null): void {
   const missing = scopes.findIndex((scope) => !caller.scopes.includes(scope));
   if (missing !== -1) {
-    throw grantExceeds(`scopes[${missing}]`, `this token cannot grant the "${scopes[missing]}" scope: it does not hold it`);
+    throw grantExceeds(
+      `scopes[${missing}]`,
+      `this token cannot grant the "${scopes[missing]}" scope: it does not hold it`,
+    );
   }
   if (caller.expiresAt !== null && (expiresAt === null || expiresAt > caller.expiresAt)) {
-    throw grantExceeds('expires_at', `this token expires at ${caller.expiresAt.toISOString()}; a token it makes must expire by then (give expires_at)`);
+    throw grantExceeds(
+      'expires_at',
+      `this token expires at ${caller.expiresAt.toISOString()}; a token it makes must expire by then (give expires_at)`,
+    );
   }
 }
 
@@ -154,14 +178,28 @@ export class TokenService {
     now = new Date(),
   ): Promise<Pick<TokenView, 'id' | 'name' | 'scopes' | 'created_at' | 'expires_at'> & { token: string }> {
     const expiresAt = input.expires_at === undefined ? null : new Date(input.expires_at);
-    if (expiresAt !== null && expiresAt <= now) throw badRequest('invalid_request', 'expires_at must be in the future', { field: 'expires_at' });
+    if (expiresAt !== null && expiresAt <= now)
+      throw badRequest('invalid_request', 'expires_at must be in the future', { field: 'expires_at' });
     checkGrant(caller, input.scopes, expiresAt);
     return this.#writer.write(actor, async (trx, changes) => {
       const { id, secret, token } = generateToken();
-      const row = await insertToken(trx, { id, name: input.name, secretHash: hashSecret(secret), scopes: input.scopes, expiresAt });
+      const row = await insertToken(trx, {
+        id,
+        name: input.name,
+        secretHash: hashSecret(secret),
+        scopes: input.scopes,
+        expiresAt,
+      });
       const view = tokenView(row);
       changes.push(tokenEntry(null, view));
-      return { id: view.id, name: view.name, scopes: view.scopes, created_at: view.created_at, expires_at: view.expires_at, token };
+      return {
+        id: view.id,
+        name: view.name,
+        scopes: view.scopes,
+        created_at: view.created_at,
+        expires_at: view.expires_at,
+        token,
+      };
     });
   }
 

@@ -45,11 +45,13 @@ function invalidRequest(
     if (typeof named === 'string') path.push(named);
     const field = path.map((p, i) => (/^\d+$/.test(p) ? `[${p}]` : i === 0 ? p : `.${p}`)).join('') || part || 'body';
     const message =
-      v.keyword === 'required' ? `${field} is required`
-      : v.keyword === 'additionalProperties' ? `${field} is not an accepted field`
-      : v.keyword === 'pattern' && meanings[String(params.pattern)] !== undefined
-        ? `${field} ${meanings[String(params.pattern)]}`
-      : `${field} ${v.message ?? 'is invalid'}`;
+      v.keyword === 'required'
+        ? `${field} is required`
+        : v.keyword === 'additionalProperties'
+          ? `${field} is not an accepted field`
+          : v.keyword === 'pattern' && meanings[String(params.pattern)] !== undefined
+            ? `${field} ${meanings[String(params.pattern)]}`
+            : `${field} ${v.message ?? 'is invalid'}`;
     return { field, message };
   });
   const first = problems[0] ?? { field: 'body', message: 'body is invalid' };

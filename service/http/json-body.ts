@@ -74,7 +74,9 @@ export function scanJson(text: string): AppError | null {
         if (key === '__proto__' || (key === 'prototype' && inConstructor)) {
           const field = fieldOf(frames);
           const what = key === '__proto__' ? 'a "__proto__" key is' : 'a "prototype" key inside "constructor" is';
-          found = badRequest('forbidden_key', `${field}: ${what} refused (it could alter object prototypes)`, { field });
+          found = badRequest('forbidden_key', `${field}: ${what} refused (it could alter object prototypes)`, {
+            field,
+          });
         } else if (frame.keys !== null) {
           if (frame.keys.has(key)) found = duplicate(frames, key);
           else frame.keys.add(key);
@@ -91,9 +93,15 @@ export function scanJson(text: string): AppError | null {
     if (c === 0x7b || c === 0x5b) {
       if (frames.length === MAX_BODY_DEPTH) {
         const field = fieldOf(frames);
-        return badRequest('invalid_request', `${field} nests objects and arrays deeper than ${MAX_BODY_DEPTH} levels`, { field });
+        return badRequest('invalid_request', `${field} nests objects and arrays deeper than ${MAX_BODY_DEPTH} levels`, {
+          field,
+        });
       }
-      frames.push(c === 0x7b ? { object: true, keys: null, at: -1, expectKey: true } : { object: false, keys: null, at: 0, expectKey: false });
+      frames.push(
+        c === 0x7b
+          ? { object: true, keys: null, at: -1, expectKey: true }
+          : { object: false, keys: null, at: 0, expectKey: false },
+      );
     } else if (c === 0x7d || c === 0x5d) {
       frames.pop();
     } else if (c === 0x2c) {
@@ -115,7 +123,8 @@ function duplicate(frames: Frame[], key: string): AppError {
 
 /** The body's value; throws a 400 AppError naming what is refused and where. */
 export function parseJsonBody(text: string): unknown {
-  if (text.trim() === '') throw badRequest('invalid_json', 'the body is empty, but Content-Type says JSON', { field: 'body' });
+  if (text.trim() === '')
+    throw badRequest('invalid_json', 'the body is empty, but Content-Type says JSON', { field: 'body' });
   const problem = scanJson(text);
   // Too deep: refused before parsing (JSON.parse would take its time over it).
   if (problem !== null && problem.code === 'invalid_request') throw problem;

@@ -95,7 +95,9 @@ function resolve<T>(value: unknown): T {
   const ref = (value as { $ref?: unknown }).$ref;
   if (typeof ref !== 'string') return value as T;
   const [, , section, name] = ref.split('/');
-  const target = (openApiDocument().components as Record<string, Record<string, unknown> | undefined>)[section ?? '']?.[name ?? ''];
+  const target = (openApiDocument().components as Record<string, Record<string, unknown> | undefined>)[section ?? '']?.[
+    name ?? ''
+  ];
   if (target === undefined) throw new Error(`openapi: unresolved reference ${ref}`);
   return target as T;
 }
@@ -116,8 +118,11 @@ export interface SpecRoute {
 function specRoute(method: Method, path: string): SpecRoute {
   const item = openApiDocument().paths[path];
   const operation = item?.[method] as Json | undefined;
-  if (item === undefined || operation === undefined) throw new Error(`openapi: no operation ${method.toUpperCase()} ${path}`);
-  const parameters = [...((item.parameters as unknown[]) ?? []), ...((operation.parameters as unknown[]) ?? [])].map((p) => resolve<Parameter>(p));
+  if (item === undefined || operation === undefined)
+    throw new Error(`openapi: no operation ${method.toUpperCase()} ${path}`);
+  const parameters = [...((item.parameters as unknown[]) ?? []), ...((operation.parameters as unknown[]) ?? [])].map(
+    (p) => resolve<Parameter>(p),
+  );
   const inPart = (part: Parameter['in']) => parameters.filter((p) => p.in === part);
   const objectOf = (list: Parameter[], closed: boolean) => ({
     type: 'object',

@@ -28,14 +28,17 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
 
   const authenticate = async (request: FastifyRequest): Promise<Principal> => {
     const header = request.headers.authorization;
-    if (header === undefined) throw new AppError(401, 'unauthenticated', 'missing Authorization: Bearer <token> header');
+    if (header === undefined)
+      throw new AppError(401, 'unauthenticated', 'missing Authorization: Bearer <token> header');
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (match === null) throw new AppError(401, 'unauthenticated', 'the Authorization header must be "Bearer <token>"');
     let principal: Principal | null;
     try {
       principal = await verifier.verify(match[1] as string);
     } catch (error) {
-      throw new AppError(503, 'context_unavailable', 'cannot check the token: the database is unavailable', { cause: error });
+      throw new AppError(503, 'context_unavailable', 'cannot check the token: the database is unavailable', {
+        cause: error,
+      });
     }
     if (principal === null) throw new AppError(401, 'invalid_token', 'the token is unknown, revoked or expired');
     return principal;

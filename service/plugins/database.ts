@@ -93,7 +93,10 @@ async function databasePlugin(app: FastifyInstance, options: DatabasePluginOptio
         const { message, code } = describeStartError(error);
         status.lastError = message;
         // One line per attempt, without a stack: the cause is what an operator needs, again and again.
-        app.log.warn({ attempt, retryInMs: delay, code }, `database not ready (attempt ${attempt}): ${message}; retrying in ${delay} ms`);
+        app.log.warn(
+          { attempt, retryInMs: delay, code },
+          `database not ready (attempt ${attempt}): ${message}; retrying in ${delay} ms`,
+        );
         await new Promise<void>((resolve) => {
           wake = resolve;
           timer = setTimeout(resolve, delay);

@@ -5,7 +5,11 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import type { DecisionLogConfig } from '../config.ts';
-import { insertDecisionLogRows, maintainDecisionLogPartitions, markDecisionLogRowsRefused } from '../data/decision-log.ts';
+import {
+  insertDecisionLogRows,
+  maintainDecisionLogPartitions,
+  markDecisionLogRowsRefused,
+} from '../data/decision-log.ts';
 import { DecisionLog } from '../domain/decision-log/index.ts';
 
 declare module 'fastify' {
@@ -60,9 +64,15 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
   const maintain = async () => {
     try {
       const now = options.maintenance?.now?.() ?? new Date();
-      const changes = await maintainDecisionLogPartitions(db, { now, daysAhead: PARTITION_DAYS_AHEAD, retentionDays: options.retentionDays });
-      if (changes.created.length + changes.dropped.length + changes.purged > 0) app.log.info(changes, 'decision log partitions maintained');
-      if (changes.blocked.length > 0) app.log.warn({ days: changes.blocked }, 'decision log: rows of these days sit in the default partition');
+      const changes = await maintainDecisionLogPartitions(db, {
+        now,
+        daysAhead: PARTITION_DAYS_AHEAD,
+        retentionDays: options.retentionDays,
+      });
+      if (changes.created.length + changes.dropped.length + changes.purged > 0)
+        app.log.info(changes, 'decision log partitions maintained');
+      if (changes.blocked.length > 0)
+        app.log.warn({ days: changes.blocked }, 'decision log: rows of these days sit in the default partition');
       await log.replaySpill();
     } catch (error) {
       app.log.warn({ err: error }, 'decision log maintenance failed; retrying within the hour');
@@ -108,4 +118,8 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
   });
 }
 
-export default fp(decisionLogPlugin, { name: 'decision-log', fastify: '5.x', dependencies: ['database', 'policy', 'metrics'] });
+export default fp(decisionLogPlugin, {
+  name: 'decision-log',
+  fastify: '5.x',
+  dependencies: ['database', 'policy', 'metrics'],
+});

@@ -6,7 +6,9 @@ import { createRequire } from 'node:module';
 import type { LoadedPolicy } from '@open-policy-agent/opa-wasm';
 
 // The SDK is CommonJS whose named exports Node cannot detect statically.
-const { loadPolicySync } = createRequire(import.meta.url)('@open-policy-agent/opa-wasm') as typeof import('@open-policy-agent/opa-wasm');
+const { loadPolicySync } = createRequire(import.meta.url)(
+  '@open-policy-agent/opa-wasm',
+) as typeof import('@open-policy-agent/opa-wasm');
 
 export interface Reason {
   code: string;
@@ -75,7 +77,8 @@ function isReason(value: unknown): value is Reason {
  * missing from `messages` is its own message, as in clearance/decision.
  */
 export function expandEntry(entry: unknown, messages: ReadonlyMap<string, string>): PolicyResult {
-  if (!Array.isArray(entry) || typeof entry[0] !== 'boolean') return policyError('the policy returned a malformed decision');
+  if (!Array.isArray(entry) || typeof entry[0] !== 'boolean')
+    return policyError('the policy returned a malformed decision');
   const expanded: Reason[] = [];
   for (let i = 1; i < entry.length; i++) {
     const reason: unknown = entry[i];
@@ -95,7 +98,11 @@ export function expandEntry(entry: unknown, messages: ReadonlyMap<string, string
  * into one result per client; null when it is not that, for count clients. Clients with the
  * same decision share one frozen result.
  */
-export function expandList(value: unknown, count: number, messages: ReadonlyMap<string, string>): PolicyResult[] | null {
+export function expandList(
+  value: unknown,
+  count: number,
+  messages: ReadonlyMap<string, string>,
+): PolicyResult[] | null {
   if (typeof value !== 'object' || value === null) return null;
   const { outcomes, clients } = value as { outcomes?: unknown; clients?: unknown };
   if (!Array.isArray(outcomes) || !Array.isArray(clients) || clients.length !== count) return null;
@@ -114,7 +121,15 @@ export function expandList(value: unknown, count: number, messages: ReadonlyMap<
   return list;
 }
 
-type OpaEval = (reserved: number, entrypoint: number, data: number, input: number, inputLength: number, heap: number, format: number) => number;
+type OpaEval = (
+  reserved: number,
+  entrypoint: number,
+  data: number,
+  input: number,
+  inputLength: number,
+  heap: number,
+  format: number,
+) => number;
 
 /**
  * Calls the policy's opa_eval export directly (WebAssembly ABI 1.2): the input is written as
@@ -161,7 +176,15 @@ class Evaluator {
       view = this.#memoryView();
     }
     const { written } = this.#encoder.encodeInto(json, view.subarray(this.#inputAddr));
-    const resultAddr = this.#eval(0, entrypoint, this.#dataAddr, this.#inputAddr, written, this.#inputAddr + written, 0);
+    const resultAddr = this.#eval(
+      0,
+      entrypoint,
+      this.#dataAddr,
+      this.#inputAddr,
+      written,
+      this.#inputAddr + written,
+      0,
+    );
     view = this.#memoryView();
     const end = view.indexOf(0, resultAddr);
     return JSON.parse(this.#decoder.decode(view.subarray(resultAddr, end)));
@@ -200,10 +223,14 @@ export class PolicyEngine {
     let revision: string;
     try {
       const manifest = JSON.parse(readFileSync(join(dir, '.manifest'), 'utf8')) as { revision?: unknown };
-      if (typeof manifest.revision !== 'string' || manifest.revision === '') throw new Error('manifest has no revision');
+      if (typeof manifest.revision !== 'string' || manifest.revision === '')
+        throw new Error('manifest has no revision');
       revision = manifest.revision;
     } catch (error) {
-      throw new PolicyLoadError(`the policy bundle manifest at ${join(dir, '.manifest')} is missing or has no revision`, error);
+      throw new PolicyLoadError(
+        `the policy bundle manifest at ${join(dir, '.manifest')} is missing or has no revision`,
+        error,
+      );
     }
     let policy: LoadedPolicy;
     try {
@@ -212,7 +239,13 @@ export class PolicyEngine {
       throw new PolicyLoadError(`${join(dir, 'policy.wasm')} is not a loadable OPA WebAssembly policy`, error);
     }
     const engine = new PolicyEngine(policy, revision);
-    for (const entrypoint of [DECISION_ENTRYPOINT, VERDICT_ENTRYPOINT, DECISIONS_ENTRYPOINT, MESSAGES_ENTRYPOINT, MASK_ENTRYPOINT]) {
+    for (const entrypoint of [
+      DECISION_ENTRYPOINT,
+      VERDICT_ENTRYPOINT,
+      DECISIONS_ENTRYPOINT,
+      MESSAGES_ENTRYPOINT,
+      MASK_ENTRYPOINT,
+    ]) {
       if (!(entrypoint in engine.#entrypoints)) {
         throw new PolicyLoadError(`the compiled policy has no entrypoint ${entrypoint}`);
       }
@@ -277,10 +310,15 @@ export class PolicyEngine {
     try {
       value = this.#evaluate(input, DECISIONS_ENTRYPOINT);
     } catch (error) {
-      return Array.from({ length: count }, () => policyError(`policy evaluation failed: ${(error as Error).message ?? String(error)}`));
+      return Array.from({ length: count }, () =>
+        policyError(`policy evaluation failed: ${(error as Error).message ?? String(error)}`),
+      );
     }
     const results = expandList(value, count, this.#messages);
-    return results ?? Array.from({ length: count }, () => policyError('the policy returned malformed decisions for the list'));
+    return (
+      results ??
+      Array.from({ length: count }, () => policyError('the policy returned malformed decisions for the list'))
+    );
   }
 
   /**

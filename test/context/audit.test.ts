@@ -25,7 +25,10 @@ t.test('given a history of changes made with two tokens', async (t) => {
   const db = database.db;
   const aliceToken = await makeToken(db, ['admin']);
   const bobToken = await makeToken(db, ['admin']);
-  const [alice, bob] = [aliceToken, bobToken].map((token) => api(app, token)) as [ReturnType<typeof api>, ReturnType<typeof api>];
+  const [alice, bob] = [aliceToken, bobToken].map((token) => api(app, token)) as [
+    ReturnType<typeof api>,
+    ReturnType<typeof api>,
+  ];
   const aliceId = aliceToken.split('_')[1] as string;
   const bobId = bobToken.split('_')[1] as string;
   const logs = api(app, await makeToken(db, ['logs']));
@@ -52,7 +55,10 @@ t.test('given a history of changes made with two tokens', async (t) => {
     t.ok(entries.length > 10);
     for (let i = 1; i < entries.length; i++) {
       const [newer, older] = [entries[i - 1] as Entry, entries[i] as Entry];
-      t.ok(newer.at > older.at || (newer.at === older.at && newer.id > older.id), `entry ${i} is older than the one before`);
+      t.ok(
+        newer.at > older.at || (newer.at === older.at && newer.id > older.id),
+        `entry ${i} is older than the one before`,
+      );
     }
     t.match(entries[0], {
       id: Number,
@@ -84,7 +90,10 @@ t.test('given a history of changes made with two tokens', async (t) => {
 
   t.test("when a user's role changed, then the entry holds the role before and after", async (t) => {
     const { entries } = await list('?record_type=user&record_id=p1-std');
-    t.same(entries.map((e) => e.change), ['update', 'create']);
+    t.same(
+      entries.map((e) => e.change),
+      ['update', 'create'],
+    );
     t.equal(entries[0]?.before?.role, 'standard');
     t.equal(entries[0]?.after?.role, 'client_admin');
   });
@@ -98,11 +107,20 @@ t.test('given a history of changes made with two tokens', async (t) => {
     const recent = await list(`?since=${encodeURIComponent(beforeGrant.toISOString())}&limit=1000`);
     t.same(
       recent.entries.map((e) => `${e.record_type}:${e.record_id}:${e.change}`),
-      ['allocation:p1-std/p1-acme:delete', 'user:p1-std:update', 'allocation:p1-std/p1-globex:create', 'allocation:p1-std/p1-acme:create'],
+      [
+        'allocation:p1-std/p1-acme:delete',
+        'user:p1-std:update',
+        'allocation:p1-std/p1-globex:create',
+        'allocation:p1-std/p1-acme:create',
+      ],
       'two grants, the role change and one removal since',
     );
     const old = await list(`?until=${encodeURIComponent(beforeGrant.toISOString())}&limit=1000`);
-    t.equal(old.entries.length + recent.entries.length, (await list('?limit=1000')).entries.length, 'since and until split the trail');
+    t.equal(
+      old.entries.length + recent.entries.length,
+      (await list('?limit=1000')).entries.length,
+      'since and until split the trail',
+    );
   });
 
   t.test('when read a page at a time, then the pages cover the trail once, newest first', async (t) => {

@@ -17,54 +17,74 @@ import { until } from '../helpers/wait.ts';
 const DAY = 86_400_000;
 const partitionOf = (at: Date) => `decision_log_p${at.toISOString().slice(0, 10).replaceAll('-', '')}`;
 
-t.test(`given the service on ${TEST_ENGINE} with DECISION_LOG_RETENTION_DAYS=5 and its maintenance every 100 ms on a clock the test moves`, async (t) => {
-  const started = new Date();
-  let now = started;
-  const dataDir = mkdtempSync(join(tmpdir(), 'clearance-test-'));
-  // The retention as the service reads it from its environment.
-  const { decisionLog } = loadConfig({ DECISION_LOG_RETENTION_DAYS: '5' });
-  const { app, database } = await buildTestApp(t, { dataDir, decisionLog }, { decisionLogMaintenance: { everyMs: 100, now: () => now } });
-  const partitions = async () => (await listDecisionLogPartitions(database.db)).map((p) => p.name);
-  const logged = async () => (await database.db.selectFrom('decision_log').select('decision_id').execute()).map((r) => r.decision_id);
-  await until(async () => (await partitions()).includes(partitionOf(new Date(started.getTime() + 3 * DAY))), 'the start-up maintenance: partitions up to three days ahead');
+t.test(
+  `given the service on ${TEST_ENGINE} with DECISION_LOG_RETENTION_DAYS=5 and its maintenance every 100 ms on a clock the test moves`,
+  async (t) => {
+    const started = new Date();
+    let now = started;
+    const dataDir = mkdtempSync(join(tmpdir(), 'clearance-test-'));
+    // The retention as the service reads it from its environment.
+    const { decisionLog } = loadConfig({ DECISION_LOG_RETENTION_DAYS: '5' });
+    const { app, database } = await buildTestApp(
+      t,
+      { dataDir, decisionLog },
+      { decisionLogMaintenance: { everyMs: 100, now: () => now } },
+    );
+    const partitions = async () => (await listDecisionLogPartitions(database.db)).map((p) => p.name);
+    const logged = async () =>
+      (await database.db.selectFrom('decision_log').select('decision_id').execute()).map((r) => r.decision_id);
+    await until(
+      async () => (await partitions()).includes(partitionOf(new Date(started.getTime() + 3 * DAY))),
+      'the start-up maintenance: partitions up to three days ahead',
+    );
 
-  t.test('when a spill file appears while it runs (another process stopped during an outage), then the next maintenance writes it and removes it', async (t) => {
-    const spillDir = join(dataDir, 'decision-log-spill');
-    mkdirSync(spillDir, { recursive: true });
-    const stopped = new DecisionLog({
-      mode: 'buffered',
-      queueMax: 100,
-      masks: () => [],
-      write: async () => Promise.reject(connectionLost()),
-      markRefused: async () => Promise.reject(connectionLost()),
-      metrics: new Metrics({ processMetrics: false }),
-      log: { info: () => undefined, warn: () => undefined, error: () => undefined },
-      spillDir,
-    });
-    const spilled = [logEntry(), logEntry()];
-    await stopped.record(spilled);
-    await stopWithin(stopped, 0);
-    t.equal(readdirSync(spillDir).length, 1, 'spilled');
-    await until(async () => readdirSync(spillDir).length === 0, 'the spill file to be replayed');
-    t.same((await logged()).sort(), spilled.map((e) => e.decisionId).sort(), 'its entries are in the table');
-  });
+    t.test(
+      'when a spill file appears while it runs (another process stopped during an outage), then the next maintenance writes it and removes it',
+      async (t) => {
+        const spillDir = join(dataDir, 'decision-log-spill');
+        mkdirSync(spillDir, { recursive: true });
+        const stopped = new DecisionLog({
+          mode: 'buffered',
+          queueMax: 100,
+          masks: () => [],
+          write: async () => Promise.reject(connectionLost()),
+          markRefused: async () => Promise.reject(connectionLost()),
+          metrics: new Metrics({ processMetrics: false }),
+          log: { info: () => undefined, warn: () => undefined, error: () => undefined },
+          spillDir,
+        });
+        const spilled = [logEntry(), logEntry()];
+        await stopped.record(spilled);
+        await stopWithin(stopped, 0);
+        t.equal(readdirSync(spillDir).length, 1, 'spilled');
+        await until(async () => readdirSync(spillDir).length === 0, 'the spill file to be replayed');
+        t.same((await logged()).sort(), spilled.map((e) => e.decisionId).sort(), 'its entries are in the table');
+      },
+    );
 
-  t.test('when the clock passes the days made ahead, then the next maintenance makes the partitions of the new days', async (t) => {
-    now = new Date(started.getTime() + 4 * DAY);
-    const ahead = partitionOf(new Date(now.getTime() + 3 * DAY));
-    t.notOk((await partitions()).includes(ahead), `${ahead} is not made yet`);
-    await until(async () => (await partitions()).includes(ahead), `${ahead}`);
-    t.ok((await partitions()).includes(partitionOf(started)), 'the first day is still within 5 days: kept');
-  });
+    t.test(
+      'when the clock passes the days made ahead, then the next maintenance makes the partitions of the new days',
+      async (t) => {
+        now = new Date(started.getTime() + 4 * DAY);
+        const ahead = partitionOf(new Date(now.getTime() + 3 * DAY));
+        t.notOk((await partitions()).includes(ahead), `${ahead} is not made yet`);
+        await until(async () => (await partitions()).includes(ahead), `${ahead}`);
+        t.ok((await partitions()).includes(partitionOf(started)), 'the first day is still within 5 days: kept');
+      },
+    );
 
-  t.test('when the clock passes the retention of 5 days, then older partitions are dropped whole, with their entries', async (t) => {
-    now = new Date(started.getTime() + 7 * DAY);
-    await until(async () => !(await partitions()).includes(partitionOf(started)), 'the first day to be dropped');
-    t.same(await logged(), [], 'the entries of that day are gone');
-    const kept = await partitions();
-    t.ok(kept.includes(partitionOf(new Date(now.getTime() - 5 * DAY))), 'the day five days back is kept');
-    t.ok(kept.includes(partitionOf(new Date(now.getTime() + 3 * DAY))), 'and three days ahead are made');
-    t.notOk(kept.includes(partitionOf(new Date(now.getTime() - 6 * DAY))), 'six days back is gone');
-    t.equal(app.decisionLog.depth, 0);
-  });
-});
+    t.test(
+      'when the clock passes the retention of 5 days, then older partitions are dropped whole, with their entries',
+      async (t) => {
+        now = new Date(started.getTime() + 7 * DAY);
+        await until(async () => !(await partitions()).includes(partitionOf(started)), 'the first day to be dropped');
+        t.same(await logged(), [], 'the entries of that day are gone');
+        const kept = await partitions();
+        t.ok(kept.includes(partitionOf(new Date(now.getTime() - 5 * DAY))), 'the day five days back is kept');
+        t.ok(kept.includes(partitionOf(new Date(now.getTime() + 3 * DAY))), 'and three days ahead are made');
+        t.notOk(kept.includes(partitionOf(new Date(now.getTime() - 6 * DAY))), 'six days back is gone');
+        t.equal(app.decisionLog.depth, 0);
+      },
+    );
+  },
+);

@@ -9,7 +9,15 @@ import { makeToken } from '../helpers/fixtures.ts';
 
 type Row = Pick<
   DecisionLogRow,
-  'decision_id' | 'endpoint' | 'batch_id' | 'subject_id' | 'action' | 'resource_type' | 'resource_id' | 'allow' | 'reason_codes'
+  | 'decision_id'
+  | 'endpoint'
+  | 'batch_id'
+  | 'subject_id'
+  | 'action'
+  | 'resource_type'
+  | 'resource_id'
+  | 'allow'
+  | 'reason_codes'
 > & { decided_at: Date; token_id: string; policy_revision: string };
 
 // A deterministic spread over five days, several entries sharing a millisecond.
@@ -39,7 +47,10 @@ function generate(count: number): Row[] {
       resource_type: pick(['client', 'item']),
       resource_id: endpoint === 'query' ? null : pick(['c1', 'c2', 'i1']),
       allow,
-      reason_codes: allow === true ? ['top_admin'] : pick([['client_not_allocated'], ['client_not_allocated', 'ledger_access_required'], ['not_owner']]),
+      reason_codes:
+        allow === true
+          ? ['top_admin']
+          : pick([['client_not_allocated'], ['client_not_allocated', 'ledger_access_required'], ['not_owner']]),
       policy_revision: pick(['rev1', 'rev2']),
     };
   });
@@ -56,14 +67,16 @@ const toInsert = (row: Row): NewDecisionLogRow => ({
 });
 
 const newestFirst = (a: Row, b: Row) =>
-  b.decided_at.getTime() - a.decided_at.getTime() || (a.decision_id < b.decision_id ? 1 : a.decision_id > b.decision_id ? -1 : 0);
+  b.decided_at.getTime() - a.decided_at.getTime() ||
+  (a.decision_id < b.decision_id ? 1 : a.decision_id > b.decision_id ? -1 : 0);
 
 t.test('given 400 logged decisions over five days', async (t) => {
   const { app, database } = await buildTestApp(t);
   const rows = generate(400);
   await insertDecisionLogRows(database.db, rows.map(toInsert));
   const logs = await makeToken(database.db, ['logs']);
-  const get = (url: string, token = logs) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
+  const get = (url: string, token = logs) =>
+    app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
 
   /** Every page of a query, following next_cursor. */
   const allPages = async (query: string, limit: number) => {
@@ -101,15 +114,26 @@ t.test('given 400 logged decisions over five days', async (t) => {
     [`until=${until.toISOString()}`, (r) => r.decided_at < until],
     [
       `subject_id=cal&allow=false&reason_code=client_not_allocated&since=${since.toISOString()}&until=${until.toISOString()}`,
-      (r) => r.subject_id === 'cal' && r.allow === false && r.reason_codes.includes('client_not_allocated') && r.decided_at >= since && r.decided_at < until,
+      (r) =>
+        r.subject_id === 'cal' &&
+        r.allow === false &&
+        r.reason_codes.includes('client_not_allocated') &&
+        r.decided_at >= since &&
+        r.decided_at < until,
     ],
   ];
   for (const [query, keep] of filters) {
-    t.test(`when filtered by "${query || 'nothing'}" and paged, then every match comes once, newest first`, async (t) => {
-      const expected = rows.filter(keep).sort(newestFirst).map((r) => r.decision_id);
-      t.ok(expected.length > 0, `the data set has matches (${expected.length})`);
-      t.same(await allPages(query, 23), expected);
-    });
+    t.test(
+      `when filtered by "${query || 'nothing'}" and paged, then every match comes once, newest first`,
+      async (t) => {
+        const expected = rows
+          .filter(keep)
+          .sort(newestFirst)
+          .map((r) => r.decision_id);
+        t.ok(expected.length > 0, `the data set has matches (${expected.length})`);
+        t.same(await allPages(query, 23), expected);
+      },
+    );
   }
 
   t.test('when no limit is given, then a page holds 100 entries', async (t) => {
@@ -126,7 +150,13 @@ t.test('given 400 logged decisions over five days', async (t) => {
   t.test('when one entry is asked for by id, then it comes back whole; an unknown id is 404', async (t) => {
     const row = rows[17] as Row;
     const entry = (await get(`/v1/decisions/${row.decision_id}`)).json();
-    t.match(entry, { decision_id: row.decision_id, subject: { id: row.subject_id }, action: row.action, reason_codes: row.reason_codes, input: { action: row.action } });
+    t.match(entry, {
+      decision_id: row.decision_id,
+      subject: { id: row.subject_id },
+      action: row.action,
+      reason_codes: row.reason_codes,
+      input: { action: row.action },
+    });
     const missing = await get(`/v1/decisions/${randomUUID()}`);
     t.equal(missing.statusCode, 404);
     t.equal(missing.json().error.code, 'decision_not_found');

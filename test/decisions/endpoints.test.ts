@@ -21,13 +21,26 @@ t.test('given the fixture data set', async (t) => {
     ];
     const response = await post('/v1/decide/batch', { requests });
     t.equal(response.statusCode, 200);
-    const { results } = response.json() as { results: Array<{ allow: boolean; reasons: Array<{ code: string }>; decision_id: string }> };
-    t.same(results.map((r) => r.allow), [true, false, false, false]);
-    t.same(results.map((r) => r.reasons.map((x) => x.code)).slice(1), [['client_not_allocated'], ['unknown_subject'], ['client_not_allocated', 'ledger_access_required']]);
+    const { results } = response.json() as {
+      results: Array<{ allow: boolean; reasons: Array<{ code: string }>; decision_id: string }>;
+    };
+    t.same(
+      results.map((r) => r.allow),
+      [true, false, false, false],
+    );
+    t.same(results.map((r) => r.reasons.map((x) => x.code)).slice(1), [
+      ['client_not_allocated'],
+      ['unknown_subject'],
+      ['client_not_allocated', 'ledger_access_required'],
+    ]);
     t.equal(new Set(results.map((r) => r.decision_id)).size, 4, 'each has its own decision id');
     for (const [i, request] of requests.entries()) {
       const single = (await post('/v1/decide', request)).json() as { allow: boolean; reasons: unknown };
-      t.same({ allow: single.allow, reasons: single.reasons }, { allow: results[i]?.allow, reasons: results[i]?.reasons }, `item ${i} matches /v1/decide`);
+      t.same(
+        { allow: single.allow, reasons: single.reasons },
+        { allow: results[i]?.allow, reasons: results[i]?.reasons },
+        `item ${i} matches /v1/decide`,
+      );
     }
   });
 
@@ -39,7 +52,12 @@ t.test('given the fixture data set', async (t) => {
   });
 
   t.test('when a user lists the clients they may view, then the greyed-out ones come with why', async (t) => {
-    const response = await post('/v1/resources/query', { subject: { id: 'std_ls' }, action: 'client.view', resource_type: 'client', include_denied: true });
+    const response = await post('/v1/resources/query', {
+      subject: { id: 'std_ls' },
+      action: 'client.view',
+      resource_type: 'client',
+      include_denied: true,
+    });
     t.equal(response.statusCode, 200);
     const body = response.json();
     t.same(body.allowed, ['c_myob', 'c_xero']);
@@ -47,31 +65,61 @@ t.test('given the fixture data set', async (t) => {
       { id: 'c_none', reasons: [{ code: 'client_not_allocated', message: body.denied[0].reasons[0].message }] },
       { id: 'c_qb', reasons: [{ code: 'client_not_allocated', message: body.denied[1].reasons[0].message }] },
       { id: 'c_xero2', reasons: [{ code: 'ledger_access_required', message: body.denied[2].reasons[0].message }] },
-      { id: 'c_xero3', reasons: [
-        { code: 'client_not_allocated', message: body.denied[3].reasons[0].message },
-        { code: 'ledger_access_required', message: body.denied[3].reasons[1].message },
-      ] },
+      {
+        id: 'c_xero3',
+        reasons: [
+          { code: 'client_not_allocated', message: body.denied[3].reasons[0].message },
+          { code: 'ledger_access_required', message: body.denied[3].reasons[1].message },
+        ],
+      },
     ]);
-    const plain = (await post('/v1/resources/query', { subject: { id: 'std_ls' }, action: 'client.view', resource_type: 'client' })).json();
+    const plain = (
+      await post('/v1/resources/query', { subject: { id: 'std_ls' }, action: 'client.view', resource_type: 'client' })
+    ).json();
     t.same(plain.allowed, ['c_myob', 'c_xero']);
     t.notOk('denied' in plain, 'denied only when asked');
   });
 
   t.test('when the list query is asked for each client, then it agrees with /v1/decide', async (t) => {
     for (const subject of ['pa', 'ca', 'ca_sel', 'std_sel', 'std_la', 'std_ls', 'ea', 'sus']) {
-      const listed = (await post('/v1/resources/query', { subject: { id: subject }, action: 'client.edit', resource_type: 'client', include_denied: true })).json();
+      const listed = (
+        await post('/v1/resources/query', {
+          subject: { id: subject },
+          action: 'client.edit',
+          resource_type: 'client',
+          include_denied: true,
+        })
+      ).json();
       const allowed: string[] = [];
       for (const id of ['c_myob', 'c_none', 'c_qb', 'c_xero', 'c_xero2', 'c_xero3']) {
-        const single = (await post('/v1/decide', { subject: { id: subject }, action: 'client.edit', resource: { type: 'client', id } })).json();
+        const single = (
+          await post('/v1/decide', {
+            subject: { id: subject },
+            action: 'client.edit',
+            resource: { type: 'client', id },
+          })
+        ).json();
         if (single.allow) allowed.push(id);
-        else t.same(listed.denied.find((d: { id: string }) => d.id === id)?.reasons, single.reasons, `${subject} ${id} reasons`);
+        else
+          t.same(
+            listed.denied.find((d: { id: string }) => d.id === id)?.reasons,
+            single.reasons,
+            `${subject} ${id} reasons`,
+          );
       }
       t.same(listed.allowed, allowed, `${subject}: same allowed list`);
     }
   });
 
   t.test('when an unknown subject lists clients, then nothing is listed', async (t) => {
-    const body = (await post('/v1/resources/query', { subject: { id: 'ghost' }, action: 'client.view', resource_type: 'client', include_denied: true })).json();
+    const body = (
+      await post('/v1/resources/query', {
+        subject: { id: 'ghost' },
+        action: 'client.view',
+        resource_type: 'client',
+        include_denied: true,
+      })
+    ).json();
     t.same({ allowed: body.allowed, denied: body.denied }, { allowed: [], denied: [] });
   });
 
@@ -81,7 +129,10 @@ t.test('given the fixture data set', async (t) => {
     t.equal(response.statusCode, 200);
     const body = response.json();
     t.equal(body.result.allow, false);
-    t.same(body.result.reasons.map((r: { code: string }) => r.code), ['ledger_access_required']);
+    t.same(
+      body.result.reasons.map((r: { code: string }) => r.code),
+      ['ledger_access_required'],
+    );
     t.equal(body.decision_id, body.result.decision_id);
   });
 
@@ -99,6 +150,9 @@ t.test('given the fixture data set', async (t) => {
       { subject: { id: 'std_sel' }, action: 'client.view', resource: { type: 'client', id: 'c_qb' } },
     );
     t.equal(refused.allow, false);
-    t.same(refused.reasons.map((r) => r.code), ['client_not_allocated']);
+    t.same(
+      refused.reasons.map((r) => r.code),
+      ['client_not_allocated'],
+    );
   });
 });

@@ -17,54 +17,85 @@ const listQuery = (app: FastifyInstance, token: string, subject: string) =>
     payload: { subject: { id: subject }, action: 'client.view', resource_type: 'client' },
   });
 
-t.test('given FACT_CACHE_MAX_ENTRIES=100, then a client list is kept while it weighs (one per client) within the bound, and loaded every time beyond it', async (t) => {
-  const feed: string[] = [];
-  const { app, database } = await buildTestApp(t, { factCacheMaxEntries: 100 }, { watchFeed: (payload) => feed.push(payload) });
-  await seedFixtures(database.db);
-  await sql`insert into accounts (id, name, kind) values ('big', 'Big Practice', 'practice')`.execute(database.db);
-  await sql`insert into users (id, account_id, account_kind, name, role) values ('big-admin', 'big', 'practice', 'Admin', 'practice_admin')`.execute(database.db);
-  await sql`insert into clients (id, account_id, account_kind, name)
+t.test(
+  'given FACT_CACHE_MAX_ENTRIES=100, then a client list is kept while it weighs (one per client) within the bound, and loaded every time beyond it',
+  async (t) => {
+    const feed: string[] = [];
+    const { app, database } = await buildTestApp(
+      t,
+      { factCacheMaxEntries: 100 },
+      { watchFeed: (payload) => feed.push(payload) },
+    );
+    await seedFixtures(database.db);
+    await sql`insert into accounts (id, name, kind) values ('big', 'Big Practice', 'practice')`.execute(database.db);
+    await sql`insert into users (id, account_id, account_kind, name, role) values ('big-admin', 'big', 'practice', 'Admin', 'practice_admin')`.execute(
+      database.db,
+    );
+    await sql`insert into clients (id, account_id, account_kind, name)
             select 'big-' || i, 'big', 'practice', 'Client ' || i from generate_series(1, 60) i`.execute(database.db);
-  const token = await makeToken(database.db, ['decide']);
-  t.ok(await eventually(async () => app.facts.stats.enabled), 'change feed up');
-  t.ok(await feedCaughtUp(database.db, feed), 'the notifications of the seed are in');
+    const token = await makeToken(database.db, ['decide']);
+    t.ok(await eventually(async () => app.facts.stats.enabled), 'change feed up');
+    t.ok(await feedCaughtUp(database.db, feed), 'the notifications of the seed are in');
 
-  const missesOfSecondAsk = async (subject: string) => {
-    t.equal((await listQuery(app, token, subject)).statusCode, 200);
+    const missesOfSecondAsk = async (subject: string) => {
+      t.equal((await listQuery(app, token, subject)).statusCode, 200);
+      const misses = app.facts.stats.misses;
+      t.equal((await listQuery(app, token, subject)).statusCode, 200);
+      return app.facts.stats.misses - misses;
+    };
+    t.equal(await missesOfSecondAsk('pa'), 0, 'the 6 clients of p1: every fact from the cache');
+    t.equal((await listQuery(app, token, 'big-admin')).json().allowed.length, 60);
+    t.equal(
+      await missesOfSecondAsk('big-admin'),
+      1,
+      'the 60 clients of big (over half the bound): the list loaded again, the rest cached',
+    );
+  },
+);
+
+t.test(
+  'given a cold cache, when a batch of 1000 decisions about one subject comes in, then each fact is loaded once, not once per decision',
+  async (t) => {
+    const feed: string[] = [];
+    const { app, database } = await buildTestApp(t, {}, { watchFeed: (payload) => feed.push(payload) });
+    await seedFixtures(database.db);
+    const token = await makeToken(database.db, ['decide']);
+    t.ok(await eventually(async () => app.facts.stats.enabled), 'change feed up');
+    t.ok(await feedCaughtUp(database.db, feed), 'the notifications of the seed are in');
+    const items = [
+      'i_client',
+      'i_client_qb',
+      'claim_std_sel',
+      'receipt_std_sel',
+      'claim_ca',
+      'claim_std_mb',
+      'invoice_std_all',
+    ];
     const misses = app.facts.stats.misses;
-    t.equal((await listQuery(app, token, subject)).statusCode, 200);
-    return app.facts.stats.misses - misses;
-  };
-  t.equal(await missesOfSecondAsk('pa'), 0, 'the 6 clients of p1: every fact from the cache');
-  t.equal((await listQuery(app, token, 'big-admin')).json().allowed.length, 60);
-  t.equal(await missesOfSecondAsk('big-admin'), 1, 'the 60 clients of big (over half the bound): the list loaded again, the rest cached');
-});
-
-t.test('given a cold cache, when a batch of 1000 decisions about one subject comes in, then each fact is loaded once, not once per decision', async (t) => {
-  const feed: string[] = [];
-  const { app, database } = await buildTestApp(t, {}, { watchFeed: (payload) => feed.push(payload) });
-  await seedFixtures(database.db);
-  const token = await makeToken(database.db, ['decide']);
-  t.ok(await eventually(async () => app.facts.stats.enabled), 'change feed up');
-  t.ok(await feedCaughtUp(database.db, feed), 'the notifications of the seed are in');
-  const items = ['i_client', 'i_client_qb', 'claim_std_sel', 'receipt_std_sel', 'claim_ca', 'claim_std_mb', 'invoice_std_all'];
-  const misses = app.facts.stats.misses;
-  const response = await app.inject({
-    method: 'POST',
-    url: '/v1/decide/batch',
-    headers: { authorization: `Bearer ${token}` },
-    payload: {
-      requests: Array.from({ length: 1000 }, (_, i) => ({ subject: { id: 'std_mb' }, action: 'item.view', resource: { type: 'item', id: items[i % items.length] } })),
-    },
-  });
-  t.equal(response.statusCode, 200);
-  const results = response.json().results as Array<{ error?: unknown }>;
-  t.equal(results.length, 1000);
-  t.ok(results.every((r) => r.error === undefined), 'each one decided');
-  // The token, the user, the account, 7 items, 2 clients, the user's allocations and ledger access.
-  const loaded = app.facts.stats.misses - misses;
-  t.ok(loaded <= 14, `${loaded} loads`);
-});
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/decide/batch',
+      headers: { authorization: `Bearer ${token}` },
+      payload: {
+        requests: Array.from({ length: 1000 }, (_, i) => ({
+          subject: { id: 'std_mb' },
+          action: 'item.view',
+          resource: { type: 'item', id: items[i % items.length] },
+        })),
+      },
+    });
+    t.equal(response.statusCode, 200);
+    const results = response.json().results as Array<{ error?: unknown }>;
+    t.equal(results.length, 1000);
+    t.ok(
+      results.every((r) => r.error === undefined),
+      'each one decided',
+    );
+    // The token, the user, the account, 7 items, 2 clients, the user's allocations and ledger access.
+    const loaded = app.facts.stats.misses - misses;
+    t.ok(loaded <= 14, `${loaded} loads`);
+  },
+);
 
 /** Holds every result of the queries it is plugged into until open() (after the database answered). */
 function gate() {
@@ -95,39 +126,55 @@ function gate() {
   };
 }
 
-t.test('given a load under way when a change to its fact arrives, then the value it loaded is not cached and later callers do not share it', async (t) => {
-  const database = await migratedDatabase(t);
-  await seedFixtures(database.db);
-  const results = gate();
-  results.open();
-  const feed: string[] = [];
-  const store = new FactStore({ ...watchingFeed(database, (payload) => feed.push(payload)), db: database.db.withPlugin(results.plugin) }, 1000);
-  store.start();
-  t.teardown(() => store.stop());
-  t.ok(await eventually(async () => store.stats.enabled), 'change feed up');
-  t.ok(await feedCaughtUp(database.db, feed), 'the notifications of the seed are in');
+t.test(
+  'given a load under way when a change to its fact arrives, then the value it loaded is not cached and later callers do not share it',
+  async (t) => {
+    const database = await migratedDatabase(t);
+    await seedFixtures(database.db);
+    const results = gate();
+    results.open();
+    const feed: string[] = [];
+    const store = new FactStore(
+      { ...watchingFeed(database, (payload) => feed.push(payload)), db: database.db.withPlugin(results.plugin) },
+      1000,
+    );
+    store.start();
+    t.teardown(() => store.stop());
+    t.ok(await eventually(async () => store.stats.enabled), 'change feed up');
+    t.ok(await feedCaughtUp(database.db, feed), 'the notifications of the seed are in');
 
-  results.close();
-  const misses = store.stats.misses;
-  const first = store.user('pa');
-  const second = store.user('pa');
-  t.ok(await eventually(async () => results.held === 1), 'the first load read the database');
-  results.open();
-  t.equal(await first, await second, 'two callers at once: one load, one value');
-  t.equal(store.stats.misses - misses, 1);
-  t.equal(store.stats.coalesced, 1);
+    results.close();
+    const misses = store.stats.misses;
+    const first = store.user('pa');
+    const second = store.user('pa');
+    t.ok(await eventually(async () => results.held === 1), 'the first load read the database');
+    results.open();
+    t.equal(await first, await second, 'two callers at once: one load, one value');
+    t.equal(store.stats.misses - misses, 1);
+    t.equal(store.stats.coalesced, 1);
 
-  results.close();
-  const before = store.user('std_sel');
-  t.ok(await eventually(async () => results.held === 2), 'a load read the user, still active');
-  const invalidations = store.stats.invalidations;
-  await sql`update users set status = 'suspended' where id = 'std_sel'`.execute(database.db);
-  t.ok(await eventually(async () => store.stats.invalidations > invalidations), 'the change arrived while that load was under way');
-  const after = store.user('std_sel');
-  t.ok(await eventually(async () => results.held === 3), 'a caller after the change loads anew rather than share the load under way');
-  results.open();
-  t.equal((await before)?.status, 'active', 'the load from before the change answers its own caller');
-  t.equal((await after)?.status, 'suspended');
-  t.equal((await store.user('std_sel'))?.status, 'suspended', 'and what is cached is what was loaded after the change');
-  t.equal(store.stats.coalesced, 1, 'nothing shared across the change');
-});
+    results.close();
+    const before = store.user('std_sel');
+    t.ok(await eventually(async () => results.held === 2), 'a load read the user, still active');
+    const invalidations = store.stats.invalidations;
+    await sql`update users set status = 'suspended' where id = 'std_sel'`.execute(database.db);
+    t.ok(
+      await eventually(async () => store.stats.invalidations > invalidations),
+      'the change arrived while that load was under way',
+    );
+    const after = store.user('std_sel');
+    t.ok(
+      await eventually(async () => results.held === 3),
+      'a caller after the change loads anew rather than share the load under way',
+    );
+    results.open();
+    t.equal((await before)?.status, 'active', 'the load from before the change answers its own caller');
+    t.equal((await after)?.status, 'suspended');
+    t.equal(
+      (await store.user('std_sel'))?.status,
+      'suspended',
+      'and what is cached is what was loaded after the change',
+    );
+    t.equal(store.stats.coalesced, 1, 'nothing shared across the change');
+  },
+);

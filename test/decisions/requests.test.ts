@@ -9,15 +9,35 @@ t.test('given the fixture data set', async (t) => {
   const token = await makeToken(database.db, ['decide']);
   const good = { subject: { id: 'pa' }, action: 'client.view', resource: { type: 'client', id: 'c_xero' } };
   const decide = (payload: string | object, headers: Record<string, string> = { authorization: `Bearer ${token}` }) =>
-    app.inject({ method: 'POST', url: '/v1/decide', headers: { 'content-type': 'application/json', ...headers }, payload });
+    app.inject({
+      method: 'POST',
+      url: '/v1/decide',
+      headers: { 'content-type': 'application/json', ...headers },
+      payload,
+    });
 
   const bad: Array<[string, unknown, string, string]> = [
     ['the subject is missing', { action: 'client.view', resource: good.resource }, 'subject', 'subject is required'],
-    ['the subject id breaks the id pattern', { ...good, subject: { id: 'a b' } }, 'subject.id', 'subject.id must be an id'],
+    [
+      'the subject id breaks the id pattern',
+      { ...good, subject: { id: 'a b' } },
+      'subject.id',
+      'subject.id must be an id',
+    ],
     ['the action is a number', { ...good, action: 7 }, 'action', 'action must be string'],
-    ['the resource type is unknown', { ...good, resource: { type: 'planet', id: 'x' } }, 'resource.type', 'resource.type must be equal to one of the allowed values'],
+    [
+      'the resource type is unknown',
+      { ...good, resource: { type: 'planet', id: 'x' } },
+      'resource.type',
+      'resource.type must be equal to one of the allowed values',
+    ],
     ['a top-level field is unknown', { ...good, extra: 1 }, 'extra', 'extra is not an accepted field'],
-    ['the resource id is too long', { ...good, resource: { type: 'client', id: 'x'.repeat(129) } }, 'resource.id', 'resource.id must be an id'],
+    [
+      'the resource id is too long',
+      { ...good, resource: { type: 'client', id: 'x'.repeat(129) } },
+      'resource.id',
+      'resource.id must be an id',
+    ],
   ];
   for (const [when, payload, field, message] of bad) {
     t.test(`when ${when}, then 400 names ${field}`, async (t) => {
@@ -31,7 +51,10 @@ t.test('given the fixture data set', async (t) => {
   }
 
   t.test('when resource attributes carry anything, then they are accepted (they stay open)', async (t) => {
-    const response = await decide({ ...good, resource: { ...good.resource, attributes: { anything: [1, { x: true }] } } });
+    const response = await decide({
+      ...good,
+      resource: { ...good.resource, attributes: { anything: [1, { x: true }] } },
+    });
     t.equal(response.statusCode, 200);
   });
 
@@ -42,7 +65,10 @@ t.test('given the fixture data set', async (t) => {
   });
 
   t.test('when the body is over the size limit, then 413', async (t) => {
-    const response = await decide({ ...good, resource: { ...good.resource, attributes: { blob: 'x'.repeat(5 * 1024 * 1024) } } });
+    const response = await decide({
+      ...good,
+      resource: { ...good.resource, attributes: { blob: 'x'.repeat(5 * 1024 * 1024) } },
+    });
     t.equal(response.statusCode, 413);
     t.equal(response.json().error.code, 'body_too_large');
   });
@@ -76,7 +102,12 @@ t.test('given the fixture data set', async (t) => {
   t.test('when the bootstrap token from the environment is used, then it has every scope', async (t) => {
     const envToken = 'e'.repeat(32);
     const { app: withEnv } = await buildTestApp(t, { adminToken: envToken });
-    const response = await withEnv.inject({ method: 'POST', url: '/v1/decide', headers: { authorization: `Bearer ${envToken}` }, payload: good });
+    const response = await withEnv.inject({
+      method: 'POST',
+      url: '/v1/decide',
+      headers: { authorization: `Bearer ${envToken}` },
+      payload: good,
+    });
     t.equal(response.statusCode, 200);
   });
 

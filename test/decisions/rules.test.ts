@@ -4,10 +4,19 @@ import t from 'tap';
 import { buildTestApp } from '../helpers/app.ts';
 import { makeToken, seedFixtures } from '../helpers/fixtures.ts';
 
-type Row = [subject: string, action: string, resource: { type: string; id?: string; attributes?: Record<string, unknown> }, expected: true | string[]];
+type Row = [
+  subject: string,
+  action: string,
+  resource: { type: string; id?: string; attributes?: Record<string, unknown> },
+  expected: true | string[],
+];
 const client = (id: string) => ({ type: 'client', id });
 const account = (id: string) => ({ type: 'account', id });
-const user = (id: string | undefined, attributes: Record<string, unknown> = {}) => ({ type: 'user', ...(id ? { id } : {}), attributes });
+const user = (id: string | undefined, attributes: Record<string, unknown> = {}) => ({
+  type: 'user',
+  ...(id ? { id } : {}),
+  attributes,
+});
 const item = (id: string) => ({ type: 'item', id });
 
 const rows: Record<string, Row[]> = {
@@ -133,12 +142,21 @@ t.test('given the fixture data set', async (t) => {
         });
         const what = `${subject} ${action} ${resource.type}:${resource.id ?? '(new)'} ${JSON.stringify(resource.attributes ?? {})}`;
         t.equal(response.statusCode, 200, `${what}: status`);
-        const body = response.json() as { allow: boolean; reasons: Array<{ code: string }>; decision_id: string; policy_revision: string };
+        const body = response.json() as {
+          allow: boolean;
+          reasons: Array<{ code: string }>;
+          decision_id: string;
+          policy_revision: string;
+        };
         if (expected === true) {
           t.equal(body.allow, true, `${what}: allowed (${JSON.stringify(body.reasons)})`);
         } else {
           t.equal(body.allow, false, `${what}: refused`);
-          t.same(body.reasons.map((r) => r.code), expected, `${what}: reasons ${expected.join(', ')}`);
+          t.same(
+            body.reasons.map((r) => r.code),
+            expected,
+            `${what}: reasons ${expected.join(', ')}`,
+          );
         }
         t.match(body.decision_id, /^[0-9a-f-]{36}$/);
         t.equal(body.policy_revision, app.policy.engine?.revision);

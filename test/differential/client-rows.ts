@@ -9,6 +9,18 @@ const ROW_KEYS = ['account_id', 'allocated', 'attributes', 'found', 'id', 'ledge
 export function clientRow(resource: Json | undefined): ClientTuple | null {
   if (!isJsonObject(resource) || Object.keys(resource).sort().join() !== ROW_KEYS) return null;
   const attributes = resource.attributes;
-  if (resource.type !== 'client' || resource.found !== true || !isJsonObject(attributes) || Object.keys(attributes).length > 0) return null;
-  return [resource.id, resource.account_id, resource.ledger, resource.allocated, resource.ledger_access] as unknown as ClientTuple;
+  if (
+    resource.type !== 'client' ||
+    resource.found !== true ||
+    !isJsonObject(attributes) ||
+    Object.keys(attributes).length > 0
+  )
+    return null;
+  return [
+    resource.id,
+    resource.account_id,
+    resource.ledger,
+    resource.allocated,
+    resource.ledger_access,
+  ] as unknown as ClientTuple;
 }

@@ -170,7 +170,13 @@ interface UserFacts {
 }
 
 /** Permissions as the loader gives them for a user stored with none set: every key, off. */
-const NO_PERMISSIONS: Permissions = { add_clients: false, practice_insights: false, manage_business: false, create_expense_claims: false, publishing: 'none' };
+const NO_PERMISSIONS: Permissions = {
+  add_clients: false,
+  practice_insights: false,
+  manage_business: false,
+  create_expense_claims: false,
+  publishing: 'none',
+};
 
 function userResource(facts: UserFacts): JsonObject {
   const resource: JsonObject = {
@@ -337,7 +343,10 @@ class Corpus {
       for (const action of actionsOf('client')) {
         for (const accountId of [ACCOUNT_IDS.business, OTHER_ACCOUNT_IDS.practice]) {
           const resource = { type: 'client', attributes: {}, found: true, ...this.randomClient(accountId) };
-          this.add(`client ${action} business role=${role} client account=${accountId}`, request(action, subj, account('business'), resource));
+          this.add(
+            `client ${action} business role=${role} client account=${accountId}`,
+            request(action, subj, account('business'), resource),
+          );
         }
       }
     }
@@ -345,7 +354,12 @@ class Corpus {
     for (const role of ROLES.practice) {
       const subj = this.randomSubject('practice', role);
       for (const action of actionsOf('client')) {
-        const resource = { type: 'client', attributes: {}, found: true, ...this.randomClient(OTHER_ACCOUNT_IDS.practice) };
+        const resource = {
+          type: 'client',
+          attributes: {},
+          found: true,
+          ...this.randomClient(OTHER_ACCOUNT_IDS.practice),
+        };
         this.add(`client ${action} role=${role} other practice`, request(action, subj, account('practice'), resource));
       }
     }
@@ -372,7 +386,13 @@ class Corpus {
     profiles.push({ name: 'empty', permissions: {} });
     profiles.push({
       name: 'all-null',
-      permissions: { add_clients: null, practice_insights: null, manage_business: null, create_expense_claims: null, publishing: null },
+      permissions: {
+        add_clients: null,
+        practice_insights: null,
+        manage_business: null,
+        create_expense_claims: null,
+        publishing: null,
+      },
     });
     for (const kind of KINDS) {
       for (const role of ROLES[kind]) {
@@ -453,7 +473,10 @@ class Corpus {
               role: rng.pick(ROLES[otherKind]),
               mode: this.randomMode(otherKind),
             });
-            this.add(`user ${action} ${kind} role=${role} other ${otherKind} account`, request(action, subj, account(kind), target));
+            this.add(
+              `user ${action} ${kind} role=${role} other ${otherKind} account`,
+              request(action, subj, account(kind), target),
+            );
           }
         }
       }
@@ -469,7 +492,9 @@ class Corpus {
     for (const role of ROLES.practice) {
       const subj = this.randomSubject('practice', role);
       for (const mode of MODES) {
-        const cases: { name: string; client: JsonObject }[] = [{ name: 'missing', client: { id: 'cl-missing', found: false } }];
+        const cases: { name: string; client: JsonObject }[] = [
+          { name: 'missing', client: { id: 'cl-missing', found: false } },
+        ];
         for (const ledger of LEDGERS) {
           for (const ledgerAccess of BOOLS) {
             for (const accountId of [ACCOUNT_IDS.practice, OTHER_ACCOUNT_IDS.practice]) {
@@ -499,11 +524,23 @@ class Corpus {
             attributes: { client_id: client.id as string },
             attributeClient: client,
           });
-          this.add(`user ${action} role=${role} target=${targetRole} self=${self} target_mode=${mode} client ${name}`, request(action, subj, account('practice'), target));
+          this.add(
+            `user ${action} role=${role} target=${targetRole} self=${self} target_mode=${mode} client ${name}`,
+            request(action, subj, account('practice'), target),
+          );
         }
         // client_id null: nothing is allocated, the loader looks nothing up.
-        const target = userResource({ id: 'u-target-standard', accountId: ACCOUNT_IDS.practice, role: 'standard', mode, attributes: { client_id: null } });
-        this.add(`user ${action} role=${role} target_mode=${mode} client_id=null`, request(action, subj, account('practice'), target));
+        const target = userResource({
+          id: 'u-target-standard',
+          accountId: ACCOUNT_IDS.practice,
+          role: 'standard',
+          mode,
+          attributes: { client_id: null },
+        });
+        this.add(
+          `user ${action} role=${role} target_mode=${mode} client_id=null`,
+          request(action, subj, account('practice'), target),
+        );
       }
     }
     // The loader looks attributes.client_id up for every user action; only client access edits take
@@ -532,7 +569,10 @@ class Corpus {
             attributes: { client_id: 'cl-y', ...(other === 'user.update' ? { role: rng.pick(ROLES.practice) } : {}) },
             attributeClient: client,
           });
-          this.add(`user ${other} role=${role} attributes.client_id found=${found}`, request(other, subj, account('practice'), target));
+          this.add(
+            `user ${other} role=${role} attributes.client_id found=${found}`,
+            request(other, subj, account('practice'), target),
+          );
         }
       }
     }
@@ -541,10 +581,27 @@ class Corpus {
       const subj = this.randomSubject('business', role);
       for (const found of BOOLS) {
         const client: JsonObject = found
-          ? { id: 'cl-x', found: true, account_id: ACCOUNT_IDS.business, ledger: 'xero', ledger_access: false, subject_allocated: false, subject_ledger_access: false }
+          ? {
+              id: 'cl-x',
+              found: true,
+              account_id: ACCOUNT_IDS.business,
+              ledger: 'xero',
+              ledger_access: false,
+              subject_allocated: false,
+              subject_ledger_access: false,
+            }
           : { id: 'cl-x', found: false };
-        const target = userResource({ id: 'u-target-b', accountId: ACCOUNT_IDS.business, role: 'standard', attributes: { client_id: 'cl-x' }, attributeClient: client });
-        this.add(`user ${action} business role=${role} client found=${found}`, request(action, subj, account('business'), target));
+        const target = userResource({
+          id: 'u-target-b',
+          accountId: ACCOUNT_IDS.business,
+          role: 'standard',
+          attributes: { client_id: 'cl-x' },
+          attributeClient: client,
+        });
+        this.add(
+          `user ${action} business role=${role} client found=${found}`,
+          request(action, subj, account('business'), target),
+        );
       }
     }
   }
@@ -666,12 +723,19 @@ class Corpus {
       for (const manageBusiness of BOOLS) {
         for (const createClaims of BOOLS) {
           for (const publishing of PUBLISHING) {
-            const permissions = { ...this.randomPermissions(), manage_business: manageBusiness, create_expense_claims: createClaims, publishing };
+            const permissions = {
+              ...this.randomPermissions(),
+              manage_business: manageBusiness,
+              create_expense_claims: createClaims,
+              publishing,
+            };
             const subj = this.randomSubject(kind, role, { permissions });
             for (const action of ['user.create', 'user.update']) {
               for (let i = 0; i < 4; i++) {
                 const proposal = rng.pick(proposals);
-                const attributes: JsonObject = { permissions: rng.bool(0.05) ? rng.pick([null, 'all', [true]]) : proposal };
+                const attributes: JsonObject = {
+                  permissions: rng.bool(0.05) ? rng.pick([null, 'all', [true]]) : proposal,
+                };
                 const resource =
                   action === 'user.create'
                     ? userCreateResource(attributes)
@@ -755,9 +819,14 @@ class Corpus {
                   accountId: ACCOUNT_IDS.practice,
                   role: 'standard',
                   attributes,
-                  ...(typeof proposed === 'string' && name === 'client_id' ? { attributeClient: { id: proposed, found: false } } : {}),
+                  ...(typeof proposed === 'string' && name === 'client_id'
+                    ? { attributeClient: { id: proposed, found: false } }
+                    : {}),
                 });
-          this.add(`delegation takes ${action} ${name}=${JSON.stringify(proposed)}`, request(action, subj, account('practice'), resource));
+          this.add(
+            `delegation takes ${action} ${name}=${JSON.stringify(proposed)}`,
+            request(action, subj, account('practice'), resource),
+          );
         }
       }
     }
@@ -769,12 +838,30 @@ class Corpus {
     for (const kind of KINDS) {
       for (const role of ROLES[kind]) {
         const subj = this.randomSubject(kind, role);
-        const own = userResource({ id: 'u-colleague', accountId: ACCOUNT_IDS[kind], role: 'standard', attributes: { role: 'standard' } });
-        const foreign = userResource({ id: 'u-elsewhere', accountId: OTHER_ACCOUNT_IDS[kind], role: 'standard', attributes: {} });
+        const own = userResource({
+          id: 'u-colleague',
+          accountId: ACCOUNT_IDS[kind],
+          role: 'standard',
+          attributes: { role: 'standard' },
+        });
+        const foreign = userResource({
+          id: 'u-elsewhere',
+          accountId: OTHER_ACCOUNT_IDS[kind],
+          role: 'standard',
+          attributes: {},
+        });
         const nobody = { type: 'user', id: 'u-nobody', attributes: {}, found: false };
         const bare = { type: 'user', id: 'u-bare', attributes: { role: 'standard' } };
-        for (const [name, resource] of [['own', own], ['foreign', foreign], ['nobody', nobody], ['bare', bare]] as const) {
-          this.add(`delegation create with id ${kind} role=${role} id=${name}`, request('user.create', subj, account(kind), resource));
+        for (const [name, resource] of [
+          ['own', own],
+          ['foreign', foreign],
+          ['nobody', nobody],
+          ['bare', bare],
+        ] as const) {
+          this.add(
+            `delegation create with id ${kind} role=${role} id=${name}`,
+            request('user.create', subj, account(kind), resource),
+          );
         }
       }
     }
@@ -794,7 +881,11 @@ class Corpus {
             for (const action of actionsOf('item')) {
               for (const itemKind of ITEM_KINDS) {
                 for (const own of BOOLS) {
-                  const item = itemResource({ accountId: ACCOUNT_IDS[kind], owner: own ? subjectId : 'u-colleague', kind: itemKind });
+                  const item = itemResource({
+                    accountId: ACCOUNT_IDS[kind],
+                    owner: own ? subjectId : 'u-colleague',
+                    kind: itemKind,
+                  });
                   this.add(
                     `item ${action} ${kind} role=${role} manage_business=${manageBusiness} publishing=${publishing} kind=${itemKind} own=${own}`,
                     request(action, subj, account(kind), item),
@@ -807,7 +898,11 @@ class Corpus {
         // Items of another account.
         const subj = this.randomSubject(kind, role);
         for (const action of actionsOf('item')) {
-          const other = itemResource({ accountId: OTHER_ACCOUNT_IDS[kind], owner: subj.id as string, kind: rng.pick(ITEM_KINDS) });
+          const other = itemResource({
+            accountId: OTHER_ACCOUNT_IDS[kind],
+            owner: subj.id as string,
+            kind: rng.pick(ITEM_KINDS),
+          });
           this.add(`item ${action} ${kind} role=${role} other account`, request(action, subj, account(kind), other));
         }
       }
@@ -823,7 +918,12 @@ class Corpus {
                 const itemKind = rng.pick(ITEM_KINDS);
                 const own = rng.bool(0.4);
                 const client = clientFacts({ ledger, allocated, ledgerAccess });
-                const item = itemResource({ accountId: ACCOUNT_IDS.practice, owner: own ? subjectId : 'u-colleague', kind: itemKind, client });
+                const item = itemResource({
+                  accountId: ACCOUNT_IDS.practice,
+                  owner: own ? subjectId : 'u-colleague',
+                  kind: itemKind,
+                  client,
+                });
                 this.add(
                   `item ${action} client item role=${role} mode=${mode} ledger=${ledger} allocated=${allocated} ledger_access=${ledgerAccess} kind=${itemKind} own=${own}`,
                   request(action, subj, account('practice'), item),
@@ -838,7 +938,12 @@ class Corpus {
     for (const role of ROLES.business) {
       const subj = this.randomSubject('business', role);
       for (const action of actionsOf('item')) {
-        const item = itemResource({ accountId: ACCOUNT_IDS.business, owner: subj.id as string, kind: 'expense_claim', client: this.randomClient(ACCOUNT_IDS.business) });
+        const item = itemResource({
+          accountId: ACCOUNT_IDS.business,
+          owner: subj.id as string,
+          kind: 'expense_claim',
+          client: this.randomClient(ACCOUNT_IDS.business),
+        });
         this.add(`item ${action} business role=${role} client item`, request(action, subj, account('business'), item));
       }
     }
@@ -862,14 +967,27 @@ class Corpus {
             ['valid', active, account(kind), own()],
             ['suspended', suspended, account(kind), rng.bool(0.25) ? notFound(type, 'r-gone') : own()],
             ['resource not found', maybeSuspended(), account(kind), notFound(type, `r-gone-${rng.int(9)}`)],
-            ['other tenant', maybeSuspended(), account(kind), this.randomResource(type, kind, OTHER_ACCOUNT_IDS[kind], subjectId, action)],
+            [
+              'other tenant',
+              maybeSuspended(),
+              account(kind),
+              this.randomResource(type, kind, OTHER_ACCOUNT_IDS[kind], subjectId, action),
+            ],
           ];
           const wrongType = rng.pick(RESOURCE_TYPES.filter((t) => t !== type));
-          cases.push(['wrong type', maybeSuspended(), account(kind), this.randomResource(wrongType, kind, ACCOUNT_IDS[kind], subjectId, action)]);
+          cases.push([
+            'wrong type',
+            maybeSuspended(),
+            account(kind),
+            this.randomResource(wrongType, kind, ACCOUNT_IDS[kind], subjectId, action),
+          ]);
           const ghost = unknownSubject(`u-ghost-${rng.int(9)}`);
           cases.push(['unknown subject', ghost, null, rng.bool() ? own() : notFound(type, 'r-gone')]);
           for (const [name, subj, acct, resource] of cases) {
-            this.add(`first ${name} action=${JSON.stringify(action)} ${kind} role=${role} type=${String(resource.type)}`, request(action, subj, acct, resource));
+            this.add(
+              `first ${name} action=${JSON.stringify(action)} ${kind} role=${role} type=${String(resource.type)}`,
+              request(action, subj, acct, resource),
+            );
           }
         }
       }
@@ -880,7 +998,12 @@ class Corpus {
   // the wrong type or value.
   malformed(): void {
     const { rng } = this;
-    const valid = request('client.view', this.randomSubject('practice', 'standard'), account('practice'), clientResource({ ledger: 'xero', allocated: true, ledgerAccess: true }));
+    const valid = request(
+      'client.view',
+      this.randomSubject('practice', 'standard'),
+      account('practice'),
+      clientResource({ ledger: 'xero', allocated: true, ledgerAccess: true }),
+    );
     const nonObjects: Json[] = [null, 0, 42, -1.5, '', 'client.view', true, false, [], [valid], {}];
     for (const value of nonObjects) this.add(`malformed non-object ${JSON.stringify(value).slice(0, 40)}`, value);
 
@@ -889,32 +1012,92 @@ class Corpus {
     const standard = this.randomSubject('practice', 'standard', { mode: 'ledger_selected' });
     const businessAdmin = this.randomSubject('business', 'business_admin');
     const userAdmin = this.randomSubject('business', 'user_admin');
-    const restrictedAdmin = this.randomSubject('practice', 'client_admin', { mode: 'ledger_selected', permissions: { publishing: 'expense_claims_only' } });
-    const foundClient = (id: string): JsonObject => ({ id, found: true, account_id: ACCOUNT_IDS.practice, ledger: 'xero', ledger_access: true });
+    const restrictedAdmin = this.randomSubject('practice', 'client_admin', {
+      mode: 'ledger_selected',
+      permissions: { publishing: 'expense_claims_only' },
+    });
+    const foundClient = (id: string): JsonObject => ({
+      id,
+      found: true,
+      account_id: ACCOUNT_IDS.practice,
+      ledger: 'xero',
+      ledger_access: true,
+    });
     // A client access edit of a standard user in mode, allocating client.
     const allocation = (subj: JsonObject, targetId: string, mode: Mode, client: JsonObject) =>
       request(
         'user.client_access.edit',
         subj,
         account('practice'),
-        userResource({ id: targetId, accountId: ACCOUNT_IDS.practice, role: 'standard', mode, attributes: { client_id: client.id as string }, attributeClient: client }),
+        userResource({
+          id: targetId,
+          accountId: ACCOUNT_IDS.practice,
+          role: 'standard',
+          mode,
+          attributes: { client_id: client.id as string },
+          attributeClient: client,
+        }),
       );
-    const client = (facts: Partial<ClientFacts> = {}) => clientFacts({ ledger: 'xero', allocated: true, ledgerAccess: false, ...facts });
+    const client = (facts: Partial<ClientFacts> = {}) =>
+      clientFacts({ ledger: 'xero', allocated: true, ledgerAccess: false, ...facts });
     const bases: [string, JsonObject][] = [
-      ['client.view standard', request('client.view', standard, account('practice'), clientResource({ ledger: 'xero', allocated: true, ledgerAccess: true }))],
-      ['time.push client_admin', request('time.push', clientAdmin, account('practice'), clientResource({ ledger: 'myob', allocated: false, ledgerAccess: false }))],
-      ['settings.edit business_admin', request('settings.edit', businessAdmin, account('business'), accountResource(ACCOUNT_IDS.business, 'business'))],
-      ['client.create standard', request('client.create', standard, account('practice'), accountResource(ACCOUNT_IDS.practice, 'practice'))],
+      [
+        'client.view standard',
+        request(
+          'client.view',
+          standard,
+          account('practice'),
+          clientResource({ ledger: 'xero', allocated: true, ledgerAccess: true }),
+        ),
+      ],
+      [
+        'time.push client_admin',
+        request(
+          'time.push',
+          clientAdmin,
+          account('practice'),
+          clientResource({ ledger: 'myob', allocated: false, ledgerAccess: false }),
+        ),
+      ],
+      [
+        'settings.edit business_admin',
+        request('settings.edit', businessAdmin, account('business'), accountResource(ACCOUNT_IDS.business, 'business')),
+      ],
+      [
+        'client.create standard',
+        request('client.create', standard, account('practice'), accountResource(ACCOUNT_IDS.practice, 'practice')),
+      ],
       [
         'user.update client_admin',
-        request('user.update', clientAdmin, account('practice'), userResource({ id: 'u-t1', accountId: ACCOUNT_IDS.practice, role: 'standard', mode: 'selected', attributes: { role: 'client_admin' } })),
+        request(
+          'user.update',
+          clientAdmin,
+          account('practice'),
+          userResource({
+            id: 'u-t1',
+            accountId: ACCOUNT_IDS.practice,
+            role: 'standard',
+            mode: 'selected',
+            attributes: { role: 'client_admin' },
+          }),
+        ),
       ],
       [
         'user.client_access.edit practice_admin found',
-        allocation(practiceAdmin, 'u-t2', 'ledger_selected', { ...foundClient('cl-9'), subject_allocated: false, subject_ledger_access: true }),
+        allocation(practiceAdmin, 'u-t2', 'ledger_selected', {
+          ...foundClient('cl-9'),
+          subject_allocated: false,
+          subject_ledger_access: true,
+        }),
       ],
-      ['user.client_access.edit client_admin missing client', allocation(clientAdmin, 'u-t3', 'all', { id: 'cl-0', found: false })],
-      ['user.create user_admin', request('user.create', userAdmin, account('business'), userCreateResource({ role: 'standard' }))],
+      [
+        'user.client_access.edit client_admin missing client',
+        allocation(clientAdmin, 'u-t3', 'all', { id: 'cl-0', found: false }),
+      ],
+      [
+        'user.create user_admin',
+        request('user.create', userAdmin, account('business'), userCreateResource({ role: 'standard' })),
+      ],
       [
         'user.update restricted client_admin proposing everything',
         request(
@@ -928,33 +1111,73 @@ class Corpus {
             mode: 'selected',
             permissions: { publishing: 'expense_claims_only' },
             xpm: 'xpm-4',
-            attributes: { role: 'client_admin', client_access_mode: 'ledger_all', permissions: { publishing: 'all' }, status: 'active', xpm_staff_id: 'xpm-5' },
+            attributes: {
+              role: 'client_admin',
+              client_access_mode: 'ledger_all',
+              permissions: { publishing: 'all' },
+              status: 'active',
+              xpm_staff_id: 'xpm-5',
+            },
           }),
         ),
       ],
       [
         'user.create restricted client_admin',
-        request('user.create', restrictedAdmin, account('practice'), userCreateResource({ role: 'client_admin', client_access_mode: 'selected' })),
+        request(
+          'user.create',
+          restrictedAdmin,
+          account('practice'),
+          userCreateResource({ role: 'client_admin', client_access_mode: 'selected' }),
+        ),
       ],
       [
         'user.client_access.edit restricted client_admin',
-        allocation(restrictedAdmin, 'u-t5', 'ledger_selected', { ...foundClient('cl-7'), subject_allocated: true, subject_ledger_access: false }),
+        allocation(restrictedAdmin, 'u-t5', 'ledger_selected', {
+          ...foundClient('cl-7'),
+          subject_allocated: true,
+          subject_ledger_access: false,
+        }),
       ],
       [
         'user.xpm_link.edit client_admin',
-        request('user.xpm_link.edit', clientAdmin, account('practice'), userResource({ id: 'u-t6', accountId: ACCOUNT_IDS.practice, role: 'standard', attributes: { xpm_staff_id: 'xpm-6' } })),
+        request(
+          'user.xpm_link.edit',
+          clientAdmin,
+          account('practice'),
+          userResource({
+            id: 'u-t6',
+            accountId: ACCOUNT_IDS.practice,
+            role: 'standard',
+            attributes: { xpm_staff_id: 'xpm-6' },
+          }),
+        ),
       ],
       [
         'item.publish own standard',
-        request('item.publish', standard, account('practice'), itemResource({ accountId: ACCOUNT_IDS.practice, owner: standard.id as string, kind: 'receipt' })),
+        request(
+          'item.publish',
+          standard,
+          account('practice'),
+          itemResource({ accountId: ACCOUNT_IDS.practice, owner: standard.id as string, kind: 'receipt' }),
+        ),
       ],
       [
         'item.view client item standard',
-        request('item.view', standard, account('practice'), itemResource({ accountId: ACCOUNT_IDS.practice, owner: 'u-colleague', kind: 'invoice', client: client() })),
+        request(
+          'item.view',
+          standard,
+          account('practice'),
+          itemResource({ accountId: ACCOUNT_IDS.practice, owner: 'u-colleague', kind: 'invoice', client: client() }),
+        ),
       ],
       [
         'expense_claim.approve user_admin',
-        request('expense_claim.approve', userAdmin, account('business'), itemResource({ accountId: ACCOUNT_IDS.business, owner: 'u-colleague', kind: 'expense_claim' })),
+        request(
+          'expense_claim.approve',
+          userAdmin,
+          account('business'),
+          itemResource({ accountId: ACCOUNT_IDS.business, owner: 'u-colleague', kind: 'expense_claim' }),
+        ),
       ],
     ];
 
@@ -985,8 +1208,10 @@ interface Mutation {
   add?: boolean;
 }
 
-const m = (path: string, ...values: (Json | typeof REMOVE)[]): Mutation[] => values.map((value) => ({ path: path.split('.'), value }));
-const added = (path: string, ...values: Json[]): Mutation[] => values.map((value) => ({ path: path.split('.'), value, add: true }));
+const m = (path: string, ...values: (Json | typeof REMOVE)[]): Mutation[] =>
+  values.map((value) => ({ path: path.split('.'), value }));
+const added = (path: string, ...values: Json[]): Mutation[] =>
+  values.map((value) => ({ path: path.split('.'), value, add: true }));
 
 const MUTATIONS: readonly Mutation[] = [
   ...m('action', REMOVE, 7, null, ['client.view']),
@@ -994,7 +1219,17 @@ const MUTATIONS: readonly Mutation[] = [
   ...m('subject.id', REMOVE, 5),
   ...m('subject.found', REMOVE, 'true', null, 1),
   ...m('subject.account_id', REMOVE, 3, 'acc-elsewhere'),
-  ...m('subject.role', REMOVE, 'admin', 'PRACTICE_ADMIN', null, 'practice_admin', 'business_admin', 'user_admin', 'client_admin'),
+  ...m(
+    'subject.role',
+    REMOVE,
+    'admin',
+    'PRACTICE_ADMIN',
+    null,
+    'practice_admin',
+    'business_admin',
+    'user_admin',
+    'client_admin',
+  ),
   ...m('subject.status', REMOVE, 'disabled', null),
   ...m('subject.client_access_mode', REMOVE, 'everything', 0, 'ledger_all'),
   ...m('subject.permissions', REMOVE, 'all', [], null),
@@ -1017,7 +1252,14 @@ const MUTATIONS: readonly Mutation[] = [
   ...m('resource.attributes.role', 5, true, REMOVE, 'expense_approver', 'practice_admin'),
   ...added('resource.attributes.client_id', 7, null, 'cl-ghost'),
   ...added('resource.attributes.client_access_mode', 'everything', null, 'all', 3),
-  ...added('resource.attributes.permissions', 'all', null, { manage_business: true }, { publishing: 'lots' }, { billing: true }),
+  ...added(
+    'resource.attributes.permissions',
+    'all',
+    null,
+    { manage_business: true },
+    { publishing: 'lots' },
+    { billing: true },
+  ),
   ...added('resource.attributes.status', 'gone', null, 'suspended'),
   ...added('resource.attributes.xpm_staff_id', 12, null, 'xpm-9'),
   ...m('resource.account_id', REMOVE, 1, 'acc-elsewhere'),

@@ -17,7 +17,12 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import { PolicyEngine, type ClientListInput, type ClientTuple, type PolicyResult } from '../../service/policy/engine.ts';
+import {
+  PolicyEngine,
+  type ClientListInput,
+  type ClientTuple,
+  type PolicyResult,
+} from '../../service/policy/engine.ts';
 import { clientRow } from './client-rows.ts';
 import { generateCorpus, type Entry } from './corpus.ts';
 import { isJsonObject, Prng, type Json, type JsonObject } from './json.ts';
@@ -25,7 +30,9 @@ import { isJsonObject, Prng, type Json, type JsonObject } from './json.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const POLICY_BUILD = join(ROOT, '.build/policy');
 const DEFAULT_FILE = join(ROOT, '.build/golden/decisions.json');
-const { loadPolicySync } = createRequire(import.meta.url)('@open-policy-agent/opa-wasm') as typeof import('@open-policy-agent/opa-wasm');
+const { loadPolicySync } = createRequire(import.meta.url)(
+  '@open-policy-agent/opa-wasm',
+) as typeof import('@open-policy-agent/opa-wasm');
 
 interface ListInput {
   label: string;
@@ -55,7 +62,11 @@ function listInputs(entries: readonly Entry[]): ListInput[] {
   entries.forEach(({ input }) => {
     if (!isJsonObject(input)) return;
     if ('resource' in input) resources.push(input.resource as Json);
-    if (!('resource' in input) || Object.keys(input).some((k) => k !== 'resource' && !(keys as readonly string[]).includes(k))) return;
+    if (
+      !('resource' in input) ||
+      Object.keys(input).some((k) => k !== 'resource' && !(keys as readonly string[]).includes(k))
+    )
+      return;
     const key = JSON.stringify(keys.map((name) => (name in input ? [input[name]] : [])));
     let group = groups.get(key);
     if (group === undefined) {
@@ -75,7 +86,17 @@ function listInputs(entries: readonly Entry[]): ListInput[] {
   const lists: ListInput[] = [...groups.values()].map((input, i) => ({ label: `group ${i}`, input }));
   const rng = new Prng(0x901d);
   const pool = Array.from({ length: 48 }, () => rng.pick(resources));
-  const actions = ['client.view', 'time.push', 'settings.edit', 'client.create', 'user.update', 'user.client_access.edit', 'item.publish', 'expense_claim.approve', 'nope'];
+  const actions = [
+    'client.view',
+    'time.push',
+    'settings.edit',
+    'client.create',
+    'user.update',
+    'user.client_access.edit',
+    'item.publish',
+    'expense_claim.approve',
+    'nope',
+  ];
   let s = 0;
   for (const base of subjects.values()) {
     const action = actions[s % actions.length] as string;
@@ -99,14 +120,22 @@ function requestOf(list: JsonObject, resource: Json): JsonObject {
 function evaluateAll(engine: PolicyEngine, entries: readonly Entry[], lists: readonly ListInput[]): Golden {
   const sdk = loadPolicySync(readFileSync(join(POLICY_BUILD, 'policy.wasm')), { initial: 16, maximum: 16384 });
   // As the engine passes it: a falsy input as JSON bytes, so the SDK does not drop it.
-  const raw = entries.map(({ input }) =>
-    sdk.evaluate(input ? input : new TextEncoder().encode(JSON.stringify(input)).buffer, 'clearance/decision') as unknown,
+  const raw = entries.map(
+    ({ input }) =>
+      sdk.evaluate(
+        input ? input : new TextEncoder().encode(JSON.stringify(input)).buffer,
+        'clearance/decision',
+      ) as unknown,
   );
   const singles = entries.map(({ input }) => engine.decide(input));
   const listResults = lists.map(({ input }) =>
     Array.isArray(input.resources) ? input.resources.map((resource) => engine.decide(requestOf(input, resource))) : [],
   );
-  const corpus = createHash('sha256').update(JSON.stringify(entries)).update(JSON.stringify(lists)).digest('hex').slice(0, 12);
+  const corpus = createHash('sha256')
+    .update(JSON.stringify(entries))
+    .update(JSON.stringify(lists))
+    .digest('hex')
+    .slice(0, 12);
   return { revision: engine.revision, corpus, raw, singles, lists: listResults };
 }
 
@@ -127,33 +156,41 @@ function main(mode: string, file: string): number {
   }
   const golden = JSON.parse(readFileSync(file, 'utf8')) as Golden;
   if (golden.corpus !== now.corpus) {
-    console.log(`golden: the corpus changed (${golden.corpus} recorded, ${now.corpus} now): record again from the old build`);
+    console.log(
+      `golden: the corpus changed (${golden.corpus} recorded, ${now.corpus} now): record again from the old build`,
+    );
     return 1;
   }
   let differences = 0;
   const report = (what: string, expected: unknown, actual: unknown, input: unknown) => {
     differences++;
     if (differences <= 10) {
-      console.log(`DIFF ${what}\n  input    ${JSON.stringify(input)}\n  expected ${JSON.stringify(expected)}\n  actual   ${JSON.stringify(actual)}`);
+      console.log(
+        `DIFF ${what}\n  input    ${JSON.stringify(input)}\n  expected ${JSON.stringify(expected)}\n  actual   ${JSON.stringify(actual)}`,
+      );
     }
   };
   now.raw.forEach((result, i) => {
-    if (!isDeepStrictEqual(result, golden.raw[i])) report(`raw decision #${i} ${entries[i]?.label}`, golden.raw[i], result, entries[i]?.input);
+    if (!isDeepStrictEqual(result, golden.raw[i]))
+      report(`raw decision #${i} ${entries[i]?.label}`, golden.raw[i], result, entries[i]?.input);
   });
   now.singles.forEach((result, i) => {
-    if (!isDeepStrictEqual(result, golden.singles[i])) report(`decision #${i} ${entries[i]?.label}`, golden.singles[i], result, entries[i]?.input);
+    if (!isDeepStrictEqual(result, golden.singles[i]))
+      report(`decision #${i} ${entries[i]?.label}`, golden.singles[i], result, entries[i]?.input);
   });
   // Each resource of a list decided on its own must give what the list gave.
   now.lists.forEach((results, l) => {
     results.forEach((result, i) => {
-      if (!isDeepStrictEqual(result, golden.lists[l]?.[i])) report(`list ${lists[l]?.label} [${i}] decided alone`, golden.lists[l]?.[i], result, null);
+      if (!isDeepStrictEqual(result, golden.lists[l]?.[i]))
+        report(`list ${lists[l]?.label} [${i}] decided alone`, golden.lists[l]?.[i], result, null);
     });
   });
   let rows = 0;
   lists.forEach((list, l) => {
     const expected = golden.lists[l] ?? [];
     const resources = Array.isArray(list.input.resources) ? list.input.resources : [];
-    if (resources.length !== expected.length) report(`list ${list.label}: length`, expected.length, resources.length, list.input);
+    if (resources.length !== expected.length)
+      report(`list ${list.label}: length`, expected.length, resources.length, list.input);
     const at: number[] = [];
     const clients: ClientTuple[] = [];
     resources.forEach((resource, i) => {
@@ -170,7 +207,8 @@ function main(mode: string, file: string): number {
     const results = engine.decideClients(input);
     results.forEach((result, k) => {
       const i = at[k] as number;
-      if (!isDeepStrictEqual(result, expected[i])) report(`list ${list.label} [${i}]`, expected[i], result, requestOf(list.input, resources[i] as Json));
+      if (!isDeepStrictEqual(result, expected[i]))
+        report(`list ${list.label} [${i}]`, expected[i], result, requestOf(list.input, resources[i] as Json));
     });
   });
   console.log(

@@ -31,14 +31,27 @@ const QUERY = [
 
 function unwrap(values: unknown, expected: number, what: string): (Json | undefined)[] {
   if (!Array.isArray(values) || values.length !== expected) {
-    throw new Error(`opa eval answered ${Array.isArray(values) ? values.length : typeof values} ${what} for ${expected} inputs`);
+    throw new Error(
+      `opa eval answered ${Array.isArray(values) ? values.length : typeof values} ${what} for ${expected} inputs`,
+    );
   }
   return values.map((wrapped) => (Array.isArray(wrapped) && wrapped.length === 1 ? (wrapped[0] as Json) : undefined));
 }
 
 function runOne(opa: string, policyDir: string, inputPath: string, outputPath: string): Promise<void> {
   const out = openSync(outputPath, 'w');
-  const args = ['eval', '--format', 'json', '--data', policyDir, '--ignore', '*_test.rego', '--input', inputPath, QUERY];
+  const args = [
+    'eval',
+    '--format',
+    'json',
+    '--data',
+    policyDir,
+    '--ignore',
+    '*_test.rego',
+    '--input',
+    inputPath,
+    QUERY,
+  ];
   return new Promise<void>((resolve, reject) => {
     // stdout goes straight to a file: the parent is busy evaluating wasm and must not have to drain a pipe.
     const child = spawn(opa, args, { stdio: ['ignore', out, 'pipe'] });
@@ -53,13 +66,23 @@ function runOne(opa: string, policyDir: string, inputPath: string, outputPath: s
     child.on('close', (code, signal) => {
       closeSync(out);
       if (code === 0) resolve();
-      else reject(new Error(`opa eval exited with ${signal ?? code}: ${stderr.trim() || readFileSync(outputPath, 'utf8').slice(0, 2000)}`));
+      else
+        reject(
+          new Error(
+            `opa eval exited with ${signal ?? code}: ${stderr.trim() || readFileSync(outputPath, 'utf8').slice(0, 2000)}`,
+          ),
+        );
     });
   });
 }
 
 /** Starts every job at once and resolves with the answers in job order. */
-export async function evaluateWithOpa(opa: string, policyDir: string, jobs: readonly OpaJob[], workDir: string): Promise<OpaAnswer[]> {
+export async function evaluateWithOpa(
+  opa: string,
+  policyDir: string,
+  jobs: readonly OpaJob[],
+  workDir: string,
+): Promise<OpaAnswer[]> {
   const paths = jobs.map((job, i) => {
     const inputPath = join(workDir, `input-${i}.json`);
     writeFileSync(inputPath, JSON.stringify(job));
@@ -68,7 +91,9 @@ export async function evaluateWithOpa(opa: string, policyDir: string, jobs: read
   await Promise.all(paths.map(({ inputPath, outputPath }) => runOne(opa, policyDir, inputPath, outputPath)));
   return jobs.map((job, i) => {
     const { outputPath } = paths[i] as { outputPath: string };
-    const output = JSON.parse(readFileSync(outputPath, 'utf8')) as { result?: { expressions?: { value?: unknown }[] }[] };
+    const output = JSON.parse(readFileSync(outputPath, 'utf8')) as {
+      result?: { expressions?: { value?: unknown }[] }[];
+    };
     const value = output.result?.[0]?.expressions?.[0]?.value as
       | { singles?: unknown; groups?: unknown; messages?: Json; precheck_disagrees?: unknown }
       | undefined;

@@ -51,7 +51,8 @@ function buildGroups(entries: readonly Entry[]): Group[] {
   const byKey = new Map<string, number[]>();
   entries.forEach(({ input }, index) => {
     if (!isJsonObject(input) || clientRow(input.resource) === null) return;
-    if (Object.keys(input).some((key) => key !== 'resource' && !(GROUP_KEYS as readonly string[]).includes(key))) return;
+    if (Object.keys(input).some((key) => key !== 'resource' && !(GROUP_KEYS as readonly string[]).includes(key)))
+      return;
     const key = JSON.stringify(GROUP_KEYS.map((name) => (name in input ? [input[name]] : [])));
     const members = byKey.get(key);
     if (members) members.push(index);
@@ -65,7 +66,9 @@ function buildGroups(entries: readonly Entry[]): Group[] {
       const first = entries[chunk[0] as number]?.input as JsonObject;
       const input: JsonObject = {};
       for (const name of GROUP_KEYS) if (name in first) input[name] = first[name] as Json;
-      input.clients = chunk.map((index) => clientRow(((entries[index]?.input ?? {}) as JsonObject).resource as Json) as unknown as Json);
+      input.clients = chunk.map(
+        (index) => clientRow(((entries[index]?.input ?? {}) as JsonObject).resource as Json) as unknown as Json,
+      );
       groups.push({ members: chunk, input });
     }
   }
@@ -110,14 +113,24 @@ async function main(opa: string): Promise<number> {
   const singles = entries.map((e) => e.input);
   const groups = buildGroups(entries);
   // Two decision lists with no resources at all: both evaluators must answer [].
-  const sample = entries.find(({ input }) => isJsonObject(input) && isJsonObject(input.subject) && input.subject.found === true);
+  const sample = entries.find(
+    ({ input }) => isJsonObject(input) && isJsonObject(input.subject) && input.subject.found === true,
+  );
   const known = (sample?.input ?? {}) as JsonObject;
   const emptyLists: JsonObject[] = [
     { action: known.action ?? null, subject: known.subject ?? null, account: known.account ?? null, clients: [] },
     { action: 'users.list', subject: { id: 'u-ghost', found: false }, account: null, clients: [] },
   ];
   // Rows that stand for no client resource: only the two evaluators can be compared.
-  const oddRows: Json[] = [null, 'c1', 7, [], ['c1', 'acc-practice-1', 'xero', true], ['c1', 'acc-practice-1', 'xero', true, false, 'x'], { id: 'c1' }];
+  const oddRows: Json[] = [
+    null,
+    'c1',
+    7,
+    [],
+    ['c1', 'acc-practice-1', 'xero', true],
+    ['c1', 'acc-practice-1', 'xero', true, false, 'x'],
+    { id: 'c1' },
+  ];
   const oddLists: JsonObject[] = [
     { action: 'client.view', subject: known.subject ?? null, account: known.account ?? null, clients: oddRows },
     { action: 'user.create', subject: known.subject ?? null, account: known.account ?? null, clients: oddRows },
@@ -178,10 +191,14 @@ async function main(opa: string): Promise<number> {
   const opaSingles = answers.flatMap((a) => a.singles);
   // OPA's lists carry codes; its own messages table turns them into reasons.
   const opaMessages = answers[0]?.messages;
-  const opaReasons = new Map<string, string>(isJsonObject(opaMessages) ? Object.entries(opaMessages).map(([code, message]) => [code, String(message)]) : []);
+  const opaReasons = new Map<string, string>(
+    isJsonObject(opaMessages) ? Object.entries(opaMessages).map(([code, message]) => [code, String(message)]) : [],
+  );
   const opaLists = answers
     .flatMap((a) => a.groups)
-    .map((value, l) => expandList(value, (listInputs[l]?.clients as Json[] | undefined)?.length ?? 0, opaReasons) ?? value);
+    .map(
+      (value, l) => expandList(value, (listInputs[l]?.clients as Json[] | undefined)?.length ?? 0, opaReasons) ?? value,
+    );
 
   // Compare: an input fails when the two evaluators differ on its decision, or when a decision
   // list it belongs to does not repeat its decision, in either evaluator.
@@ -200,7 +217,8 @@ async function main(opa: string): Promise<number> {
   // finds no problem (asked of OPA for every single, by index within its job).
   let offset = 0;
   for (const answer of answers) {
-    for (const i of answer.precheckDisagrees) fail(offset + i, 'validation: the one-pass check disagrees with the full check');
+    for (const i of answer.precheckDisagrees)
+      fail(offset + i, 'validation: the one-pass check disagrees with the full check');
     offset += answer.singles.length;
   }
   groups.forEach((group, g) => {
@@ -210,15 +228,28 @@ async function main(opa: string): Promise<number> {
       const wasm = wasmList[k];
       const go = Array.isArray(opaList) ? opaList[k] : undefined;
       if (!isDeepStrictEqual(wasm, wasmSingles[index])) {
-        fail(index, `decisions[${k}] of list ${g} in wasm ${show(wasm)} differs from its decision ${show(wasmSingles[index])}`);
+        fail(
+          index,
+          `decisions[${k}] of list ${g} in wasm ${show(wasm)} differs from its decision ${show(wasmSingles[index])}`,
+        );
       }
       if (!isDeepStrictEqual(go, opaSingles[index])) {
-        fail(index, `decisions[${k}] of list ${g} in opa ${show(go)} differs from its decision ${show(opaSingles[index])}`);
+        fail(
+          index,
+          `decisions[${k}] of list ${g} in opa ${show(go)} differs from its decision ${show(opaSingles[index])}`,
+        );
       }
     });
-    if (!Array.isArray(opaList) || opaList.length !== group.members.length || wasmList.length !== group.members.length) {
+    if (
+      !Array.isArray(opaList) ||
+      opaList.length !== group.members.length ||
+      wasmList.length !== group.members.length
+    ) {
       const opaCount = Array.isArray(opaList) ? opaList.length : show(opaList);
-      fail(group.members[0] as number, `list ${g}: ${group.members.length} resources, wasm gave ${wasmList.length} decisions, opa ${opaCount}`);
+      fail(
+        group.members[0] as number,
+        `list ${g}: ${group.members.length} resources, wasm gave ${wasmList.length} decisions, opa ${opaCount}`,
+      );
     }
   });
   let shown = 0;
@@ -243,7 +274,9 @@ async function main(opa: string): Promise<number> {
   oddLists.forEach((input, o) => {
     const wasm = wasmLists[groups.length + emptyLists.length + o];
     const go = opaLists[groups.length + emptyLists.length + o];
-    const invalid = (list: unknown) => Array.isArray(list) && list.every((r: PolicyResult) => !r.allow && r.reasons.every((x) => x.code === 'invalid_input'));
+    const invalid = (list: unknown) =>
+      Array.isArray(list) &&
+      list.every((r: PolicyResult) => !r.allow && r.reasons.every((x) => x.code === 'invalid_input'));
     if (isDeepStrictEqual(wasm, go) && Array.isArray(wasm) && wasm.length === oddRows.length && invalid(wasm)) return;
     console.log(`MISMATCH list of odd rows ${JSON.stringify(input)}: wasm ${show(wasm)} opa ${show(go)}`);
     listsFailed++;
@@ -253,7 +286,9 @@ async function main(opa: string): Promise<number> {
     { name: 'lists with no resource or odd rows', inputs: emptyLists.length + oddLists.length, failed: listsFailed },
   ];
   for (const test of tests) {
-    console.log(`${test.failed === 0 ? 'ok' : 'not ok'} - ${test.name}: ${test.inputs} inputs${test.failed === 0 ? '' : `, ${test.failed} mismatched`}`);
+    console.log(
+      `${test.failed === 0 ? 'ok' : 'not ok'} - ${test.name}: ${test.inputs} inputs${test.failed === 0 ? '' : `, ${test.failed} mismatched`}`,
+    );
   }
   const failed = tests.filter((test) => test.failed > 0).length;
   const passed = tests.length - failed;
@@ -268,14 +303,20 @@ async function main(opa: string): Promise<number> {
     for (const { code } of result.reasons) codes.set(code, (codes.get(code) ?? 0) + 1);
   }
   const codeList = [...codes.entries()].sort((a, b) => (a[0] < b[0] ? -1 : 1)).map(([code, n]) => `${code}=${n}`);
-  console.log(`outcomes (wasm): ${allowed} allowed, ${wasmSingles.length - allowed} denied; ${codes.size} distinct reason codes: ${codeList.join(' ')}`);
+  console.log(
+    `outcomes (wasm): ${allowed} allowed, ${wasmSingles.length - allowed} denied; ${codes.size} distinct reason codes: ${codeList.join(' ')}`,
+  );
   const sanity: string[] = [];
-  if (entries.length < MIN_INPUTS) sanity.push(`only ${entries.length} inputs compared (at least ${MIN_INPUTS} required)`);
+  if (entries.length < MIN_INPUTS)
+    sanity.push(`only ${entries.length} inputs compared (at least ${MIN_INPUTS} required)`);
   if (allowed === 0) sanity.push('no input was allowed');
-  if (codes.size < MIN_REASON_CODES) sanity.push(`only ${codes.size} distinct reason codes (at least ${MIN_REASON_CODES} required)`);
+  if (codes.size < MIN_REASON_CODES)
+    sanity.push(`only ${codes.size} distinct reason codes (at least ${MIN_REASON_CODES} required)`);
   for (const message of sanity) console.log(`SANITY FAILED: ${message}`);
 
-  console.log(`differential: ${tests.length} tests over ${inputs} inputs, ${passed} passed, ${failed} failed; ${mismatched} inputs mismatched (${lap(started)})`);
+  console.log(
+    `differential: ${tests.length} tests over ${inputs} inputs, ${passed} passed, ${failed} failed; ${mismatched} inputs mismatched (${lap(started)})`,
+  );
   // A failed sanity check counts as one more failed test, so the totals never read as all green.
   writeResults(passed, failed + sanity.length, inputs);
   return failed > 0 || sanity.length > 0 ? 1 : 0;

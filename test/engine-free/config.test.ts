@@ -13,25 +13,69 @@ t.test('when nothing is set, then the documented defaults apply', async (t) => {
   t.same(config.decisionLog, { mode: 'buffered', retentionDays: 30, queueMax: 50_000 });
   t.equal(config.factCacheMaxEntries, 100_000);
   t.equal(config.workers, 1);
-  t.equal(config.pgliteSharedBuffers, '32MB', 'the embedded engine keeps a quarter of PostgreSQL\'s default in memory');
+  t.equal(config.pgliteSharedBuffers, '32MB', "the embedded engine keeps a quarter of PostgreSQL's default in memory");
 });
 
 const bad: Array<[string, Record<string, string>, RegExp]> = [
   ['PORT is not a number', { PORT: 'abc' }, /^invalid configuration: PORT must be a whole number/],
   ['PORT is out of range', { PORT: '70000' }, /^invalid configuration: PORT /],
   ['DATABASE_URL is not a URL', { DATABASE_URL: 'not a url' }, /^invalid configuration: DATABASE_URL is not a URL/],
-  ['DATABASE_URL is not postgres', { DATABASE_URL: 'mysql://localhost/x' }, /^invalid configuration: DATABASE_URL must start with postgres/],
-  ['DATABASE_URL names no database', { DATABASE_URL: 'postgres://localhost' }, /^invalid configuration: DATABASE_URL names no database/],
+  [
+    'DATABASE_URL is not postgres',
+    { DATABASE_URL: 'mysql://localhost/x' },
+    /^invalid configuration: DATABASE_URL must start with postgres/,
+  ],
+  [
+    'DATABASE_URL names no database',
+    { DATABASE_URL: 'postgres://localhost' },
+    /^invalid configuration: DATABASE_URL names no database/,
+  ],
   ['LOG_LEVEL is unknown', { LOG_LEVEL: 'loud' }, /^invalid configuration: LOG_LEVEL must be one of/],
-  ['the admin token is short', { CLEARANCE_ADMIN_TOKEN: 'short' }, /^invalid configuration: CLEARANCE_ADMIN_TOKEN must be at least 16/],
-  ['DECISION_LOG is unknown', { DECISION_LOG: 'sometimes' }, /^invalid configuration: DECISION_LOG must be one of buffered, durable, off, got "sometimes"$/],
-  ['the retention is zero days', { DECISION_LOG_RETENTION_DAYS: '0' }, /^invalid configuration: DECISION_LOG_RETENTION_DAYS must be a whole number from 1 to 3650/],
-  ['the queue bound is not a number', { DECISION_LOG_QUEUE_MAX: 'lots' }, /^invalid configuration: DECISION_LOG_QUEUE_MAX must be a whole number/],
-  ['the fact cache size is negative', { FACT_CACHE_MAX_ENTRIES: '-1' }, /^invalid configuration: FACT_CACHE_MAX_ENTRIES must be a whole number from 0/],
-  ['CLEARANCE_WORKERS is not a number', { CLEARANCE_WORKERS: 'many', DATABASE_URL: 'postgres://h/db' }, /^invalid configuration: CLEARANCE_WORKERS must be auto or a whole number from 1 to 256, got "many"$/],
-  ['PGLITE_SHARED_BUFFERS has no unit', { PGLITE_SHARED_BUFFERS: '32' }, /^invalid configuration: PGLITE_SHARED_BUFFERS must be a size from 128kB to 1GB such as 32MB, got "32"$/],
-  ['PGLITE_SHARED_BUFFERS is below the floor', { PGLITE_SHARED_BUFFERS: '64kB' }, /^invalid configuration: PGLITE_SHARED_BUFFERS must be a size/],
-  ['CLEARANCE_WORKERS is above 1 with the embedded engine', { CLEARANCE_WORKERS: '2' }, /^invalid configuration: CLEARANCE_WORKERS above 1 needs DATABASE_URL/],
+  [
+    'the admin token is short',
+    { CLEARANCE_ADMIN_TOKEN: 'short' },
+    /^invalid configuration: CLEARANCE_ADMIN_TOKEN must be at least 16/,
+  ],
+  [
+    'DECISION_LOG is unknown',
+    { DECISION_LOG: 'sometimes' },
+    /^invalid configuration: DECISION_LOG must be one of buffered, durable, off, got "sometimes"$/,
+  ],
+  [
+    'the retention is zero days',
+    { DECISION_LOG_RETENTION_DAYS: '0' },
+    /^invalid configuration: DECISION_LOG_RETENTION_DAYS must be a whole number from 1 to 3650/,
+  ],
+  [
+    'the queue bound is not a number',
+    { DECISION_LOG_QUEUE_MAX: 'lots' },
+    /^invalid configuration: DECISION_LOG_QUEUE_MAX must be a whole number/,
+  ],
+  [
+    'the fact cache size is negative',
+    { FACT_CACHE_MAX_ENTRIES: '-1' },
+    /^invalid configuration: FACT_CACHE_MAX_ENTRIES must be a whole number from 0/,
+  ],
+  [
+    'CLEARANCE_WORKERS is not a number',
+    { CLEARANCE_WORKERS: 'many', DATABASE_URL: 'postgres://h/db' },
+    /^invalid configuration: CLEARANCE_WORKERS must be auto or a whole number from 1 to 256, got "many"$/,
+  ],
+  [
+    'PGLITE_SHARED_BUFFERS has no unit',
+    { PGLITE_SHARED_BUFFERS: '32' },
+    /^invalid configuration: PGLITE_SHARED_BUFFERS must be a size from 128kB to 1GB such as 32MB, got "32"$/,
+  ],
+  [
+    'PGLITE_SHARED_BUFFERS is below the floor',
+    { PGLITE_SHARED_BUFFERS: '64kB' },
+    /^invalid configuration: PGLITE_SHARED_BUFFERS must be a size/,
+  ],
+  [
+    'CLEARANCE_WORKERS is above 1 with the embedded engine',
+    { CLEARANCE_WORKERS: '2' },
+    /^invalid configuration: CLEARANCE_WORKERS above 1 needs DATABASE_URL/,
+  ],
 ];
 for (const [when, env, message] of bad) {
   t.test(`when ${when}, then loading fails naming the variable`, async (t) => {
@@ -46,13 +90,23 @@ for (const [when, env, message] of bad) {
 }
 
 t.test('when values are valid, then they are parsed', async (t) => {
-  const config = loadConfig({ PORT: '0', HOST: '0.0.0.0', LOG_LEVEL: 'DEBUG', DATABASE_URL: 'postgresql://u@h:5433/db', CLEARANCE_ADMIN_TOKEN: 'x'.repeat(32) });
+  const config = loadConfig({
+    PORT: '0',
+    HOST: '0.0.0.0',
+    LOG_LEVEL: 'DEBUG',
+    DATABASE_URL: 'postgresql://u@h:5433/db',
+    CLEARANCE_ADMIN_TOKEN: 'x'.repeat(32),
+  });
   t.equal(config.port, 0);
   t.equal(config.host, '0.0.0.0');
   t.equal(config.logLevel, 'debug');
   t.equal(config.databaseUrl, 'postgresql://u@h:5433/db');
   t.equal(config.adminToken, 'x'.repeat(32));
-  const log = loadConfig({ DECISION_LOG: 'Durable', DECISION_LOG_RETENTION_DAYS: '7', DECISION_LOG_QUEUE_MAX: '2000' }).decisionLog;
+  const log = loadConfig({
+    DECISION_LOG: 'Durable',
+    DECISION_LOG_RETENTION_DAYS: '7',
+    DECISION_LOG_QUEUE_MAX: '2000',
+  }).decisionLog;
   t.same(log, { mode: 'durable', retentionDays: 7, queueMax: 2000 });
   t.equal(loadConfig({ FACT_CACHE_MAX_ENTRIES: '0' }).factCacheMaxEntries, 0, 'the cache can be switched off');
   t.equal(loadConfig({ CLEARANCE_WORKERS: '3', DATABASE_URL: 'postgres://h/db' }).workers, 3);

@@ -53,7 +53,10 @@ t.test('when entries are weighed, then the weights held stay within max, and the
   const lru = new Lru<number, number[]>(100, (list) => list.length);
   const sizes = [1, 30, 7, 12, 25, 3, 40, 9, 18, 2, 33, 5];
   for (let i = 0; i < 120; i++) {
-    lru.set(i, Array.from({ length: sizes[i % sizes.length] as number }, () => i));
+    lru.set(
+      i,
+      Array.from({ length: sizes[i % sizes.length] as number }, () => i),
+    );
     t.ok(lru.weight <= 100, `weight ${lru.weight} after ${i + 1}`);
   }
   t.same(lru.get(119), Array(5).fill(119), 'the newest is kept');
@@ -61,27 +64,33 @@ t.test('when entries are weighed, then the weights held stay within max, and the
   t.ok(lru.size < 100 / 2, `fewer entries than an unweighed bound would keep (${lru.size})`);
 });
 
-t.test('when a heavy entry comes in, then lighter ones make room for it, and deletes give their weight back', async (t) => {
-  const lru = new Lru<string, ReadonlySet<number>>(20, (set) => set.size);
-  for (const key of ['a', 'b', 'c']) lru.set(key, new Set([1, 2, 3]));
-  t.equal(lru.weight, 9);
-  lru.set('heavy', new Set(Array.from({ length: 10 }, (_, i) => i)));
-  t.ok(lru.weight <= 20, `weight ${lru.weight}`);
-  t.equal(lru.get('heavy')?.size, 10);
-  lru.delete('heavy');
-  t.ok(lru.weight <= 10, `weight ${lru.weight} once it is deleted`);
-  lru.clear();
-  t.equal(lru.weight, 0);
-});
+t.test(
+  'when a heavy entry comes in, then lighter ones make room for it, and deletes give their weight back',
+  async (t) => {
+    const lru = new Lru<string, ReadonlySet<number>>(20, (set) => set.size);
+    for (const key of ['a', 'b', 'c']) lru.set(key, new Set([1, 2, 3]));
+    t.equal(lru.weight, 9);
+    lru.set('heavy', new Set(Array.from({ length: 10 }, (_, i) => i)));
+    t.ok(lru.weight <= 20, `weight ${lru.weight}`);
+    t.equal(lru.get('heavy')?.size, 10);
+    lru.delete('heavy');
+    t.ok(lru.weight <= 10, `weight ${lru.weight} once it is deleted`);
+    lru.clear();
+    t.equal(lru.weight, 0);
+  },
+);
 
-t.test('when an entry weighs more than half of max, then it is not kept, and the value it replaces is gone', async (t) => {
-  const lru = new Lru<string, number[]>(20, (list) => list.length);
-  lru.set('list', [1, 2]);
-  lru.set('list', Array(11).fill(0));
-  t.equal(lru.get('list'), undefined, 'neither the heavy value nor the one it replaced');
-  lru.set('fits', Array(10).fill(0));
-  t.equal(lru.get('fits')?.length, 10);
-});
+t.test(
+  'when an entry weighs more than half of max, then it is not kept, and the value it replaces is gone',
+  async (t) => {
+    const lru = new Lru<string, number[]>(20, (list) => list.length);
+    lru.set('list', [1, 2]);
+    lru.set('list', Array(11).fill(0));
+    t.equal(lru.get('list'), undefined, 'neither the heavy value nor the one it replaced');
+    lru.set('fits', Array(10).fill(0));
+    t.equal(lru.get('fits')?.length, 10);
+  },
+);
 
 t.test('when entries weigh nothing (an empty set), then each still counts one', async (t) => {
   const lru = new Lru<number, ReadonlySet<string>>(10, (set) => set.size);

@@ -14,7 +14,11 @@ t.test('when a path is removed, then the copy lacks it and the original keeps it
   t.same(masked.input, { ...original.input, account: { id: 'a1' } });
   t.same(applied, [{ op: 'remove', path: '/input/account/name' }]);
   t.equal(original.input.account.name, 'Jo', 'the original is untouched');
-  t.equal((masked.input as typeof original.input).resources, original.input.resources, 'unmasked parts are shared, not copied');
+  t.equal(
+    (masked.input as typeof original.input).resources,
+    original.input.resources,
+    'unmasked parts are shared, not copied',
+  );
 });
 
 t.test('when a value is upserted, then it replaces the old one or is added to its object', async (t) => {

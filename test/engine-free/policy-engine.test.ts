@@ -7,60 +7,146 @@ import t from 'tap';
 import { PolicyEngine, type ClientTuple } from '../../service/policy/engine.ts';
 
 const POLICY_DIR = resolve(import.meta.dirname, '../../.build/policy');
-const { loadPolicySync } = createRequire(import.meta.url)('@open-policy-agent/opa-wasm') as typeof import('@open-policy-agent/opa-wasm');
+const { loadPolicySync } = createRequire(import.meta.url)(
+  '@open-policy-agent/opa-wasm',
+) as typeof import('@open-policy-agent/opa-wasm');
 
 const account = { id: 'a1', kind: 'practice', name: 'Practice' };
 const subject = (role: string, mode: string | null) => ({
-  id: 'u1', found: true, account_id: 'a1', role, status: 'active', client_access_mode: mode,
-  permissions: { add_clients: false, practice_insights: false, manage_business: false, create_expense_claims: false, publishing: 'none' },
+  id: 'u1',
+  found: true,
+  account_id: 'a1',
+  role,
+  status: 'active',
+  client_access_mode: mode,
+  permissions: {
+    add_clients: false,
+    practice_insights: false,
+    manage_business: false,
+    create_expense_claims: false,
+    publishing: 'none',
+  },
   xpm_staff_id: null,
 });
-const client = ([id, account_id, ledger, allocated, ledger_access]: ClientTuple) =>
-  ({ type: 'client', id, attributes: {}, found: true, account_id, ledger, allocated, ledger_access });
+const client = ([id, account_id, ledger, allocated, ledger_access]: ClientTuple) => ({
+  type: 'client',
+  id,
+  attributes: {},
+  found: true,
+  account_id,
+  ledger,
+  allocated,
+  ledger_access,
+});
 
 t.test('given the built policy', async (t) => {
   const engine = PolicyEngine.load(POLICY_DIR);
   const sdk = loadPolicySync(readFileSync(join(POLICY_DIR, 'policy.wasm')));
-  const decision = (input: unknown) => (sdk.evaluate(input, 'clearance/decision') as Array<{ result: unknown }>)[0]?.result;
+  const decision = (input: unknown) =>
+    (sdk.evaluate(input, 'clearance/decision') as Array<{ result: unknown }>)[0]?.result;
 
   t.test('when a request is decided, then the answer is what clearance/decision gives', async (t) => {
     const inputs = [
-      { action: 'client.view', subject: subject('standard', 'ledger_selected'), account, resource: client(['c1', 'a1', 'xero', false, false]) },
-      { action: 'client.view', subject: subject('practice_admin', null), account, resource: client(['c1', 'a1', 'xero', false, false]) },
-      { action: 'client.view', subject: { ...subject('standard', null), status: 'gone' }, account, resource: client(['c1', 'a1', 'sage', 1, false] as unknown as ClientTuple) },
-      { action: 'settings.edit', subject: { id: 'u9', found: false }, account: null, resource: { type: 'account', id: 'a1', found: false } },
+      {
+        action: 'client.view',
+        subject: subject('standard', 'ledger_selected'),
+        account,
+        resource: client(['c1', 'a1', 'xero', false, false]),
+      },
+      {
+        action: 'client.view',
+        subject: subject('practice_admin', null),
+        account,
+        resource: client(['c1', 'a1', 'xero', false, false]),
+      },
+      {
+        action: 'client.view',
+        subject: { ...subject('standard', null), status: 'gone' },
+        account,
+        resource: client(['c1', 'a1', 'sage', 1, false] as unknown as ClientTuple),
+      },
+      {
+        action: 'settings.edit',
+        subject: { id: 'u9', found: false },
+        account: null,
+        resource: { type: 'account', id: 'a1', found: false },
+      },
     ];
     for (const input of inputs) t.same(engine.decide(input), decision(input));
   });
 
   t.test('when the input is falsy, then it is decided as that value, not as a missing input', async (t) => {
     for (const input of [null, 0, '', false]) {
-      t.same(engine.decide(input), { allow: false, reasons: [{ code: 'invalid_input', message: 'input must be an object' }] });
+      t.same(engine.decide(input), {
+        allow: false,
+        reasons: [{ code: 'invalid_input', message: 'input must be an object' }],
+      });
     }
   });
 
   t.test('when the input cannot be written as JSON, then the answer is a policy_error refusal', async (t) => {
     const answer = engine.decide({ action: 'client.view', subject: { id: 1n } });
     t.equal(answer.allow, false);
-    t.same(answer.reasons.map((r) => r.code), ['policy_error']);
+    t.same(
+      answer.reasons.map((r) => r.code),
+      ['policy_error'],
+    );
   });
 
   t.test('when a list of clients is decided, then each client gets the decision of its own request', async (t) => {
     const rows: ClientTuple[] = [
-      ['c1', 'a1', 'xero', true, true], ['c2', 'a1', 'xero', true, false], ['c3', 'a1', 'myob', false, false],
-      ['c4', 'a2', 'none', true, true], ['c5', 'a1', 'quickbooks', true, false],
+      ['c1', 'a1', 'xero', true, true],
+      ['c2', 'a1', 'xero', true, false],
+      ['c3', 'a1', 'myob', false, false],
+      ['c4', 'a2', 'none', true, true],
+      ['c5', 'a1', 'quickbooks', true, false],
     ];
-    for (const [role, mode] of [['standard', 'ledger_selected'], ['client_admin', null], ['practice_admin', null], ['expense_approver', null]] as const) {
-      const results = engine.decideClients({ action: 'client.view', subject: subject(role, mode), account, clients: rows });
-      t.same(results, rows.map((row) => engine.decide({ action: 'client.view', subject: subject(role, mode), account, resource: client(row) })), `${role} ${mode}`);
+    for (const [role, mode] of [
+      ['standard', 'ledger_selected'],
+      ['client_admin', null],
+      ['practice_admin', null],
+      ['expense_approver', null],
+    ] as const) {
+      const results = engine.decideClients({
+        action: 'client.view',
+        subject: subject(role, mode),
+        account,
+        clients: rows,
+      });
+      t.same(
+        results,
+        rows.map((row) =>
+          engine.decide({ action: 'client.view', subject: subject(role, mode), account, resource: client(row) }),
+        ),
+        `${role} ${mode}`,
+      );
     }
   });
 
-  t.test('when a list is larger than the module memory, then the memory grows and every client is decided', async (t) => {
-    const rows = Array.from({ length: 30_000 }, (_, i): ClientTuple => [`client-${i}`, 'a1', i % 2 ? 'xero' : 'myob', i % 3 === 0, i % 5 === 0]);
-    const results = engine.decideClients({ action: 'client.view', subject: subject('standard', 'ledger_all'), account, clients: rows });
-    t.equal(results.length, rows.length);
-    t.notOk(results.some((r) => r.reasons.some((x) => x.code === 'policy_error')));
-    t.same(results[1], engine.decide({ action: 'client.view', subject: subject('standard', 'ledger_all'), account, resource: client(rows[1] as ClientTuple) }));
-  });
+  t.test(
+    'when a list is larger than the module memory, then the memory grows and every client is decided',
+    async (t) => {
+      const rows = Array.from(
+        { length: 30_000 },
+        (_, i): ClientTuple => [`client-${i}`, 'a1', i % 2 ? 'xero' : 'myob', i % 3 === 0, i % 5 === 0],
+      );
+      const results = engine.decideClients({
+        action: 'client.view',
+        subject: subject('standard', 'ledger_all'),
+        account,
+        clients: rows,
+      });
+      t.equal(results.length, rows.length);
+      t.notOk(results.some((r) => r.reasons.some((x) => x.code === 'policy_error')));
+      t.same(
+        results[1],
+        engine.decide({
+          action: 'client.view',
+          subject: subject('standard', 'ledger_all'),
+          account,
+          resource: client(rows[1] as ClientTuple),
+        }),
+      );
+    },
+  );
 });

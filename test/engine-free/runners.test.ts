@@ -48,7 +48,8 @@ function runWith(script: string, args: string[], standIns: Record<string, string
 }
 
 /** A stand-in that prints a file as its output and exits with a code, as the test says. */
-const printing = (file: string, code: number, stderr = '') => `cat ${JSON.stringify(file)}; ${stderr ? `echo ${JSON.stringify(stderr)} >&2; ` : ''}exit ${code}`;
+const printing = (file: string, code: number, stderr = '') =>
+  `cat ${JSON.stringify(file)}; ${stderr ? `echo ${JSON.stringify(stderr)} >&2; ` : ''}exit ${code}`;
 
 /** Writes text to a fresh file; returns its path. */
 function fixture(text: string): string {
@@ -58,7 +59,8 @@ function fixture(text: string): string {
 }
 
 // TAP as tap 21 writes it with --reporter=tap: each file a subtest, its tests subtests of it.
-const assertions = (n: number, indent: string) => Array.from({ length: n }, (_, i) => `${indent}ok ${i + 1} - should be equal`).join('\n');
+const assertions = (n: number, indent: string) =>
+  Array.from({ length: n }, (_, i) => `${indent}ok ${i + 1} - should be equal`).join('\n');
 const PASSING_RUN = `TAP version 14
 1..2
 # Subtest: test/a.test.ts
@@ -130,14 +132,17 @@ ok 2 - test/b.test.ts # time=50ms
 t.test('scripts/test-tap.sh with a stand-in tap', async (t) => {
   const tapSuite = (tapScript: string) => runWith('test-tap.sh', ['stand-in'], { tap: tapScript });
 
-  t.test('when tap prints an error and exits 1 without any TAP, then the suite fails and counts one failure', async (t) => {
-    const run = tapSuite(printing('/dev/null', 1, 'tap: cannot load the TypeScript plugin'));
-    t.not(run.status, 0, run.output);
-    t.match(run.output, /tap stand-in: 0 passed, 1 failed, 0 skipped \(tap exit status 1/);
-    t.match(run.output, /PROBLEM no plan/);
-    t.match(run.output, /tap: cannot load the TypeScript plugin/, 'what tap said is shown');
-    t.equal(run.results('tap-stand-in'), '0 1 0 skipped');
-  });
+  t.test(
+    'when tap prints an error and exits 1 without any TAP, then the suite fails and counts one failure',
+    async (t) => {
+      const run = tapSuite(printing('/dev/null', 1, 'tap: cannot load the TypeScript plugin'));
+      t.not(run.status, 0, run.output);
+      t.match(run.output, /tap stand-in: 0 passed, 1 failed, 0 skipped \(tap exit status 1/);
+      t.match(run.output, /PROBLEM no plan/);
+      t.match(run.output, /tap: cannot load the TypeScript plugin/, 'what tap said is shown');
+      t.equal(run.results('tap-stand-in'), '0 1 0 skipped');
+    },
+  );
 
   t.test('when tap prints a passing run but exits 1, then the suite fails', async (t) => {
     const run = tapSuite(printing(fixture(PASSING_RUN), 1));
@@ -153,24 +158,35 @@ t.test('scripts/test-tap.sh with a stand-in tap', async (t) => {
     t.match(run.output, /0 passed, 1 failed/);
   });
 
-  t.test('when tap exits 0 with its output cut short (a file planned, never reported), then the suite fails', async (t) => {
-    const cut = PASSING_RUN.slice(0, PASSING_RUN.indexOf('# Subtest: test/b.test.ts'));
-    const run = tapSuite(printing(fixture(cut), 0));
-    t.not(run.status, 0);
-    t.match(run.output, /PROBLEM 1 of the 2 planned test files reported/);
-    t.match(run.output, /tap stand-in: 2 passed, 1 failed/);
-  });
+  t.test(
+    'when tap exits 0 with its output cut short (a file planned, never reported), then the suite fails',
+    async (t) => {
+      const cut = PASSING_RUN.slice(0, PASSING_RUN.indexOf('# Subtest: test/b.test.ts'));
+      const run = tapSuite(printing(fixture(cut), 0));
+      t.not(run.status, 0);
+      t.match(run.output, /PROBLEM 1 of the 2 planned test files reported/);
+      t.match(run.output, /tap stand-in: 2 passed, 1 failed/);
+    },
+  );
 
-  t.test('when a test case fails, then the suite fails, naming it with what tap said, and counts cases, not assertions', async (t) => {
-    const run = tapSuite(printing(fixture(FAILING_RUN), 1));
-    t.not(run.status, 0);
-    t.match(run.output, /FAILED test\/a\.test\.ts > given a thing > when wrong, then it fails\n +not ok - one is two \(test\/a\.test\.ts:5\)\n +--- expected/);
-    t.match(run.output, /tap stand-in: 2 passed, 1 failed, 1 skipped/);
-    t.equal(run.results('tap-stand-in'), '2 1 1 skipped');
-  });
+  t.test(
+    'when a test case fails, then the suite fails, naming it with what tap said, and counts cases, not assertions',
+    async (t) => {
+      const run = tapSuite(printing(fixture(FAILING_RUN), 1));
+      t.not(run.status, 0);
+      t.match(
+        run.output,
+        /FAILED test\/a\.test\.ts > given a thing > when wrong, then it fails\n +not ok - one is two \(test\/a\.test\.ts:5\)\n +--- expected/,
+      );
+      t.match(run.output, /tap stand-in: 2 passed, 1 failed, 1 skipped/);
+      t.equal(run.results('tap-stand-in'), '2 1 1 skipped');
+    },
+  );
 
-  t.test('when a file runs out of time, then it counts as one failure, not one in the file and one beside it', async (t) => {
-    const timedOut = `TAP version 14
+  t.test(
+    'when a file runs out of time, then it counts as one failure, not one in the file and one beside it',
+    async (t) => {
+      const timedOut = `TAP version 14
 1..1
 # Subtest: test/slow.test.ts
     # Subtest: when slow, then it never ends
@@ -185,11 +201,12 @@ not ok 2 - timeout!
   expired: test/slow.test.ts
   ...
 `;
-    const run = tapSuite(printing(fixture(timedOut), 1));
-    t.not(run.status, 0);
-    t.match(run.output, /FAILED test\/slow\.test\.ts > when slow, then it never ends/);
-    t.equal(run.results('tap-stand-in'), '0 1 0 skipped');
-  });
+      const run = tapSuite(printing(fixture(timedOut), 1));
+      t.not(run.status, 0);
+      t.match(run.output, /FAILED test\/slow\.test\.ts > when slow, then it never ends/);
+      t.equal(run.results('tap-stand-in'), '0 1 0 skipped');
+    },
+  );
 
   t.test('when every case passes and tap exits 0, then the suite passes, a looped test counting once', async (t) => {
     const run = tapSuite(printing(fixture(PASSING_RUN), 0));
@@ -206,7 +223,10 @@ t.test('scripts/test-rego.sh with a stand-in opa', async (t) => {
 fi
 ${printing(fixture(test[0]), test[1])}`;
   const rego = (script: string) => runWith('test-rego.sh', ['opa', '95'], { opa: script });
-  const twoPassed = JSON.stringify([{ package: 'data.x', name: 'test_a' }, { package: 'data.x', name: 'test_b' }]);
+  const twoPassed = JSON.stringify([
+    { package: 'data.x', name: 'test_a' },
+    { package: 'data.x', name: 'test_b' },
+  ]);
 
   t.test('when opa test fails printing no results, then the runner fails and counts one failure', async (t) => {
     const run = rego(opa(['opa: policies: no such directory', 1], ['', 1]));
@@ -223,7 +243,18 @@ ${printing(fixture(test[0]), test[1])}`;
   });
 
   t.test('when a Rego test fails, then the runner fails naming it', async (t) => {
-    const run = rego(opa([JSON.stringify([{ package: 'data.x', name: 'test_a' }, { package: 'data.x', name: 'test_b', fail: true }]), 2], ['{"coverage": 100}', 0]));
+    const run = rego(
+      opa(
+        [
+          JSON.stringify([
+            { package: 'data.x', name: 'test_a' },
+            { package: 'data.x', name: 'test_b', fail: true },
+          ]),
+          2,
+        ],
+        ['{"coverage": 100}', 0],
+      ),
+    );
     t.not(run.status, 0);
     t.match(run.output, /FAIL data\.x\.test_b/);
     t.equal(run.results('rego'), '1 1');
@@ -261,24 +292,45 @@ t.test('scripts/test-all.sh (make test) with a stand-in make', async (t) => {
     'test-differential': ['differential', '7 0 11672 inputs'],
   };
   const make = (overrides: Record<string, { counts?: string | null; code: number }> = {}) => {
-    const cases = Object.keys({ ...counts, ...overrides, policies: 0, 'policy-fmt': 0, 'policy-lint': 0, typecheck: 0, lint: 0, 'format-check': 0, 'openapi-check': 0 }).map((target) => {
+    const cases = Object.keys({
+      ...counts,
+      ...overrides,
+      policies: 0,
+      'policy-fmt': 0,
+      'policy-lint': 0,
+      typecheck: 0,
+      lint: 0,
+      'format-check': 0,
+      'openapi-check': 0,
+    }).map((target) => {
       const [file, written] = counts[target] ?? [null, null];
       const override = overrides[target];
       const text = override === undefined ? written : (override.counts ?? null);
-      const write = file !== null && text !== null ? `mkdir -p .build/test-results; echo ${JSON.stringify(text)} > .build/test-results/${file}; ` : '';
+      const write =
+        file !== null && text !== null
+          ? `mkdir -p .build/test-results; echo ${JSON.stringify(text)} > .build/test-results/${file}; `
+          : '';
       return `  ${target}) ${write}echo "ran ${target}"; exit ${override?.code ?? 0} ;;`;
     });
     return `case "\${@: -1}" in\n${cases.join('\n')}\n  *) echo "no target $*"; exit 2 ;;\nesac`;
   };
-  const makeTest = (overrides?: Record<string, { counts?: string | null; code: number }>) => runWith('test-all.sh', [], { make: make(overrides) });
+  const makeTest = (overrides?: Record<string, { counts?: string | null; code: number }>) =>
+    runWith('test-all.sh', [], { make: make(overrides) });
   const closing = (output: string) => output.trim().split('\n').at(-1);
 
-  t.test('when every step passes, then it exits 0 and the closing line adds up the test cases and names the inputs checked', async (t) => {
-    const run = makeTest();
-    t.equal(run.status, 0, run.output);
-    t.equal(closing(run.output), '676 passed, 0 failed; the differential checked 11672 inputs', '7 checks + 182 + 60 + 200 + 190 + 30 + 7');
-    t.match(run.output, /tap on pglite: 190 passed, 0 failed, 10 skipped/);
-  });
+  t.test(
+    'when every step passes, then it exits 0 and the closing line adds up the test cases and names the inputs checked',
+    async (t) => {
+      const run = makeTest();
+      t.equal(run.status, 0, run.output);
+      t.equal(
+        closing(run.output),
+        '676 passed, 0 failed; the differential checked 11672 inputs',
+        '7 checks + 182 + 60 + 200 + 190 + 30 + 7',
+      );
+      t.match(run.output, /tap on pglite: 190 passed, 0 failed, 10 skipped/);
+    },
+  );
 
   t.test('when the differential runner fails without writing counts, then make test fails and counts it', async (t) => {
     const run = makeTest({ 'test-differential': { counts: null, code: 1 } });
@@ -287,11 +339,14 @@ t.test('scripts/test-all.sh (make test) with a stand-in make', async (t) => {
     t.match(run.output, /failed: differential/);
   });
 
-  t.test('when a tap suite exits non-zero although its counts say nothing failed, then make test fails and counts one failure', async (t) => {
-    const run = makeTest({ 'test-pglite': { counts: '190 0 0 skipped', code: 2 } });
-    t.not(run.status, 0);
-    t.equal(closing(run.output), '676 passed, 1 failed; the differential checked 11672 inputs');
-  });
+  t.test(
+    'when a tap suite exits non-zero although its counts say nothing failed, then make test fails and counts one failure',
+    async (t) => {
+      const run = makeTest({ 'test-pglite': { counts: '190 0 0 skipped', code: 2 } });
+      t.not(run.status, 0);
+      t.equal(closing(run.output), '676 passed, 1 failed; the differential checked 11672 inputs');
+    },
+  );
 
   t.test('when a counted step exits 0 but writes no counts, then make test fails', async (t) => {
     const run = makeTest({ 'test-engine-free': { counts: null, code: 0 } });
@@ -314,7 +369,11 @@ t.test('test/differential/run.ts with a stand-in opa', async (t) => {
     writeFileSync(join(dir, 'opa'), `#!/usr/bin/env bash\n${opa}\n`);
     chmodSync(join(dir, 'opa'), 0o755);
     const results = join(dir, 'differential');
-    const run = spawnSync(process.execPath, [join(ROOT, 'test/differential/run.ts'), join(dir, 'opa'), results], { cwd: ROOT, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+    const run = spawnSync(process.execPath, [join(ROOT, 'test/differential/run.ts'), join(dir, 'opa'), results], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      maxBuffer: 64 * 1024 * 1024,
+    });
     let written: string | null = null;
     try {
       written = readFileSync(results, 'utf8').trim();
@@ -331,20 +390,27 @@ t.test('test/differential/run.ts with a stand-in opa', async (t) => {
     t.match(run.written, /^0 ([2-9]|\d\d+) \d+ inputs$/, 'none passed, each area and the lists failed');
   });
 
-  t.test('when opa answers, but every decision differently, then each area fails and the mismatches are shown', async (t) => {
-    // Answers every input with a deny the policy never gives, in the shape run.ts reads.
-    const lying = `node -e '
+  t.test(
+    'when opa answers, but every decision differently, then each area fails and the mismatches are shown',
+    async (t) => {
+      // Answers every input with a deny the policy never gives, in the shape run.ts reads.
+      const lying = `node -e '
       const fs = require("fs");
       const input = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
       const value = { singles: input.singles.map(() => [{ allow: false, reasons: [{ code: "made_up", message: "made up" }] }]), groups: input.groups.map(() => []), messages: {} };
       console.log(JSON.stringify({ result: [{ expressions: [{ value }] }] }));
     ' "$(for ((i = 1; i <= $#; i++)); do if [ "\${!i}" = --input ]; then j=$((i + 1)); echo "\${!j}"; fi; done)"`;
-    const run = differential(lying);
-    t.equal(run.status, 1, run.output.slice(-2000));
-    t.match(run.output, /MISMATCH #0 clients: /);
-    t.match(run.output, /not ok - malformed: \d+ inputs, \d+ mismatched/);
-    const tests = run.output.match(/^(not )?ok - /gm) ?? [];
-    t.ok(tests.length >= 7, `a test per area and one for the lists (${tests.length})`);
-    t.equal(run.written, `0 ${tests.length} ${/over (\d+) inputs/.exec(run.output)?.[1]} inputs`, 'every one of them failed');
-  });
+      const run = differential(lying);
+      t.equal(run.status, 1, run.output.slice(-2000));
+      t.match(run.output, /MISMATCH #0 clients: /);
+      t.match(run.output, /not ok - malformed: \d+ inputs, \d+ mismatched/);
+      const tests = run.output.match(/^(not )?ok - /gm) ?? [];
+      t.ok(tests.length >= 7, `a test per area and one for the lists (${tests.length})`);
+      t.equal(
+        run.written,
+        `0 ${tests.length} ${/over (\d+) inputs/.exec(run.output)?.[1]} inputs`,
+        'every one of them failed',
+      );
+    },
+  );
 });

@@ -20,14 +20,23 @@ function issued(overrides: Partial<ApiToken> = {}): { token: string; row: ApiTok
   return { token, row };
 }
 
-const verifierWith = (envToken: string | null, rows: ApiToken[]) => new TokenVerifier(envToken, async (id) => rows.find((r) => r.id === id) ?? null);
+const verifierWith = (envToken: string | null, rows: ApiToken[]) =>
+  new TokenVerifier(envToken, async (id) => rows.find((r) => r.id === id) ?? null);
 
 t.test('given an environment token of any shape and an issued token, then each is known for what it is', async (t) => {
   const app = issued();
   for (const envToken of ['a-plain-admin-token-of-mine', generateToken().token]) {
     const verifier = verifierWith(envToken, [app.row]);
-    t.same(await verifier.verify(envToken), { tokenId: ENV_TOKEN_ID, scopes: ['decide', 'admin', 'logs'], expiresAt: null }, `env token ${envToken.slice(0, 4)}…`);
-    t.same(await verifier.verify(app.token), { tokenId: app.row.id, scopes: ['decide'], expiresAt: null }, 'issued token beside it');
+    t.same(
+      await verifier.verify(envToken),
+      { tokenId: ENV_TOKEN_ID, scopes: ['decide', 'admin', 'logs'], expiresAt: null },
+      `env token ${envToken.slice(0, 4)}…`,
+    );
+    t.same(
+      await verifier.verify(app.token),
+      { tokenId: app.row.id, scopes: ['decide'], expiresAt: null },
+      'issued token beside it',
+    );
     t.equal(await verifier.verify(`${envToken}x`), null, 'one character more is refused');
   }
 });

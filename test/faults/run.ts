@@ -13,7 +13,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processTree } from '../../bench/processes.ts';
-import { CONNECT_TIMEOUT_MS, FEED_CHECK_EVERY_MS, FEED_CHECK_TIMEOUT_MS, QUERY_TIMEOUT_MS } from '../../service/data/connect.ts';
+import {
+  CONNECT_TIMEOUT_MS,
+  FEED_CHECK_EVERY_MS,
+  FEED_CHECK_TIMEOUT_MS,
+  QUERY_TIMEOUT_MS,
+} from '../../service/data/connect.ts';
 import { startServer, type ServerProcess } from '../helpers/server-process.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
@@ -24,7 +29,10 @@ const STALE_WINDOW_MS = FEED_CHECK_EVERY_MS + FEED_CHECK_TIMEOUT_MS;
 /** Slack for a loaded machine (two shared cores, other test runs beside this one). */
 const SLACK_MS = 1500;
 /** The longest a decision may take while the database hangs: its first query's bound after waiting for a connection. */
-const HANG_BOUND_MS = { buffered: QUERY_TIMEOUT_MS + CONNECT_TIMEOUT_MS, durable: QUERY_TIMEOUT_MS + CONNECT_TIMEOUT_MS + 10_000 };
+const HANG_BOUND_MS = {
+  buffered: QUERY_TIMEOUT_MS + CONNECT_TIMEOUT_MS,
+  durable: QUERY_TIMEOUT_MS + CONNECT_TIMEOUT_MS + 10_000,
+};
 /** Why a decision is refused while the database is away (durable mode: its refusal cannot be logged either). */
 const REFUSALS = ['context_unavailable', 'decision_log_unavailable'];
 /** How long the service may take to answer again once the database is back (reconnect backoff included). */
@@ -53,7 +61,12 @@ function printTable(): void {
   const rows = [...new Set(checks.map((c) => c.scenario))].map((scenario) => {
     const mine = checks.filter((c) => c.scenario === scenario);
     const passed = mine.filter((c) => c.ok).length;
-    return [scenario, passed === mine.length ? 'survived' : 'FAILED', `${passed}/${mine.length}`, (notes.get(scenario) ?? []).join('; ')];
+    return [
+      scenario,
+      passed === mine.length ? 'survived' : 'FAILED',
+      `${passed}/${mine.length}`,
+      (notes.get(scenario) ?? []).join('; '),
+    ];
   });
   const header = ['fault', 'result', 'checks', 'observed'];
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
@@ -85,7 +98,11 @@ const FAULT_USERS = ['f_cut', 'f_freeze', 'f_slow', 'f_api'];
 const SUBJECTS = ['ada', 'sam', 'lee', 'max', 'cal', ...FAULT_USERS];
 const CLIENTS = ['acme', 'globex', 'initech', 'umbrella', 'hooli'];
 
-async function ask(server: ServerProcess, path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> | null }> {
+async function ask(
+  server: ServerProcess,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; body: Record<string, unknown> | null }> {
   try {
     const response = await fetch(`${server.base}${path}`, {
       method: 'POST',
@@ -93,13 +110,20 @@ async function ask(server: ServerProcess, path: string, body: unknown): Promise<
       body: JSON.stringify(body),
       signal: AbortSignal.timeout(60_000),
     });
-    return { status: response.status, body: (await response.json().catch(() => null)) as Record<string, unknown> | null };
+    return {
+      status: response.status,
+      body: (await response.json().catch(() => null)) as Record<string, unknown> | null,
+    };
   } catch {
     return { status: 0, body: null };
   }
 }
 
-const question = (subject: string, client: string) => ({ subject: { id: subject }, action: 'client.view', resource: { type: 'client', id: client } });
+const question = (subject: string, client: string) => ({
+  subject: { id: subject },
+  action: 'client.view',
+  resource: { type: 'client', id: client },
+});
 
 /**
  * Decisions at a steady rate until stopped, whether or not earlier ones were answered (an outage
@@ -132,7 +156,10 @@ class Load {
     const refusal = body?.error as { code?: string; details?: { decision_id?: string } } | undefined;
     const answeredAt = Date.now();
     if (asBatch) {
-      const results = status === 200 ? ((body?.results ?? []) as Array<{ decision_id: string; allow: boolean; error?: { code: string } }>) : [];
+      const results =
+        status === 200
+          ? ((body?.results ?? []) as Array<{ decision_id: string; allow: boolean; error?: { code: string } }>)
+          : [];
       const decided = results.filter((r) => r.error === undefined);
       this.answered.push({
         subject,
@@ -186,11 +213,18 @@ class Load {
 const teardowns: Array<() => unknown> = [];
 const suite = { teardown: (fn: () => unknown) => teardowns.push(fn) };
 
-async function start(env: Record<string, string>, options: Parameters<typeof startServer>[2] = {}): Promise<ServerProcess> {
+async function start(
+  env: Record<string, string>,
+  options: Parameters<typeof startServer>[2] = {},
+): Promise<ServerProcess> {
   const server = await startServer(suite, { LOG_LEVEL: 'warn', ...env }, options);
   // Wait for the whole tree (every worker) and a decision answered.
   for (let i = 0; i < 300; i++) {
-    if ((await ask(server, '/v1/decide', question('ada', 'acme'))).status === 200 && /Clearance is listening/.test(server.output())) break;
+    if (
+      (await ask(server, '/v1/decide', question('ada', 'acme'))).status === 200 &&
+      /Clearance is listening/.test(server.output())
+    )
+      break;
     await sleep(100);
   }
   return server;
@@ -236,10 +270,13 @@ async function decidedAbout(load: Load, subject: string, since: number): Promise
 
 /** When each process logged the loss of its change feed, since a moment (from the service's JSON log lines). */
 function feedLost(server: ServerProcess, since: number): number[] {
-  return [...server.output().matchAll(/^\{"level":40,"time":(\d+).*fact change feed lost/gm)].map((m) => Number(m[1])).filter((t) => t >= since);
+  return [...server.output().matchAll(/^\{"level":40,"time":(\d+).*fact change feed lost/gm)]
+    .map((m) => Number(m[1]))
+    .filter((t) => t >= since);
 }
 
-const suspend = (server: ServerProcess, user: string) => sql(server, `update users set status = 'suspended' where id = $1`, [user]);
+const suspend = (server: ServerProcess, user: string) =>
+  sql(server, `update users set status = 'suspended' where id = $1`, [user]);
 
 const count = (list: Answered[], test: (a: Answered) => boolean) => list.filter(test).length;
 
@@ -262,15 +299,39 @@ async function cut(server: ServerProcess, load: Load, name: string): Promise<voi
   // nothing is decided until the restore (an answer after it may have loaded its facts after it).
   const during = load.between(cutAt + 500, restoredAt);
   const decided = during.filter((a) => a.decided && a.answeredAt < restoredAt);
-  check(name, 'no decision made while its facts could not be loaded (refused instead)', during.length > 0 && decided.length === 0,
-    `${during.length} asked, ${count(during, (a) => !a.decided)} refused, ${decided.length} decided before the restore`);
+  check(
+    name,
+    'no decision made while its facts could not be loaded (refused instead)',
+    during.length > 0 && decided.length === 0,
+    `${during.length} asked, ${count(during, (a) => !a.decided)} refused, ${decided.length} decided before the restore`,
+  );
   const refused = during.filter((a) => !a.decided);
-  check(name, `each refusal says why (${REFUSALS.join(' or ')})`, refused.every((a) => REFUSALS.includes(a.code ?? '')), [...new Set(refused.map((a) => a.code))].join(', '));
+  check(
+    name,
+    `each refusal says why (${REFUSALS.join(' or ')})`,
+    refused.every((a) => REFUSALS.includes(a.code ?? '')),
+    [...new Set(refused.map((a) => a.code))].join(', '),
+  );
   const stale = count(load.between(changedAt, Infinity), (a) => a.subject === 'f_cut' && a.allow);
-  check(name, 'no allow for the user suspended during the cut, once it was committed', stale === 0, `${stale} stale allows`);
-  check(name, `answers again without a restart within ${RECOVERY_BOUND_MS / 1000} s`, recovery !== null, recovery === null ? 'never' : `${recovery} ms`);
+  check(
+    name,
+    'no allow for the user suspended during the cut, once it was committed',
+    stale === 0,
+    `${stale} stale allows`,
+  );
+  check(
+    name,
+    `answers again without a restart within ${RECOVERY_BOUND_MS / 1000} s`,
+    recovery !== null,
+    recovery === null ? 'never' : `${recovery} ms`,
+  );
   const after = await decidedAbout(load, 'f_cut', restoredAt + (recovery ?? 0));
-  check(name, 'after recovery the suspension is seen', after.length > 0 && after.every((a) => !a.allow), `${after.length} answers about the user`);
+  check(
+    name,
+    'after recovery the suspension is seen',
+    after.length > 0 && after.every((a) => !a.allow),
+    `${after.length} answers about the user`,
+  );
   note(name, `${refused.length} of ${during.length} asked during the cut refused, recovery ${recovery ?? '-'} ms`);
 }
 
@@ -295,25 +356,54 @@ async function freeze(server: ServerProcess, load: Load, name: string, mode: 'bu
   // Asked after the window: the cache may no longer be used, whenever the answer comes.
   const staleBound = changedAt + STALE_WINDOW_MS + SLACK_MS;
   const stale = load.between(staleBound, Infinity).filter((a) => a.subject === 'f_freeze' && a.allow);
-  check(name, `no allow for the user suspended during the freeze, asked later than the ${STALE_WINDOW_MS / 1000} s window to notice a silent feed`, stale.length === 0,
-    `${stale.length} stale allows; feed lost logged ${feedLost(server, frozenAt).map((t) => `+${t - changedAt} ms`).join(', ') || 'never'} after the change`);
+  check(
+    name,
+    `no allow for the user suspended during the freeze, asked later than the ${STALE_WINDOW_MS / 1000} s window to notice a silent feed`,
+    stale.length === 0,
+    `${stale.length} stale allows; feed lost logged ${
+      feedLost(server, frozenAt)
+        .map((t) => `+${t - changedAt} ms`)
+        .join(', ') || 'never'
+    } after the change`,
+  );
   // Asked after the window and early enough that every statement bound ran out before the restore.
   const hung = load.between(staleBound, restoredAt - QUERY_TIMEOUT_MS - CONNECT_TIMEOUT_MS - 500);
   const decided = hung.filter((a) => a.decided);
-  check(name, 'once the silent feed is noticed, no decision made while its facts cannot be loaded', hung.length > 0 && decided.length === 0,
-    `${hung.length} asked, ${decided.length} decided`);
+  check(
+    name,
+    'once the silent feed is noticed, no decision made while its facts cannot be loaded',
+    hung.length > 0 && decided.length === 0,
+    `${hung.length} asked, ${decided.length} decided`,
+  );
   const during = load.between(frozenAt, restoredAt);
   const bound = HANG_BOUND_MS[mode] + SLACK_MS;
   // Those asked early enough must have been answered within the bounds before the database came back.
   const bounded = during.filter((a) => a.sentAt < restoredAt - bound);
   const slowest = Math.max(0, ...bounded.map((a) => a.answeredAt - a.sentAt));
-  check(name, `every request answered within the statement bounds (${bound / 1000} s)`, bounded.length > 0 && during.every((a) => a.status !== 0) && slowest <= bound,
-    `${bounded.length} asked early enough to tell, slowest ${slowest} ms`);
-  check(name, `answers again without a restart within ${RECOVERY_BOUND_MS / 1000} s`, recovery !== null, recovery === null ? 'never' : `${recovery} ms`);
+  check(
+    name,
+    `every request answered within the statement bounds (${bound / 1000} s)`,
+    bounded.length > 0 && during.every((a) => a.status !== 0) && slowest <= bound,
+    `${bounded.length} asked early enough to tell, slowest ${slowest} ms`,
+  );
+  check(
+    name,
+    `answers again without a restart within ${RECOVERY_BOUND_MS / 1000} s`,
+    recovery !== null,
+    recovery === null ? 'never' : `${recovery} ms`,
+  );
   const after = await decidedAbout(load, 'f_freeze', restoredAt + (recovery ?? 0));
-  check(name, 'after recovery the suspension is seen', after.length > 0 && after.every((a) => !a.allow), `${after.length} answers about the user`);
+  check(
+    name,
+    'after recovery the suspension is seen',
+    after.length > 0 && after.every((a) => !a.allow),
+    `${after.length} answers about the user`,
+  );
   const served = count(load.between(frozenAt, staleBound), (a) => a.decided && a.answeredAt < restoredAt);
-  note(name, `${served} decided from the cache before the silence was noticed, ${count(during, (a) => !a.decided)} of ${during.length} refused, slowest ${slowest} ms, recovery ${recovery ?? '-'} ms`);
+  note(
+    name,
+    `${served} decided from the cache before the silence was noticed, ${count(during, (a) => !a.decided)} of ${during.length} refused, slowest ${slowest} ms, recovery ${recovery ?? '-'} ms`,
+  );
 }
 
 /** Every chunk delayed 40 ms each way for five seconds: a distant database that still answers. */
@@ -332,18 +422,37 @@ async function slow(server: ServerProcess, load: Load, name: string): Promise<vo
     body: JSON.stringify({ status: 'suspended' }),
   });
   const next = await Promise.all([1, 2, 3].map(() => ask(server, '/v1/decide', question('f_api', 'acme'))));
-  check(name, 'a decision asked after a write\'s answer sees the write', patched.status === 200 && next.every((a) => a.status === 200 && a.body?.allow === false),
-    `write ${patched.status}, then ${next.map((a) => `${a.status}/${String(a.body?.allow)}`).join(' ')}`);
+  check(
+    name,
+    "a decision asked after a write's answer sees the write",
+    patched.status === 200 && next.every((a) => a.status === 200 && a.body?.allow === false),
+    `write ${patched.status}, then ${next.map((a) => `${a.status}/${String(a.body?.allow)}`).join(' ')}`,
+  );
   await sleep(5000);
   proxy.restore();
   const restoredAt = Date.now();
   const during = load.between(slowAt, restoredAt);
-  check(name, 'decisions keep being made, none refused', during.length > 0 && count(during, (a) => !a.decided) === 0,
-    `${during.length} asked, ${count(during, (a) => !a.decided)} refused`);
-  const stale = count(load.between(slowAt, Infinity), (a) => a.subject === 'f_slow' && a.allow && a.answeredAt > changedAt + STALE_WINDOW_MS + SLACK_MS);
-  check(name, `no allow for the user suspended behind the service's back later than the ${STALE_WINDOW_MS / 1000} s window`, stale === 0, `${stale} stale allows`);
+  check(
+    name,
+    'decisions keep being made, none refused',
+    during.length > 0 && count(during, (a) => !a.decided) === 0,
+    `${during.length} asked, ${count(during, (a) => !a.decided)} refused`,
+  );
+  const stale = count(
+    load.between(slowAt, Infinity),
+    (a) => a.subject === 'f_slow' && a.allow && a.answeredAt > changedAt + STALE_WINDOW_MS + SLACK_MS,
+  );
+  check(
+    name,
+    `no allow for the user suspended behind the service's back later than the ${STALE_WINDOW_MS / 1000} s window`,
+    stale === 0,
+    `${stale} stale allows`,
+  );
   const seenAfter = load.answered.find((a) => a.subject === 'f_slow' && a.decided && !a.allow && a.sentAt >= changedAt);
-  note(name, `${during.length} answered at ${Math.round(during.reduce((n, a) => n + a.answeredAt - a.sentAt, 0) / Math.max(1, during.length))} ms on average; suspension seen after ${seenAfter === undefined ? '-' : seenAfter.answeredAt - changedAt} ms`);
+  note(
+    name,
+    `${during.length} answered at ${Math.round(during.reduce((n, a) => n + a.answeredAt - a.sentAt, 0) / Math.max(1, during.length))} ms on average; suspension seen after ${seenAfter === undefined ? '-' : seenAfter.answeredAt - changedAt} ms`,
+  );
 }
 
 /** SIGTERM while the load runs: a clean exit and every answer in the log. */
@@ -355,7 +464,12 @@ async function sigterm(server: ServerProcess, load: Load, name: string): Promise
   check(name, 'exits 0', code === 0, `exit ${code}`);
   const missing = await missingFromLog(server, answered);
   const ids = answered.flatMap((a) => a.decisionIds).length;
-  check(name, 'every decision answered (during the faults too) is in the log', missing.length === 0 && ids > 0, `${ids} answered, ${missing.length} missing`);
+  check(
+    name,
+    'every decision answered (during the faults too) is in the log',
+    missing.length === 0 && ids > 0,
+    `${ids} answered, ${missing.length} missing`,
+  );
   note(name, `${ids} answered decisions, all logged: ${missing.length === 0}`);
 }
 
@@ -381,8 +495,12 @@ function alive(pid: number): boolean {
 
 async function faultUsers(server: ServerProcess): Promise<void> {
   for (const id of FAULT_USERS) {
-    await sql(server, `insert into users (id, account_id, account_kind, name, role, client_access_mode)
-                       values ($1, 'demo-practice', 'practice', $2, 'client_admin', 'all')`, [id, `Fault user ${id}`]);
+    await sql(
+      server,
+      `insert into users (id, account_id, account_kind, name, role, client_access_mode)
+                       values ($1, 'demo-practice', 'practice', $2, 'client_admin', 'all')`,
+      [id, `Fault user ${id}`],
+    );
   }
 }
 
@@ -419,8 +537,15 @@ async function runBuffered(): Promise<void> {
     logged = (await loggedIds(third)).has(id);
     if (!logged) await sleep(100);
   }
-  check('kill -9 under load (buffered)', 'a restart on the same data answers and logs again', after.status === 200 && logged);
-  note('kill -9 under load (buffered)', `${answered.flatMap((a) => a.decisionIds).length} answered, ${lost} not yet written when killed (documented: use durable)`);
+  check(
+    'kill -9 under load (buffered)',
+    'a restart on the same data answers and logs again',
+    after.status === 200 && logged,
+  );
+  note(
+    'kill -9 under load (buffered)',
+    `${answered.flatMap((a) => a.decisionIds).length} answered, ${lost} not yet written when killed (documented: use durable)`,
+  );
   third.child.kill('SIGTERM');
   await third.exited;
 }
@@ -435,11 +560,21 @@ async function runDurable(): Promise<void> {
   const answered = await kill9(server, load);
   const missing = await missingFromLog(server, answered);
   const ids = answered.flatMap((a) => a.decisionIds).length;
-  check('kill -9 under load (durable, 2 workers)', 'every decision answered (during the faults too) is in the log', missing.length === 0 && ids > 0, `${ids} answered, ${missing.length} missing`);
+  check(
+    'kill -9 under load (durable, 2 workers)',
+    'every decision answered (during the faults too) is in the log',
+    missing.length === 0 && ids > 0,
+    `${ids} answered, ${missing.length} missing`,
+  );
 
   const again = await start(env, { restartOf: server });
   const after = await ask(again, '/v1/decide', question('ada', 'acme'));
-  check('kill -9 under load (durable, 2 workers)', 'a restart on the same data answers', after.status === 200, `status ${after.status}`);
+  check(
+    'kill -9 under load (durable, 2 workers)',
+    'a restart on the same data answers',
+    after.status === 200,
+    `status ${after.status}`,
+  );
   note('kill -9 under load (durable, 2 workers)', `${ids} answered, ${missing.length} missing`);
   await sigterm(again, new Load(again), 'SIGTERM under load (durable, 2 workers)');
 }

@@ -5,7 +5,11 @@ import t from 'tap';
 import { openDatabase } from '../../service/data/connect.ts';
 
 const sharedBuffers = async (size?: string) => {
-  const handle = await openDatabase({ databaseUrl: null, dataDir: null, ...(size === undefined ? {} : { pgliteSharedBuffers: size }) });
+  const handle = await openDatabase({
+    databaseUrl: null,
+    dataDir: null,
+    ...(size === undefined ? {} : { pgliteSharedBuffers: size }),
+  });
   try {
     const { rows } = await sql<{ shared_buffers: string }>`show shared_buffers`.execute(handle.db);
     return rows[0]?.shared_buffers;
@@ -14,7 +18,10 @@ const sharedBuffers = async (size?: string) => {
   }
 };
 
-t.test('when the embedded engine opens, then its shared buffers are 32MB, or what PGLITE_SHARED_BUFFERS says', async (t) => {
-  t.equal(await sharedBuffers(), '32MB');
-  t.equal(await sharedBuffers('16MB'), '16MB');
-});
+t.test(
+  'when the embedded engine opens, then its shared buffers are 32MB, or what PGLITE_SHARED_BUFFERS says',
+  async (t) => {
+    t.equal(await sharedBuffers(), '32MB');
+    t.equal(await sharedBuffers('16MB'), '16MB');
+  },
+);

@@ -8,7 +8,12 @@ import { ACK_BOUND_MS, ChangeRelay, type Message, type RelayWorker } from '../..
 
 /** The child as the relay sees a cluster worker. */
 function relayWorker(child: ChildProcess, id: number): RelayWorker {
-  return { id, isConnected: () => child.connected, send: (message, callback) => child.send(message, callback), process: child };
+  return {
+    id,
+    isConnected: () => child.connected,
+    send: (message, callback) => child.send(message, callback),
+    process: child,
+  };
 }
 
 /** A writer the relay answers; its answers are kept. */
@@ -49,15 +54,18 @@ t.test('given a worker following the relay', async (t) => {
   const { relay, child, behind } = await setUp(t);
   t.equal(await behind(), false, 'caught up once it follows');
 
-  t.test('when another worker announces a change, then it is dropped here and the writer answered once this worker acknowledged', async (t) => {
-    const writer = fakeWriter(2);
-    const applied = next<{ change: string }>(child, 'test:applied');
-    relay.onMessage(writer, { type: 'clearance:changed', id: 7, changes: ['users/u1/p1'] });
-    t.equal((await applied).change, 'users/u1/p1');
-    while (writer.answers.length === 0) await new Promise((r) => setTimeout(r, 5));
-    t.match(writer.answers[0], { type: 'clearance:announced', id: 7 });
-    t.equal(await behind(), false);
-  });
+  t.test(
+    'when another worker announces a change, then it is dropped here and the writer answered once this worker acknowledged',
+    async (t) => {
+      const writer = fakeWriter(2);
+      const applied = next<{ change: string }>(child, 'test:applied');
+      relay.onMessage(writer, { type: 'clearance:changed', id: 7, changes: ['users/u1/p1'] });
+      t.equal((await applied).change, 'users/u1/p1');
+      while (writer.answers.length === 0) await new Promise((r) => setTimeout(r, 5));
+      t.match(writer.answers[0], { type: 'clearance:announced', id: 7 });
+      t.equal(await behind(), false);
+    },
+  );
 });
 
 t.test('given a worker whose event loop is blocked', async (t) => {
@@ -73,15 +81,21 @@ t.test('given a worker whose event loop is blocked', async (t) => {
     return answer;
   });
 
-  t.test('when another worker announces a change, then the write is answered after the bound without its acknowledgement', async (t) => {
-    while (writer.answers.length === 0) await new Promise((r) => setTimeout(r, 5));
-    t.notOk(unblocked, 'answered while the worker is still blocked');
-    t.ok(Date.now() - started >= ACK_BOUND_MS - 5, 'after waiting the bound for it');
-    t.match(warnings, [/did not drop a write's changes within 250 ms/]);
-  });
+  t.test(
+    'when another worker announces a change, then the write is answered after the bound without its acknowledgement',
+    async (t) => {
+      while (writer.answers.length === 0) await new Promise((r) => setTimeout(r, 5));
+      t.notOk(unblocked, 'answered while the worker is still blocked');
+      t.ok(Date.now() - started >= ACK_BOUND_MS - 5, 'after waiting the bound for it');
+      t.match(warnings, [/did not drop a write's changes within 250 ms/]);
+    },
+  );
 
-  t.test('when the blocked worker runs again, then before reading the announcement it knows it is behind, and after it, it is not', async (t) => {
-    t.equal((await afterBlock).behind, true, 'behind: a request read now would bypass the cache');
-    t.equal(await behind(), false, 'caught up once the announcement is read');
-  });
+  t.test(
+    'when the blocked worker runs again, then before reading the announcement it knows it is behind, and after it, it is not',
+    async (t) => {
+      t.equal((await afterBlock).behind, true, 'behind: a request read now would bypass the cache');
+      t.equal(await behind(), false, 'caught up once the announcement is read');
+    },
+  );
 });

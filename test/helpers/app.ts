@@ -26,10 +26,20 @@ export interface TestBuildOptions extends Pick<BuildOptions, 'policyEngine' | 'd
   watchFeed?: (payload: string) => void;
 }
 
-export async function buildTestApp(t: Teardown, config: Partial<Config> = {}, { watchFeed, ...options }: TestBuildOptions = {}): Promise<TestApp> {
+export async function buildTestApp(
+  t: Teardown,
+  config: Partial<Config> = {},
+  { watchFeed, ...options }: TestBuildOptions = {},
+): Promise<TestApp> {
   const opened = await databaseForApp(t);
   const database = watchFeed === undefined ? opened : watchingFeed(opened, watchFeed);
-  const app = await buildApp({ ...options, config: testConfig(config), database, logger: false, processMetrics: false });
+  const app = await buildApp({
+    ...options,
+    config: testConfig(config),
+    database,
+    logger: false,
+    processMetrics: false,
+  });
   t.teardown(() => app.close());
   await app.ready();
   await app.databaseStatus.whenMigrated;
@@ -65,7 +75,8 @@ export async function feedCaughtUp(db: Kysely<Database>, seen: readonly string[]
 
 /** Resolves once every answer given so far is committed to the decision log. */
 export async function logWritten(app: FastifyInstance, ms = 10_000): Promise<void> {
-  if (!(await eventually(async () => app.decisionLog.depth === 0, ms))) throw new Error(`${app.decisionLog.depth} decision log entries still queued after ${ms} ms`);
+  if (!(await eventually(async () => app.decisionLog.depth === 0, ms)))
+    throw new Error(`${app.decisionLog.depth} decision log entries still queued after ${ms} ms`);
 }
 
 /** A fresh PostgreSQL database and a proxy in front of it, both gone at teardown. */
@@ -89,7 +100,12 @@ export async function buildAppBehindProxy(
 ): Promise<{ app: FastifyInstance; database: DatabaseHandle; proxy: TcpProxy; directUrl: string }> {
   const { directUrl, proxiedUrl, proxy } = await databaseBehindProxy(t);
   const database = await openDatabase({ databaseUrl: proxiedUrl, dataDir: null });
-  const app = await buildApp({ config: testConfig({ ...config, databaseUrl: proxiedUrl }), database, logger: false, processMetrics: false });
+  const app = await buildApp({
+    config: testConfig({ ...config, databaseUrl: proxiedUrl }),
+    database,
+    logger: false,
+    processMetrics: false,
+  });
   t.teardown(() => app.close());
   return { app, database, proxy, directUrl };
 }
@@ -108,7 +124,12 @@ export async function buildAppWithFeedBehindProxy(
   t.teardown(() => feed.close());
   const direct = await openDatabase({ databaseUrl: directUrl, dataDir: null });
   const database: DatabaseHandle = { ...direct, listen: feed.listen };
-  const app = await buildApp({ config: testConfig({ ...config, databaseUrl: directUrl }), database, logger: false, processMetrics: false });
+  const app = await buildApp({
+    config: testConfig({ ...config, databaseUrl: directUrl }),
+    database,
+    logger: false,
+    processMetrics: false,
+  });
   t.teardown(() => app.close());
   return { app, database, proxy };
 }

@@ -18,7 +18,12 @@ export interface Answer {
 }
 
 /** Posts a decision request (single or batch) as a caller does; never throws. */
-export async function ask(server: Pick<ServerProcess, 'base' | 'token'>, path: string, body: object, token = server.token): Promise<Answer> {
+export async function ask(
+  server: Pick<ServerProcess, 'base' | 'token'>,
+  path: string,
+  body: object,
+  token = server.token,
+): Promise<Answer> {
   let response: Response;
   let text: string;
   try {
@@ -31,13 +36,19 @@ export async function ask(server: Pick<ServerProcess, 'base' | 'token'>, path: s
   } catch {
     return { status: null, decisions: [] };
   }
-  let parsed: { decision_id?: string; allow?: boolean; results?: Array<{ decision_id: string; allow: boolean }>; error?: Answer['error'] } = {};
+  let parsed: {
+    decision_id?: string;
+    allow?: boolean;
+    results?: Array<{ decision_id: string; allow: boolean }>;
+    error?: Answer['error'];
+  } = {};
   try {
     parsed = JSON.parse(text);
   } catch {
     // not JSON: kept as text below
   }
-  if (response.status !== 200) return { status: response.status, decisions: [], error: parsed.error, body: text.slice(0, 300) };
+  if (response.status !== 200)
+    return { status: response.status, decisions: [], error: parsed.error, body: text.slice(0, 300) };
   const decisions = parsed.results
     ? parsed.results.map((r) => ({ id: r.decision_id, allow: r.allow }))
     : [{ id: parsed.decision_id as string, allow: parsed.allow as boolean }];
@@ -48,7 +59,11 @@ export async function ask(server: Pick<ServerProcess, 'base' | 'token'>, path: s
  * Runs the jobs with at most width in flight; after each answer calls onAnswer with the number
  * answered so far (a test sends its signal from there, mid-burst). Returns every answer.
  */
-export async function burst(jobs: Array<() => Promise<Answer>>, width: number, onAnswer: (answered: number) => void = () => undefined): Promise<Answer[]> {
+export async function burst(
+  jobs: Array<() => Promise<Answer>>,
+  width: number,
+  onAnswer: (answered: number) => void = () => undefined,
+): Promise<Answer[]> {
   const answers: Answer[] = [];
   let next = 0;
   await Promise.all(
@@ -103,17 +118,29 @@ export async function checkLogAgainstAnswers(
 
   const others = answers.filter((a) => a.status !== 200);
   const unexpected = others.filter((a) => a.status !== null && a.status !== 503);
-  t.same(unexpected.map((a) => `${a.status} ${a.body}`), [], 'every other answer is a 503 or none at all');
+  t.same(
+    unexpected.map((a) => `${a.status} ${a.body}`),
+    [],
+    'every other answer is a 503 or none at all',
+  );
   const named = new Set<string>();
   for (const answer of others) {
     const details = answer.error?.details;
     if (details?.decision_id !== undefined) named.add(details.decision_id);
-    if (details?.batch_id !== undefined) for (const row of rows) if (row.batch_id === details.batch_id) named.add(row.id);
+    if (details?.batch_id !== undefined)
+      for (const row of rows) if (row.batch_id === details.batch_id) named.add(row.id);
   }
   const notRefused = [...named].filter((id) => (byId.get(id) ?? []).some((row) => row.allow !== false || !row.refused));
   t.same(notRefused, [], 'a 503 that names its entry finds it logged as refused');
 
   const accounted = new Set([...given.map((d) => d.id), ...named]);
-  if (!unansweredMayBeLogged) t.same(rows.filter((row) => !accounted.has(row.id)).map((row) => row.id), [], 'no entry for a 503 made before any decision, or for no answer');
-  t.comment(`${given.length} decisions answered, ${others.filter((a) => a.status === 503).length} answers 503, ${others.filter((a) => a.status === null).length} none`);
+  if (!unansweredMayBeLogged)
+    t.same(
+      rows.filter((row) => !accounted.has(row.id)).map((row) => row.id),
+      [],
+      'no entry for a 503 made before any decision, or for no answer',
+    );
+  t.comment(
+    `${given.length} decisions answered, ${others.filter((a) => a.status === 503).length} answers 503, ${others.filter((a) => a.status === null).length} none`,
+  );
 }

@@ -6,5 +6,11 @@ import { join } from 'node:path';
 import { loadConfig, type Config } from '../../service/config.ts';
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
-  return { ...loadConfig({}), logLevel: 'silent', seedDemo: false, dataDir: mkdtempSync(join(tmpdir(), 'clearance-test-')), ...overrides };
+  return {
+    ...loadConfig({}),
+    logLevel: 'silent',
+    seedDemo: false,
+    dataDir: mkdtempSync(join(tmpdir(), 'clearance-test-')),
+    ...overrides,
+  };
 }

@@ -26,7 +26,12 @@ export interface Api {
 }
 
 export function api(app: FastifyInstance, token: string = ADMIN_TOKEN): Api {
-  const send = (method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE', url: string, body?: unknown, contentType = 'application/json') =>
+  const send = (
+    method: 'GET' | 'PUT' | 'PATCH' | 'POST' | 'DELETE',
+    url: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ) =>
     app.inject({
       method,
       url,
@@ -57,7 +62,9 @@ export interface ContextAppOptions {
 export async function contextApp(t: Teardown, options: ContextAppOptions = {}): Promise<TestApp & { admin: Api }> {
   const opened = await databaseForApp(t);
   const database: DatabaseHandle =
-    options.silentFeed === true ? { ...opened, listen: (channel, handlers) => opened.listen(channel, { ...handlers, onNotify: () => undefined }) } : opened;
+    options.silentFeed === true
+      ? { ...opened, listen: (channel, handlers) => opened.listen(channel, { ...handlers, onNotify: () => undefined }) }
+      : opened;
   const app = await buildApp({
     config: testConfig({ adminToken: ADMIN_TOKEN, ...options.config }),
     database,
@@ -104,7 +111,8 @@ export async function warm<T>(t: Test, app: FastifyInstance, ask: () => Promise<
 }
 
 /** Every audit row, oldest first. */
-export const auditRows = (db: Kysely<Database>): Promise<AuditRow[]> => db.selectFrom('audit_log').selectAll().orderBy('id').execute();
+export const auditRows = (db: Kysely<Database>): Promise<AuditRow[]> =>
+  db.selectFrom('audit_log').selectAll().orderBy('id').execute();
 
 /**
  * A write's answer body as GET shows the record (or a sync its counts): without the consistency
@@ -113,13 +121,17 @@ export const auditRows = (db: Kysely<Database>): Promise<AuditRow[]> => db.selec
 export function written(response: LightMyRequestResponse): Record<string, unknown> {
   const { consistency_token: token, ...record } = response.json() as Record<string, unknown>;
   if (typeof token !== 'string' || token !== response.headers['clearance-consistency-token']) {
-    throw new Error(`the write's consistency token ${String(token)} is not its header's: ${String(response.headers['clearance-consistency-token'])}`);
+    throw new Error(
+      `the write's consistency token ${String(token)} is not its header's: ${String(response.headers['clearance-consistency-token'])}`,
+    );
   }
   return record;
 }
 
 /** The error a refusal carries. */
-export const errorOf = (response: LightMyRequestResponse): { code: string; message: string; details?: { field?: string } } =>
+export const errorOf = (
+  response: LightMyRequestResponse,
+): { code: string; message: string; details?: { field?: string } } =>
   (response.json() as { error: { code: string; message: string; details?: { field?: string } } }).error;
 
 /** A practice with users and clients, written through the API. */

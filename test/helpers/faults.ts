@@ -26,7 +26,9 @@ export function faultyPolicy(dir = POLICY_DIR): FaultyPolicy {
     revision: real.revision,
     decide: (input) => (decisionFault === null ? real.decide(input) : policyError(decisionFault)),
     decideClients: (input) =>
-      decisionFault === null ? real.decideClients(input) : input.clients.map(() => policyError(decisionFault as string)),
+      decisionFault === null
+        ? real.decideClients(input)
+        : input.clients.map(() => policyError(decisionFault as string)),
     logMasks: (entry) => {
       if (maskFault !== null) throw new Error(maskFault);
       return real.logMasks(entry);

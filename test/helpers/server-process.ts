@@ -42,7 +42,8 @@ export interface StartOptions {
 }
 
 /** The address in the service's banner (it listens on the port the OS gave it), or null before the banner. */
-export const bannerAddress = (output: string): string | null => /Clearance is listening on (http:\/\/[^\s,()]+)/.exec(output)?.[1] ?? null;
+export const bannerAddress = (output: string): string | null =>
+  /Clearance is listening on (http:\/\/[^\s,()]+)/.exec(output)?.[1] ?? null;
 
 /**
  * Waits for the banner, which the service prints once it listens and its database is migrated
@@ -54,11 +55,18 @@ export async function listening(child: ChildProcess, output: () => string, ms = 
   const ended = () => child.exitCode !== null || child.signalCode !== null;
   await eventually(() => bannerAddress(output()) !== null || ended(), ms);
   const address = bannerAddress(output());
-  if (address === null) throw new Error(`the server did not say it was listening (${ended() ? `exit ${child.exitCode ?? child.signalCode}` : `still running after ${ms} ms`}): ${output().slice(-2000)}`);
+  if (address === null)
+    throw new Error(
+      `the server did not say it was listening (${ended() ? `exit ${child.exitCode ?? child.signalCode}` : `still running after ${ms} ms`}): ${output().slice(-2000)}`,
+    );
   return address;
 }
 
-export async function startServer(t: Teardown, env: Record<string, string> = {}, options: StartOptions = {}): Promise<ServerProcess> {
+export async function startServer(
+  t: Teardown,
+  env: Record<string, string> = {},
+  options: StartOptions = {},
+): Promise<ServerProcess> {
   const dataDir = options.restartOf?.dataDir ?? mkdtempSync(join(tmpdir(), 'clearance-process-'));
   let created: { url: string } | null = null;
   const sharing = options.restartOf ?? options.replicaOf;
@@ -102,8 +110,12 @@ export async function startServer(t: Teardown, env: Record<string, string> = {},
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   t.teardown(() => child.kill('SIGKILL'));
   const base = await listening(child, () => output);
-  const ready = await fetch(`${base}/ready`).then((r) => r.status, () => 0);
-  if (ready !== 200) throw new Error(`the server said it was listening but /ready answered ${ready}: ${output.slice(-2000)}`);
+  const ready = await fetch(`${base}/ready`).then(
+    (r) => r.status,
+    () => 0,
+  );
+  if (ready !== 200)
+    throw new Error(`the server said it was listening but /ready answered ${ready}: ${output.slice(-2000)}`);
   return {
     base,
     token,

@@ -47,7 +47,8 @@ export async function startTcpProxy(targetHost: string, targetPort: number): Pro
     const flush = () => {
       timer = null;
       const now = Date.now();
-      while (!frozen && queue.length > 0 && (queue[0] as { at: number }).at <= now) pass((queue.shift() as { chunk: Buffer | null }).chunk);
+      while (!frozen && queue.length > 0 && (queue[0] as { at: number }).at <= now)
+        pass((queue.shift() as { chunk: Buffer | null }).chunk);
       const next = queue[0];
       if (next !== undefined && !frozen) timer = setTimeout(flush, Math.max(0, next.at - now));
     };

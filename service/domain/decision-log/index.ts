@@ -199,7 +199,10 @@ export class DecisionLog {
     });
     for (let i = 0; i < refusals.length; i += batchMax) {
       const part = refusals.slice(i, i + batchMax);
-      await this.#options.markRefused(part.map((r) => r.key), (part[0] as (typeof part)[number]).refusal);
+      await this.#options.markRefused(
+        part.map((r) => r.key),
+        (part[0] as (typeof part)[number]).refusal,
+      );
     }
   }
 }

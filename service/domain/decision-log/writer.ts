@@ -165,7 +165,11 @@ export class LogWriter {
         await this.#applyCorrections();
         if (queue.depth === 0) continue;
         batch = queue.oldest(this.#batchMax, BATCH_BYTES);
-        await storeRows(this.#store, batch.map((p) => queue.rowOf(p)), this.#reporting);
+        await storeRows(
+          this.#store,
+          batch.map((p) => queue.rowOf(p)),
+          this.#reporting,
+        );
       } catch (error) {
         this.#failed(error);
         const delay = Math.min(FIRST_RETRY_MS * 2 ** Math.min(this.#failures - 1, 10), MAX_RETRY_MS);

@@ -29,8 +29,15 @@ async function clientCascade(trx: Kysely<Database>, account: Account, ids: reado
 }
 
 export const CLIENTS: MemberKind<'clients', ClientView, ClientInput, 'clients'> = {
-  name: 'client', table: 'clients', list: 'clients', view: clientView, entry: clientEntry,
-  account: practiceOf, upsert: upsertClients, cascade: clientCascade, deletesLast: false,
+  name: 'client',
+  table: 'clients',
+  list: 'clients',
+  view: clientView,
+  entry: clientEntry,
+  account: practiceOf,
+  upsert: upsertClients,
+  cascade: clientCascade,
+  deletesLast: false,
 };
 
 export const clientRecords = (store: RecordStore) => memberRecords(store, CLIENTS);

@@ -28,8 +28,15 @@ export const upsertItems: Upsert<ItemInput, ItemView> = async (trx, account, rec
 };
 
 export const ITEMS: MemberKind<'items', ItemView, ItemInput, 'items'> = {
-  name: 'item', table: 'items', list: 'items', view: itemView, entry: itemEntry,
-  account: lockedAccount, upsert: upsertItems, cascade: async () => [], deletesLast: true,
+  name: 'item',
+  table: 'items',
+  list: 'items',
+  view: itemView,
+  entry: itemEntry,
+  account: lockedAccount,
+  upsert: upsertItems,
+  cascade: async () => [],
+  deletesLast: true,
 };
 
 export const itemRecords = (store: RecordStore) => memberRecords(store, ITEMS);

@@ -73,7 +73,15 @@ export async function upsertRecords<T extends MemberTable, V>(
   naming: Naming,
   changes: AuditDraft[],
 ): Promise<Array<Written<V>>> {
-  const existing = new Map((await findByIds(trx, kind.table, desired.map((d) => d.id))).map((r) => [r.id, r]));
+  const existing = new Map(
+    (
+      await findByIds(
+        trx,
+        kind.table,
+        desired.map((d) => d.id),
+      )
+    ).map((r) => [r.id, r]),
+  );
   const toWrite: Array<FieldsOf<T>> = [];
   desired.forEach((fields, i) => {
     const current = existing.get(fields.id);

@@ -77,8 +77,15 @@ function patched(current: UserView, patch: UserPatch): UserInput & { id: string 
 }
 
 export const USERS: MemberKind<'users', UserView, UserInput, 'users'> = {
-  name: 'user', table: 'users', list: 'users', view: userView, entry: userEntry,
-  account: lockedAccount, upsert: upsertUsers, cascade: userCascade, deletesLast: false,
+  name: 'user',
+  table: 'users',
+  list: 'users',
+  view: userView,
+  entry: userEntry,
+  account: lockedAccount,
+  upsert: upsertUsers,
+  cascade: userCascade,
+  deletesLast: false,
 };
 
 export const userRecords = (store: RecordStore) => ({

@@ -149,4 +149,3 @@ export interface ItemInput {
   owner_user_id: string | null;
   client_id?: string | null;
 }
-
