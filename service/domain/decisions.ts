@@ -4,8 +4,20 @@
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { DecisionEndpoint } from '../data/schema.ts';
-import type { Policy, PolicyResult, Reason } from '../policy/engine.ts';
+import type { Reason } from '../policy/answers.ts';
+import type { Policy } from '../policy/engine.ts';
 import type { Consistency } from './consistency.ts';
+import {
+  asRefusal,
+  contextUnavailable,
+  hasPolicyError,
+  micros,
+  newEntry,
+  policyFault,
+  refused,
+  requestEntry,
+  withDecisionId,
+} from './decision-entries.ts';
 import type { DecisionLog, DecisionLogEntry } from './decision-log/index.ts';
 import type { Facts, FactStore } from './facts.ts';
 import type { Metrics } from './metrics.ts';
@@ -40,69 +52,6 @@ export interface CallContext {
   /** The cache as it stands when absent. */
   consistency?: Consistency;
 }
-
-const contextUnavailable = (cause: unknown) =>
-  new AppError(503, 'context_unavailable', 'the facts for this decision could not be loaded (database unavailable)', {
-    cause,
-  });
-
-const policyFault = (result: PolicyResult) =>
-  new AppError(503, 'policy_error', result.reasons.map((r) => r.message).join('; '));
-
-function hasPolicyError(result: PolicyResult): boolean {
-  return result.reasons.some((r) => r.code === 'policy_error');
-}
-
-/** Microseconds since fromMs (a performance.now() reading), to the nanosecond. */
-const micros = (fromMs: number) => Math.round((performance.now() - fromMs) * 1_000_000) / 1000;
-
-/** A log entry for one request, before it is decided. */
-function newEntry(
-  call: CallContext,
-  batchId: string | null,
-  about: Pick<DecisionLogEntry, 'subjectId' | 'action' | 'resourceType' | 'resourceId'>,
-): DecisionLogEntry {
-  return {
-    decisionId: randomUUID(),
-    decidedAt: new Date(),
-    endpoint: call.endpoint,
-    batchId,
-    tokenId: call.tokenId,
-    ...about,
-    input: null,
-    result: null,
-    allow: false,
-    reasonCodes: [],
-    error: null,
-    policyRevision: null,
-    evalUs: null,
-    durationUs: 0,
-  };
-}
-
-const requestEntry = ({ subject, action, resource }: DecideRequest, call: CallContext, batchId: string | null) =>
-  newEntry(call, batchId, {
-    subjectId: subject.id,
-    action,
-    resourceType: resource.type,
-    resourceId: resource.id ?? null,
-  });
-
-/** Records in the entry that no decision could be made, and why. */
-function refused(entry: DecisionLogEntry, error: AppError, startedMs: number): void {
-  const reason = { code: error.code, message: error.message };
-  entry.allow = false;
-  entry.error = reason;
-  entry.reasonCodes = [error.code];
-  entry.result = { allow: false, reasons: [reason] };
-  entry.durationUs = micros(startedMs);
-}
-
-/** The refusal as the caller sees it: the same error, naming the logged decision. */
-const withDecisionId = (error: AppError, decisionId: string) =>
-  new AppError(error.statusCode, error.code, error.message, { cause: error, details: { decision_id: decisionId } });
-
-const asRefusal = (error: unknown) => (error instanceof AppError ? error : contextUnavailable(error));
 
 /** One request decided, or refused for want of a decision, with what the log keeps of it. */
 interface Outcome {

@@ -1,7 +1,7 @@
 // Applies the log policy's masks to a decision log entry. Copy-on-write along each masked path:
 // the objects the decision was made with are never changed, and unmasked parts are shared.
 import type { MaskApplied } from '../data/schema.ts';
-import type { LogMask } from '../policy/engine.ts';
+import type { LogMask } from '../policy/answers.ts';
 
 export interface LoggedParts {
   input: unknown;

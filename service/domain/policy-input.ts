@@ -1,7 +1,7 @@
 // Assembles the policy input of one decision from the facts: who the subject is, their account,
 // the resource and the links between them. It decides nothing; the policy judges what it sees.
 import type { Account, Client, User } from '../data/schema.ts';
-import type { ClientListInput, ClientTuple } from '../policy/engine.ts';
+import type { ClientListInput, ClientTuple } from '../policy/answers.ts';
 import type { Facts } from './facts.ts';
 
 export interface DecideRequest {

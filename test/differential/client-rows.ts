@@ -1,6 +1,6 @@
 // Clients as clearance/decisions takes them: a row [id, account_id, ledger, allocated,
 // ledger_access] stands for the found client resource with those facts and no attributes.
-import type { ClientTuple } from '../../service/policy/engine.ts';
+import type { ClientTuple } from '../../service/policy/answers.ts';
 import { isJsonObject, type Json } from './json.ts';
 
 const ROW_KEYS = ['account_id', 'allocated', 'attributes', 'found', 'id', 'ledger', 'ledger_access', 'type'].join();

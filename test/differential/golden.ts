@@ -17,12 +17,8 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
-import {
-  PolicyEngine,
-  type ClientListInput,
-  type ClientTuple,
-  type PolicyResult,
-} from '../../service/policy/engine.ts';
+import type { ClientListInput, ClientTuple, PolicyResult } from '../../service/policy/answers.ts';
+import { PolicyEngine } from '../../service/policy/engine.ts';
 import { clientRow } from './client-rows.ts';
 import { generateCorpus, type Entry } from './corpus.ts';
 import { isJsonObject, Prng, type Json, type JsonObject } from './json.ts';

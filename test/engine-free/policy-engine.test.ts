@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import t from 'tap';
-import { PolicyEngine, type ClientTuple } from '../../service/policy/engine.ts';
+import type { ClientTuple } from '../../service/policy/answers.ts';
+import { PolicyEngine } from '../../service/policy/engine.ts';
 
 const POLICY_DIR = resolve(import.meta.dirname, '../../.build/policy');
 const { loadPolicySync } = createRequire(import.meta.url)(

@@ -13,7 +13,7 @@ import {
 } from '../../service/domain/decision-log/index.ts';
 import { Metrics } from '../../service/domain/metrics.ts';
 import { AppError } from '../../service/errors.ts';
-import type { LogMask } from '../../service/policy/engine.ts';
+import type { LogMask } from '../../service/policy/answers.ts';
 import { connectionLost, logEntry as entry, stopWithin } from '../helpers/decision-log.ts';
 import { settled, until } from '../helpers/wait.ts';
 

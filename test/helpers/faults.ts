@@ -2,7 +2,8 @@
 // rather than patched into an app already built: a policy built around the compiled one, evaluated
 // as usual until the test makes its decisions or its log masks fail.
 import { resolve } from 'node:path';
-import { PolicyEngine, policyError, type Policy } from '../../service/policy/engine.ts';
+import { policyError } from '../../service/policy/answers.ts';
+import { PolicyEngine, type Policy } from '../../service/policy/engine.ts';
 
 const POLICY_DIR = resolve(import.meta.dirname, '../../.build/policy');
 

@@ -2,7 +2,7 @@
 // stores (masked by the log policy, made storable), and the rows that say what became of it: refused
 // after the decision, or kept without its input when it cannot be stored as it is.
 import type { DecisionEndpoint, MaskApplied, NewDecisionLogRow } from '../../data/schema.ts';
-import type { LogMask } from '../../policy/engine.ts';
+import type { LogMask } from '../../policy/answers.ts';
 import { applyLogMasks, type LoggedParts } from '../log-masks.ts';
 import { storableJson, storableText } from '../storable.ts';
 
