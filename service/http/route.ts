@@ -20,7 +20,7 @@
 //     onRequest,
 //     handler: async (request, reply) => {
 //       const { accountId, userId } = request.params;
-//       const written = await context.putUser(actorOf(request), accountId, userId, request.body);
+//       const written = await users.put(actorOf(request), accountId, userId, request.body, inPath('userId'));
 //       return reply.code(written.outcome === 'created' ? 201 : 200).send(written.record);
 //     },
 //   });
