@@ -19,6 +19,13 @@ import { settled, until } from '../helpers/wait.ts';
 
 const quiet = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
+/** What a promise was refused with; null when it was kept. */
+const refusalOf = (promise: Promise<unknown>): Promise<unknown> =>
+  promise.then(
+    () => null,
+    (e: unknown) => e,
+  );
+
 function makeLog(options: Partial<DecisionLogOptions> & Pick<DecisionLogOptions, 'write'>) {
   const metrics = new Metrics({ processMetrics: false });
   const log = new DecisionLog({
@@ -103,10 +110,7 @@ t.test(
     const { write, calls } = heldWrites();
     const { log } = makeLog({ mode: 'durable', write, durableTimeoutMs: 100 });
     log.start();
-    const error = await log.record([entry()]).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const error = await refusalOf(log.record([entry()]));
     t.ok(error instanceof AppError, 'refused');
     t.match(error, { statusCode: 503, code: 'decision_log_unavailable' });
     for (const call of calls) call.done();
@@ -466,15 +470,9 @@ t.test(
     // The first entry's write is under way when the answer times out; the second is still queued.
     const inFlight = entry();
     const queued = entry();
-    const first = log.record([inFlight]).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const first = refusalOf(log.record([inFlight]));
     await until(() => calls.length === 1, 'the first write to start');
-    const second = log.record([queued]).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const second = refusalOf(log.record([queued]));
     t.match(await first, { code: 'decision_log_unavailable' });
     t.match(await second, { code: 'decision_log_unavailable' });
     calls[0]?.done();
@@ -572,13 +570,7 @@ t.test(
     });
     log.start();
     const lone = entry();
-    t.match(
-      await log.record([lone]).then(
-        () => null,
-        (e: unknown) => e,
-      ),
-      { code: 'decision_log_unavailable' },
-    );
+    t.match(await refusalOf(log.record([lone])), { code: 'decision_log_unavailable' });
     calls[0]?.done();
     await until(() => corrected.length > 0, 'the correction');
     t.same(corrected, [lone.decisionId], 'corrected without waiting for another entry');
@@ -763,10 +755,7 @@ t.test(
     });
     log.start();
     const batch = [entry(), entry(), entry()];
-    const answer = log.record(batch).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const answer = refusalOf(log.record(batch));
     await until(() => calls.length === 1, 'the first write');
     t.equal(calls[0]?.rows.length, 2, 'the first two go in the first write');
     calls[0]?.done();
@@ -794,13 +783,7 @@ t.test(
     });
     log.start();
     const lone = entry();
-    t.match(
-      await log.record([lone]).then(
-        () => null,
-        (e: unknown) => e,
-      ),
-      { code: 'decision_log_unavailable' },
-    );
+    t.match(await refusalOf(log.record([lone])), { code: 'decision_log_unavailable' });
     calls[0]?.done();
     await until(() => log.depth === 0, 'the write to end');
     await stopWithin(log, 100);
@@ -898,10 +881,7 @@ t.test(
     const { log } = makeLog({ mode: 'durable', durableTimeoutMs: 200, spillDir, write });
     log.start();
     const waiting = entry();
-    const answer = log.record([waiting]).then(
-      () => null,
-      (e: unknown) => e,
-    );
+    const answer = refusalOf(log.record([waiting]));
     log.stop(Date.now() + 50);
     await until(() => readdirSync(spillDir).length > 0, 'the spill at the deadline');
     t.equal(readdirSync(spillDir).length, 1, 'spilled at the deadline, as answered');
