@@ -4,13 +4,11 @@
 // never uses the cache; a malformed token is a 400 naming the field.
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import t from 'tap';
-import { buildApp } from '../../service/app.ts';
 import { openDatabase, type DatabaseHandle } from '../../service/data/connect.ts';
 import { sql } from 'kysely';
 import { AppliedTransactions } from '../../service/domain/consistency.ts';
 import { FACTS_CHANNEL } from '../../service/domain/facts.ts';
-import { eventually } from '../helpers/app.ts';
-import { testConfig } from '../helpers/config.ts';
+import { appOn, eventually, migrated, silentFeed } from '../helpers/app.ts';
 import { ADMIN_TOKEN, api, errorOf, seedPractice } from '../helpers/context.ts';
 import { createPostgresDatabase, emptyDatabase, migratedDatabase, TEST_ENGINE } from '../helpers/database.ts';
 
@@ -40,20 +38,9 @@ async function replicas(t: Teardown, silentB: boolean): Promise<{ a: FastifyInst
     const shared = await emptyDatabase(t);
     handles = [shared, { ...shared, close: async () => undefined }];
   }
-  if (silentB) {
-    const listen = handles[1].listen;
-    handles[1].listen = (channel, handlers) => listen(channel, { ...handlers, onNotify: () => undefined });
-  }
+  if (silentB) handles[1] = silentFeed(handles[1]);
   const build = async (database: DatabaseHandle) => {
-    const app = await buildApp({
-      config: testConfig({ adminToken: ADMIN_TOKEN }),
-      database,
-      logger: false,
-      processMetrics: false,
-    });
-    t.teardown(() => app.close());
-    await app.ready();
-    await app.databaseStatus.whenMigrated;
+    const app = await migrated(await appOn(t, database, { adminToken: ADMIN_TOKEN }));
     if (!(await eventually(async () => app.facts.stats.enabled))) throw new Error('the change feed did not come up');
     return app;
   };

@@ -33,20 +33,41 @@ export async function buildTestApp(
 ): Promise<TestApp> {
   const opened = await databaseForApp(t);
   const database = watchFeed === undefined ? opened : watchingFeed(opened, watchFeed);
+  return { app: await migrated(await appOn(t, database, config, options)), database };
+}
+
+/** The app on a database, quiet (no log, no process metrics) and closed at teardown; not yet ready. */
+export async function appOn(
+  t: Teardown,
+  database: DatabaseHandle,
+  config: Partial<Config> = {},
+  options: Omit<Partial<BuildOptions>, 'config' | 'database'> = {},
+): Promise<FastifyInstance> {
   const app = await buildApp({
+    logger: false,
+    processMetrics: false,
     ...options,
     config: testConfig(config),
     database,
-    logger: false,
-    processMetrics: false,
   });
   t.teardown(() => app.close());
+  return app;
+}
+
+/** The app once ready and its database migrated. */
+export async function migrated(app: FastifyInstance): Promise<FastifyInstance> {
   await app.ready();
   await app.databaseStatus.whenMigrated;
-  return { app, database };
+  return app;
 }
 
 export { eventually } from './wait.ts';
+
+/** The handle with a change feed that hears nothing: the cache is never told of a change. */
+export const silentFeed = (handle: DatabaseHandle): DatabaseHandle => ({
+  ...handle,
+  listen: (channel, handlers) => handle.listen(channel, { ...handlers, onNotify: () => undefined }),
+});
 
 /** The handle with its change feed passing each notification to watch first. */
 export function watchingFeed(handle: DatabaseHandle, watch: (payload: string) => void): DatabaseHandle {
@@ -100,13 +121,7 @@ export async function buildAppBehindProxy(
 ): Promise<{ app: FastifyInstance; database: DatabaseHandle; proxy: TcpProxy; directUrl: string }> {
   const { directUrl, proxiedUrl, proxy } = await databaseBehindProxy(t);
   const database = await openDatabase({ databaseUrl: proxiedUrl, dataDir: null });
-  const app = await buildApp({
-    config: testConfig({ ...config, databaseUrl: proxiedUrl }),
-    database,
-    logger: false,
-    processMetrics: false,
-  });
-  t.teardown(() => app.close());
+  const app = await appOn(t, database, { ...config, databaseUrl: proxiedUrl });
   return { app, database, proxy, directUrl };
 }
 
@@ -124,12 +139,6 @@ export async function buildAppWithFeedBehindProxy(
   t.teardown(() => feed.close());
   const direct = await openDatabase({ databaseUrl: directUrl, dataDir: null });
   const database: DatabaseHandle = { ...direct, listen: feed.listen };
-  const app = await buildApp({
-    config: testConfig({ ...config, databaseUrl: directUrl }),
-    database,
-    logger: false,
-    processMetrics: false,
-  });
-  t.teardown(() => app.close());
+  const app = await appOn(t, database, { ...config, databaseUrl: directUrl });
   return { app, database, proxy };
 }

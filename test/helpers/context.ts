@@ -2,12 +2,9 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
 import type { Kysely } from 'kysely';
-import { buildApp } from '../../service/app.ts';
 import type { Config } from '../../service/config.ts';
-import type { DatabaseHandle } from '../../service/data/connect.ts';
 import type { AuditRow, Database } from '../../service/data/schema.ts';
-import { eventually, type TestApp } from './app.ts';
-import { testConfig } from './config.ts';
+import { appOn, eventually, migrated, silentFeed, type TestApp } from './app.ts';
 import { databaseForApp } from './database.ts';
 
 /** The CLEARANCE_ADMIN_TOKEN of context tests (every scope; audited as env:CLEARANCE_ADMIN_TOKEN). */
@@ -61,19 +58,9 @@ export interface ContextAppOptions {
 /** The app on a fresh migrated database with ADMIN_TOKEN configured, and the change feed up. */
 export async function contextApp(t: Teardown, options: ContextAppOptions = {}): Promise<TestApp & { admin: Api }> {
   const opened = await databaseForApp(t);
-  const database: DatabaseHandle =
-    options.silentFeed === true
-      ? { ...opened, listen: (channel, handlers) => opened.listen(channel, { ...handlers, onNotify: () => undefined }) }
-      : opened;
-  const app = await buildApp({
-    config: testConfig({ adminToken: ADMIN_TOKEN, ...options.config }),
-    database,
-    logger: process.env.DEBUG_LOG ? { level: 'error' } : false,
-    ...(options.onBootstrapToken ? { onBootstrapToken: options.onBootstrapToken } : {}),
-  });
-  t.teardown(() => app.close());
-  await app.ready();
-  await app.databaseStatus.whenMigrated;
+  const database = options.silentFeed === true ? silentFeed(opened) : opened;
+  const built = options.onBootstrapToken ? { onBootstrapToken: options.onBootstrapToken } : {};
+  const app = await migrated(await appOn(t, database, { adminToken: ADMIN_TOKEN, ...options.config }, built));
   if (!(await eventually(async () => app.facts.stats.enabled))) throw new Error('the change feed did not come up');
   return { app, database, admin: api(app) };
 }
