@@ -20,6 +20,7 @@ import {
   QUERY_TIMEOUT_MS,
 } from '../../service/data/connect.ts';
 import { startServer, type ServerProcess } from '../helpers/server-process.ts';
+import { eventually } from '../helpers/wait.ts';
 
 const ROOT = join(import.meta.dirname, '../..');
 const RESULTS_FILE = join(ROOT, '.build/test-results/faults');
@@ -260,12 +261,9 @@ async function recovered(load: Load, since: number): Promise<number | null> {
  * load asks about each subject in turn; on a busy machine a second may hold none). Waits up to 15 s.
  */
 async function decidedAbout(load: Load, subject: string, since: number): Promise<Answered[]> {
-  const end = Date.now() + 15_000;
-  for (;;) {
-    const found = load.between(since, Infinity).filter((a) => a.subject === subject && a.decided);
-    if (found.length > 0 || Date.now() >= end) return found;
-    await sleep(100);
-  }
+  const found = () => load.between(since, Infinity).filter((a) => a.subject === subject && a.decided);
+  await eventually(() => found().length > 0, 15_000);
+  return found();
 }
 
 /** When each process logged the loss of its change feed, since a moment (from the service's JSON log lines). */
