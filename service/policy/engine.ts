@@ -102,6 +102,16 @@ class Evaluator {
   }
 }
 
+/** The text of a file; null when there is none. */
+function readOptionalFile(path: string): string | null {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
+  }
+}
+
 /**
  * What the service asks of a policy: the loaded engine, or a stand-in built around one
  * (BuildOptions.policyEngine; tests switch faults on and off with it).
@@ -123,7 +133,10 @@ export class PolicyEngine {
     this.#evaluator = Evaluator.supports(policy) ? new Evaluator(policy) : null;
   }
 
-  /** Loads policy.wasm and the bundle manifest's revision from a built policy folder. */
+  /**
+   * Loads policy.wasm, its data (data.json: the policy's constant tables, which the build
+   * evaluates once; none when absent) and the bundle manifest's revision from a built policy folder.
+   */
   static load(dir: string): PolicyEngine {
     let wasm: Buffer;
     try {
@@ -148,6 +161,12 @@ export class PolicyEngine {
       policy = loadPolicySync(wasm, { initial: 16, maximum: 16384 });
     } catch (error) {
       throw new PolicyLoadError(`${join(dir, 'policy.wasm')} is not a loadable OPA WebAssembly policy`, error);
+    }
+    try {
+      const data = readOptionalFile(join(dir, 'data.json'));
+      if (data !== null) policy.setData(JSON.parse(data));
+    } catch (error) {
+      throw new PolicyLoadError(`the policy data at ${join(dir, 'data.json')} is not loadable JSON`, error);
     }
     const engine = new PolicyEngine(policy, revision);
     for (const entrypoint of [

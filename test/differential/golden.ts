@@ -14,11 +14,11 @@
 // The record is not committed: it is made from the build before a change and checked after it.
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { ClientListInput, ClientTuple, PolicyResult } from '../../service/policy/answers.ts';
 import { PolicyEngine } from '../../service/policy/engine.ts';
+import { loadSdkPolicy } from '../helpers/sdk-policy.ts';
 import { clientRow } from './client-rows.ts';
 import { generateCorpus, type Entry } from './corpus.ts';
 import { isJsonObject, Prng, type Json, type JsonObject } from './json.ts';
@@ -26,9 +26,6 @@ import { isJsonObject, Prng, type Json, type JsonObject } from './json.ts';
 const ROOT = resolve(import.meta.dirname, '../..');
 const POLICY_BUILD = join(ROOT, '.build/policy');
 const DEFAULT_FILE = join(ROOT, '.build/golden/decisions.json');
-const { loadPolicySync } = createRequire(import.meta.url)(
-  '@open-policy-agent/opa-wasm',
-) as typeof import('@open-policy-agent/opa-wasm');
 
 interface ListInput {
   label: string;
@@ -114,7 +111,7 @@ function requestOf(list: JsonObject, resource: Json): JsonObject {
 
 /** Every decision raw from the SDK and as the engine shapes it; every list as its single decisions. */
 function evaluateAll(engine: PolicyEngine, entries: readonly Entry[], lists: readonly ListInput[]): Golden {
-  const sdk = loadPolicySync(readFileSync(join(POLICY_BUILD, 'policy.wasm')), { initial: 16, maximum: 16384 });
+  const sdk = loadSdkPolicy(POLICY_BUILD);
   // As the engine passes it: a falsy input as JSON bytes, so the SDK does not drop it.
   const raw = entries.map(
     ({ input }) =>

@@ -1,16 +1,13 @@
 // The policy engine on the built policy: what the service reads (clearance/verdict and
 // clearance/decisions with the messages table) answers what clearance/decision answers.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { cpSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import type { ClientTuple } from '../../service/policy/answers.ts';
 import { PolicyEngine } from '../../service/policy/engine.ts';
+import { loadSdkPolicy } from '../helpers/sdk-policy.ts';
 
 const POLICY_DIR = resolve(import.meta.dirname, '../../.build/policy');
-const { loadPolicySync } = createRequire(import.meta.url)(
-  '@open-policy-agent/opa-wasm',
-) as typeof import('@open-policy-agent/opa-wasm');
 
 const account = { id: 'a1', kind: 'practice', name: 'Practice' };
 const subject = (role: string, mode: string | null) => ({
@@ -42,7 +39,7 @@ const client = ([id, account_id, ledger, allocated, ledger_access]: ClientTuple)
 
 t.test('given the built policy', async (t) => {
   const engine = PolicyEngine.load(POLICY_DIR);
-  const sdk = loadPolicySync(readFileSync(join(POLICY_DIR, 'policy.wasm')));
+  const sdk = loadSdkPolicy(POLICY_DIR);
   const decision = (input: unknown) =>
     (sdk.evaluate(input, 'clearance/decision') as Array<{ result: unknown }>)[0]?.result;
 
@@ -150,4 +147,31 @@ t.test('given the built policy', async (t) => {
       );
     },
   );
+});
+
+t.test(
+  'given a built policy whose data (its constant tables) is not JSON, then loading it fails saying so',
+  async (t) => {
+    const dir = t.testdir();
+    for (const name of ['policy.wasm', '.manifest']) cpSync(join(POLICY_DIR, name), join(dir, name));
+    writeFileSync(join(dir, 'data.json'), '{"clearance": ');
+    t.throws(() => PolicyEngine.load(dir), { name: 'PolicyLoadError', message: /data\.json is not loadable JSON/ });
+  },
+);
+
+t.test('given the built policy, then its constant tables come from its data, not from the module', async (t) => {
+  // Without data.json the tables are missing: nothing passes the input checks, so every
+  // decision is a refusal (fail closed), never an allow.
+  const dir = t.testdir();
+  for (const name of ['policy.wasm', '.manifest']) cpSync(join(POLICY_DIR, name), join(dir, name));
+  const input = {
+    action: 'client.view',
+    subject: subject('practice_admin', null),
+    account,
+    resource: client(['c1', 'a1', 'xero', false, false]),
+  };
+  t.equal(PolicyEngine.load(POLICY_DIR).decide(input).allow, true);
+  const withoutData = PolicyEngine.load(dir).decide(input);
+  t.equal(withoutData.allow, false);
+  t.equal(withoutData.reasons[0]?.code, 'invalid_input');
 });

@@ -1,23 +1,18 @@
 # METADATA
 # title: Shared helpers
 # description: |
-#   Roles, permission defaults and the effective client access mode, shared by
-#   every area, and the reason codes every area gives. These helpers are used across
-#   packages, so they carry no leading underscore (Regal's leaked-internal-reference
-#   would flag one).
+#   Roles, permission defaults (their tables are in tables.rego) and the effective
+#   client access mode, shared by every area, and the reason codes every area gives.
+#   These helpers are used across packages, so they carry no leading underscore
+#   (Regal's leaked-internal-reference would flag one).
 package clearance.lib
 
-# Roles per account kind (SPEC §1). Validation refuses a role of the other kind,
-# so the helpers below may look at the role name alone.
-roles := {
-	"practice": {"practice_admin", "client_admin", "standard", "expense_approver"},
-	"business": {"business_admin", "user_admin", "standard", "expense_approver"},
-}
+import data.clearance.lib.tables
 
-role_of_kind(role, kind) if role in roles[kind]
+role_of_kind(role, kind) if role in tables.roles[kind]
 
 known_role(role) if {
-	some kind_roles in roles
+	some kind_roles in tables.roles
 	role in kind_roles
 }
 
@@ -34,20 +29,9 @@ is_admin(user) if is_sub_admin(user)
 # Client admins and standard users are the roles restricted by a client access mode.
 has_client_access_mode(user) if user.role in {"client_admin", "standard"}
 
-client_access_modes := {"all", "selected", "ledger_all", "ledger_selected"}
+known_client_access_mode(mode) if mode in tables.client_access_modes
 
-known_client_access_mode(mode) if mode in client_access_modes
-
-# Permissions are all optional; a missing one is off (SPEC §1).
-permission_defaults := {
-	"add_clients": false,
-	"practice_insights": false,
-	"manage_business": false,
-	"create_expense_claims": false,
-	"publishing": "none",
-}
-
-permission_default(name) := permission_defaults[name]
+permission_default(name) := tables.permission_defaults[name]
 
 # permission(user, name) is the user's value for a permission, or its default.
 permission(user, name) := user.permissions[name] if {
@@ -75,11 +59,6 @@ has_xpm_link(user) if {
 	is_string(user.xpm_staff_id)
 	user.xpm_staff_id != ""
 }
-
-# The proposed values a user resource may carry (SPEC §2.4a): the only resource attributes the
-# rules read, validated on user resources and kept by the decision log (clearance.log.mask), so
-# a logged decision can be replayed. Other resource types keep free-form attributes.
-resource_attributes := {"role", "client_access_mode", "permissions", "status", "xpm_staff_id", "client_id"}
 
 # The messages of the reason codes every area gives; each area keeps the messages of its own
 # codes beside them.

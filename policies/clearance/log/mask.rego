@@ -29,7 +29,7 @@ mask contains pointer(["input", "resource", "attributes", key]) if {
 
 _judged(resource, key) if {
 	resource.type == "user"
-	key in lib.resource_attributes
+	key in lib.tables.resource_attributes
 }
 
 # pointer(segments) is the JSON pointer (RFC 6901) to a path of object keys.

@@ -13,6 +13,7 @@ package clearance.validation
 import data.clearance.catalogue
 import data.clearance.clients
 import data.clearance.lib
+import data.clearance.validation.tables
 
 # problems(req) lists what is wrong with a request, one message per problem.
 problems(req) := set() if {
@@ -31,8 +32,8 @@ request_problems(req) := set() if {
 } else := _request_problems(req)
 
 _request_problems(req) := union({
-	_value_problems("action", object.get(req, "action", null), "string"),
-	_value_problems("subject", object.get(req, "subject", null), "object"),
+	_value_problems("action", object.get(req, "action", null), tables.kinds.string),
+	_value_problems("subject", object.get(req, "subject", null), tables.kinds.object),
 	_subject_problems(object.get(req, "subject", null)),
 	_subject_fact_problems(req),
 })
@@ -46,7 +47,7 @@ resource_problems(req, resource) := set() if {
 _resource_problems(req, resource) := {"resource must be an object"} if {
 	not is_object(resource)
 } else := union({
-	_field_problems("resource", resource, _resource_fields),
+	_field_problems("resource", resource, tables.resource_fields),
 	_proposal_problems(object.get(req, "action", null), resource),
 	_lookup_problems(req, resource),
 	_fact_problems(req, resource),
@@ -58,99 +59,12 @@ client_problems(req, row) := resource_problems(req, resource) if {
 	resource := clients.row_resource(row)
 } else := {"client must be an array of id, account_id, ledger, allocated and ledger_access"}
 
-# ---- the fields of each record, and the kind of value each holds ---------------------------
+# ---- fields and their kinds of value (the tables are in tables.rego) -------------------------
 
-_subject_fields := {"id": "string", "found": "boolean"}
+# _valid(kind, value) holds when value is of the kind, one of tables.kinds.
+_valid(kind, value) if type_name(value) in kind.types
 
-# The facts of a user, the subject's or a target's (SPEC §1).
-_user_facts := {
-	"role": "role",
-	"status": "status",
-	"client_access_mode": "mode or null",
-	"permissions": "object or null",
-	"xpm_staff_id": "string or null",
-}
-
-_subject_facts := object.union(_user_facts, {"account_id": "string"})
-
-_permissions := {
-	"add_clients": "boolean or null",
-	"practice_insights": "boolean or null",
-	"manage_business": "boolean or null",
-	"create_expense_claims": "boolean or null",
-	"publishing": "publishing or null",
-}
-
-_account_fields := {"id": "string", "kind": "account kind"}
-
-_resource_fields := {"type": "resource type", "attributes": "object or null"}
-
-# The proposed values a user resource may carry (SPEC §2.4a).
-_proposal_fields := {
-	"role": "string or null",
-	"client_id": "string or null",
-	"client_access_mode": "mode or null",
-	"permissions": "object or null",
-	"status": "status or null",
-	"xpm_staff_id": "string or null",
-}
-
-_lookup_fields := {"id": "string", "found": "boolean"}
-
-_found_fields := {"account_id": "string"}
-
-# A client's facts, relative to the subject (SPEC §2.2).
-_client_facts := {"account_id": "string", "ledger": "ledger", "allocated": "boolean", "ledger_access": "boolean"}
-
-_account_facts := {"kind": "account kind"}
-
-_item_facts := {"client_id": "string or null", "owner_user_id": "string", "kind": "item kind"}
-
-_attribute_client_fields := {"found": "boolean"}
-
-# The client being allocated (user.client_access.edit): its facts, with the target's ledger
-# access and the subject's own access to it.
-_attribute_client_facts := {
-	"account_id": "string",
-	"ledger": "ledger",
-	"ledger_access": "boolean",
-	"subject_allocated": "boolean",
-	"subject_ledger_access": "boolean",
-}
-
-# ---- what each kind of value must be -----------------------------------------------------
-
-# A kind of value is either JSON types (types) or a list of names (values), and what the
-# message says it must be (must_be).
-_kinds := {
-	"string": {"types": {"string"}, "must_be": "a string"},
-	"string or null": {"types": {"string", "null"}, "must_be": "a string or null"},
-	"boolean": {"types": {"boolean"}, "must_be": "a boolean"},
-	"boolean or null": {"types": {"boolean", "null"}, "must_be": "a boolean or null"},
-	"object": {"types": {"object"}, "must_be": "an object"},
-	"object or null": {"types": {"object", "null"}, "must_be": "an object or null"},
-	"role": {"values": _role_names, "must_be": "a known role"},
-	"status": {"values": {"active", "suspended"}, "must_be": "active or suspended"},
-	"status or null": {"values": {"active", "suspended", null}, "must_be": "active, suspended or null"},
-	"mode or null": {
-		"values": (lib.client_access_modes | {null}),
-		"must_be": "all, selected, ledger_all, ledger_selected or null",
-	},
-	"publishing or null": {
-		"values": {"all", "expense_claims_only", "none", null},
-		"must_be": "all, expense_claims_only, none or null",
-	},
-	"account kind": {"values": {"practice", "business"}, "must_be": "practice or business"},
-	"resource type": {"values": catalogue.resource_type_names, "must_be": "client, account, user or item"},
-	"ledger": {"values": {"xero", "myob", "quickbooks", "none"}, "must_be": "xero, myob, quickbooks or none"},
-	"item kind": {"values": {"expense_claim", "receipt", "invoice"}, "must_be": "expense_claim, receipt or invoice"},
-}
-
-_role_names := {role | some kind_roles in lib.roles; some role in kind_roles}
-
-_valid(kind, value) if type_name(value) in _kinds[kind].types
-
-_valid(kind, value) if value in _kinds[kind].values
+_valid(kind, value) if value in kind.values
 
 # _field_problems(path, record, fields) has one problem per field of the record at path whose
 # value (null when missing, or when the record is not an object) is not of its kind.
@@ -161,7 +75,7 @@ _field_problems(path, record, fields) := {_problem(concat(".", [path, name]), ki
 
 _value_problems(path, value, kind) := {_problem(path, kind) | not _valid(kind, value)}
 
-_problem(path, kind) := concat("", [path, " must be ", _kinds[kind].must_be])
+_problem(path, kind) := concat("", [path, " must be ", kind.must_be])
 
 _get(record, name) := object.get(record, name, null) if {
 	is_object(record)
@@ -169,23 +83,23 @@ _get(record, name) := object.get(record, name, null) if {
 
 # ---- the subject and its account -----------------------------------------------------------
 
-_subject_problems(subject) := _field_problems("subject", subject, _subject_fields) if {
+_subject_problems(subject) := _field_problems("subject", subject, tables.subject_fields) if {
 	is_object(subject)
 } else := set()
 
 # The facts of a subject and its account are checked when the subject was found.
 _subject_fact_problems(req) := union({
-	_field_problems("subject", req.subject, _subject_facts),
+	_field_problems("subject", req.subject, tables.subject_facts),
 	_permission_problems("subject.permissions", object.get(req.subject, "permissions", null)),
-	_value_problems("account", object.get(req, "account", null), "object"),
-	_field_problems("account", object.get(req, "account", null), _account_fields),
+	_value_problems("account", object.get(req, "account", null), tables.kinds.object),
+	_field_problems("account", object.get(req, "account", null), tables.account_fields),
 	_consistency_problems(req),
 }) if {
 	req.subject.found == true
 } else := set()
 
 # The values of a permissions object; none when it is not an object (checked on its own).
-_permission_problems(path, permissions) := _field_problems(path, permissions, _permissions) if {
+_permission_problems(path, permissions) := _field_problems(path, permissions, tables.permissions) if {
 	is_object(permissions)
 } else := set()
 
@@ -195,7 +109,7 @@ _consistency_problems(req) := {"account.id must equal subject.account_id" |
 	is_string(req.account.id)
 	req.account.id != req.subject.account_id
 } | {"subject.role must belong to account.kind" |
-	_valid("account kind", req.account.kind)
+	_valid(tables.kinds.account_kind, req.account.kind)
 	lib.known_role(req.subject.role)
 	not lib.role_of_kind(req.subject.role, req.account.kind)
 }
@@ -205,7 +119,7 @@ _consistency_problems(req) := {"account.id must equal subject.account_id" |
 # Proposed values are judged on user resources only; other resource types keep free-form
 # attributes.
 _proposal_problems(action, resource) := union({
-	_field_problems("resource.attributes", resource.attributes, _proposal_fields),
+	_field_problems("resource.attributes", resource.attributes, tables.proposal_fields),
 	_proposed_permission_problems(object.get(resource.attributes, "permissions", null)),
 	{_not_taken_problem(action, name) | some name in _not_taken(action, resource.attributes)},
 }) if {
@@ -219,32 +133,7 @@ _proposed_permission_problems(permissions) := _permission_problems(
 ) | {concat("", ["resource.attributes.permissions.", name, " is not a permission"]) |
 	is_object(permissions)
 	some name, _ in permissions
-	not _permissions[name]
-}
-
-# Each edit takes only the proposed values it judges: user.profile.edit none (name and profile
-# fields are not judged, SPEC §2.4a), user.xpm_link.edit the link only, a create or update all
-# but the client being allocated, which is user.client_access.edit's. A value an edit does not
-# take is refused rather than ignored, so a caller cannot have it applied unjudged. The other
-# user actions change no field, and their attributes are not read.
-_takes := {
-	"user.create": _proposed_fields,
-	"user.update": _proposed_fields,
-	"user.client_access.edit": lib.resource_attributes,
-	"user.xpm_link.edit": {"xpm_staff_id"},
-	"user.profile.edit": set(),
-}
-
-_proposed_fields := {"role", "client_access_mode", "permissions", "status", "xpm_staff_id"}
-
-# The action to ask for a proposed value, for the message refusing it elsewhere.
-_action_taking := {
-	"role": "user.update",
-	"client_access_mode": "user.update",
-	"permissions": "user.update",
-	"status": "user.update",
-	"xpm_staff_id": "user.xpm_link.edit",
-	"client_id": "user.client_access.edit",
+	not tables.permissions[name]
 }
 
 # _not_taken(action, attributes) are the proposed values of attributes the action does not take.
@@ -252,9 +141,9 @@ _action_taking := {
 # default and a null link clears it, so those are proposals.
 _not_taken(action, attributes) := {name |
 	some name, value in attributes
-	name in lib.resource_attributes
+	name in lib.tables.resource_attributes
 	_proposes(name, value)
-	taken := _takes[action]
+	taken := tables.takes[action]
 	not name in taken
 }
 
@@ -264,7 +153,7 @@ _proposes(name, null) if name in {"client_access_mode", "xpm_staff_id"}
 
 _not_taken_problem(action, name) := concat("", [
 	"resource.attributes.", name, " cannot be proposed with ", action,
-	" (ask ", _action_taking[name], ")",
+	" (ask ", tables.action_taking[name], ")",
 ])
 
 # ---- looking the resource up, and its facts --------------------------------------------------
@@ -274,7 +163,7 @@ _not_taken_problem(action, name) := concat("", [
 # as one about the user it names).
 _looked_up(req) if req.action != "user.create"
 
-_lookup_problems(req, resource) := _field_problems("resource", resource, _lookup_fields) if {
+_lookup_problems(req, resource) := _field_problems("resource", resource, tables.lookup_fields) if {
 	_looked_up(req)
 } else := {"resource.id must not be given for user.create: it names no existing user" |
 	resource.type == "user"
@@ -282,25 +171,25 @@ _lookup_problems(req, resource) := _field_problems("resource", resource, _lookup
 }
 
 _fact_problems(req, resource) := union({
-	_field_problems("resource", resource, _found_fields),
+	_field_problems("resource", resource, tables.found_fields),
 	_type_fact_problems(object.get(resource, "type", null), resource),
 }) if {
 	_looked_up(req)
 	resource.found == true
 } else := set()
 
-_type_fact_problems("client", resource) := _field_problems("resource", resource, _client_facts)
+_type_fact_problems("client", resource) := _field_problems("resource", resource, tables.client_facts)
 
-_type_fact_problems("account", resource) := _field_problems("resource", resource, _account_facts)
+_type_fact_problems("account", resource) := _field_problems("resource", resource, tables.account_facts)
 
 _type_fact_problems("user", resource) := union({
-	_field_problems("resource", resource, _user_facts),
+	_field_problems("resource", resource, tables.user_facts),
 	_permission_problems("resource.permissions", object.get(resource, "permissions", null)),
 	_attribute_client_problems(resource),
 })
 
 _type_fact_problems("item", resource) := union({
-	_field_problems("resource", resource, _item_facts),
+	_field_problems("resource", resource, tables.item_facts),
 	_item_client_problems(resource),
 })
 
@@ -309,8 +198,8 @@ _type_fact_problems(type, _) := set() if not catalogue.is_resource_type(type)
 # The loader looks attributes.client_id up for user resources (user.client_access.edit): the
 # client's facts, with the target's ledger access and the subject's own access to it.
 _attribute_client_problems(resource) := union({
-	_value_problems("resource.attribute_client", client, "object"),
-	_field_problems("resource.attribute_client", client, _attribute_client_fields),
+	_value_problems("resource.attribute_client", client, tables.kinds.object),
+	_field_problems("resource.attribute_client", client, tables.attribute_client_fields),
 	_found_attribute_client_problems(client),
 }) if {
 	is_string(resource.attributes.client_id)
@@ -320,15 +209,15 @@ _attribute_client_problems(resource) := union({
 _found_attribute_client_problems(client) := _field_problems(
 	"resource.attribute_client",
 	client,
-	_attribute_client_facts,
+	tables.attribute_client_facts,
 ) if {
 	client.found == true
 } else := set()
 
 # An item of a client carries the client's facts.
 _item_client_problems(resource) := union({
-	_value_problems("resource.client", client, "object"),
-	_field_problems("resource.client", client, _client_facts),
+	_value_problems("resource.client", client, tables.kinds.object),
+	_field_problems("resource.client", client, tables.client_facts),
 }) if {
 	is_string(object.get(resource, "client_id", null))
 	client := object.get(resource, "client", null)
@@ -346,7 +235,7 @@ fine(req) if {
 
 _request_fine(req) if {
 	is_string(req.action)
-	_fields_fine(req.subject, _subject_fields)
+	_fields_fine(req.subject, tables.subject_fields)
 	_subject_facts_fine(req)
 }
 
@@ -354,19 +243,19 @@ _subject_facts_fine(req) if req.subject.found == false
 
 _subject_facts_fine(req) if {
 	req.subject.found == true
-	_fields_fine(req.subject, _subject_facts)
+	_fields_fine(req.subject, tables.subject_facts)
 	_permissions_fine(object.get(req.subject, "permissions", null))
-	_fields_fine(req.account, _account_fields)
+	_fields_fine(req.account, tables.account_fields)
 	count(_consistency_problems(req)) == 0
 }
 
 # A permissions object that is not an object is the subject's or the target's own problem.
 _permissions_fine(permissions) if not is_object(permissions)
 
-_permissions_fine(permissions) if _fields_fine(permissions, _permissions)
+_permissions_fine(permissions) if _fields_fine(permissions, tables.permissions)
 
 _resource_fine(req, resource) if {
-	_fields_fine(resource, _resource_fields)
+	_fields_fine(resource, tables.resource_fields)
 	count(_proposal_problems(object.get(req, "action", null), resource)) == 0
 	_lookup_fine(req, resource)
 	_facts_fine(req, resource)
@@ -374,7 +263,7 @@ _resource_fine(req, resource) if {
 
 _lookup_fine(req, resource) if {
 	_looked_up(req)
-	_fields_fine(resource, _lookup_fields)
+	_fields_fine(resource, tables.lookup_fields)
 }
 
 _lookup_fine(req, resource) if {
@@ -392,22 +281,22 @@ _facts_fine(req, resource) if {
 _facts_fine(req, resource) if {
 	_looked_up(req)
 	resource.found == true
-	_fields_fine(resource, _found_fields)
+	_fields_fine(resource, tables.found_fields)
 	_type_facts_fine(resource.type, resource)
 }
 
-_type_facts_fine("client", resource) if _fields_fine(resource, _client_facts)
+_type_facts_fine("client", resource) if _fields_fine(resource, tables.client_facts)
 
-_type_facts_fine("account", resource) if _fields_fine(resource, _account_facts)
+_type_facts_fine("account", resource) if _fields_fine(resource, tables.account_facts)
 
 _type_facts_fine("user", resource) if {
-	_fields_fine(resource, _user_facts)
+	_fields_fine(resource, tables.user_facts)
 	_permissions_fine(object.get(resource, "permissions", null))
 	count(_attribute_client_problems(resource)) == 0
 }
 
 _type_facts_fine("item", resource) if {
-	_fields_fine(resource, _item_facts)
+	_fields_fine(resource, tables.item_facts)
 	_item_client_fine(resource)
 }
 
@@ -415,7 +304,7 @@ _item_client_fine(resource) if not is_string(object.get(resource, "client_id", n
 
 _item_client_fine(resource) if {
 	is_string(resource.client_id)
-	_fields_fine(resource.client, _client_facts)
+	_fields_fine(resource.client, tables.client_facts)
 }
 
 _fields_fine(record, fields) if {
