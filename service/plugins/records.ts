@@ -1,9 +1,12 @@
 // Wires the write side: the records API, API-token management and the audit trail. Every write
 // goes through one AuditedWriter, which records it and drops what it touched from the fact cache.
+// The records API (the facts API of SPEC §3) is one module per kind of record under
+// domain/records/, each built on the store given here: one transaction per request, so a refusal
+// changes nothing; none knows of HTTP (callers get records, outcomes and AppErrors).
 import fp from 'fastify-plugin';
 import type { FastifyInstance } from 'fastify';
 import { AuditedWriter, listAudit, type AuditEntry, type AuditQuery } from '../domain/audit.ts';
-import { recordService, type RecordService } from '../domain/records/service.ts';
+import type { RecordStore } from '../domain/records/parents.ts';
 import { TokenService } from '../domain/tokens.ts';
 
 export interface AuditReader {
@@ -12,7 +15,8 @@ export interface AuditReader {
 
 declare module 'fastify' {
   interface FastifyInstance {
-    recordService: RecordService;
+    /** What the records API's modules read from and write through. */
+    recordStore: RecordStore;
     tokenService: TokenService;
     auditTrail: AuditReader;
   }
@@ -28,7 +32,7 @@ async function recordsPlugin(app: FastifyInstance): Promise<void> {
   const { db, longDb } = app.database;
   const writer = new AuditedWriter(longDb, app.facts);
   app.decorateRequest('consistencyToken', null);
-  app.decorate('recordService', recordService(db, writer));
+  app.decorate('recordStore', { db, writer });
   app.decorate('tokenService', new TokenService(db, writer));
   app.decorate('auditTrail', { list: (query: AuditQuery) => listAudit(longDb, query) });
 }

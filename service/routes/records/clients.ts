@@ -1,11 +1,12 @@
 // Clients of a practice account.
 import type { FastifyInstance } from 'fastify';
+import { clientRecords } from '../../domain/records/clients.ts';
 import { route } from '../../http/route.ts';
 import { memberHandlers } from './members.ts';
 
-export function clientRoutes(app: FastifyInstance): void {
+export default function clientRoutes(app: FastifyInstance): void {
   const onRequest = app.requireScope('admin');
-  const clients = memberHandlers(app.recordService.clients, 'clientId');
+  const clients = memberHandlers(clientRecords(app.recordStore), 'clientId');
   route(app, 'listClients', { onRequest, handler: clients.list });
   route(app, 'getClient', { onRequest, handler: clients.get });
   route(app, 'putClient', { onRequest, handler: clients.put });

@@ -2,7 +2,7 @@
 // DELETE (the empty set).
 import type { FastifyInstance } from 'fastify';
 import type { LinkTable } from '../../data/schema.ts';
-import type { RecordService } from '../../domain/records/service.ts';
+import { linkRecords } from '../../domain/records/links.ts';
 import { route } from '../../http/route.ts';
 import { actorOf } from '../../http/write-answers.ts';
 import { sendEmpty, type EmptyReply, type RecordRequest } from './shared.ts';
@@ -10,7 +10,7 @@ import { sendEmpty, type EmptyReply, type RecordRequest } from './shared.ts';
 type UserRequest<Body = unknown> = RecordRequest<{ accountId: string; userId: string }, Body>;
 
 /** The handlers of one link table; each table registers them under its own operations. */
-function linkHandlers(links: RecordService['links'], table: LinkTable) {
+function linkHandlers(links: ReturnType<typeof linkRecords>, table: LinkTable) {
   return {
     get: async ({ params }: UserRequest) => links.get(table, params.accountId, params.userId),
     put: async (request: UserRequest<{ client_ids: string[] }>) => {
@@ -24,9 +24,9 @@ function linkHandlers(links: RecordService['links'], table: LinkTable) {
   };
 }
 
-export function linkRoutes(app: FastifyInstance): void {
+export default function linkRoutes(app: FastifyInstance): void {
   const onRequest = app.requireScope('admin');
-  const { links } = app.recordService;
+  const links = linkRecords(app.recordStore);
   const allocations = linkHandlers(links, 'allocations');
   const ledgerAccess = linkHandlers(links, 'ledger_access');
   route(app, 'getAllocations', { onRequest, handler: allocations.get });

@@ -2,6 +2,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { LinkTable } from '../../data/schema.ts';
 import type { Actor } from '../../domain/audit.ts';
+import { bulkSync } from '../../domain/records/sync.ts';
 import type { Naming, SyncCounts, SyncMode } from '../../domain/records/upsert.ts';
 import type { components } from '../../http/openapi-types.ts';
 import { route } from '../../http/route.ts';
@@ -25,8 +26,8 @@ const syncHandler =
   async (request: RecordRequest<{ accountId: string }, { records: R; mode?: SyncMode }>) =>
     write(actorOf(request), request.params.accountId, request.body.records, request.body.mode ?? 'upsert', inRecords);
 
-export function syncRoutes(app: FastifyInstance): void {
-  const sync = app.recordService.sync;
+export default function syncRoutes(app: FastifyInstance): void {
+  const sync = bulkSync(app.recordStore);
   const links =
     (table: LinkTable): SyncWrite<components['schemas']['SyncLinksRequest']['records']> =>
     (actor, accountId, records, mode, naming) =>

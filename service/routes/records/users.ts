@@ -1,13 +1,14 @@
 // Users of an account: the common routes, and PATCH (a JSON merge patch).
 import type { FastifyInstance } from 'fastify';
+import { userRecords } from '../../domain/records/users.ts';
 import { route } from '../../http/route.ts';
 import { actorOf } from '../../http/write-answers.ts';
 import { memberHandlers } from './members.ts';
 import { inPath } from './shared.ts';
 
-export function userRoutes(app: FastifyInstance): void {
+export default function userRoutes(app: FastifyInstance): void {
   const onRequest = app.requireScope('admin');
-  const users = app.recordService.users;
+  const users = userRecords(app.recordStore);
   const handlers = memberHandlers(users, 'userId');
   route(app, 'listUsers', { onRequest, handler: handlers.list });
   route(app, 'getUser', { onRequest, handler: handlers.get });
