@@ -10,7 +10,7 @@ import { seedDemoData } from './data/demo-data.ts';
 import { ensureBootstrapToken } from './domain/tokens.ts';
 import { parseJsonBody } from './http/json-body.ts';
 import { errorHandler } from './http/errors.ts';
-import { registerSchemas, validatorCompilers } from './http/openapi.ts';
+import { AJV_OPTIONS, registerSchemas, validatorCompilers } from './http/openapi.ts';
 import authPlugin from './plugins/auth.ts';
 import recordsPlugin from './plugins/records.ts';
 import databasePlugin from './plugins/database.ts';
@@ -25,6 +25,7 @@ import auditRoutes from './routes/audit.ts';
 import recordRoutes from './routes/records/index.ts';
 import decisionLogRoutes from './routes/decision-log.ts';
 import decisionRoutes from './routes/decisions.ts';
+import opaRoutes from './routes/opa.ts';
 import healthRoutes from './routes/health.ts';
 import metricsRoutes from './routes/metrics.ts';
 import openApiRoutes from './routes/openapi.ts';
@@ -106,7 +107,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
     // not stop at the router's default of 100 (414).
     routerOptions: { maxParamLength: 1024 },
     // Bodies are checked as sent: no silent type coercion, and unknown fields are refused, not dropped.
-    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    ajv: AJV_OPTIONS,
     // Query strings and path parameters are text by nature: those are read as their schema's type.
     schemaController: { compilersFactory: { buildValidator: validatorCompilers } },
     clientErrorHandler,
@@ -203,6 +204,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(metricsRoutes);
   await app.register(openApiRoutes);
   await app.register(decisionRoutes);
+  await app.register(opaRoutes);
   await app.register(decisionLogRoutes);
   await app.register(recordRoutes);
   await app.register(tokenRoutes);

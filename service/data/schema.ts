@@ -106,9 +106,10 @@ export interface DecisionLogTable {
   endpoint: DecisionEndpoint;
   batch_id: string | null;
   token_id: string | null;
-  subject_id: string;
-  action: string;
-  resource_type: string;
+  /** null (as action and resource_type) for an answer about no request: an OPA call without input. */
+  subject_id: string | null;
+  action: string | null;
+  resource_type: string | null;
   resource_id: string | null;
   allow: boolean | null;
   reason_codes: string[];

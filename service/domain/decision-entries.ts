@@ -2,10 +2,54 @@
 // before a decision, filled in as it goes, and records a refusal as the caller gets it.
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
-import type { PolicyResult } from '../policy/answers.ts';
+import type { PolicyResult, Reason } from '../policy/answers.ts';
+import type { DecisionEndpoint } from '../data/schema.ts';
 import type { DecisionLogEntry } from './decision-log/index.ts';
-import type { CallContext } from './decisions.ts';
+import type { Consistency } from './consistency.ts';
 import type { DecideRequest } from './policy-input.ts';
+
+export interface DecisionAnswer {
+  decision_id: string;
+  allow: boolean;
+  reasons: Reason[];
+  policy_revision: string;
+}
+
+export interface BatchItemError {
+  decision_id: string;
+  allow: false;
+  reasons: Reason[];
+  error: { code: string; message: string; details?: Record<string, unknown> };
+}
+
+export interface QueryAnswer {
+  decision_id: string;
+  allowed: string[];
+  denied?: Array<{ id: string; reasons: Reason[] }>;
+  policy_revision: string;
+}
+
+/** Who asked and through which endpoint, for the log; and how fresh the facts must be. */
+export interface CallContext {
+  tokenId: string | null;
+  endpoint: DecisionEndpoint;
+  /** The cache as it stands when absent. */
+  consistency?: Consistency;
+  /** When given, the time spent loading facts and evaluating the policy is added to it (OPA's metrics). */
+  timings?: Timings;
+}
+
+export interface Timings {
+  loadUs: number;
+  evalUs: number;
+}
+
+/** One request decided, or refused for want of a decision, with what the log keeps of it. */
+export interface Outcome {
+  answer: DecisionAnswer | null;
+  error: AppError | null;
+  entry: DecisionLogEntry;
+}
 
 export const contextUnavailable = (cause: unknown) =>
   new AppError(503, 'context_unavailable', 'the facts for this decision could not be loaded (database unavailable)', {
@@ -69,3 +113,41 @@ export const withDecisionId = (error: AppError, decisionId: string) =>
   new AppError(error.statusCode, error.code, error.message, { cause: error, details: { decision_id: decisionId } });
 
 export const asRefusal = (error: unknown) => (error instanceof AppError ? error : contextUnavailable(error));
+
+/** The entry and answer of a decision the policy made (a policy fault is a refusal). */
+export function decidedOutcome(
+  entry: DecisionLogEntry,
+  revision: string,
+  result: PolicyResult,
+  started: number,
+): Outcome {
+  if (hasPolicyError(result)) {
+    const refusal = policyFault(result);
+    refused(entry, refusal, started);
+    return { answer: null, error: refusal, entry };
+  }
+  entry.result = { allow: result.allow, reasons: result.reasons };
+  entry.allow = result.allow;
+  entry.reasonCodes = result.reasons.map((r) => r.code);
+  entry.durationUs = micros(started);
+  return {
+    answer: { decision_id: entry.decisionId, allow: result.allow, reasons: result.reasons, policy_revision: revision },
+    error: null,
+    entry,
+  };
+}
+
+export const outcomeLabel = (outcome: Outcome): string =>
+  outcome.error !== null ? 'error' : outcome.answer?.allow ? 'allow' : 'deny';
+
+/** A batch item's answer: the decision, or the refusal carrying its error. */
+export function batchItem({ answer, error, entry }: Outcome): DecisionAnswer | BatchItemError {
+  if (answer !== null) return answer;
+  const { code, message, details } = error as AppError;
+  return {
+    decision_id: entry.decisionId,
+    allow: false as const,
+    reasons: [{ code, message }],
+    error: { code, message, ...(details === undefined ? {} : { details }) },
+  };
+}

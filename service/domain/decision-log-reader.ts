@@ -12,9 +12,9 @@ export interface DecisionLogView {
   endpoint: DecisionLogRow['endpoint'];
   batch_id: string | null;
   token_id: string | null;
-  subject: { id: string };
-  action: string;
-  resource: { type: string; id?: string };
+  subject: { id: string } | null;
+  action: string | null;
+  resource: { type: string; id?: string } | null;
   allow: boolean | null;
   reason_codes: string[];
   input: unknown;
@@ -34,9 +34,12 @@ export function toView(row: DecisionLogRow): DecisionLogView {
     endpoint: row.endpoint,
     batch_id: row.batch_id,
     token_id: row.token_id,
-    subject: { id: row.subject_id },
+    subject: row.subject_id === null ? null : { id: row.subject_id },
     action: row.action,
-    resource: { type: row.resource_type, ...(row.resource_id === null ? {} : { id: row.resource_id }) },
+    resource:
+      row.resource_type === null
+        ? null
+        : { type: row.resource_type, ...(row.resource_id === null ? {} : { id: row.resource_id }) },
     allow: row.allow,
     reason_codes: row.reason_codes,
     input: row.input,

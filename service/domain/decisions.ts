@@ -6,59 +6,32 @@ import { AppError } from '../errors.ts';
 import type { DecisionEndpoint } from '../data/schema.ts';
 import type { Reason } from '../policy/answers.ts';
 import type { Policy } from '../policy/engine.ts';
-import type { Consistency } from './consistency.ts';
 import {
   asRefusal,
+  batchItem,
+  type BatchItemError,
+  type CallContext,
   contextUnavailable,
+  type DecisionAnswer,
+  decidedOutcome,
   hasPolicyError,
   micros,
   newEntry,
+  type Outcome,
+  outcomeLabel,
   policyFault,
+  type QueryAnswer,
   refused,
   requestEntry,
   withDecisionId,
 } from './decision-entries.ts';
+
+export type { BatchItemError, CallContext, DecisionAnswer, QueryAnswer, Timings } from './decision-entries.ts';
 import type { DecisionLog, DecisionLogEntry } from './decision-log/index.ts';
 import type { Facts, FactStore } from './facts.ts';
 import type { Metrics } from './metrics.ts';
 import { clientListInput, PolicyInputBuilder, type DecideRequest, type PolicyInput } from './policy-input.ts';
 import { attributesRefusal } from './request-bounds.ts';
-
-export interface DecisionAnswer {
-  decision_id: string;
-  allow: boolean;
-  reasons: Reason[];
-  policy_revision: string;
-}
-
-export interface BatchItemError {
-  decision_id: string;
-  allow: false;
-  reasons: Reason[];
-  error: { code: string; message: string; details?: Record<string, unknown> };
-}
-
-export interface QueryAnswer {
-  decision_id: string;
-  allowed: string[];
-  denied?: Array<{ id: string; reasons: Reason[] }>;
-  policy_revision: string;
-}
-
-/** Who asked and through which endpoint, for the log; and how fresh the facts must be. */
-export interface CallContext {
-  tokenId: string | null;
-  endpoint: DecisionEndpoint;
-  /** The cache as it stands when absent. */
-  consistency?: Consistency;
-}
-
-/** One request decided, or refused for want of a decision, with what the log keeps of it. */
-interface Outcome {
-  answer: DecisionAnswer | null;
-  error: AppError | null;
-  entry: DecisionLogEntry;
-}
 
 export class DecisionService {
   readonly #inputs: PolicyInputBuilder;
@@ -101,6 +74,7 @@ export class DecisionService {
       engine = this.#policy();
       entry.policyRevision = engine.revision;
       input = await inputs.build(request);
+      if (call.timings) call.timings.loadUs += micros(started);
     } catch (error) {
       const refusal = asRefusal(error);
       refused(entry, refusal, started);
@@ -110,25 +84,8 @@ export class DecisionService {
     const evaluating = performance.now();
     const result = engine.decide(input);
     entry.evalUs = micros(evaluating);
-    if (hasPolicyError(result)) {
-      const refusal = policyFault(result);
-      refused(entry, refusal, started);
-      return { answer: null, error: refusal, entry };
-    }
-    entry.result = { allow: result.allow, reasons: result.reasons };
-    entry.allow = result.allow;
-    entry.reasonCodes = result.reasons.map((r) => r.code);
-    entry.durationUs = micros(started);
-    return {
-      answer: {
-        decision_id: entry.decisionId,
-        allow: result.allow,
-        reasons: result.reasons,
-        policy_revision: engine.revision,
-      },
-      error: null,
-      entry,
-    };
+    if (call.timings) call.timings.evalUs += entry.evalUs;
+    return decidedOutcome(entry, engine.revision, result, started);
   }
 
   /** A request refused before it is decided: logged without an input (none was made). */
@@ -161,27 +118,54 @@ export class DecisionService {
     this.#metrics.decisionSeconds.observe({ endpoint }, (performance.now() - startedMs) / 1000);
   }
 
-  static #outcomeLabel(outcome: Outcome): string {
-    return outcome.error !== null ? 'error' : outcome.answer?.allow ? 'allow' : 'deny';
-  }
-
   /** One decision; a refusal for want of a decision is thrown (503) after it was logged. */
   async decide(request: DecideRequest, call: CallContext): Promise<DecisionAnswer> {
     const started = performance.now();
-    const outcome = await this.#decideOne(request, call, null, this.#inputsFor(call).inputs);
-    await this.#finish(call.endpoint, [outcome.entry], [DecisionService.#outcomeLabel(outcome)], started);
+    return this.#answer(await this.#decideOne(request, call, null, this.#inputsFor(call).inputs), call, started);
+  }
+
+  /** The answer of one outcome, once logged; a refusal is thrown, naming its decision. */
+  async #answer(outcome: Outcome, call: CallContext, started: number): Promise<DecisionAnswer> {
+    await this.#finish(call.endpoint, [outcome.entry], [outcomeLabel(outcome)], started);
     if (outcome.error !== null) throw withDecisionId(outcome.error, outcome.entry.decisionId);
     return outcome.answer as DecisionAnswer;
   }
 
   /**
+   * The policy's default decision, for a call that brings no request (OPA's answer to a query
+   * without input): logged as an entry about no subject, action or resource, with no input.
+   */
+  async decideWithoutInput(call: CallContext): Promise<DecisionAnswer> {
+    const started = performance.now();
+    const entry = newEntry(call, null, { subjectId: null, action: null, resourceType: null, resourceId: null });
+    let outcome: Outcome;
+    try {
+      const engine = this.#policy();
+      entry.policyRevision = engine.revision;
+      const evaluating = performance.now();
+      const result = engine.decide(undefined);
+      entry.evalUs = micros(evaluating);
+      if (call.timings) call.timings.evalUs += entry.evalUs;
+      outcome = decidedOutcome(entry, engine.revision, result, started);
+    } catch (error) {
+      const refusal = asRefusal(error);
+      refused(entry, refusal, started);
+      outcome = { answer: null, error: refusal, entry };
+    }
+    return this.#answer(outcome, call, started);
+  }
+
+  /**
    * Each request decided on its own; one that cannot be decided is a refusal carrying its error,
    * as is one whose attributes are out of bounds (400 invalid_request naming requests[i]). All
-   * share a batch id in the log.
+   * share a batch id in the log (batchId, when the caller names the batch).
    */
-  async decideBatch(requests: DecideRequest[], call: CallContext): Promise<Array<DecisionAnswer | BatchItemError>> {
+  async decideBatch(
+    requests: DecideRequest[],
+    call: CallContext,
+    batchId: string = randomUUID(),
+  ): Promise<Array<DecisionAnswer | BatchItemError>> {
     const started = performance.now();
-    const batchId = randomUUID();
     const { inputs } = this.#inputsFor(call);
     const outcomes = await Promise.all(
       requests.map((request, i) => {
@@ -194,19 +178,10 @@ export class DecisionService {
     await this.#finish(
       call.endpoint,
       outcomes.map((o) => o.entry),
-      outcomes.map(DecisionService.#outcomeLabel),
+      outcomes.map(outcomeLabel),
       started,
     );
-    return outcomes.map(({ answer, error, entry }) => {
-      if (answer !== null) return answer;
-      const { code, message, details } = error as AppError;
-      return {
-        decision_id: entry.decisionId,
-        allow: false as const,
-        reasons: [{ code, message }],
-        error: { code, message, ...(details === undefined ? {} : { details }) },
-      };
-    });
+    return outcomes.map(batchItem);
   }
 
   /**

@@ -33,10 +33,10 @@ export function fromDatabaseError(error: unknown): AppError | undefined {
  * The 400 for what the validator refused, naming the first field that failed (records[3].role:
  * array positions in brackets, like the domain's own refusals) and listing every problem found.
  */
-function invalidRequest(
+export function invalidRequest(
   validation: ValidationError[],
   part: string | undefined,
-  meanings: Record<string, string>,
+  meanings: Record<string, string> = patternMeanings(),
 ): AppError {
   const problems = validation.map((v) => {
     const params = v.params as Record<string, unknown>;
@@ -71,16 +71,20 @@ function fromFramework(error: FastifyError, request: FastifyRequest): AppError |
   return undefined;
 }
 
-const send = (reply: FastifyReply, error: AppError) =>
-  reply.code(error.statusCode).send({
-    error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
-  });
+/** The service's error body: {"error": {"code", "message", "details"?}}. */
+export const errorBody = (error: AppError) => ({
+  error: { code: error.code, message: error.message, ...(error.details ? { details: error.details } : {}) },
+});
 
 type ErrorHandler = (error: FastifyError | AppError, request: FastifyRequest, reply: FastifyReply) => FastifyReply;
 
-/** The app's error handler (app.setErrorHandler(errorHandler())). */
-export function errorHandler(): ErrorHandler {
+/**
+ * The app's error handler (app.setErrorHandler(errorHandler())); a plugin whose routes answer
+ * errors in another shape (OPA's) passes its own body.
+ */
+export function errorHandler(body: (error: AppError) => object = errorBody): ErrorHandler {
   const meanings = patternMeanings();
+  const send = (reply: FastifyReply, error: AppError) => reply.code(error.statusCode).send(body(error));
   return (error, request, reply) => {
     if (error instanceof AppError) return send(reply, error);
     if (error.validation) return send(reply, invalidRequest(error.validation, error.validationContext, meanings));

@@ -55,7 +55,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/data/clearance/decision": {
+    "/": {
         parameters: {
             query?: never;
             header?: never;
@@ -65,10 +65,67 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * OPA Data API compatible decision (scope decide)
-         * @description Answers like OPA's `POST /v1/data/{path}`, so OPA clients and SDKs work unchanged.
+         * OPA's default decision (scope decide)
+         * @description Answers like OPA's `POST /` with `default_decision` set to `clearance/decision`: the body is
+         *     the input itself (not wrapped in `input`), the answer the decision document itself. Logged
+         *     like every decision (endpoint opa).
+         */
+        post: operations["opaDefaultDecision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/data/clearance/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * OPA Data API decision, input in the query (scope decide)
+         * @description OPA's `GET /v1/data/{path}`: the input is the `input` query parameter, URL-encoded JSON
+         *     (as OPA SDKs send it). Without it, the policy's default decision. Otherwise as the POST.
+         */
+        get: operations["opaDecisionGet"];
+        put?: never;
+        /**
+         * OPA Data API decision (scope decide)
+         * @description Answers like OPA's `POST /v1/data/{path}`, so OPA clients and SDKs work unchanged: a body
+         *     `{"input": …}` (`Content-Encoding: gzip` accepted), the answer `{"result", "decision_id"}`
+         *     (gzip-encoded when the client accepts it and it is 1024 bytes or more, as OPA does). A body
+         *     without `input` (or with `"input": null`) gets the policy's default decision and OPA's
+         *     warning, 200, as OPA answers. README "OPA compatibility" lists what else is the same and
+         *     what differs.
          */
         post: operations["opaDecision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/batch/data/clearance/decision": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Batch of OPA Data API decisions, as Enterprise OPA serves it (scope decide)
+         * @description Enterprise OPA's batch query API, which the OPA SDKs call for a batch: each input deep-merged
+         *     over `common_input` (the input's keys win), then decided as the single POST decides it. Each
+         *     item is logged with the batch's id (`batch_decision_id`). 200 when every item answered 200,
+         *     500 when every item answered 500, else 207, each item then carrying its `http_status_code`;
+         *     an item that cannot be decided carries OPA's error (`code`, `message`) and its decision id. At
+         *     most 1000 inputs, as /v1/decide/batch.
+         */
+        post: operations["opaBatchDecision"];
         delete?: never;
         options?: never;
         head?: never;
@@ -791,12 +848,75 @@ export interface components {
             policy_revision: string;
         };
         OpaRequest: {
-            input: components["schemas"]["DecideRequest"];
+            /** @description The decision request; absent or null, the policy's default decision */
+            input?: null | components["schemas"]["DecideRequest"];
         };
         OpaResponse: {
             result: components["schemas"]["Decision"];
             /** Format: uuid */
             decision_id: string;
+            metrics?: components["schemas"]["OpaMetrics"];
+            provenance?: components["schemas"]["OpaProvenance"];
+            /** @description OPA's warning when a POST body has no input */
+            warning?: {
+                code: string;
+                message: string;
+            };
+        };
+        /**
+         * @description Nanoseconds: timer_server_handler_ns (the whole request), timer_rego_query_eval_ns (policy
+         *     evaluation), timer_rego_input_parse_ns (reading the request body), and ours,
+         *     timer_clearance_facts_load_ns (loading the facts the input carries).
+         */
+        OpaMetrics: {
+            [key: string]: number;
+        };
+        OpaProvenance: {
+            /** @description Clearance's version */
+            version: string;
+            /** @description One bundle, clearance, whose revision is the active policy revision */
+            bundles: {
+                [key: string]: {
+                    revision: string;
+                };
+            };
+        };
+        OpaBatchRequest: {
+            /** @description Inputs by an id of the caller's choosing; each is checked (after the merge) as /v1/decide's body */
+            inputs: {
+                [key: string]: Record<string, never>;
+            };
+            /** @description Deep-merged under every input (an input's own keys win) */
+            common_input?: Record<string, never>;
+        };
+        OpaBatchResponse: {
+            /** Format: uuid */
+            batch_decision_id: string;
+            metrics?: components["schemas"]["OpaMetrics"];
+            responses: {
+                [key: string]: components["schemas"]["OpaBatchItem"];
+            };
+        };
+        /**
+         * @description A decision ({result, decision_id}) or a refusal ({code, message, decision_id}); in a 207,
+         *     either carries its http_status_code ("200", "400", "500", "503").
+         */
+        OpaBatchItem: {
+            http_status_code?: string;
+            result?: components["schemas"]["Decision"];
+            /** Format: uuid */
+            decision_id?: string;
+            provenance?: components["schemas"]["OpaProvenance"];
+            code?: string;
+            message?: string;
+            error?: components["schemas"]["ErrorBody"];
+        };
+        /** @description OPA's error shape (code, message), with the service's own error beside it */
+        OpaError: {
+            /** @description OPA's code: invalid_parameter, unauthorized or internal_error */
+            code: string;
+            message: string;
+            error: components["schemas"]["ErrorBody"];
         };
         /**
          * @description The endpoint that answered: /v1/decide, /v1/decide/batch, /v1/resources/query, /v1/data/clearance/decision
@@ -825,14 +945,15 @@ export interface components {
             batch_id: string | null;
             /** @description The token that asked */
             token_id: string | null;
+            /** @description null (as action and resource) for an answer about no request, an OPA call without input */
             subject: {
                 id: string;
-            };
-            action: string;
+            } | null;
+            action: string | null;
             resource: {
                 type: string;
                 id?: string;
-            };
+            } | null;
             /** @description null for a list query */
             allow: boolean | null;
             /** @description For a list query: every code any denied client got */
@@ -1239,6 +1360,51 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
+        /** @description Invalid request (OPA's code invalid_parameter); error names the failing field as on the other endpoints */
+        OpaBadRequest: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["OpaError"];
+            };
+        };
+        /** @description No valid token (OPA's code unauthorized) */
+        OpaUnauthorized: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["OpaError"];
+            };
+        };
+        /** @description The token lacks the scope decide (OPA's code unauthorized) */
+        OpaForbidden: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["OpaError"];
+            };
+        };
+        /** @description Body too large (OPA's code invalid_parameter) */
+        OpaTooLarge: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["OpaError"];
+            };
+        };
+        /** @description No decision could be made: facts, policy or decision log unavailable (OPA's code internal_error); the refusal is logged */
+        OpaUnavailable: {
+            headers: {
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["OpaError"];
+            };
+        };
     };
     parameters: {
         AccountId: components["schemas"]["Id"];
@@ -1250,6 +1416,24 @@ export interface components {
         Limit: number;
         /** @description The next_cursor of the page before (opaque) */
         Cursor: string;
+        /** @description OPA's; present empty or "true" (any case) indents the JSON answer */
+        OpaPretty: string;
+        /** @description OPA's; timers in nanoseconds (README "OPA compatibility") */
+        OpaMetrics: string;
+        /** @description OPA's; here the same timers as metrics (no finer instrumentation exists) */
+        OpaInstrument: string;
+        /** @description OPA's; the service's version and the active policy revision as the bundle's revision */
+        OpaProvenance: string;
+        /** @description OPA's; accepted, and no explanation is given (a WebAssembly evaluation keeps no trace) */
+        OpaExplain: string;
+        /** @description OPA's; accepted, and always so here (a builtin error is a policy_error refusal) */
+        OpaStrictBuiltinErrors: string;
+        /**
+         * @description How fresh the facts must be, as the `consistency` field of the other decision endpoints
+         *     says (these bodies are OPA's): `fresh`, or `at_least=<consistency token>`. A malformed value
+         *     or token is 400 naming Clearance-Consistency.
+         */
+        ClearanceConsistency: string;
     };
     requestBodies: never;
     headers: {
@@ -1352,16 +1536,114 @@ export interface operations {
             503: components["responses"]["Unavailable"];
         };
     };
-    opaDecision: {
+    opaDefaultDecision: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description OPA's; present empty or "true" (any case) indents the JSON answer */
+                pretty?: components["parameters"]["OpaPretty"];
+            };
             header?: {
                 /**
                  * @description How fresh the facts must be, as the `consistency` field of the other decision endpoints
-                 *     says (this body is OPA's): `fresh`, or `at_least=<consistency token>`. A malformed value
+                 *     says (these bodies are OPA's): `fresh`, or `at_least=<consistency token>`. A malformed value
                  *     or token is 400 naming Clearance-Consistency.
                  */
-                "Clearance-Consistency"?: string;
+                "Clearance-Consistency"?: components["parameters"]["ClearanceConsistency"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DecideRequest"];
+            };
+        };
+        responses: {
+            /** @description The decision */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Decision"];
+                };
+            };
+            400: components["responses"]["OpaBadRequest"];
+            401: components["responses"]["OpaUnauthorized"];
+            403: components["responses"]["OpaForbidden"];
+            413: components["responses"]["OpaTooLarge"];
+            503: components["responses"]["OpaUnavailable"];
+        };
+    };
+    opaDecisionGet: {
+        parameters: {
+            query?: {
+                /** @description The input document as JSON (a decision request, as the body of /v1/decide) */
+                input?: string;
+                /** @description OPA's; present empty or "true" (any case) indents the JSON answer */
+                pretty?: components["parameters"]["OpaPretty"];
+                /** @description OPA's; timers in nanoseconds (README "OPA compatibility") */
+                metrics?: components["parameters"]["OpaMetrics"];
+                /** @description OPA's; here the same timers as metrics (no finer instrumentation exists) */
+                instrument?: components["parameters"]["OpaInstrument"];
+                /** @description OPA's; the service's version and the active policy revision as the bundle's revision */
+                provenance?: components["parameters"]["OpaProvenance"];
+                /** @description OPA's; accepted, and no explanation is given (a WebAssembly evaluation keeps no trace) */
+                explain?: components["parameters"]["OpaExplain"];
+                /** @description OPA's; accepted, and always so here (a builtin error is a policy_error refusal) */
+                "strict-builtin-errors"?: components["parameters"]["OpaStrictBuiltinErrors"];
+            };
+            header?: {
+                /**
+                 * @description How fresh the facts must be, as the `consistency` field of the other decision endpoints
+                 *     says (these bodies are OPA's): `fresh`, or `at_least=<consistency token>`. A malformed value
+                 *     or token is 400 naming Clearance-Consistency.
+                 */
+                "Clearance-Consistency"?: components["parameters"]["ClearanceConsistency"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The decision as OPA's result document */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpaResponse"];
+                };
+            };
+            400: components["responses"]["OpaBadRequest"];
+            401: components["responses"]["OpaUnauthorized"];
+            403: components["responses"]["OpaForbidden"];
+            503: components["responses"]["OpaUnavailable"];
+        };
+    };
+    opaDecision: {
+        parameters: {
+            query?: {
+                /** @description OPA's; present empty or "true" (any case) indents the JSON answer */
+                pretty?: components["parameters"]["OpaPretty"];
+                /** @description OPA's; timers in nanoseconds (README "OPA compatibility") */
+                metrics?: components["parameters"]["OpaMetrics"];
+                /** @description OPA's; here the same timers as metrics (no finer instrumentation exists) */
+                instrument?: components["parameters"]["OpaInstrument"];
+                /** @description OPA's; the service's version and the active policy revision as the bundle's revision */
+                provenance?: components["parameters"]["OpaProvenance"];
+                /** @description OPA's; accepted, and no explanation is given (a WebAssembly evaluation keeps no trace) */
+                explain?: components["parameters"]["OpaExplain"];
+                /** @description OPA's; accepted, and always so here (a builtin error is a policy_error refusal) */
+                "strict-builtin-errors"?: components["parameters"]["OpaStrictBuiltinErrors"];
+            };
+            header?: {
+                /**
+                 * @description How fresh the facts must be, as the `consistency` field of the other decision endpoints
+                 *     says (these bodies are OPA's): `fresh`, or `at_least=<consistency token>`. A malformed value
+                 *     or token is 400 naming Clearance-Consistency.
+                 */
+                "Clearance-Consistency"?: components["parameters"]["ClearanceConsistency"];
             };
             path?: never;
             cookie?: never;
@@ -1381,11 +1663,78 @@ export interface operations {
                     "application/json": components["schemas"]["OpaResponse"];
                 };
             };
-            400: components["responses"]["BadRequest"];
-            401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
-            413: components["responses"]["TooLarge"];
-            503: components["responses"]["Unavailable"];
+            400: components["responses"]["OpaBadRequest"];
+            401: components["responses"]["OpaUnauthorized"];
+            403: components["responses"]["OpaForbidden"];
+            413: components["responses"]["OpaTooLarge"];
+            503: components["responses"]["OpaUnavailable"];
+        };
+    };
+    opaBatchDecision: {
+        parameters: {
+            query?: {
+                /** @description OPA's; present empty or "true" (any case) indents the JSON answer */
+                pretty?: components["parameters"]["OpaPretty"];
+                /** @description OPA's; timers in nanoseconds (README "OPA compatibility") */
+                metrics?: components["parameters"]["OpaMetrics"];
+                /** @description OPA's; here the same timers as metrics (no finer instrumentation exists) */
+                instrument?: components["parameters"]["OpaInstrument"];
+                /** @description OPA's; the service's version and the active policy revision as the bundle's revision */
+                provenance?: components["parameters"]["OpaProvenance"];
+                /** @description OPA's; accepted, and no explanation is given (a WebAssembly evaluation keeps no trace) */
+                explain?: components["parameters"]["OpaExplain"];
+                /** @description OPA's; accepted, and always so here (a builtin error is a policy_error refusal) */
+                "strict-builtin-errors"?: components["parameters"]["OpaStrictBuiltinErrors"];
+            };
+            header?: {
+                /**
+                 * @description How fresh the facts must be, as the `consistency` field of the other decision endpoints
+                 *     says (these bodies are OPA's): `fresh`, or `at_least=<consistency token>`. A malformed value
+                 *     or token is 400 naming Clearance-Consistency.
+                 */
+                "Clearance-Consistency"?: components["parameters"]["ClearanceConsistency"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OpaBatchRequest"];
+            };
+        };
+        responses: {
+            /** @description Every item decided */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpaBatchResponse"];
+                };
+            };
+            /** @description Some items decided, some refused (each item says which, in http_status_code) */
+            207: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpaBatchResponse"];
+                };
+            };
+            400: components["responses"]["OpaBadRequest"];
+            401: components["responses"]["OpaUnauthorized"];
+            403: components["responses"]["OpaForbidden"];
+            413: components["responses"]["OpaTooLarge"];
+            /** @description Every item refused with a server error (each carries it) */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["OpaBatchResponse"];
+                };
+            };
+            503: components["responses"]["OpaUnavailable"];
         };
     };
     listDecisions: {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { AjvCompiler, type BuildCompilerFromPool } from '@fastify/ajv-compiler';
-import type { FastifyInstance, FastifySchema } from 'fastify';
+import type { FastifyInstance, FastifySchema, FastifySchemaValidationError as ValidationError } from 'fastify';
 import { parse } from 'yaml';
 
 export const OPENAPI_PATH = fileURLToPath(new URL('../../openapi/clearance.yaml', import.meta.url));
@@ -79,6 +79,24 @@ export const validatorCompilers: BuildCompilerFromPool = (externalSchemas, optio
   const compile = (route: { httpPart?: string }) => (route.httpPart === 'body' ? strict : coercing)(route as never);
   return compile as unknown as ReturnType<BuildCompilerFromPool>;
 };
+
+/** Ajv's options for the app (Fastify's `ajv` option) and for schemaValidator. */
+export const AJV_OPTIONS = { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } };
+
+/**
+ * A validator of a value against the document's schema `name`, as a request body is validated:
+ * null when it holds, else Ajv's errors (http/errors.ts invalidRequest words them). For values
+ * that arrive inside another (an OPA input in a query string, an item of an OPA batch).
+ */
+export function schemaValidator(app: FastifyInstance, name: string): (value: unknown) => ValidationError[] | null {
+  const schemas = app.getSchemas() as Parameters<typeof validatorCompilers>[0];
+  const compile = validatorCompilers(schemas, AJV_OPTIONS) as unknown as (route: object) => {
+    (value: unknown): boolean;
+    errors?: ValidationError[] | null;
+  };
+  const validate = compile({ schema: ref(name), method: 'POST', url: `/${name}`, httpPart: 'body' });
+  return (value) => (validate(value) ? null : (validate.errors ?? []));
+}
 
 const METHODS = ['get', 'put', 'post', 'patch', 'delete'] as const;
 type Method = (typeof METHODS)[number];

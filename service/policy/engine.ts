@@ -203,15 +203,19 @@ export class PolicyEngine {
     return table;
   }
 
-  /** The value of the entrypoint for input; undefined when the policy leaves it undefined. */
+  /**
+   * The value of the entrypoint for input; undefined when the policy leaves it undefined. An
+   * undefined input is no input at all (the policy's defaults apply, as in OPA without input).
+   */
   #evaluate(input: unknown, entrypoint: string): unknown {
     const id = this.#entrypoints[entrypoint] as number;
-    // Always passed as JSON: a falsy input (null, 0, "", false) reaches the policy as a value,
-    // as it would in OPA (the SDK's evaluate would drop it as "no input").
-    const json = JSON.stringify(input ?? null);
+    // Otherwise always passed as JSON: a falsy input (null, 0, "", false) reaches the policy as a
+    // value, as it would in OPA (the SDK's evaluate would drop it as "no input"). The module reads
+    // input of length 0 as none.
+    const json = input === undefined ? '' : JSON.stringify(input);
     const resultSet = (
       this.#evaluator === null
-        ? this.#policy.evaluate(new TextEncoder().encode(json).buffer, id)
+        ? this.#policy.evaluate(input === undefined ? undefined : new TextEncoder().encode(json).buffer, id)
         : this.#evaluator.evaluate(json, id)
     ) as Array<{ result?: unknown }> | undefined;
     if (!Array.isArray(resultSet) || resultSet.length === 0) return undefined;
@@ -220,7 +224,8 @@ export class PolicyEngine {
 
   /**
    * One decision for one fully loaded input: clearance/decision's answer, read through
-   * clearance/verdict (the same decision with codes for reasons) and the messages table.
+   * clearance/verdict (the same decision with codes for reasons) and the messages table. For an
+   * undefined input, the policy's default decision (what OPA answers without input).
    */
   decide(input: unknown): PolicyResult {
     try {

@@ -127,7 +127,7 @@ t.test('given the fixture data set and a token with the decide and logs scopes',
       resource: { type: 'client' },
       allow: null,
     });
-    t.notOk('id' in logged.resource, 'a list has no single resource');
+    t.notOk('id' in (logged.resource ?? {}), 'a list has no single resource');
     t.same(logged.result.allowed, ['c_myob', 'c_xero']);
     t.same(
       logged.result.denied,

@@ -1,6 +1,4 @@
 // Batch, list query and the OPA-compatible path, as callers use them.
-import type { AddressInfo } from 'node:net';
-import { OPAClient } from '@styra/opa';
 import t from 'tap';
 import { buildTestApp } from '../helpers/app.ts';
 import { makeToken, seedFixtures } from '../helpers/fixtures.ts';
@@ -134,25 +132,5 @@ t.test('given the fixture data set', async (t) => {
       ['ledger_access_required'],
     );
     t.equal(body.decision_id, body.result.decision_id);
-  });
-
-  t.test('when the public @styra/opa client asks, then it gets the decision unchanged', async (t) => {
-    await app.listen({ port: 0, host: '127.0.0.1' });
-    const { port } = app.server.address() as AddressInfo;
-    const opa = new OPAClient(`http://127.0.0.1:${port}`, { headers: { authorization: `Bearer ${token}` } });
-    const allowed = await opa.evaluate<Record<string, unknown>, { allow: boolean; reasons: Array<{ code: string }> }>(
-      'clearance/decision',
-      { subject: { id: 'std_sel' }, action: 'client.view', resource: { type: 'client', id: 'c_myob' } },
-    );
-    t.equal(allowed.allow, true);
-    const refused = await opa.evaluate<Record<string, unknown>, { allow: boolean; reasons: Array<{ code: string }> }>(
-      'clearance/decision',
-      { subject: { id: 'std_sel' }, action: 'client.view', resource: { type: 'client', id: 'c_qb' } },
-    );
-    t.equal(refused.allow, false);
-    t.same(
-      refused.reasons.map((r) => r.code),
-      ['client_not_allocated'],
-    );
   });
 });

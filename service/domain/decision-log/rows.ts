@@ -15,9 +15,10 @@ export interface DecisionLogEntry {
   endpoint: DecisionEndpoint;
   batchId: string | null;
   tokenId: string | null;
-  subjectId: string;
-  action: string;
-  resourceType: string;
+  /** null (as action and resourceType) when the answer is about no request (an OPA call without input). */
+  subjectId: string | null;
+  action: string | null;
+  resourceType: string | null;
   resourceId: string | null;
   /** The full policy input; null when it could not be assembled. */
   input: unknown;
@@ -79,9 +80,9 @@ const cut = (text: string | null | undefined) =>
 export const withoutInput = (row: NewDecisionLogRow, error: Error): NewDecisionLogRow => ({
   ...row,
   token_id: cut(row.token_id),
-  subject_id: cut(row.subject_id) as string,
-  action: cut(row.action) as string,
-  resource_type: cut(row.resource_type) as string,
+  subject_id: cut(row.subject_id),
+  action: cut(row.action),
+  resource_type: cut(row.resource_type),
   resource_id: cut(row.resource_id),
   policy_revision: cut(row.policy_revision),
   input: null,
@@ -144,9 +145,9 @@ function maskedRow(entry: DecisionLogEntry, masks: MaskSource, log: LogLogger): 
     endpoint: entry.endpoint,
     batch_id: entry.batchId,
     token_id: text(entry.tokenId, '/token_id'),
-    subject_id: storableText(entry.subjectId, '/subject/id', escaped),
-    action: storableText(entry.action, '/action', escaped),
-    resource_type: storableText(entry.resourceType, '/resource/type', escaped),
+    subject_id: text(entry.subjectId, '/subject/id'),
+    action: text(entry.action, '/action'),
+    resource_type: text(entry.resourceType, '/resource/type'),
     resource_id: text(entry.resourceId, '/resource/id'),
     allow: entry.allow,
     reason_codes: entry.reasonCodes,
