@@ -73,6 +73,30 @@ decisions := {"outcomes": outcomes, "clients": [index[key] | some key in keys]} 
 }
 
 # METADATA
+# title: Decisions for a list of subjects
+# description: |
+#   Who may do this to one resource. For input {"action", "account", "resource", "subjects":
+#   [[subject, facts], ...]}: {"outcomes": [[allow, reason, ...], ...], "subjects": [i, ...]},
+#   the distinct decisions and, for each subject in order, the index of its decision. A
+#   subject's decision is what decision gives for {"action", "subject", "account", "resource":
+#   resource with facts over it}: facts are the resource's facts that depend on the subject (a
+#   client's allocated and ledger_access, an item's client, the client being allocated), so a
+#   subject row carries only those. Both arrays are empty when subjects is not an array.
+# entrypoint: true
+# scope: document
+default subject_decisions := {"outcomes": [], "subjects": []}
+
+# As for clients: each distinct row is decided once, by the same stages as a single decision.
+subject_decisions := {"outcomes": outcomes, "subjects": [index[key] | some key in keys]} if {
+	is_array(input.subjects)
+	keys := [_subject_key(row) | some row in input.subjects]
+	verdicts := {key: _subject_verdict(key) | some key in {key | some key in keys}}
+	outcomes := sort({verdict | some verdict in verdicts})
+	position := {verdict: i | some i, verdict in outcomes}
+	index := {key: position[verdict] | some key, verdict in verdicts}
+}
+
+# METADATA
 # title: Reason messages
 # description: The message of every reason code, for the codes that decisions gives.
 # entrypoint: true
@@ -213,6 +237,38 @@ _row_key(row) := ["", account_id, ledger, allocated, ledger_access] if {
 _row_verdict(list, request, key) := _verdict(request, object.union(list, {"resource": resource})) if {
 	resource := clients.row_resource(key)
 } else := _invalid_entry(request.problems | validation.client_problems(list, key))
+
+# ---- lists of subjects -----------------------------------------------------------------------
+
+# A listed subject's decision is verdict_of for the request its row stands for. The rules read a
+# subject's id only against the resource's own id (a user acting on themselves) and an item's
+# owner, so rows whose subject is neither share a key with the id left out (a name no id can
+# have: ids are 1 to 128 letters, digits and "_.:-"), and are decided once.
+_subject_key(row) := [object.union(subject, {"id": "(any other subject)"}), facts] if {
+	[subject, facts] := row
+	is_string(subject.id)
+	not _names(_subject_resource(facts), subject.id)
+} else := row
+
+_names(resource, id) if resource.id == id
+
+_names(resource, id) if resource.owner_user_id == id
+
+# The resource as one subject sees it: the list's resource with the subject's facts over it.
+_subject_resource(facts) := object.union(input.resource, facts) if {
+	is_object(input.resource)
+	is_object(facts)
+} else := object.get(input, "resource", null)
+
+_subject_verdict(row) := verdict_of({
+	"action": object.get(input, "action", null),
+	"subject": subject,
+	"account": object.get(input, "account", null),
+	"resource": _subject_resource(facts),
+}) if {
+	[subject, facts] := row
+	is_object(facts)
+} else := _invalid_entry({"subject must be an array of a subject and the facts of the resource for it"})
 
 # An entry is flat, [allow, reason, ...]; reasons are sorted by code (then message): sort
 # makes the order the same in OPA and in WebAssembly.

@@ -477,3 +477,75 @@ test_user_create_naming_a_user_of_another_account_is_invalid_input_on_resource_i
 		"message": "resource.id must not be given for user.create: it names no existing user",
 	}]}
 }
+
+# ---- lists of subjects ------------------------------------------------------------------------
+
+_subjects_list(action, resource, rows) := {"action": action, "account": _practice, "resource": resource, "subjects": rows}
+
+_user(id, role, facts) := object.union(object.union(_subject(role), {"id": id}), facts)
+
+# The decision of each subject of a list, in order.
+_per_subject(decisions) := [decisions.outcomes[i] | some i in decisions.subjects]
+
+test_a_list_of_subjects_decides_each_as_its_single_decision if {
+	resource := _client("c1", {})
+	rows := [
+		[_user("u1", "practice_admin", {}), {}],
+		[_user("u2", "standard", {}), {"allocated": true}],
+		[_user("u3", "standard", {}), {}],
+		[_user("u4", "standard", {"client_access_mode": "ledger_selected"}), {"allocated": true}],
+		[_user("u5", "standard", {"status": "suspended"}), {"allocated": true}],
+	]
+	answers := _per_subject(clearance.subject_decisions) with input as _subjects_list("client.view", resource, rows)
+	count(answers) == count(rows)
+	every i, row in rows {
+		single := clearance.decide(_request("client.view", row[0], _practice, object.union(resource, row[1])))
+		answers[i] == _entry(single)
+	}
+	answers[1] == [true, "client_allocated"]
+	answers[2] == [false, "client_not_allocated"]
+}
+
+test_subjects_that_differ_only_in_id_are_decided_once if {
+	rows := [[_user(id, "standard", {}), {}] | some id in ["u1", "u2", "u3", "u4"]]
+	decisions := clearance.subject_decisions with input as _subjects_list("client.view", _client("c1", {}), rows)
+	decisions == {"outcomes": [[false, "client_not_allocated"]], "subjects": [0, 0, 0, 0]}
+}
+
+test_a_subject_that_is_the_resource_keeps_its_id if {
+	target := {
+		"type": "user", "id": "u2", "attributes": {}, "found": true, "account_id": "a1", "role": "standard",
+		"status": "active", "client_access_mode": null, "permissions": {}, "xpm_staff_id": null,
+	}
+	rows := [[_user("u1", "standard", {}), {}], [_user("u2", "standard", {}), {}]]
+	answers := _per_subject(clearance.subject_decisions) with input as _subjects_list("user.profile.edit", target, rows)
+	answers == [[false, "role_not_permitted"], [true, "self_service"]]
+}
+
+test_an_item_owner_among_subjects_is_decided_as_the_owner if {
+	item := {
+		"type": "item", "id": "i1", "attributes": {}, "found": true, "account_id": "a1", "client_id": null,
+		"owner_user_id": "u2", "kind": "expense_claim",
+	}
+	rows := [[_user(id, "expense_approver", {}), {}] | some id in ["u1", "u2"]]
+	answers := _per_subject(clearance.subject_decisions) with input as _subjects_list("expense_claim.approve", item, rows)
+	every i, row in rows {
+		answers[i] == _entry(clearance.decide(_request("expense_claim.approve", row[0], _practice, item)))
+	}
+	answers[0] != answers[1]
+}
+
+test_a_subject_row_that_is_not_a_pair_is_invalid_input if {
+	rows := [[_user("u1", "standard", {})], "u2", [_user("u3", "standard", {}), 5]]
+	answers := _per_subject(clearance.subject_decisions) with input as _subjects_list("client.view", _client("c1", {}), rows)
+	invalid := [false, {
+		"code": "invalid_input",
+		"message": "subject must be an array of a subject and the facts of the resource for it",
+	}]
+	answers == [invalid, invalid, invalid]
+}
+
+test_subject_decisions_are_empty_without_a_list_of_subjects if {
+	clearance.subject_decisions == {"outcomes": [], "subjects": []} with input as {"action": "client.view"}
+	clearance.subject_decisions == {"outcomes": [], "subjects": []}
+}

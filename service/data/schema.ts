@@ -87,7 +87,7 @@ export interface ApiTokensTable {
   revoked_at: Timestamp | null;
 }
 
-export type DecisionEndpoint = 'decide' | 'batch' | 'query' | 'opa';
+export type DecisionEndpoint = 'decide' | 'batch' | 'query' | 'opa' | 'subjects';
 
 /**
  * A change made to an entry before it was stored, at a JSON pointer into it: a mask the log policy

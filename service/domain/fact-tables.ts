@@ -3,7 +3,7 @@
 // notifications name. The fact cache's invalidation and the Facts type follow from it.
 import type { Kysely } from 'kysely';
 import type { AuditDraft } from '../data/audit.ts';
-import { accountClients, findById, userClientIds } from '../data/facts.ts';
+import { accountClients, accountUsers, findById, userClientIds } from '../data/facts.ts';
 import type { AuditRecordType, Database } from '../data/schema.ts';
 import { findToken } from '../data/tokens.ts';
 
@@ -39,6 +39,8 @@ export const FACTS = {
   }),
   /** Every client of an account, in id order (the candidates of a list query). */
   accountClients: fact({ load: accountClients, weigh: (list) => list.length }),
+  /** Every user of an account, in id order (the candidates of a reverse query). */
+  accountUsers: fact({ load: accountUsers, weigh: (list) => list.length }),
 };
 
 export type FactName = keyof typeof FACTS;
@@ -63,9 +65,17 @@ export const FACT_TABLES = {
     drops: [
       ['account', 'key'],
       ['accountClients', 'key'],
+      ['accountUsers', 'key'],
     ],
   },
-  users: { recordType: 'user', key: 'id', drops: [['user', 'key']] },
+  users: {
+    recordType: 'user',
+    key: 'id',
+    drops: [
+      ['user', 'key'],
+      ['accountUsers', 'account'],
+    ],
+  },
   clients: {
     recordType: 'client',
     key: 'id',

@@ -1,7 +1,7 @@
 // Assembles the policy input of one decision from the facts: who the subject is, their account,
 // the resource and the links between them. It decides nothing; the policy judges what it sees.
 import type { Account, Client, User } from '../data/schema.ts';
-import type { ClientListInput, ClientTuple } from '../policy/answers.ts';
+import type { ClientListInput, ClientTuple, SubjectListInput } from '../policy/answers.ts';
 import type { Facts } from './facts.ts';
 
 export interface DecideRequest {
@@ -186,6 +186,30 @@ export class PolicyInputBuilder {
       default:
         return { ...base, found: false };
     }
+  }
+
+  /**
+   * The policy input deciding many users for one action on one resource of their account: the
+   * resource's facts once, and for each user their facts and the resource's facts that differ
+   * for them (a client's allocated and ledger_access, an item's client, the client being allocated).
+   */
+  async subjectList(
+    action: string,
+    request: DecideRequest['resource'],
+    account: Account,
+    users: readonly User[],
+  ): Promise<SubjectListInput> {
+    const resource = await this.resource(request, null);
+    const subjects = await Promise.all(
+      users.map(async (user): Promise<[Record<string, unknown>, Record<string, unknown>]> => {
+        const own = await this.resource(request, user);
+        const facts = Object.fromEntries(
+          Object.entries(own).filter(([key, value]) => JSON.stringify(value) !== JSON.stringify(resource[key])),
+        );
+        return [subjectFacts(user.id, user), facts];
+      }),
+    );
+    return { action, account: accountFacts(account), resource, subjects };
   }
 
   async build(request: DecideRequest): Promise<PolicyInput> {

@@ -55,6 +55,33 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/subjects/query": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Who may do the action on this resource, and (when asked) who may not and why (scope decide)
+         * @description Every user of the resource's account, each judged by the policy exactly as /v1/decide judges
+         *     that user and resource (same reasons, same order), in one evaluation. An action on a
+         *     resource with no id (user.create) names the account instead (resource.account_id). Logged as
+         *     one decision-log entry: endpoint subjects, subject null, the resource, and every user's
+         *     outcome in the result ({allowed, denied: [{id, codes}]}), as a list query is. An unknown
+         *     resource is 404 resource_not_found (not an empty list that reads as "nobody"); a refusal of
+         *     the request itself that every user would get (unknown_action, resource_type_mismatch,
+         *     account_kind_not_supported) is 400 with that code.
+         */
+        post: operations["querySubjects"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/": {
         parameters: {
             query?: never;
@@ -834,6 +861,20 @@ export interface components {
             include_denied: boolean;
             consistency?: components["schemas"]["Consistency"];
         };
+        SubjectQueryRequest: {
+            action: components["schemas"]["Action"];
+            /** @description The resource by id; for an action on a resource with none (user.create), its account_id instead */
+            resource: {
+                type: components["schemas"]["ResourceType"];
+                id?: components["schemas"]["Id"];
+                account_id?: components["schemas"]["Id"];
+                /** @description As on /v1/decide (the proposed values of a user resource), the same for every user judged */
+                attributes?: Record<string, never>;
+            };
+            /** @default false */
+            include_denied: boolean;
+            consistency?: components["schemas"]["Consistency"];
+        };
         QueryResponse: {
             /**
              * Format: uuid
@@ -919,10 +960,10 @@ export interface components {
             error: components["schemas"]["ErrorBody"];
         };
         /**
-         * @description The endpoint that answered: /v1/decide, /v1/decide/batch, /v1/resources/query, /v1/data/clearance/decision
+         * @description The endpoint that answered: /v1/decide, /v1/decide/batch, /v1/resources/query, the OPA paths (/v1/data/clearance/decision, /, /v1/batch/data/clearance/decision), /v1/subjects/query
          * @enum {string}
          */
-        DecisionEndpoint: "decide" | "batch" | "query" | "opa";
+        DecisionEndpoint: "decide" | "batch" | "query" | "opa" | "subjects";
         MaskApplied: {
             /**
              * @description remove and upsert: a mask of the log policy; escape: NUL characters (U+0000) or unpaired surrogates at this place were stored as their escape in visible text, \u0000 or \udXXX (PostgreSQL cannot store them)
@@ -1532,6 +1573,36 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    querySubjects: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SubjectQueryRequest"];
+            };
+        };
+        responses: {
+            /** @description Allowed user ids, and denied ids with reasons when include_denied is true */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["QueryResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             413: components["responses"]["TooLarge"];
             503: components["responses"]["Unavailable"];
         };

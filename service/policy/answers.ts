@@ -22,6 +22,17 @@ export interface ClientListInput {
   clients: ClientTuple[];
 }
 
+/**
+ * The input of clearance/subject_decisions: one action and resource, many subjects of the
+ * resource's account, each with the facts of the resource that depend on it.
+ */
+export interface SubjectListInput {
+  action: string;
+  account: object | null;
+  resource: Record<string, unknown>;
+  subjects: Array<[subject: Record<string, unknown>, facts: Record<string, unknown>]>;
+}
+
 /** What the log policy asks to hide in one log entry: a JSON pointer to remove, or a value to put in its place. */
 export type LogMask = { op: 'remove'; path: string } | { op: 'upsert'; path: string; value: unknown };
 
@@ -80,9 +91,10 @@ export function expandList(
   value: unknown,
   count: number,
   messages: ReadonlyMap<string, string>,
+  listed: 'clients' | 'subjects' = 'clients',
 ): PolicyResult[] | null {
   if (typeof value !== 'object' || value === null) return null;
-  const { outcomes, clients } = value as { outcomes?: unknown; clients?: unknown };
+  const { outcomes, [listed]: clients } = value as { outcomes?: unknown } & Record<string, unknown>;
   if (!Array.isArray(outcomes) || !Array.isArray(clients) || clients.length !== count) return null;
   const results = outcomes.map((entry) => {
     const result = expandEntry(entry, messages);

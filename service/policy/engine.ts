@@ -10,6 +10,7 @@ import {
   expandList,
   type LogMask,
   type PolicyResult,
+  type SubjectListInput,
   policyError,
   toLogMask,
 } from './answers.ts';
@@ -22,6 +23,7 @@ const { loadPolicySync } = createRequire(import.meta.url)(
 export const DECISION_ENTRYPOINT = 'clearance/decision';
 export const VERDICT_ENTRYPOINT = 'clearance/verdict';
 export const DECISIONS_ENTRYPOINT = 'clearance/decisions';
+export const SUBJECTS_ENTRYPOINT = 'clearance/subject_decisions';
 export const MESSAGES_ENTRYPOINT = 'clearance/messages';
 export const MASK_ENTRYPOINT = 'clearance/log/mask';
 
@@ -116,7 +118,7 @@ function readOptionalFile(path: string): string | null {
  * What the service asks of a policy: the loaded engine, or a stand-in built around one
  * (BuildOptions.policyEngine; tests switch faults on and off with it).
  */
-export type Policy = Pick<PolicyEngine, 'revision' | 'decide' | 'decideClients' | 'logMasks'>;
+export type Policy = Pick<PolicyEngine, 'revision' | 'decide' | 'decideClients' | 'decideSubjects' | 'logMasks'>;
 
 export class PolicyEngine {
   readonly revision: string;
@@ -173,6 +175,7 @@ export class PolicyEngine {
       DECISION_ENTRYPOINT,
       VERDICT_ENTRYPOINT,
       DECISIONS_ENTRYPOINT,
+      SUBJECTS_ENTRYPOINT,
       MESSAGES_ENTRYPOINT,
       MASK_ENTRYPOINT,
     ]) {
@@ -240,16 +243,27 @@ export class PolicyEngine {
    * same decision share one frozen result.
    */
   decideClients(input: ClientListInput): PolicyResult[] {
-    const count = input.clients.length;
+    return this.#decideList(input, input.clients.length, DECISIONS_ENTRYPOINT, 'clients');
+  }
+
+  /**
+   * Decisions for many subjects of one action and resource, in the order given: each what decide
+   * gives for its own request. Subjects with the same decision share one frozen result.
+   */
+  decideSubjects(input: SubjectListInput): PolicyResult[] {
+    return this.#decideList(input, input.subjects.length, SUBJECTS_ENTRYPOINT, 'subjects');
+  }
+
+  #decideList(input: object, count: number, entrypoint: string, listed: 'clients' | 'subjects'): PolicyResult[] {
     let value: unknown;
     try {
-      value = this.#evaluate(input, DECISIONS_ENTRYPOINT);
+      value = this.#evaluate(input, entrypoint);
     } catch (error) {
       return Array.from({ length: count }, () =>
         policyError(`policy evaluation failed: ${(error as Error).message ?? String(error)}`),
       );
     }
-    const results = expandList(value, count, this.#messages);
+    const results = expandList(value, count, this.#messages, listed);
     return (
       results ??
       Array.from({ length: count }, () => policyError('the policy returned malformed decisions for the list'))

@@ -1,4 +1,5 @@
-// The decision endpoints of SPEC §3: decide, batch and list query (the OPA-compatible paths are opa.ts).
+// The decision endpoints of SPEC §3: decide, batch, the list query and its reverse, who has access
+// (the OPA-compatible paths are opa.ts).
 import type { FastifyInstance } from 'fastify';
 import { requestedConsistency } from '../domain/consistency.ts';
 import { attributesRefusal } from '../domain/request-bounds.ts';
@@ -49,7 +50,18 @@ export default async function decisionRoutes(app: FastifyInstance): Promise<void
     handler: async (request) => {
       const { subject, action, include_denied, consistency } = request.body;
       const asked = callOf(request, 'query', requestedConsistency(consistency, 'consistency'));
-      return app.decisions.queryClients(subject.id, action, include_denied, asked);
+      return app.lists.queryClients(subject.id, action, include_denied, asked);
+    },
+  });
+
+  route(app, 'querySubjects', {
+    onRequest,
+    serializerCompiler: flatJson,
+    handler: async (request) => {
+      const { action, resource, include_denied, consistency } = request.body;
+      checkAttributes(resource, 'resource.attributes');
+      const asked = callOf(request, 'subjects', requestedConsistency(consistency, 'consistency'));
+      return app.lists.querySubjects(action, resource, include_denied, asked);
     },
   });
 }

@@ -30,6 +30,10 @@ export function faultyPolicy(dir = POLICY_DIR): FaultyPolicy {
       decisionFault === null
         ? real.decideClients(input)
         : input.clients.map(() => policyError(decisionFault as string)),
+    decideSubjects: (input) =>
+      decisionFault === null
+        ? real.decideSubjects(input)
+        : input.subjects.map(() => policyError(decisionFault as string)),
     logMasks: (entry) => {
       if (maskFault !== null) throw new Error(maskFault);
       return real.logMasks(entry);
