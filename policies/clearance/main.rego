@@ -97,6 +97,30 @@ subject_decisions := {"outcomes": outcomes, "subjects": [index[key] | some key i
 }
 
 # METADATA
+# title: Decisions for a list of resources
+# description: |
+#   What one subject may do to each of many resources of one type. For input {"action",
+#   "subject", "account", "resources": [resource, ...]}: {"outcomes": [[allow, reason, ...],
+#   ...], "resources": [i, ...]}, the distinct decisions and, for each resource in order, the
+#   index of its decision. A resource's decision is what decision gives for {"action",
+#   "subject", "account", "resource"}. Both arrays are empty when resources is not an array.
+#   (Clients have their own, leaner list: decisions.)
+# entrypoint: true
+# scope: document
+default resource_decisions := {"outcomes": [], "resources": []}
+
+resource_decisions := {"outcomes": outcomes, "resources": [index[key] | some key in keys]} if {
+	is_array(input.resources)
+	keys := [_resource_key(resource) | some resource in input.resources]
+	list := object.remove(input, {"resources"})
+	request := _request_stage(list)
+	verdicts := {key: _verdict(request, object.union(list, {"resource": key})) | some key in {key | some key in keys}}
+	outcomes := sort({verdict | some verdict in verdicts})
+	position := {verdict: i | some i, verdict in outcomes}
+	index := {key: position[verdict] | some key, verdict in verdicts}
+}
+
+# METADATA
 # title: Reason messages
 # description: The message of every reason code, for the codes that decisions gives.
 # entrypoint: true
@@ -249,6 +273,19 @@ _subject_key(row) := [object.union(subject, {"id": "(any other subject)"}), fact
 	is_string(subject.id)
 	not _names(_subject_resource(facts), subject.id)
 } else := row
+
+# A listed resource's decision, the other way round: a resource's id and an item's owner are read
+# only against the subject's id, so a resource whose ids are not the subject's shares a key with
+# them left out.
+_resource_key(resource) := object.union(resource, {"id": "(any other resource)", "owner_user_id": "(another user)"}) if {
+	is_string(resource.id)
+	is_string(resource.owner_user_id)
+	not _names(resource, input.subject.id)
+} else := object.union(resource, {"id": "(any other resource)"}) if {
+	is_string(resource.id)
+	not is_string(object.get(resource, "owner_user_id", null))
+	not _names(resource, input.subject.id)
+} else := resource
 
 _names(resource, id) if resource.id == id
 

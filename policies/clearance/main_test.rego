@@ -549,3 +549,47 @@ test_subject_decisions_are_empty_without_a_list_of_subjects if {
 	clearance.subject_decisions == {"outcomes": [], "subjects": []} with input as {"action": "client.view"}
 	clearance.subject_decisions == {"outcomes": [], "subjects": []}
 }
+
+# ---- lists of resources -----------------------------------------------------------------------
+
+_per_resource(decisions) := [decisions.outcomes[i] | some i in decisions.resources]
+
+_item(id, owner, kind) := {
+	"type": "item", "id": id, "attributes": {}, "found": true, "account_id": "a1", "client_id": null,
+	"owner_user_id": owner, "kind": kind,
+}
+
+test_a_list_of_resources_decides_each_as_its_single_decision if {
+	subject := object.union(_subject("standard"), {"permissions": {"create_expense_claims": true}})
+	resources := [
+		_item("i1", "u1", "expense_claim"),
+		_item("i2", "u2", "expense_claim"),
+		_item("i3", "u3", "expense_claim"),
+		_item("i4", "u1", "receipt"),
+	]
+	list := {"action": "item.view", "subject": subject, "account": _practice, "resources": resources}
+	decisions := clearance.resource_decisions with input as list
+	answers := _per_resource(decisions)
+	every i, resource in resources {
+		answers[i] == _entry(clearance.decide(_request("item.view", subject, _practice, resource)))
+	}
+	count(decisions.outcomes) < count(resources)
+}
+
+_target(id) := {
+	"type": "user", "id": id, "attributes": {}, "found": true, "account_id": "a1", "role": "standard",
+	"status": "active", "client_access_mode": null, "permissions": {}, "xpm_staff_id": null,
+}
+
+test_a_list_of_users_keeps_the_subject_itself_apart if {
+	list := {
+		"action": "user.profile.edit", "subject": _subject("standard"), "account": _practice,
+		"resources": [_target("u1"), _target("u2"), _target("u3")],
+	}
+	answers := _per_resource(clearance.resource_decisions) with input as list
+	answers == [[true, "self_service"], [false, "role_not_permitted"], [false, "role_not_permitted"]]
+}
+
+test_resource_decisions_are_empty_without_a_list_of_resources if {
+	clearance.resource_decisions == {"outcomes": [], "resources": []} with input as {"action": "item.view"}
+}

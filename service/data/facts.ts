@@ -1,7 +1,7 @@
 // Reads of the facts a decision needs (one small indexed query each), and the commit notification
 // that ends each write transaction.
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { Client, Database, User } from './schema.ts';
+import type { Client, Database, Item, User } from './schema.ts';
 
 /** The tables of records with a global id (ids are primary keys: a lookup finds a row of any account). */
 export type RecordTable = 'accounts' | 'users' | 'clients' | 'items';
@@ -50,6 +50,10 @@ export const accountClients = (db: Kysely<Database>, accountId: string): Promise
     .where('account_id', '=', accountId)
     .orderBy('id')
     .execute();
+
+/** Every item of an account, in id order (the candidates of a list of items). */
+export const accountItems = (db: Kysely<Database>, accountId: string): Promise<Item[]> =>
+  db.selectFrom('items').selectAll().where('account_id', '=', accountId).orderBy('id').execute();
 
 /** Every user of an account, in id order (the candidates of a reverse query). */
 export const accountUsers = (db: Kysely<Database>, accountId: string): Promise<User[]> =>

@@ -3,7 +3,7 @@
 // notifications name. The fact cache's invalidation and the Facts type follow from it.
 import type { Kysely } from 'kysely';
 import type { AuditDraft } from '../data/audit.ts';
-import { accountClients, accountUsers, findById, userClientIds } from '../data/facts.ts';
+import { accountClients, accountItems, accountUsers, findById, userClientIds } from '../data/facts.ts';
 import type { AuditRecordType, Database } from '../data/schema.ts';
 import { findToken } from '../data/tokens.ts';
 
@@ -39,8 +39,10 @@ export const FACTS = {
   }),
   /** Every client of an account, in id order (the candidates of a list query). */
   accountClients: fact({ load: accountClients, weigh: (list) => list.length }),
-  /** Every user of an account, in id order (the candidates of a reverse query). */
+  /** Every user of an account, in id order (the candidates of a reverse query and of a list of users). */
   accountUsers: fact({ load: accountUsers, weigh: (list) => list.length }),
+  /** Every item of an account, in id order (the candidates of a list of items). */
+  accountItems: fact({ load: accountItems, weigh: (list) => list.length }),
 };
 
 export type FactName = keyof typeof FACTS;
@@ -66,6 +68,7 @@ export const FACT_TABLES = {
       ['account', 'key'],
       ['accountClients', 'key'],
       ['accountUsers', 'key'],
+      ['accountItems', 'key'],
     ],
   },
   users: {
@@ -84,7 +87,14 @@ export const FACT_TABLES = {
       ['accountClients', 'account'],
     ],
   },
-  items: { recordType: 'item', key: 'id', drops: [['item', 'key']] },
+  items: {
+    recordType: 'item',
+    key: 'id',
+    drops: [
+      ['item', 'key'],
+      ['accountItems', 'account'],
+    ],
+  },
   allocations: { recordType: 'allocation', key: 'user_id', drops: [['allocations', 'key']] },
   ledger_access: { recordType: 'ledger_access', key: 'user_id', drops: [['ledgerAccess', 'key']] },
   api_tokens: { recordType: 'token', key: 'id', drops: [['token', 'key']] },

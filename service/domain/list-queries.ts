@@ -18,7 +18,7 @@ import {
 import type { DecisionLogEntry } from './decision-log/index.ts';
 import { DecisionPath } from './decision-path.ts';
 import type { Facts } from './facts.ts';
-import { clientListInput, type DecideRequest, type PolicyInputBuilder } from './policy-input.ts';
+import { clientListInput, type DecideRequest, type PolicyInputBuilder, resourceListInput } from './policy-input.ts';
 
 /** The resource of a reverse query: an id, or (for an action on a resource with none, user.create) its account. */
 export interface SubjectQueryResource {
@@ -53,6 +53,42 @@ export class ListQueries extends DecisionPath {
         user === null ? [[], null] : await Promise.all([facts.accountClients(user.account_id), inputs.links(user.id)]);
       const input = clientListInput(action, subject, account, clients, links);
       return { input, ids: clients.map((c) => c.id), decide: () => this.policy().decideClients(input) };
+    });
+  }
+
+  /**
+   * The items or the users of the subject's account the subject may act on, as queryClients lists
+   * clients: each judged as /v1/decide would judge it (a user with no proposed values), in one
+   * evaluation, logged as one entry.
+   */
+  async queryResources(
+    subjectId: string,
+    action: string,
+    type: 'item' | 'user',
+    includeDenied: boolean,
+    call: CallContext,
+  ): Promise<QueryAnswer> {
+    const entry = newEntry(call, null, { subjectId, action, resourceType: type, resourceId: null });
+    return this.#listed(entry, call, { includeDenied, refuseAlike: false }, async ({ facts, inputs }) => {
+      const { user, subject, account } = await inputs.subject(subjectId);
+      if (user === null) {
+        const input = resourceListInput(action, subject, account, { type: 'user', users: [] }, null);
+        return { input, ids: [], decide: () => [] };
+      }
+      const accountId = user.account_id;
+      const listed =
+        type === 'user'
+          ? ({ type, users: await facts.accountUsers(accountId) } as const)
+          : ({
+              type,
+              items: await facts.accountItems(accountId),
+              clients: await facts.accountClients(accountId),
+            } as const);
+      // An item of a client is judged with the subject's links to that client.
+      const links = type === 'item' ? await inputs.links(user.id) : null;
+      const input = resourceListInput(action, subject, account, listed, links);
+      const ids = input.resources.map((resource) => resource.id as string);
+      return { input, ids, decide: () => this.policy().decideResources(input) };
     });
   }
 

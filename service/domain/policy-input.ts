@@ -1,7 +1,7 @@
 // Assembles the policy input of one decision from the facts: who the subject is, their account,
 // the resource and the links between them. It decides nothing; the policy judges what it sees.
-import type { Account, Client, User } from '../data/schema.ts';
-import type { ClientListInput, ClientTuple, SubjectListInput } from '../policy/answers.ts';
+import type { Account, Client, Item, User } from '../data/schema.ts';
+import type { ClientListInput, ClientTuple, ResourceListInput, SubjectListInput } from '../policy/answers.ts';
 import type { Facts } from './facts.ts';
 
 export interface DecideRequest {
@@ -72,6 +72,64 @@ export function clientTuple(
   ];
 }
 
+type ResourceBase = { type: string; id?: string; attributes: Record<string, unknown> };
+
+/** A user as a resource: the target's current values (a proposal equal to one of them is no change, SPEC §2.4a). */
+function userResource(base: ResourceBase, target: User): Record<string, unknown> {
+  return {
+    ...base,
+    found: true,
+    account_id: target.account_id,
+    role: target.role,
+    status: target.status,
+    client_access_mode: target.client_access_mode,
+    permissions: permissionFacts(target),
+    xpm_staff_id: target.xpm_staff_id,
+  };
+}
+
+/** An item as a resource; an item of a client carries the client's facts, relative to the subject. */
+function itemResource(
+  base: ResourceBase,
+  item: Item,
+  client: Pick<Client, 'id' | 'account_id' | 'ledger'> | null,
+  links: ClientLinks | null,
+): Record<string, unknown> {
+  return {
+    ...base,
+    found: true,
+    account_id: item.account_id,
+    client_id: item.client_id,
+    owner_user_id: item.owner_user_id,
+    kind: item.kind,
+    ...(client === null ? {} : { client: clientFacts(client, links) }),
+  };
+}
+
+/**
+ * The policy input deciding every item or every user of the subject's account (as /v1/decide
+ * would see each, with no proposed values): items with their clients' facts relative to the subject.
+ */
+export function resourceListInput(
+  action: string,
+  subject: Record<string, unknown>,
+  account: object | null,
+  listed:
+    | { type: 'user'; users: readonly User[] }
+    | { type: 'item'; items: readonly Item[]; clients: ReadonlyArray<Pick<Client, 'id' | 'account_id' | 'ledger'>> },
+  links: ClientLinks | null,
+): ResourceListInput {
+  const base = (id: string): ResourceBase => ({ type: listed.type, id, attributes: {} });
+  if (listed.type === 'user') {
+    return { action, subject, account, resources: listed.users.map((user) => userResource(base(user.id), user)) };
+  }
+  const clients = new Map(listed.clients.map((client) => [client.id, client]));
+  const resources = listed.items.map((item) =>
+    itemResource(base(item.id), item, item.client_id === null ? null : (clients.get(item.client_id) ?? null), links),
+  );
+  return { action, subject, account, resources };
+}
+
 /** The policy input deciding many clients for one subject and action. */
 export function clientListInput(
   action: string,
@@ -131,17 +189,7 @@ export class PolicyInputBuilder {
       case 'user': {
         const target = await this.#facts.user(request.id);
         if (target === null) return { ...base, found: false };
-        // The target's current values: a proposal equal to one of them is no change (SPEC §2.4a).
-        const facts: Record<string, unknown> = {
-          ...base,
-          found: true,
-          account_id: target.account_id,
-          role: target.role,
-          status: target.status,
-          client_access_mode: target.client_access_mode,
-          permissions: permissionFacts(target),
-          xpm_staff_id: target.xpm_staff_id,
-        };
+        const facts = userResource(base, target);
         const clientId = base.attributes.client_id;
         if (typeof clientId === 'string') {
           // The target's ledger access greys the client out; the subject's own access to it bounds
@@ -169,19 +217,9 @@ export class PolicyInputBuilder {
       case 'item': {
         const item = await this.#facts.item(request.id);
         if (item === null) return { ...base, found: false };
-        const facts: Record<string, unknown> = {
-          ...base,
-          found: true,
-          account_id: item.account_id,
-          client_id: item.client_id,
-          owner_user_id: item.owner_user_id,
-          kind: item.kind,
-        };
-        if (item.client_id !== null) {
-          const [client, links] = await Promise.all([this.#facts.client(item.client_id), subjectLinks()]);
-          if (client !== null) facts.client = clientFacts(client, links);
-        }
-        return facts;
+        if (item.client_id === null) return itemResource(base, item, null, null);
+        const [client, links] = await Promise.all([this.#facts.client(item.client_id), subjectLinks()]);
+        return itemResource(base, item, client, links);
       }
       default:
         return { ...base, found: false };

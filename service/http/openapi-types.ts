@@ -47,7 +47,7 @@ export interface paths {
         };
         get?: never;
         put?: never;
-        /** The clients a user may act on, and (when asked) the greyed-out ones with why (scope decide) */
+        /** The clients, items or users a user may act on, and (when asked) the greyed-out ones with why (scope decide) */
         post: operations["queryResources"];
         delete?: never;
         options?: never;
@@ -855,8 +855,11 @@ export interface components {
         QueryRequest: {
             subject: components["schemas"]["Subject"];
             action: components["schemas"]["Action"];
-            /** @enum {string} */
-            resource_type: "client";
+            /**
+             * @description The kind of resource listed: the clients, the items (documents) or the users of the subject's account
+             * @enum {string}
+             */
+            resource_type: "client" | "item" | "user";
             /** @default false */
             include_denied: boolean;
             consistency?: components["schemas"]["Consistency"];

@@ -33,6 +33,14 @@ export interface SubjectListInput {
   subjects: Array<[subject: Record<string, unknown>, facts: Record<string, unknown>]>;
 }
 
+/** The input of clearance/resource_decisions: one action and subject, many resources of one type. */
+export interface ResourceListInput {
+  action: string;
+  subject: object;
+  account: object | null;
+  resources: Array<Record<string, unknown>>;
+}
+
 /** What the log policy asks to hide in one log entry: a JSON pointer to remove, or a value to put in its place. */
 export type LogMask = { op: 'remove'; path: string } | { op: 'upsert'; path: string; value: unknown };
 
@@ -91,7 +99,7 @@ export function expandList(
   value: unknown,
   count: number,
   messages: ReadonlyMap<string, string>,
-  listed: 'clients' | 'subjects' = 'clients',
+  listed: 'clients' | 'subjects' | 'resources' = 'clients',
 ): PolicyResult[] | null {
   if (typeof value !== 'object' || value === null) return null;
   const { outcomes, [listed]: clients } = value as { outcomes?: unknown } & Record<string, unknown>;

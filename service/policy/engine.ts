@@ -10,6 +10,7 @@ import {
   expandList,
   type LogMask,
   type PolicyResult,
+  type ResourceListInput,
   type SubjectListInput,
   policyError,
   toLogMask,
@@ -24,6 +25,7 @@ export const DECISION_ENTRYPOINT = 'clearance/decision';
 export const VERDICT_ENTRYPOINT = 'clearance/verdict';
 export const DECISIONS_ENTRYPOINT = 'clearance/decisions';
 export const SUBJECTS_ENTRYPOINT = 'clearance/subject_decisions';
+export const RESOURCES_ENTRYPOINT = 'clearance/resource_decisions';
 export const MESSAGES_ENTRYPOINT = 'clearance/messages';
 export const MASK_ENTRYPOINT = 'clearance/log/mask';
 
@@ -118,7 +120,10 @@ function readOptionalFile(path: string): string | null {
  * What the service asks of a policy: the loaded engine, or a stand-in built around one
  * (BuildOptions.policyEngine; tests switch faults on and off with it).
  */
-export type Policy = Pick<PolicyEngine, 'revision' | 'decide' | 'decideClients' | 'decideSubjects' | 'logMasks'>;
+export type Policy = Pick<
+  PolicyEngine,
+  'revision' | 'decide' | 'decideClients' | 'decideSubjects' | 'decideResources' | 'logMasks'
+>;
 
 export class PolicyEngine {
   readonly revision: string;
@@ -176,6 +181,7 @@ export class PolicyEngine {
       VERDICT_ENTRYPOINT,
       DECISIONS_ENTRYPOINT,
       SUBJECTS_ENTRYPOINT,
+      RESOURCES_ENTRYPOINT,
       MESSAGES_ENTRYPOINT,
       MASK_ENTRYPOINT,
     ]) {
@@ -254,7 +260,17 @@ export class PolicyEngine {
     return this.#decideList(input, input.subjects.length, SUBJECTS_ENTRYPOINT, 'subjects');
   }
 
-  #decideList(input: object, count: number, entrypoint: string, listed: 'clients' | 'subjects'): PolicyResult[] {
+  /** Decisions for many resources of one type, for one subject and action, in the order given. */
+  decideResources(input: ResourceListInput): PolicyResult[] {
+    return this.#decideList(input, input.resources.length, RESOURCES_ENTRYPOINT, 'resources');
+  }
+
+  #decideList(
+    input: object,
+    count: number,
+    entrypoint: string,
+    listed: 'clients' | 'subjects' | 'resources',
+  ): PolicyResult[] {
     let value: unknown;
     try {
       value = this.#evaluate(input, entrypoint);

@@ -48,9 +48,11 @@ export default async function decisionRoutes(app: FastifyInstance): Promise<void
     onRequest,
     serializerCompiler: flatJson,
     handler: async (request) => {
-      const { subject, action, include_denied, consistency } = request.body;
+      const { subject, action, resource_type: type, include_denied, consistency } = request.body;
       const asked = callOf(request, 'query', requestedConsistency(consistency, 'consistency'));
-      return app.lists.queryClients(subject.id, action, include_denied, asked);
+      return type === 'client'
+        ? app.lists.queryClients(subject.id, action, include_denied, asked)
+        : app.lists.queryResources(subject.id, action, type, include_denied, asked);
     },
   });
 

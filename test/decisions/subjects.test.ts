@@ -1,6 +1,7 @@
 // Who has access (POST /v1/subjects/query): for every resource of a practice and a business, every
 // action of its type and some proposed values, the reverse query agrees with /v1/decide asked for
-// each user of the account, reasons and their order included; its refusals and its log entry.
+// each user of the account, reasons and their order included; its refusals and its log entry. And
+// the forward lists of items and users (POST /v1/resources/query), each user's, likewise.
 import t from 'tap';
 import { ACTIONS } from '../differential/corpus.ts';
 import { buildTestApp, logWritten } from '../helpers/app.ts';
@@ -83,6 +84,68 @@ t.test('given the fixture data set', async (t) => {
       },
     );
   }
+
+  for (const accountId of ['p1', 'b1']) {
+    t.test(`when each user of ${accountId} lists items and users, then the lists agree with /v1/decide`, async (t) => {
+      const users = await db
+        .selectFrom('users')
+        .select('id')
+        .where('account_id', '=', accountId)
+        .orderBy('id')
+        .execute();
+      for (const type of ['item', 'user'] as const) {
+        const resources = (
+          await db
+            .selectFrom(type === 'item' ? 'items' : 'users')
+            .select('id')
+            .where('account_id', '=', accountId)
+            .orderBy('id')
+            .execute()
+        ).map((r) => r.id);
+        for (const { id: subject } of users) {
+          for (const action of actionsOf(type)) {
+            if (action === 'user.create') continue;
+            const listed = await post('/v1/resources/query', {
+              subject: { id: subject },
+              action,
+              resource_type: type,
+              include_denied: true,
+            });
+            const what = `${subject} ${action} over every ${type}`;
+            t.equal(listed.statusCode, 200, what);
+            const { results } = (
+              await post('/v1/decide/batch', {
+                requests: resources.map((id) => ({ subject: { id: subject }, action, resource: { type, id } })),
+              })
+            ).json() as { results: Array<{ allow: boolean; reasons: Reason[] }> };
+            const body = listed.json();
+            t.same(
+              body.allowed,
+              resources.filter((_, i) => results[i]?.allow),
+              `${what}: allowed`,
+            );
+            t.same(
+              body.denied,
+              resources.flatMap((id, i) => (results[i]?.allow ? [] : [{ id, reasons: results[i]?.reasons }])),
+              `${what}: denied, with the same reasons`,
+            );
+          }
+        }
+      }
+    });
+  }
+
+  t.test('when an unknown subject lists items, then nothing is listed', async (t) => {
+    const body = (
+      await post('/v1/resources/query', {
+        subject: { id: 'ghost' },
+        action: 'item.view',
+        resource_type: 'item',
+        include_denied: true,
+      })
+    ).json();
+    t.same({ allowed: body.allowed, denied: body.denied }, { allowed: [], denied: [] });
+  });
 
   t.test('when proposed values are judged, then each user is judged with their own access', async (t) => {
     for (const client of ['c_xero', 'c_myob', 'c_qb', 'nowhere']) {

@@ -34,6 +34,10 @@ export function faultyPolicy(dir = POLICY_DIR): FaultyPolicy {
       decisionFault === null
         ? real.decideSubjects(input)
         : input.subjects.map(() => policyError(decisionFault as string)),
+    decideResources: (input) =>
+      decisionFault === null
+        ? real.decideResources(input)
+        : input.resources.map(() => policyError(decisionFault as string)),
     logMasks: (entry) => {
       if (maskFault !== null) throw new Error(maskFault);
       return real.logMasks(entry);

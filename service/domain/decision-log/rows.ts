@@ -92,13 +92,14 @@ export const withoutInput = (row: NewDecisionLogRow, error: Error): NewDecisionL
 });
 
 /**
- * What the mask policy is shown. A list query's input holds a row per client and its result an id
- * per client (a megabyte for 10,000 clients); the policy sees the rest (subject, account, action)
- * and its masks apply to the whole entry.
+ * What the mask policy is shown. A list's input holds a row per listed client, resource or
+ * subject and its result an id per one (a megabyte for 10,000 clients); the policy sees the rest
+ * (action, subject or resource, account) and its masks apply to the whole entry.
  */
 function maskView(endpoint: DecisionEndpoint, parts: LoggedParts): LoggedParts {
-  if (endpoint !== 'query' || typeof parts.input !== 'object' || parts.input === null) return parts;
-  const { clients: _clients, ...input } = parts.input as Record<string, unknown>;
+  const isList = endpoint === 'query' || endpoint === 'subjects';
+  if (!isList || typeof parts.input !== 'object' || parts.input === null) return parts;
+  const { clients: _c, resources: _r, subjects: _s, ...input } = parts.input as Record<string, unknown>;
   return { input, result: {} };
 }
 
