@@ -21,6 +21,7 @@ import metricsPlugin from './plugins/metrics.ts';
 import policyPlugin from './plugins/policy.ts';
 import type { Peers } from './domain/facts.ts';
 import type { Policy } from './policy/engine.ts';
+import accessReviewRoutes from './routes/access-review.ts';
 import auditRoutes from './routes/audit.ts';
 import recordRoutes from './routes/records/index.ts';
 import decisionLogRoutes from './routes/decision-log.ts';
@@ -205,6 +206,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(openApiRoutes);
   await app.register(decisionRoutes);
   await app.register(opaRoutes);
+  await app.register(accessReviewRoutes);
   await app.register(decisionLogRoutes);
   await app.register(recordRoutes);
   await app.register(tokenRoutes);

@@ -122,8 +122,11 @@ export interface DecisionLogTable {
   duration_us: number;
 }
 
-export type AuditRecordType = 'account' | 'user' | 'client' | 'item' | 'allocation' | 'ledger_access' | 'token';
-export type AuditChange = 'create' | 'update' | 'delete';
+/** The record types of changes to facts and tokens (each a change of one fact table). */
+export type FactRecordType = 'account' | 'user' | 'client' | 'item' | 'allocation' | 'ledger_access' | 'token';
+/** What the audit trail records: changes of facts and tokens, and exports of an access review. */
+export type AuditRecordType = FactRecordType | 'access_review';
+export type AuditChange = 'create' | 'update' | 'delete' | 'export';
 
 export interface AuditLogTable {
   id: Generated<number>;

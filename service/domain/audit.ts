@@ -63,6 +63,14 @@ export class AuditedWriter {
     return committed.result;
   }
 
+  /**
+   * Records an event that changes no fact (an export of an access review) in the audit trail, on
+   * its own: nothing is dropped from any cache and no consistency token is made.
+   */
+  async note(actor: Actor, event: AuditDraft): Promise<void> {
+    await insertAuditRows(this.#db, randomUUID(), actor.tokenId, [event]);
+  }
+
   #dropChanged(changes: readonly AuditDraft[]): Promise<void> {
     if (changes.length === 0) return Promise.resolve();
     if (changes.length > CLEAR_ALL_ABOVE) return this.#facts.changed(['*']);

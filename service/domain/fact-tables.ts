@@ -4,7 +4,7 @@
 import type { Kysely } from 'kysely';
 import type { AuditDraft } from '../data/audit.ts';
 import { accountClients, accountItems, accountUsers, findById, userClientIds } from '../data/facts.ts';
-import type { AuditRecordType, Database } from '../data/schema.ts';
+import type { Database, FactRecordType } from '../data/schema.ts';
 import { findToken } from '../data/tokens.ts';
 
 /** One kind of fact a decision reads by key: how it is loaded, and how much room it takes in the cache. */
@@ -53,7 +53,7 @@ export type Facts = { [K in FactName]: (key: string) => Promise<FactValue<K>> };
 
 interface FactTableSpec {
   /** The record type of the API's own changes to the table in the audit trail. */
-  recordType: AuditRecordType;
+  recordType: FactRecordType;
   /** The column a change notification names: the row's id, or its user_id (a user's links). */
   key: 'id' | 'user_id';
   /** The cached facts a change drops: the one under the change's key, or under its account. */
@@ -105,7 +105,7 @@ export type FactTable = keyof typeof FACT_TABLES;
 
 // Every audited record type is a change of some fact table: a new one fails to compile until registered.
 type Registered = (typeof FACT_TABLES)[FactTable]['recordType'];
-const everyRecordType: AuditRecordType extends Registered ? true : never = true;
+const everyRecordType: FactRecordType extends Registered ? true : never = true;
 void everyRecordType;
 
 // Ids may contain ':' but never '/', so '/' keeps the parts apart.
@@ -122,11 +122,12 @@ export const factChange = (table: FactTable, key: string, accountId: string): st
 
 const TABLE_OF = Object.fromEntries(
   Object.entries(FACT_TABLES).map(([table, spec]) => [spec.recordType, table]),
-) as Record<AuditRecordType, FactTable>;
+) as Record<FactRecordType, FactTable>;
 
 /** The change an audited change is to the fact cache, as the feed would tell of it. */
 export function changeOf(entry: AuditDraft): string {
-  const table = TABLE_OF[entry.record_type];
+  if (!Object.hasOwn(TABLE_OF, entry.record_type)) throw new Error(`${entry.record_type} is no change of a fact table`);
+  const table = TABLE_OF[entry.record_type as FactRecordType];
   const key = FACT_TABLES[table].key === 'user_id' ? (entry.user_id ?? '') : entry.record_id;
   // An account's (and a token's) own id stands for its account, as in the feed.
   return factChange(table, key, entry.account_id ?? entry.record_id);

@@ -55,6 +55,35 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/accounts/{accountId}/access-review": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every user's access to every client of the account for one action, with the reason (scope logs)
+         * @description An access review for auditors: one row per user × client of the account (user id, name,
+         *     role, client access mode, client id, name, ledger, allowed, reason codes), each judged by
+         *     the policy as the list query judges it, all by one policy revision, named in the
+         *     Clearance-Policy-Revision header; the Date header is when it was taken. Streamed a user at a
+         *     time (constant memory), users and clients in id order. CSV: one header line, RFC 4180
+         *     quoting, CRLF line ends, reason codes joined with ";"; NDJSON: one object per line. The
+         *     export is recorded in the audit trail (record_type access_review, change export). An unknown
+         *     action (or one on another type of resource, or one the account's kind lacks) is 400 with
+         *     that code. A fault after the first rows are sent ends the stream early (the connection is
+         *     closed mid-body), never with a partial row passed off as complete.
+         */
+        get: operations["getAccessReview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/subjects/query": {
         parameters: {
             query?: never;
@@ -1276,7 +1305,7 @@ export interface components {
             tokens: components["schemas"]["Token"][];
         };
         /** @enum {string} */
-        AuditRecordType: "account" | "user" | "client" | "item" | "allocation" | "ledger_access" | "token";
+        AuditRecordType: "account" | "user" | "client" | "item" | "allocation" | "ledger_access" | "token" | "access_review";
         /** @description A record id, or "<user_id>/<client_id>" for an allocation or ledger-access pair */
         AuditRecordId: string;
         AuditEntry: {
@@ -1296,8 +1325,11 @@ export interface components {
             user_id: string | null;
             /** @description The client the record concerns (a client */
             client_id: string | null;
-            /** @enum {string} */
-            change: "create" | "update" | "delete";
+            /**
+             * @description export: an access review was taken (record_type access_review, record_id the account, after what was asked)
+             * @enum {string}
+             */
+            change: "create" | "update" | "delete" | "export";
             /** @description The record as GET showed it before the change (a pair as {user_id, client_id}); null on create */
             before: {
                 [key: string]: unknown;
@@ -1577,6 +1609,39 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             413: components["responses"]["TooLarge"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getAccessReview: {
+        parameters: {
+            query: {
+                action: components["schemas"]["Action"];
+                format?: "csv" | "ndjson";
+            };
+            header?: never;
+            path: {
+                accountId: components["parameters"]["AccountId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The rows */
+            200: {
+                headers: {
+                    /** @description The policy revision that judged every row */
+                    "Clearance-Policy-Revision"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
             503: components["responses"]["Unavailable"];
         };
     };

@@ -1,7 +1,7 @@
 // What each change of a record leaves in the audit trail: the record before and after, and the
 // user and client it concerns (so "who gave U access to C" is one filtered query).
 import type { Pair } from '../../data/records.ts';
-import type { AuditChange, AuditRecordType, LinkTable } from '../../data/schema.ts';
+import type { AuditChange, FactRecordType, LinkTable } from '../../data/schema.ts';
 import type { AuditDraft } from '../audit.ts';
 import type { AccountView, ClientView, ItemView, UserView } from './views.ts';
 
@@ -11,7 +11,7 @@ const changeOf = (before: object | null, after: object | null): AuditChange =>
   before === null ? 'create' : after === null ? 'delete' : 'update';
 
 function recordEntry<V extends { id: string }>(
-  recordType: AuditRecordType,
+  recordType: FactRecordType,
   accountOf: (v: V) => string,
   concerns: (v: V) => Concerns,
 ): (before: V | null, after: V | null) => AuditDraft {

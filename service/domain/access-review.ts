@@ -1,0 +1,169 @@
+// The access review: every user's access to every client of an account for one action, with the
+// reason, as CSV or NDJSON, for a practice's auditors. Each user's clients are judged by the policy
+// as the list query judges them (one evaluation per user), all by the one policy revision loaded
+// when the review is taken; rows are made a user at a time, so memory does not grow with the rows.
+import { AppError, notFound } from '../errors.ts';
+import type { Policy } from '../policy/engine.ts';
+import type { PolicyResult } from '../policy/answers.ts';
+import { reviewedClients, type ReviewedClient } from '../data/access-review.ts';
+import type { Database, User } from '../data/schema.ts';
+import type { Kysely } from 'kysely';
+import type { Actor, AuditedWriter } from './audit.ts';
+import { hasPolicyError, policyFault } from './decision-entries.ts';
+import type { DecisionLog } from './decision-log/index.ts';
+import { DecisionPath } from './decision-path.ts';
+import type { FactStore } from './facts.ts';
+import type { Metrics } from './metrics.ts';
+import { clientListInput, type PolicyInputBuilder } from './policy-input.ts';
+
+export type ReviewFormat = 'csv' | 'ndjson';
+
+export interface AccessReview {
+  /** The policy revision that judged every row. */
+  revision: string;
+  takenAt: Date;
+  /** The body, a user's rows at a time (the CSV's header line first). */
+  chunks: AsyncGenerator<string>;
+}
+
+export const REVIEW_COLUMNS = [
+  'user_id',
+  'user_name',
+  'role',
+  'client_access_mode',
+  'client_id',
+  'client_name',
+  'ledger',
+  'allowed',
+  'reason_codes',
+] as const;
+
+/** Refusals of the request itself, which every row would carry alike: answered as the error instead. */
+const REQUEST_REFUSALS = ['unknown_action', 'resource_type_mismatch', 'account_kind_not_supported'];
+
+/** A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, quotes doubled. */
+export const csvField = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
+
+/** How each row is written, by format: a user's part, a client's part, an outcome's part, joined. */
+const WRITERS = {
+  csv: {
+    header: `${REVIEW_COLUMNS.join(',')}\r\n`,
+    user: (u: User) => [u.id, u.name, u.role, u.client_access_mode ?? ''].map(csvField).join(','),
+    client: (c: ReviewedClient) => [c.id, c.name, c.ledger].map(csvField).join(','),
+    outcome: (r: PolicyResult) => `${r.allow},${csvField(r.reasons.map((x) => x.code).join(';'))}`,
+    row: (user: string, client: string, outcome: string) => `${user},${client},${outcome}\r\n`,
+  },
+  ndjson: {
+    header: '',
+    user: (u: User) =>
+      JSON.stringify({
+        user_id: u.id,
+        user_name: u.name,
+        role: u.role,
+        client_access_mode: u.client_access_mode,
+      }).slice(1, -1),
+    client: (c: ReviewedClient) =>
+      JSON.stringify({ client_id: c.id, client_name: c.name, ledger: c.ledger }).slice(1, -1),
+    outcome: (r: PolicyResult) =>
+      JSON.stringify({ allowed: r.allow, reason_codes: r.reasons.map((x) => x.code) }).slice(1, -1),
+    row: (user: string, client: string, outcome: string) => `{${user},${client},${outcome}}\n`,
+  },
+} as const;
+
+export class AccessReviews extends DecisionPath {
+  readonly #db: Kysely<Database>;
+  readonly #writer: AuditedWriter;
+
+  constructor(
+    facts: FactStore,
+    engine: () => Policy | null,
+    log: DecisionLog,
+    metrics: Metrics,
+    db: Kysely<Database>,
+    writer: AuditedWriter,
+  ) {
+    super(facts, engine, log, metrics);
+    this.#db = db;
+    this.#writer = writer;
+  }
+
+  /**
+   * Takes the review: checks the account and the action (the first user's rows are judged before
+   * anything is answered, so a refusal of the request is still an error), records the export in
+   * the audit trail, and returns the body to stream.
+   */
+  async take(accountId: string, action: string, format: ReviewFormat, actor: Actor): Promise<AccessReview> {
+    const engine = this.policy();
+    const { facts, inputs } = this.inputsFor({ tokenId: actor.tokenId, endpoint: 'query' });
+    const account = await facts.account(accountId);
+    if (account === null) throw notFound('account_not_found', `account "${accountId}" does not exist`);
+    const [users, clients] = await Promise.all([facts.accountUsers(accountId), reviewedClients(this.#db, accountId)]);
+    const takenAt = new Date();
+    const writer = WRITERS[format];
+    const clientParts = clients.map(writer.client);
+    const rowsOf = (user: User, results: PolicyResult[]): string => {
+      const userPart = writer.user(user);
+      const outcomes = new Map<PolicyResult, string>();
+      let text = '';
+      results.forEach((result, i) => {
+        let outcome = outcomes.get(result);
+        if (outcome === undefined) {
+          outcome = writer.outcome(result);
+          outcomes.set(result, outcome);
+        }
+        text += writer.row(userPart, clientParts[i] as string, outcome);
+      });
+      return text;
+    };
+    const [firstUser, ...others] = clients.length === 0 ? [] : users;
+    const firstResults = firstUser === undefined ? [] : await judged(engine, inputs, action, firstUser, clients);
+    refuseAlike(firstResults);
+    await this.#writer.note(actor, {
+      account_id: accountId,
+      record_type: 'access_review',
+      record_id: accountId,
+      user_id: null,
+      client_id: null,
+      change: 'export',
+      before: null,
+      after: {
+        action,
+        format,
+        policy_revision: engine.revision,
+        taken_at: takenAt.toISOString(),
+        users: users.length,
+        clients: clients.length,
+      },
+    });
+    async function* chunks(): AsyncGenerator<string> {
+      yield writer.header + (firstUser === undefined ? '' : rowsOf(firstUser, firstResults));
+      for (const user of others) yield rowsOf(user, await judged(engine, inputs, action, user, clients));
+    }
+    return { revision: engine.revision, takenAt, chunks: chunks() };
+  }
+}
+
+/** One user's clients, judged by the policy in one evaluation; a policy fault is a refusal. */
+async function judged(
+  engine: Policy,
+  inputs: PolicyInputBuilder,
+  action: string,
+  user: User,
+  clients: readonly ReviewedClient[],
+): Promise<PolicyResult[]> {
+  const [{ subject, account }, links] = await Promise.all([inputs.subject(user.id), inputs.links(user.id)]);
+  const results = engine.decideClients(clientListInput(action, subject, account, clients, links));
+  const fault = results.find(hasPolicyError);
+  if (fault !== undefined) throw policyFault(fault);
+  return results;
+}
+
+/** A refusal of the request itself that every row carries (an unknown action, say) is thrown as that refusal. */
+function refuseAlike(results: PolicyResult[]): void {
+  for (const code of REQUEST_REFUSALS) {
+    const reason = results[0]?.reasons.find((r) => r.code === code);
+    if (reason !== undefined && results.every((r) => r.reasons.some((x) => x.code === code))) {
+      throw new AppError(400, code, reason.message, { details: { field: 'action' } });
+    }
+  }
+}
