@@ -21,7 +21,7 @@ REGO_SOURCES := $(shell find policies -name '*.rego' 2>/dev/null)
 OPENAPI_TYPES := service/http/openapi-types.ts
 
 .PHONY: help tools run test policies policy-test policy-fmt policy-lint fmt typecheck openapi openapi-check \
-        lint format-check test-engine-free test-postgres test-pglite test-differential test-faults bench bench-policy bench-list bench-subjects bench-profile bench-window bench-memory clean
+        lint format-check test-engine-free test-postgres test-pglite test-differential test-faults bench bench-policy bench-list bench-subjects bench-access-review bench-profile bench-window bench-memory clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -117,6 +117,9 @@ bench-list: $(NPM_OK) policies ## Benchmark POST /v1/resources/query over 10,000
 
 bench-subjects: $(NPM_OK) policies ## Benchmark POST /v1/subjects/query (who has access) over a practice of 1,000 users end to end (PostgreSQL at 127.0.0.1:5432)
 	@node bench/subjects-query.ts $(BENCH_ARGS)
+
+bench-access-review: $(NPM_OK) policies ## Benchmark the access review export, 200 users x 10,000 clients (2 million rows) over HTTP (PostgreSQL at 127.0.0.1:5432)
+	@node bench/access-review.ts $(BENCH_ARGS)
 
 bench-window: $(NPM_OK) policies ## How long another replica answers from the old facts after a write's answer, with no consistency token (PostgreSQL at 127.0.0.1:5432)
 	@node bench/replica-window.ts $(BENCH_ARGS)
