@@ -4,16 +4,11 @@
 // memory beside the target (≥ 200,000 rows/s, issue 18); judges nothing.
 //
 //   node bench/access-review.ts [--users N] [--clients N] [--format csv|ndjson] [--json]   (make bench-access-review)
-import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildApp } from '../service/app.ts';
-import { openDatabase } from '../service/data/connect.ts';
-import type { NewUser } from '../service/data/schema.ts';
 import { Prng } from '../test/differential/json.ts';
-import { testConfig } from '../test/helpers/config.ts';
-import { createPostgresDatabase } from '../test/helpers/database.ts';
 import { makeToken } from '../test/helpers/fixtures.ts';
+import { machine, onFreshDatabase, practiceUsers } from './harness.ts';
 
 export const TARGET_ROWS_PER_S = 200_000;
 const ACCOUNT = 'bench-practice';
@@ -41,13 +36,7 @@ export async function runAccessReviewBench(options: { users?: number; clients?: 
   const userCount = options.users ?? 200;
   const clientCount = options.clients ?? 10_000;
   const format = options.format ?? 'csv';
-  const created = await createPostgresDatabase();
-  const database = await openDatabase({ databaseUrl: created.url, dataDir: null });
-  const app = await buildApp({ config: testConfig({ databaseUrl: created.url }), database, logger: false });
-  try {
-    await app.ready();
-    await app.databaseStatus.whenMigrated;
-    const { db } = database;
+  return onFreshDatabase(async (app, db): Promise<AccessReviewBenchResult> => {
     const rng = new Prng(0xa11ce);
     await db.insertInto('accounts').values({ id: ACCOUNT, name: 'Bench Practice', kind: 'practice' }).execute();
     const ledgers = ['xero', 'xero', 'myob', 'quickbooks', 'none'] as const;
@@ -63,17 +52,7 @@ export async function runAccessReviewBench(options: { users?: number; clients?: 
         .insertInto('clients')
         .values(clients.slice(i, i + 1000))
         .execute();
-    const roles = ['practice_admin', 'client_admin', 'standard', 'standard', 'standard', 'expense_approver'] as const;
-    const modes = [null, 'all', 'selected', 'ledger_all', 'ledger_selected'] as const;
-    const users: NewUser[] = Array.from({ length: userCount }, (_, i) => ({
-      id: `user-${String(i).padStart(4, '0')}`,
-      account_id: ACCOUNT,
-      account_kind: 'practice',
-      name: `User ${i}`,
-      role: rng.pick(roles),
-      client_access_mode: rng.pick(modes),
-      xpm_staff_id: rng.bool(0.3) ? `xpm-${i}` : null,
-    }));
+    const users = practiceUsers(rng, userCount, ACCOUNT);
     await db.insertInto('users').values(users).execute();
     // Each user allocated a tenth of the clients and given ledger access to a twentieth.
     for (const user of users) {
@@ -119,10 +98,7 @@ export async function runAccessReviewBench(options: { users?: number; clients?: 
     const rows = format === 'csv' ? measured.lines - 1 : measured.lines;
     const median = [...runs].sort((a, b) => a - b)[1] as number;
     return {
-      node: process.version,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      loadavg: loadavg().map((l) => Number(l.toFixed(2))),
+      ...machine(),
       format,
       users: userCount,
       clients: clientCount,
@@ -133,11 +109,8 @@ export async function runAccessReviewBench(options: { users?: number; clients?: 
       heapBeforeMb: mb(heapBefore),
       rssBeforeMb: mb(rssBefore),
       peakRssMb: mb(peakRss),
-    } satisfies AccessReviewBenchResult;
-  } finally {
-    await app.close();
-    await created.drop();
-  }
+    };
+  });
 }
 
 export function formatAccessReviewBench(r: AccessReviewBenchResult): string {

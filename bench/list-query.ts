@@ -6,15 +6,11 @@
 //
 // The subject is a standard user in ledger_selected mode (the costliest mode: allocation and Xero
 // access both count), with a seeded mix of ledgers, allocations and ledger access.
-import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildApp } from '../service/app.ts';
-import { openDatabase } from '../service/data/connect.ts';
-import { createPostgresDatabase } from '../test/helpers/database.ts';
-import { testConfig } from '../test/helpers/config.ts';
 import { makeToken } from '../test/helpers/fixtures.ts';
 import { Prng } from '../test/differential/json.ts';
+import { machine, onFreshDatabase, timed } from './harness.ts';
 
 export interface ListQueryBenchOptions {
   clients?: number;
@@ -45,13 +41,7 @@ const SUBJECT = 'bench-ledger-selected';
 export async function runListQueryBench(options: ListQueryBenchOptions = {}): Promise<ListQueryBenchResult> {
   const count = options.clients ?? 10_000;
   const runs = options.runs ?? 25;
-  const created = await createPostgresDatabase();
-  const database = await openDatabase({ databaseUrl: created.url, dataDir: null });
-  const app = await buildApp({ config: testConfig({ databaseUrl: created.url }), database, logger: false });
-  try {
-    await app.ready();
-    await app.databaseStatus.whenMigrated;
-    const { db } = database;
+  return onFreshDatabase(async (app, db) => {
     const rng = new Prng(0x1157);
     await db.insertInto('accounts').values({ id: ACCOUNT, name: 'Bench Practice', kind: 'practice' }).execute();
     await db
@@ -102,44 +92,19 @@ export async function runListQueryBench(options: ListQueryBenchOptions = {}): Pr
         headers: { authorization: `Bearer ${token}` },
         payload: { subject: { id: SUBJECT }, action: 'client.view', resource_type: 'client', include_denied: true },
       });
-    let body = '';
-    for (let i = 0; i < 5; i++) {
-      const response = await query(); // warm: facts cached, code optimised
-      if (response.statusCode !== 200)
-        throw new Error(`list query answered ${response.statusCode}: ${response.body.slice(0, 300)}`);
-      body = response.body;
-    }
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const start = performance.now();
-      const response = await query();
-      times.push(performance.now() - start);
-      if (response.statusCode !== 200) throw new Error(`list query answered ${response.statusCode}`);
-    }
+    const { body, ...times } = await timed('list query', query, { warm: 5, runs });
     const answer = JSON.parse(body) as { allowed: string[]; denied: unknown[]; policy_revision: string };
-    const sorted = [...times].sort((a, b) => a - b);
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
     return {
-      node: process.version,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      loadavg: loadavg().map((l) => Number(l.toFixed(2))),
-      engine: 'postgres',
+      ...machine(),
+      engine: 'postgres' as const,
       policyRevision: answer.policy_revision,
       clients: count,
       allowed: answer.allowed.length,
       denied: answer.denied.length,
       responseBytes: Buffer.byteLength(body),
-      runs,
-      median: at(0.5),
-      p95: at(0.95),
-      min: sorted[0] as number,
-      max: sorted[sorted.length - 1] as number,
+      ...times,
     };
-  } finally {
-    await app.close();
-    await created.drop();
-  }
+  });
 }
 
 export function formatListQueryBench(r: ListQueryBenchResult): string {

@@ -7,16 +7,11 @@
 //
 // The users have every role of a practice, every client access mode and a seeded share of
 // allocations and ledger access to the client, so the list has many distinct rows.
-import { cpus, loadavg } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { buildApp } from '../service/app.ts';
-import { openDatabase } from '../service/data/connect.ts';
-import type { NewUser } from '../service/data/schema.ts';
 import { Prng } from '../test/differential/json.ts';
-import { testConfig } from '../test/helpers/config.ts';
-import { createPostgresDatabase } from '../test/helpers/database.ts';
 import { makeToken } from '../test/helpers/fixtures.ts';
+import { machine, onFreshDatabase, practiceUsers, timed } from './harness.ts';
 
 export const TARGET_SUBJECTS_P50_MS = 20;
 
@@ -43,13 +38,7 @@ export interface SubjectsQueryBenchResult {
 export async function runSubjectsQueryBench(options: { users?: number; runs?: number } = {}) {
   const count = options.users ?? 1000;
   const runs = options.runs ?? 50;
-  const created = await createPostgresDatabase();
-  const database = await openDatabase({ databaseUrl: created.url, dataDir: null });
-  const app = await buildApp({ config: testConfig({ databaseUrl: created.url }), database, logger: false });
-  try {
-    await app.ready();
-    await app.databaseStatus.whenMigrated;
-    const { db } = database;
+  return onFreshDatabase(async (app, db): Promise<SubjectsQueryBenchResult> => {
     const rng = new Prng(0x5b1e);
     await db.insertInto('accounts').values({ id: ACCOUNT, name: 'Bench Practice', kind: 'practice' }).execute();
     await db
@@ -64,18 +53,7 @@ export async function runSubjectsQueryBench(options: { users?: number; runs?: nu
         })),
       )
       .execute();
-    const roles = ['practice_admin', 'client_admin', 'standard', 'standard', 'standard', 'expense_approver'] as const;
-    const modes = [null, 'all', 'selected', 'ledger_all', 'ledger_selected'] as const;
-    const users: NewUser[] = Array.from({ length: count }, (_, i) => ({
-      id: `user-${String(i).padStart(4, '0')}`,
-      account_id: ACCOUNT,
-      account_kind: 'practice',
-      name: `User ${i}`,
-      role: rng.pick(roles),
-      client_access_mode: rng.pick(modes),
-      status: rng.bool(0.05) ? 'suspended' : 'active',
-      xpm_staff_id: rng.bool(0.3) ? `xpm-${i}` : null,
-    }));
+    const users = practiceUsers(rng, count, ACCOUNT, 0.05);
     for (let i = 0; i < users.length; i += 500)
       await db
         .insertInto('users')
@@ -96,43 +74,18 @@ export async function runSubjectsQueryBench(options: { users?: number; runs?: nu
         headers: { authorization: `Bearer ${token}` },
         payload: { action: 'client.view', resource: { type: 'client', id: CLIENTS[0] }, include_denied: true },
       });
-    let body = '';
-    for (let i = 0; i < 10; i++) {
-      const response = await query(); // warm: facts cached, code optimised
-      if (response.statusCode !== 200)
-        throw new Error(`reverse query answered ${response.statusCode}: ${response.body.slice(0, 300)}`);
-      body = response.body;
-    }
-    const times: number[] = [];
-    for (let i = 0; i < runs; i++) {
-      const start = performance.now();
-      const response = await query();
-      times.push(performance.now() - start);
-      if (response.statusCode !== 200) throw new Error(`reverse query answered ${response.statusCode}`);
-    }
+    const { body, ...times } = await timed('reverse query', query, { warm: 10, runs });
     const answer = JSON.parse(body) as { allowed: string[]; denied: unknown[]; policy_revision: string };
-    const sorted = [...times].sort((a, b) => a - b);
-    const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number;
     return {
-      node: process.version,
-      cpu: cpus()[0]?.model ?? 'unknown',
-      cores: cpus().length,
-      loadavg: loadavg().map((l) => Number(l.toFixed(2))),
+      ...machine(),
       policyRevision: answer.policy_revision,
       users: count,
       allowed: answer.allowed.length,
       denied: answer.denied.length,
       responseBytes: Buffer.byteLength(body),
-      runs,
-      median: at(0.5),
-      p95: at(0.95),
-      min: sorted[0] as number,
-      max: sorted[sorted.length - 1] as number,
-    } satisfies SubjectsQueryBenchResult;
-  } finally {
-    await app.close();
-    await created.drop();
-  }
+      ...times,
+    };
+  });
 }
 
 export function formatSubjectsQueryBench(r: SubjectsQueryBenchResult): string {
