@@ -268,11 +268,18 @@ _row_verdict(list, request, key) := _verdict(request, object.union(list, {"resou
 # subject's id only against the resource's own id (a user acting on themselves) and an item's
 # owner, so rows whose subject is neither share a key with the id left out (a name no id can
 # have: ids are 1 to 128 letters, digits and "_.:-"), and are decided once.
-_subject_key(row) := [object.union(subject, {"id": "(any other subject)"}), facts] if {
+_subject_key(row) := [object.union(subject, {"id": "(any other subject)", "xpm_staff_id": _link(subject)}), facts] if {
 	[subject, facts] := row
 	is_string(subject.id)
-	not _names(_subject_resource(facts), subject.id)
+	not _names(input.resource, subject.id)
+	not _names(facts, subject.id)
 } else := row
+
+# The rules read a subject's practice-manager link only as there or not (lib.has_xpm_link), so
+# rows whose links differ in the staff member alone share a key too.
+_link(subject) := "(a staff member)" if {
+	lib.has_xpm_link(subject)
+} else := object.get(subject, "xpm_staff_id", null)
 
 # A listed resource's decision, the other way round: a resource's id and an item's owner are read
 # only against the subject's id, so a resource whose ids are not the subject's shares a key with

@@ -593,3 +593,28 @@ test_a_list_of_users_keeps_the_subject_itself_apart if {
 test_resource_decisions_are_empty_without_a_list_of_resources if {
 	clearance.resource_decisions == {"outcomes": [], "resources": []} with input as {"action": "item.view"}
 }
+
+test_subjects_linked_to_different_staff_members_are_decided_once if {
+	rows := [
+		[_user("u1", "practice_admin", {"xpm_staff_id": "x1"}), {}],
+		[_user("u2", "practice_admin", {"xpm_staff_id": "x2"}), {}],
+		[_user("u3", "practice_admin", {"xpm_staff_id": null}), {}],
+		[_user("u4", "practice_admin", {"xpm_staff_id": ""}), {}],
+	]
+	list := _subjects_list("time.push", _client("c1", {}), rows)
+	decisions := clearance.subject_decisions with input as list
+	count(decisions.outcomes) == 2
+	every i, row in rows {
+		single := clearance.decide(_request("time.push", row[0], _practice, _client("c1", {})))
+		decisions.outcomes[decisions.subjects[i]] == _entry(single)
+	}
+	decisions.subjects[0] == decisions.subjects[1]
+	decisions.subjects[2] == decisions.subjects[3]
+	decisions.subjects[0] != decisions.subjects[2]
+}
+
+test_a_list_of_subjects_without_a_resource_object_is_invalid_input_for_each if {
+	rows := [[_user("u1", "standard", {}), {}]]
+	answers := _per_subject(clearance.subject_decisions) with input as _subjects_list("client.view", 5, rows)
+	answers == [[false, {"code": "invalid_input", "message": "resource must be an object"}]]
+}
