@@ -1,5 +1,7 @@
 // A reverse query ("who has access": POST /v1/subjects/query) is logged as one entry with the
 // endpoint subjects: no single subject, the resource, every user's outcome in the result.
+// Replacing the check scans every partition under an exclusive lock: on a large log, run the
+// migration when a pause of the log's writers (durable mode answers 503 meanwhile) is acceptable.
 // Frozen in time: never import application code here.
 import { sql, type Kysely } from 'kysely';
 

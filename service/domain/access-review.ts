@@ -6,7 +6,7 @@ import { AppError, notFound } from '../errors.ts';
 import type { Policy } from '../policy/engine.ts';
 import type { PolicyResult } from '../policy/answers.ts';
 import { reviewedClients, type ReviewedClient } from '../data/access-review.ts';
-import type { Database, User } from '../data/schema.ts';
+import type { Account, Database, User } from '../data/schema.ts';
 import type { Kysely } from 'kysely';
 import type { Actor, AuditedWriter } from './audit.ts';
 import { hasPolicyError, policyFault } from './decision-entries.ts';
@@ -14,7 +14,7 @@ import type { DecisionLog } from './decision-log/index.ts';
 import { DecisionPath } from './decision-path.ts';
 import type { FactStore } from './facts.ts';
 import type { Metrics } from './metrics.ts';
-import { clientListInput, type PolicyInputBuilder } from './policy-input.ts';
+import { accountFacts, clientListInput, type PolicyInputBuilder, subjectFacts } from './policy-input.ts';
 
 export type ReviewFormat = 'csv' | 'ndjson';
 
@@ -97,6 +97,7 @@ export class AccessReviews extends DecisionPath {
     const { facts, inputs } = this.inputsFor({ tokenId: actor.tokenId, endpoint: 'query' });
     const account = await facts.account(accountId);
     if (account === null) throw notFound('account_not_found', `account "${accountId}" does not exist`);
+    const reviewed: Account = account;
     const [users, clients] = await Promise.all([facts.accountUsers(accountId), reviewedClients(this.#db, accountId)]);
     const takenAt = new Date();
     const writer = WRITERS[format];
@@ -116,7 +117,8 @@ export class AccessReviews extends DecisionPath {
       return text;
     };
     const [firstUser, ...others] = clients.length === 0 ? [] : users;
-    const firstResults = firstUser === undefined ? [] : await judged(engine, inputs, action, firstUser, clients);
+    const firstResults =
+      firstUser === undefined ? [] : await judged(engine, inputs, action, account, firstUser, clients);
     refuseAlike(firstResults);
     await this.#writer.note(actor, {
       account_id: accountId,
@@ -137,22 +139,28 @@ export class AccessReviews extends DecisionPath {
     });
     async function* chunks(): AsyncGenerator<string> {
       yield writer.header + (firstUser === undefined ? '' : rowsOf(firstUser, firstResults));
-      for (const user of others) yield rowsOf(user, await judged(engine, inputs, action, user, clients));
+      for (const user of others) yield rowsOf(user, await judged(engine, inputs, action, reviewed, user, clients));
     }
     return { revision: engine.revision, takenAt, chunks: chunks() };
   }
 }
 
-/** One user's clients, judged by the policy in one evaluation; a policy fault is a refusal. */
+/**
+ * One user's clients, judged by the policy in one evaluation on the user's facts as the review
+ * lists them (its snapshot of the account's users) and their links as they stand; a policy fault
+ * is a refusal.
+ */
 async function judged(
   engine: Policy,
   inputs: PolicyInputBuilder,
   action: string,
+  account: Account,
   user: User,
   clients: readonly ReviewedClient[],
 ): Promise<PolicyResult[]> {
-  const [{ subject, account }, links] = await Promise.all([inputs.subject(user.id), inputs.links(user.id)]);
-  const results = engine.decideClients(clientListInput(action, subject, account, clients, links));
+  const links = await inputs.links(user.id);
+  const input = clientListInput(action, subjectFacts(user.id, user), accountFacts(account), clients, links);
+  const results = engine.decideClients(input);
   const fault = results.find(hasPolicyError);
   if (fault !== undefined) throw policyFault(fault);
   return results;

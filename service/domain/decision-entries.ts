@@ -110,7 +110,10 @@ export function refused(entry: DecisionLogEntry, error: AppError, startedMs: num
 
 /** The refusal as the caller sees it: the same error, naming the logged decision. */
 export const withDecisionId = (error: AppError, decisionId: string) =>
-  new AppError(error.statusCode, error.code, error.message, { cause: error, details: { decision_id: decisionId } });
+  new AppError(error.statusCode, error.code, error.message, {
+    cause: error,
+    details: { ...error.details, decision_id: decisionId },
+  });
 
 export const asRefusal = (error: unknown) => (error instanceof AppError ? error : contextUnavailable(error));
 

@@ -138,6 +138,7 @@ export class ListQueries extends DecisionPath {
   ): Promise<QueryAnswer> {
     const started = performance.now();
     entry.allow = null;
+    let answer: QueryAnswer;
     try {
       const engine = this.policy();
       entry.policyRevision = engine.revision;
@@ -151,16 +152,17 @@ export class ListQueries extends DecisionPath {
       const evaluating = performance.now();
       const results = listed.ids.length === 0 ? [] : listed.decide();
       entry.evalUs = micros(evaluating);
-      const answer = outcomesOf(entry, listed.ids, results, options, engine.revision);
+      answer = outcomesOf(entry, listed.ids, results, options, engine.revision);
       entry.durationUs = micros(started);
-      await this.finish(call.endpoint, [entry], ['list'], started);
-      return answer;
     } catch (error) {
       const refusal = asRefusal(error);
       refused(entry, refusal, started);
       await this.finish(call.endpoint, [entry], ['error'], started);
       throw withDecisionId(refusal, entry.decisionId);
     }
+    // Outside the try: a log that cannot take the entry refuses the answer once (finish says why).
+    await this.finish(call.endpoint, [entry], ['list'], started);
+    return answer;
   }
 }
 

@@ -25,7 +25,7 @@ const permissionFacts = (user: User) => ({
   publishing: user.publishing,
 });
 
-function subjectFacts(id: string, user: User | null): Record<string, unknown> {
+export function subjectFacts(id: string, user: User | null): Record<string, unknown> {
   if (user === null) return { id, found: false };
   return {
     id,
@@ -39,7 +39,7 @@ function subjectFacts(id: string, user: User | null): Record<string, unknown> {
   };
 }
 
-const accountFacts = (account: Account | null) =>
+export const accountFacts = (account: Account | null) =>
   account === null ? null : { id: account.id, kind: account.kind, name: account.name };
 
 /** The links between one user and the clients of their account. */

@@ -72,8 +72,12 @@ export interface paths {
          *     quoting, CRLF line ends, reason codes joined with ";"; NDJSON: one object per line. The
          *     export is recorded in the audit trail (record_type access_review, change export). An unknown
          *     action (or one on another type of resource, or one the account's kind lacks) is 400 with
-         *     that code. A fault after the first rows are sent ends the stream early (the connection is
-         *     closed mid-body), never with a partial row passed off as complete.
+         *     that code, as the first user's rows show it; an account with no users or no clients answers
+         *     the header line alone, whatever the action. Each user's rows are judged on the user as
+         *     listed and their links when their rows are made. A fault after the first rows are sent
+         *     ends the stream early (the connection is closed mid-body), never with a partial row passed
+         *     off as complete. Values are written as they are: a name that begins with =, +, - or @ may
+         *     be taken for a formula by a spreadsheet, so import the file as text.
          */
         get: operations["getAccessReview"];
         put?: never;
@@ -178,8 +182,9 @@ export interface paths {
          *     over `common_input` (the input's keys win), then decided as the single POST decides it. Each
          *     item is logged with the batch's id (`batch_decision_id`). 200 when every item answered 200,
          *     500 when every item answered 500, else 207, each item then carrying its `http_status_code`;
-         *     an item that cannot be decided carries OPA's error (`code`, `message`) and its decision id. At
-         *     most 1000 inputs, as /v1/decide/batch.
+         *     an item refused carries OPA's error (`code`, `message`), and its decision id when it was
+         *     logged: a refusal for want of a decision is, an input that is no decision request is not
+         *     (as a malformed /v1/decide body is not). At most 1000 inputs, as /v1/decide/batch.
          */
         post: operations["opaBatchDecision"];
         delete?: never;
@@ -921,8 +926,11 @@ export interface components {
             policy_revision: string;
         };
         OpaRequest: {
-            /** @description The decision request; absent or null, the policy's default decision */
-            input?: null | components["schemas"]["DecideRequest"];
+            /**
+             * @description The decision request, as /v1/decide's body (DecideRequest; checked by the handler, so a
+             *     refusal names the field under input); absent or null, the policy's default decision
+             */
+            input?: Record<string, never> | null;
         };
         OpaResponse: {
             result: components["schemas"]["Decision"];

@@ -106,16 +106,6 @@ class Evaluator {
   }
 }
 
-/** The text of a file; null when there is none. */
-function readOptionalFile(path: string): string | null {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw error;
-  }
-}
-
 /**
  * What the service asks of a policy: the loaded engine, or a stand-in built around one
  * (BuildOptions.policyEngine; tests switch faults on and off with it).
@@ -142,7 +132,7 @@ export class PolicyEngine {
 
   /**
    * Loads policy.wasm, its data (data.json: the policy's constant tables, which the build
-   * evaluates once; none when absent) and the bundle manifest's revision from a built policy folder.
+   * evaluates once) and the bundle manifest's revision from a built policy folder.
    */
   static load(dir: string): PolicyEngine {
     let wasm: Buffer;
@@ -169,9 +159,15 @@ export class PolicyEngine {
     } catch (error) {
       throw new PolicyLoadError(`${join(dir, 'policy.wasm')} is not a loadable OPA WebAssembly policy`, error);
     }
+    // The module reads its constant tables from this data: without it every table is missing.
+    let data: string;
     try {
-      const data = readOptionalFile(join(dir, 'data.json'));
-      if (data !== null) policy.setData(JSON.parse(data));
+      data = readFileSync(join(dir, 'data.json'), 'utf8');
+    } catch (error) {
+      throw new PolicyLoadError(`no policy data at ${join(dir, 'data.json')} (run "make policies")`, error);
+    }
+    try {
+      policy.setData(JSON.parse(data));
     } catch (error) {
       throw new PolicyLoadError(`the policy data at ${join(dir, 'data.json')} is not loadable JSON`, error);
     }

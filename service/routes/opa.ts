@@ -11,6 +11,7 @@ import type { DecideRequest } from '../domain/policy-input.ts';
 import { attributesRefusal } from '../domain/request-bounds.ts';
 import { AppError, badRequest } from '../errors.ts';
 import { errorBody, errorHandler, invalidRequest } from '../http/errors.ts';
+import { parseJsonBody } from '../http/json-body.ts';
 import { schemaValidator } from '../http/openapi.ts';
 import type { components } from '../http/openapi-types.ts';
 import { route } from '../http/route.ts';
@@ -58,6 +59,16 @@ async function gunzipBody(request: FastifyRequest, _reply: FastifyReply, payload
     Object.assign(gunzip, { receivedEncodedLength: received });
   });
   payload.on('error', (error: Error) => gunzip.destroy(error));
+  // Past the body limit nothing more is inflated: Fastify answers 413 but leaves the stream
+  // flowing, and a few megabytes of gzip can unpack to gigabytes.
+  const limit = request.routeOptions.bodyLimit ?? request.server.initialConfig.bodyLimit ?? Number.POSITIVE_INFINITY;
+  let unpacked = 0;
+  gunzip.on('data', (chunk: Buffer) => {
+    unpacked += chunk.length;
+    if (unpacked <= limit) return;
+    payload.unpipe(gunzip);
+    gunzip.destroy(new AppError(413, 'body_too_large', `request body exceeds ${limit} bytes`));
+  });
   gunzip.on('error', (error: Error & { statusCode?: number }) => {
     error.statusCode ??= 400;
     error.message = `the body is not valid gzip (${error.message})`;
@@ -110,7 +121,7 @@ export function deepMerge(base: unknown, over: unknown): unknown {
   return Object.fromEntries(
     [...keys].map((key) => [
       key,
-      key in over ? (key in base ? deepMerge(base[key], over[key]) : over[key]) : base[key],
+      Object.hasOwn(over, key) ? (Object.hasOwn(base, key) ? deepMerge(base[key], over[key]) : over[key]) : base[key],
     ]),
   );
 }
@@ -175,10 +186,13 @@ export default async function opaRoutes(app: FastifyInstance): Promise<void> {
       const text = request.query.input;
       let input: unknown;
       try {
-        input = text === undefined ? undefined : JSON.parse(text);
+        // As a body is read: duplicate keys, prototype keys and deep nesting refused too.
+        input = text === undefined ? undefined : parseJsonBody(text);
       } catch (error) {
-        const message = `input is not a JSON document: ${(error as Error).message}`;
-        throw badRequest('invalid_request', message, { field: 'input' });
+        const { message } = error as AppError;
+        throw badRequest('invalid_request', `input is not a JSON document this API accepts (${message})`, {
+          field: 'input',
+        });
       }
       return answer(request, input, false);
     },

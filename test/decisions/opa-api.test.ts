@@ -9,6 +9,7 @@ import { OpaApiClient } from '@open-policy-agent/opa/sdk/index.js';
 import { GzipAcceptEncoding, GzipContentEncoding } from '@open-policy-agent/opa/sdk/models/components';
 import t, { type Test } from 'tap';
 import { buildTestApp, logWritten } from '../helpers/app.ts';
+import { deepMerge } from '../../service/routes/opa.ts';
 import { faultyPolicy } from '../helpers/faults.ts';
 import { makeToken, seedFixtures } from '../helpers/fixtures.ts';
 
@@ -21,6 +22,17 @@ const question = (subject: string, client: string) => ({
 });
 const DATA = '/v1/data/clearance/decision';
 const BATCH = '/v1/batch/data/clearance/decision';
+
+t.test('deepMerge merges own keys only, the item winning, and never touches a prototype', async (t) => {
+  t.same(deepMerge({ a: { valueOf: 'x', keep: 1 }, b: [1] }, { a: { keep: 2 }, b: [2, 3] }), {
+    a: { valueOf: 'x', keep: 2 },
+    b: [2, 3],
+  });
+  const merged = deepMerge({}, JSON.parse('{"__proto__": {"polluted": true}}')) as Record<string, unknown>;
+  t.ok(Object.hasOwn(merged, '__proto__'), '"__proto__" stays a key');
+  t.equal(({} as Record<string, unknown>).polluted, undefined);
+  t.same(deepMerge({ a: 1 }, { a: null }), { a: null });
+});
 
 t.test('given the fixture data set', async (t) => {
   const policy = faultyPolicy();
@@ -101,7 +113,13 @@ t.test('given the fixture data set', async (t) => {
     t.match(noSubject.json(), { code: 'invalid_parameter', message: 'input.subject is required' });
     const posted = await send('POST', DATA, { input: { subject: {} } });
     t.equal(posted.statusCode, 400);
-    t.match(posted.json(), { code: 'invalid_parameter', error: { code: 'invalid_request' } });
+    t.match(posted.json(), { code: 'invalid_parameter', message: 'input.action is required' });
+    const twice = encodeURIComponent(
+      '{"action":"client.edit","action":"client.view","subject":{"id":"std_sel"},"resource":{"type":"client"}}',
+    );
+    const duplicate = await send('GET', `${DATA}?input=${twice}`);
+    t.equal(duplicate.statusCode, 400, 'a key given twice is refused in a GET input as in a body');
+    t.match(duplicate.json(), { error: { details: { field: 'input' } }, message: /appears more than once/ });
     const malformed = await send('POST', DATA, '{"input": ');
     t.equal(malformed.statusCode, 400);
     t.equal(malformed.json().code, 'invalid_parameter');

@@ -174,6 +174,15 @@ t.test('given the fixture data set', async (t) => {
     await refused({ action: 'client.view', resource: { type: 'client', id: 'nowhere' } }, 404, 'resource_not_found');
     await refused({ action: 'item.view', resource: { type: 'item', id: 'nowhere' } }, 404, 'resource_not_found');
     await refused({ action: 'no.such.action', resource: { type: 'client', id: 'c_xero' } }, 400, 'unknown_action');
+    const named = await post('/v1/subjects/query', {
+      action: 'no.such.action',
+      resource: { type: 'client', id: 'c_xero' },
+    });
+    t.match(
+      named.json().error.details,
+      { field: 'action', decision_id: String },
+      'the refusal names the field and its logged decision',
+    );
     await refused({ action: 'item.view', resource: { type: 'client', id: 'c_xero' } }, 400, 'resource_type_mismatch');
     await refused({ action: 'client.view', resource: { type: 'account', id: 'b1' } }, 400, 'resource_type_mismatch');
     await refused(
