@@ -70,6 +70,7 @@ async function gunzipBody(request: FastifyRequest, _reply: FastifyReply, payload
     gunzip.destroy(new AppError(413, 'body_too_large', `request body exceeds ${limit} bytes`));
   });
   gunzip.on('error', (error: Error & { statusCode?: number }) => {
+    if (error instanceof AppError) return;
     error.statusCode ??= 400;
     error.message = `the body is not valid gzip (${error.message})`;
   });
