@@ -2,14 +2,14 @@
 // reason, as CSV or NDJSON, for a practice's auditors. Each user's clients are judged by the policy
 // as the list query judges them (one evaluation per user), all by the one policy revision loaded
 // when the review is taken; rows are made a user at a time, so memory does not grow with the rows.
-import { AppError, notFound } from '../errors.ts';
+import { notFound } from '../errors.ts';
 import type { Policy } from '../policy/engine.ts';
 import type { PolicyResult } from '../policy/answers.ts';
 import { reviewedClients, type ReviewedClient } from '../data/access-review.ts';
 import type { Account, Database, User } from '../data/schema.ts';
 import type { Kysely } from 'kysely';
 import type { Actor, AuditedWriter } from './audit.ts';
-import { hasPolicyError, policyFault } from './decision-entries.ts';
+import { hasPolicyError, policyFault, requestRefusal } from './decision-entries.ts';
 import type { DecisionLog } from './decision-log/index.ts';
 import { DecisionPath } from './decision-path.ts';
 import type { FactStore } from './facts.ts';
@@ -37,9 +37,6 @@ export const REVIEW_COLUMNS = [
   'allowed',
   'reason_codes',
 ] as const;
-
-/** Refusals of the request itself, which every row would carry alike: answered as the error instead. */
-const REQUEST_REFUSALS = ['unknown_action', 'resource_type_mismatch', 'account_kind_not_supported'];
 
 /** A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, quotes doubled. */
 export const csvField = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
@@ -119,7 +116,9 @@ export class AccessReviews extends DecisionPath {
     const [firstUser, ...others] = clients.length === 0 ? [] : users;
     const firstResults =
       firstUser === undefined ? [] : await judged(engine, inputs, action, account, firstUser, clients);
-    refuseAlike(firstResults);
+    // A refusal of the request itself (an unknown action, say) is answered as that error.
+    const refusal = requestRefusal(firstResults, () => 'action');
+    if (refusal !== null) throw refusal;
     await this.#writer.note(actor, {
       account_id: accountId,
       record_type: 'access_review',
@@ -164,14 +163,4 @@ async function judged(
   const fault = results.find(hasPolicyError);
   if (fault !== undefined) throw policyFault(fault);
   return results;
-}
-
-/** A refusal of the request itself that every row carries (an unknown action, say) is thrown as that refusal. */
-function refuseAlike(results: PolicyResult[]): void {
-  for (const code of REQUEST_REFUSALS) {
-    const reason = results[0]?.reasons.find((r) => r.code === code);
-    if (reason !== undefined && results.every((r) => r.reasons.some((x) => x.code === code))) {
-      throw new AppError(400, code, reason.message, { details: { field: 'action' } });
-    }
-  }
 }

@@ -154,3 +154,24 @@ export function batchItem({ answer, error, entry }: Outcome): DecisionAnswer | B
     error: { code, message, ...(details === undefined ? {} : { details }) },
   };
 }
+
+/**
+ * Refusals of the request itself (the action, or the kind of resource or account it needs),
+ * which every outcome of a list then carries alike.
+ */
+const REQUEST_REFUSALS = ['unknown_action', 'resource_type_mismatch', 'account_kind_not_supported'];
+
+/**
+ * The 400 for a list every outcome of which is the same refusal of the request itself, naming
+ * fieldOf(code); null when the outcomes differ (or there are none). A list answers that as an
+ * error rather than as everyone refused for the same reason.
+ */
+export function requestRefusal(results: readonly PolicyResult[], fieldOf: (code: string) => string): AppError | null {
+  for (const code of REQUEST_REFUSALS) {
+    const reason = results[0]?.reasons.find((r) => r.code === code);
+    if (reason !== undefined && results.every((r) => !r.allow && r.reasons.some((x) => x.code === code))) {
+      return new AppError(400, code, reason.message, { details: { field: fieldOf(code) } });
+    }
+  }
+  return null;
+}

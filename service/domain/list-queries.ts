@@ -13,6 +13,7 @@ import {
   policyFault,
   type QueryAnswer,
   refused,
+  requestRefusal,
   withDecisionId,
 } from './decision-entries.ts';
 import type { DecisionLogEntry } from './decision-log/index.ts';
@@ -27,12 +28,6 @@ export interface SubjectQueryResource {
   account_id?: string;
   attributes?: Record<string, unknown>;
 }
-
-/**
- * Refusals of the request itself, which every listed outcome then carries alike: a reverse query
- * answers them as an error rather than as a list of everybody refused for the same reason.
- */
-const REQUEST_REFUSALS = ['unknown_action', 'resource_type_mismatch', 'account_kind_not_supported'];
 
 export class ListQueries extends DecisionPath {
   /**
@@ -214,15 +209,9 @@ function outcomesOf(
   });
   entry.result = { allowed, denied: denied.map(({ id, reasons }) => ({ id, codes: reasons.map((r) => r.code) })) };
   entry.reasonCodes = [...codes].sort();
-  if (refuseAlike && denied.length === results.length && results.length > 0) {
-    for (const code of REQUEST_REFUSALS) {
-      const reason = denied[0]?.reasons.find((r) => r.code === code);
-      if (reason !== undefined && denied.every((d) => d.reasons.some((r) => r.code === code))) {
-        throw new AppError(400, code, reason.message, {
-          details: { field: code === 'unknown_action' ? 'action' : 'resource' },
-        });
-      }
-    }
-  }
+  const refusal = refuseAlike
+    ? requestRefusal(results, (code) => (code === 'unknown_action' ? 'action' : 'resource'))
+    : null;
+  if (refusal !== null) throw refusal;
   return { decision_id: entry.decisionId, allowed, ...(includeDenied ? { denied } : {}), policy_revision: revision };
 }
