@@ -228,12 +228,12 @@ export default async function opaRoutes(app: FastifyInstance): Promise<void> {
         call,
         batchId,
       );
-      let revision: string | null = null;
+      // One policy revision decides the whole batch.
+      const decided = results.find((result): result is DecisionAnswer => !('error' in result));
+      const { metrics, provenance } = extras(request, timings, decided?.policy_revision ?? null);
       results.forEach((result, i) => {
         const { id } = asked[i] as { id: string };
         if (!('error' in result)) {
-          revision = result.policy_revision;
-          const { provenance } = extras(request, timings, revision);
           items[id] = { result, decision_id: result.decision_id, ...(provenance ? { provenance } : {}) };
           return;
         }
@@ -262,7 +262,6 @@ export default async function opaRoutes(app: FastifyInstance): Promise<void> {
           return [id, status === 207 ? { ...item, http_status_code: itemStatus(item) } : item];
         }),
       );
-      const { metrics } = extras(request, timings, revision);
       return reply.code(status).send({ batch_decision_id: batchId, responses, ...(metrics ? { metrics } : {}) });
     },
   });
