@@ -49,7 +49,7 @@ tools: $(NODE_OK) $(OPA) $(NPM_OK) ## Install node (if the machine's is older th
 
 policies: $(POLICY_WASM) ## Compile the Rego policies to WebAssembly (.build/policy)
 
-$(POLICY_WASM): $(REGO_SOURCES) $(CAPABILITIES) scripts/build-policy.sh scripts/wasm-capabilities.ts scripts/policy-tables.ts $(OPA) $(NODE_OK)
+$(POLICY_WASM): $(REGO_SOURCES) $(CAPABILITIES) scripts/build-policy.sh scripts/wasm-capabilities.ts scripts/policy-tables.ts scripts/policy-bundle.ts service/policy/bundle.ts policies/manifest.json $(OPA) $(NODE_OK)
 	@scripts/build-policy.sh $(OPA) $(CAPABILITIES) $(POLICY_OUT)
 
 policy-test: $(OPA) ## Rego unit tests with coverage (at least 95%)

@@ -19,6 +19,7 @@ import decisionsPlugin from './plugins/decisions.ts';
 import factsPlugin from './plugins/facts.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import policyPlugin from './plugins/policy.ts';
+import { bundleVerifier } from './policy/bundle-signature.ts';
 import type { Peers } from './domain/facts.ts';
 import type { Policy } from './policy/engine.ts';
 import accessReviewRoutes from './routes/access-review.ts';
@@ -27,6 +28,7 @@ import recordRoutes from './routes/records/index.ts';
 import decisionLogRoutes from './routes/decision-log.ts';
 import decisionRoutes from './routes/decisions.ts';
 import opaRoutes from './routes/opa.ts';
+import policyRoutes from './routes/policies.ts';
 import healthRoutes from './routes/health.ts';
 import metricsRoutes from './routes/metrics.ts';
 import openApiRoutes from './routes/openapi.ts';
@@ -175,6 +177,12 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   );
 
   await app.register(metricsPlugin, { processMetrics: options.processMetrics ?? true });
+  // The policy is read from the database once it is migrated; the plugin that serves it comes after
+  // the database's, so the step after migrating waits for it to be there.
+  let policyRegistered!: () => void;
+  const policyPlugged = new Promise<void>((resolve) => {
+    policyRegistered = resolve;
+  });
   await app.register(databasePlugin, {
     databaseUrl: config.databaseUrl,
     dataDir: config.databaseUrl === null ? config.dataDir : null,
@@ -184,12 +192,19 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       if (config.seedDemo) await seedDemoData(handle.db, app.log);
       const token = await ensureBootstrapToken(handle.db, config.adminToken);
       if (token !== null) options.onBootstrapToken?.(token);
+      await policyPlugged;
+      await app.startPolicy(handle);
     },
   });
   await app.register(policyPlugin, {
     policyDir: config.policyDir,
+    // The embedded engine is for development: the local build is the policy being worked on.
+    takeOverLocalBuild: config.databaseUrl === null,
+    watch: config.policyWatch,
+    verify: bundleVerifier(config.policyVerifyKey),
     ...(options.policyEngine ? { engine: options.policyEngine } : {}),
   });
+  policyRegistered();
   registerSchemas(app);
   await app.register(decisionLogPlugin, {
     ...config.decisionLog,
@@ -211,6 +226,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   await app.register(recordRoutes);
   await app.register(tokenRoutes);
   await app.register(auditRoutes);
+  await app.register(policyRoutes);
   // Last of the preClose hooks, so the decision log has begun its stop (and its deadline) first.
   app.addHook('preClose', async () => {
     if (!app.server.listening) return;

@@ -1,4 +1,5 @@
 // Reads and validates the environment once, at start-up. Nothing else reads process.env.
+import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { PGLITE_SHARED_BUFFERS_DEFAULT } from './data/connect.ts';
 import type { DecisionLogMode } from './domain/decision-log/index.ts';
@@ -24,8 +25,12 @@ export interface Config {
   workers: number;
   adminToken: string | null;
   logLevel: LogLevel;
-  /** Folder holding the compiled policy (policy.wasm and revision). */
+  /** Folder holding the local policy build (bundle.tar.gz, and its files loose). */
   policyDir: string;
+  /** Activate each new local build as it is written (default: on with the embedded engine). */
+  policyWatch: boolean;
+  /** The key bundles must be signed with (a PEM public key or an HMAC secret); null: signatures are not required. */
+  policyVerifyKey: string | null;
   /** Seed an empty embedded database with demo data. */
   seedDemo: boolean;
   /** The embedded engine's shared_buffers, e.g. "32MB" (its resident memory at rest). */
@@ -134,6 +139,29 @@ function parseBoolean(variable: string, raw: string | undefined, fallback: boole
   throw new ConfigError(variable, `must be true or false, got "${raw}"`);
 }
 
+/** A PEM key as it is, a path to a file holding one read from it, else an HMAC secret (OPA's --verification-key reads alike). */
+function parseVerifyKey(raw: string | undefined): string | null {
+  if (raw === undefined || raw === '') return null;
+  if (raw.includes('-----BEGIN')) return raw;
+  if (existsSync(raw)) {
+    try {
+      return readFileSync(raw, 'utf8');
+    } catch (error) {
+      throw new ConfigError(
+        'CLEARANCE_POLICY_VERIFY_KEY',
+        `names a file that cannot be read: ${(error as Error).message}`,
+      );
+    }
+  }
+  if (raw.length < 32) {
+    throw new ConfigError(
+      'CLEARANCE_POLICY_VERIFY_KEY',
+      'must be a PEM public key, a file holding one, or an HMAC secret of at least 32 characters',
+    );
+  }
+  return raw;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = parseDatabaseUrl(env.DATABASE_URL);
   return {
@@ -145,6 +173,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: parseAdminToken(env.CLEARANCE_ADMIN_TOKEN),
     logLevel: parseLogLevel(env.LOG_LEVEL),
     policyDir: env.CLEARANCE_POLICY_DIR || '.build/policy',
+    policyWatch: parseBoolean('CLEARANCE_POLICY_WATCH', env.CLEARANCE_POLICY_WATCH, databaseUrl === null),
+    policyVerifyKey: parseVerifyKey(env.CLEARANCE_POLICY_VERIFY_KEY),
     seedDemo: parseBoolean('CLEARANCE_SEED_DEMO', env.CLEARANCE_SEED_DEMO, databaseUrl === null),
     pgliteSharedBuffers: parseSharedBuffers(env.PGLITE_SHARED_BUFFERS),
     factCacheMaxEntries: parseWholeNumber('FACT_CACHE_MAX_ENTRIES', env.FACT_CACHE_MAX_ENTRIES, 100_000, 0, 10_000_000),

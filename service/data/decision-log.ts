@@ -27,15 +27,16 @@ export async function insertDecisionLogRows(db: Kysely<Database>, rows: NewDecis
       const codes = chunk.map((row) => row.reason_codes.join(' '));
       await sql`
         insert into decision_log (decision_id, decided_at, endpoint, batch_id, token_id, subject_id, action, resource_type, resource_id,
-                                  allow, reason_codes, input, result, masked, error, policy_revision, eval_us, duration_us)
+                                  allow, reason_codes, input, result, masked, error, policy_revision, shadow, eval_us, duration_us)
         select x.d, x.t, x.e, x.b, x.tk, x.s, x.a, x.rt, x.ri, x.al, string_to_array(x.rc, ' '),
-               case when json_typeof(i.value) = 'null' then null else i.value end, r.value, x.m::jsonb, x.er::jsonb, x.pr, x.ev, x.du
+               case when json_typeof(i.value) = 'null' then null else i.value end, r.value, x.m::jsonb, x.er::jsonb, x.pr, x.sh::jsonb, x.ev, x.du
         from unnest(${column(chunk, 'decision_id')}::uuid[], ${column(chunk, 'decided_at')}::timestamptz[], ${column(chunk, 'endpoint')}::text[],
                     ${column(chunk, 'batch_id')}::uuid[], ${column(chunk, 'token_id')}::text[], ${column(chunk, 'subject_id')}::text[],
                     ${column(chunk, 'action')}::text[], ${column(chunk, 'resource_type')}::text[], ${column(chunk, 'resource_id')}::text[],
                     ${column(chunk, 'allow')}::boolean[], ${codes}::text[], ${column(chunk, 'masked')}::text[], ${column(chunk, 'error')}::text[],
-                    ${column(chunk, 'policy_revision')}::text[], ${column(chunk, 'eval_us')}::float8[], ${column(chunk, 'duration_us')}::float8[])
-               with ordinality as x(d, t, e, b, tk, s, a, rt, ri, al, rc, m, er, pr, ev, du, n)
+                    ${column(chunk, 'policy_revision')}::text[], ${chunk.map((row) => row.shadow ?? null)}::text[],
+                    ${column(chunk, 'eval_us')}::float8[], ${column(chunk, 'duration_us')}::float8[])
+               with ordinality as x(d, t, e, b, tk, s, a, rt, ri, al, rc, m, er, pr, sh, ev, du, n)
         join json_array_elements(${jsonArray(column(chunk, 'input') as Array<string | null>)}::json) with ordinality as i(value, n) on i.n = x.n
         join json_array_elements(${jsonArray(column(chunk, 'result') as string[])}::json) with ordinality as r(value, n) on r.n = x.n
         on conflict (decision_id, decided_at) do nothing`.execute(trx);
@@ -76,6 +77,8 @@ export interface DecisionLogFilter {
   endpoint?: DecisionEndpoint;
   batchId?: string;
   tokenId?: string;
+  /** true: entries the shadow revision disagreed with; false: the others. */
+  shadowDiffers?: boolean;
   since?: Date;
   until?: Date;
   /** Entries strictly older than this position (newest first). */
@@ -97,6 +100,7 @@ export async function listDecisionLogRows(db: Kysely<Database>, filter: Decision
   if (filter.endpoint !== undefined) query = query.where('endpoint', '=', filter.endpoint);
   if (filter.batchId !== undefined) query = query.where('batch_id', '=', filter.batchId);
   if (filter.tokenId !== undefined) query = query.where('token_id', '=', filter.tokenId);
+  if (filter.shadowDiffers !== undefined) query = query.where('shadow', filter.shadowDiffers ? 'is not' : 'is', null);
   if (filter.since !== undefined) query = query.where('decided_at', '>=', filter.since);
   if (filter.until !== undefined) query = query.where('decided_at', '<', filter.until);
   const before = filter.before;

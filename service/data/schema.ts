@@ -74,7 +74,7 @@ export interface ItemsTable {
   updated_at: Timestamp;
 }
 
-export type Scope = 'decide' | 'admin' | 'logs';
+export type Scope = 'decide' | 'admin' | 'logs' | 'policy';
 
 export interface ApiTokensTable {
   id: string;
@@ -120,13 +120,25 @@ export interface DecisionLogTable {
   policy_revision: string | null;
   eval_us: number | null;
   duration_us: number;
+  /** The shadow revision's answer, kept only where it disagreed with the one given. */
+  shadow: ColumnType<ShadowVerdict | null, string | null | undefined, string | null>;
+}
+
+/** What the shadow revision answered for one decision: allow, and the reason codes. */
+export interface ShadowVerdict {
+  revision: string;
+  allow: boolean;
+  reasons: string[];
 }
 
 /** The record types of changes to facts and tokens (each a change of one fact table). */
 export type FactRecordType = 'account' | 'user' | 'client' | 'item' | 'allocation' | 'ledger_access' | 'token';
-/** What the audit trail records: changes of facts and tokens, and exports of an access review. */
-export type AuditRecordType = FactRecordType | 'access_review';
-export type AuditChange = 'create' | 'update' | 'delete' | 'export';
+/**
+ * What the audit trail records: changes of facts and tokens, exports of an access review, uploads
+ * (create), activations and rollbacks of policy revisions, and the shadow revision (update, delete).
+ */
+export type AuditRecordType = FactRecordType | 'access_review' | 'policy_revision' | 'policy_shadow';
+export type AuditChange = 'create' | 'update' | 'delete' | 'export' | 'activate' | 'rollback';
 
 export interface AuditLogTable {
   id: Generated<number>;
@@ -143,7 +155,37 @@ export interface AuditLogTable {
   after: ColumnType<Record<string, unknown> | null, string | null, string | null>;
 }
 
+export interface PolicyRevisionsTable {
+  revision: string;
+  bundle: Buffer;
+  contract: string;
+  sources: string[];
+  size_bytes: number;
+  signed: boolean;
+  created_at: Timestamp;
+  created_by: string;
+}
+
+export interface PolicyActivationsTable {
+  seq: ColumnType<string, never, never>;
+  revision: string;
+  previous_seq: string | null;
+  change: 'activate' | 'rollback';
+  activated_at: Timestamp;
+  activated_by: string;
+}
+
+export interface PolicyShadowTable {
+  singleton: ColumnType<boolean, true | undefined, true>;
+  revision: string;
+  set_at: Timestamp;
+  set_by: string;
+}
+
 export interface Database {
+  policy_revisions: PolicyRevisionsTable;
+  policy_activations: PolicyActivationsTable;
+  policy_shadow: PolicyShadowTable;
   api_tokens: ApiTokensTable;
   decision_log: DecisionLogTable;
   audit_log: AuditLogTable;
@@ -165,5 +207,7 @@ export type ApiToken = Selectable<ApiTokensTable>;
 export type DecisionLogRow = Selectable<DecisionLogTable>;
 export type NewDecisionLogRow = Insertable<DecisionLogTable>;
 export type AuditRow = Selectable<AuditLogTable>;
+export type PolicyRevisionRow = Selectable<PolicyRevisionsTable>;
+export type PolicyActivationRow = Selectable<PolicyActivationsTable>;
 /** The two link tables: allocations (chosen by an admin) and ledger access (synced from the ledger). */
 export type LinkTable = 'allocations' | 'ledger_access';

@@ -85,6 +85,7 @@ export function newEntry(
     reasonCodes: [],
     error: null,
     policyRevision: null,
+    shadow: null,
     evalUs: null,
     durationUs: 0,
   };

@@ -23,6 +23,7 @@ export interface DecisionLogView {
   masked: DecisionLogRow['masked'];
   error: DecisionLogRow['error'];
   policy_revision: string | null;
+  shadow: DecisionLogRow['shadow'];
   eval_us: number | null;
   duration_us: number;
 }
@@ -47,6 +48,7 @@ export function toView(row: DecisionLogRow): DecisionLogView {
     masked: row.masked,
     error: row.error,
     policy_revision: row.policy_revision,
+    shadow: row.shadow,
     eval_us: row.eval_us,
     duration_us: row.duration_us,
   };

@@ -3,6 +3,8 @@
 // and batches) and ListQueries (lists of clients and of subjects) are built on it.
 import { AppError } from '../errors.ts';
 import type { DecisionEndpoint } from '../data/schema.ts';
+import type { ShadowVerdict } from '../data/schema.ts';
+import type { PolicyResult } from '../policy/answers.ts';
 import type { Policy } from '../policy/engine.ts';
 import type { CallContext } from './decision-entries.ts';
 import type { DecisionLog, DecisionLogEntry } from './decision-log/index.ts';
@@ -10,14 +12,28 @@ import type { Facts, FactStore } from './facts.ts';
 import type { Metrics } from './metrics.ts';
 import { PolicyInputBuilder } from './policy-input.ts';
 
+/** The shadow revision a decision is also evaluated by, and who counts its disagreements. */
+export interface ShadowSource {
+  readonly shadow: Policy | null;
+  readonly stats: { shadowDisagreements: number };
+}
+
 export abstract class DecisionPath {
   readonly #inputs: PolicyInputBuilder;
   readonly #facts: FactStore;
   readonly #engine: () => Policy | null;
   readonly #log: DecisionLog;
   readonly #metrics: Metrics;
+  readonly #shadow: ShadowSource | null;
 
-  constructor(facts: FactStore, engine: () => Policy | null, log: DecisionLog, metrics: Metrics) {
+  constructor(
+    facts: FactStore,
+    engine: () => Policy | null,
+    log: DecisionLog,
+    metrics: Metrics,
+    shadow: ShadowSource | null = null,
+  ) {
+    this.#shadow = shadow;
     this.#facts = facts;
     this.#inputs = new PolicyInputBuilder(facts);
     this.#engine = engine;
@@ -29,6 +45,25 @@ export abstract class DecisionPath {
     const engine = this.#engine();
     if (engine === null) throw new AppError(503, 'policy_error', 'no policy is loaded');
     return engine;
+  }
+
+  /**
+   * What the shadow revision answers for an input the active one decided, where it disagrees
+   * (allow, or the list of reason codes); null when it agrees or no shadow is set. Evaluated after
+   * the answer is made, it never changes it.
+   */
+  protected shadowVerdict(input: unknown, given: PolicyResult, revision: string): ShadowVerdict | null {
+    const shadow = this.#shadow?.shadow ?? null;
+    if (shadow === null || shadow.revision === revision) return null;
+    const result = shadow.decide(input);
+    const reasons = result.reasons.map((reason) => reason.code);
+    const same =
+      result.allow === given.allow &&
+      reasons.length === given.reasons.length &&
+      reasons.every((code, i) => code === given.reasons[i]?.code);
+    if (same) return null;
+    (this.#shadow as ShadowSource).stats.shadowDisagreements += 1;
+    return { revision: shadow.revision, allow: result.allow, reasons };
   }
 
   /** The facts one request is decided on (chosen once, before any is read), as policy input. */

@@ -52,7 +52,9 @@ export class DecisionService extends DecisionPath {
     const result = engine.decide(input);
     entry.evalUs = micros(evaluating);
     if (call.timings) call.timings.evalUs += entry.evalUs;
-    return decidedOutcome(entry, engine.revision, result, started);
+    const outcome = decidedOutcome(entry, engine.revision, result, started);
+    entry.shadow = this.shadowVerdict(input, result, engine.revision);
+    return outcome;
   }
 
   /** A request refused before it is decided: logged without an input (none was made). */

@@ -18,7 +18,7 @@ import {
 import { AppError, badRequest, notFound } from '../errors.ts';
 import type { Actor, AuditDraft, AuditedWriter } from './audit.ts';
 
-export const ALL_SCOPES: readonly Scope[] = ['decide', 'admin', 'logs'];
+export const ALL_SCOPES: readonly Scope[] = ['decide', 'admin', 'logs', 'policy'];
 const TOKEN_PATTERN = /^clr_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
 /** The principal id of the CLEARANCE_ADMIN_TOKEN from the environment (it has no row). */
 export const ENV_TOKEN_ID = 'env:CLEARANCE_ADMIN_TOKEN';

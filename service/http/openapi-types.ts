@@ -740,6 +740,174 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/policies": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Stored revisions, newest first, with the active and shadow ones marked (scope policy) */
+        get: operations["listPolicies"];
+        put?: never;
+        /**
+         * Upload a policy bundle as an inactive revision (scope policy)
+         * @description The body is the bundle `make policies` writes (.build/policy/bundle.tar.gz). Before it is
+         *     stored it is checked: a readable gzip tar holding policy.wasm, data.json and .manifest;
+         *     the manifest names an entrypoint contract this service serves (metadata.contract) and no
+         *     revision other than the bundle's id; the module loads with every entrypoint of that
+         *     contract; a canary set of decisions over a made-up practice and business evaluates
+         *     through every entrypoint without policy_error (they are checks, not logged decisions);
+         *     and, with CLEARANCE_POLICY_VERIFY_KEY set, an OPA-format signature covers every file.
+         *     The revision id is computed here from the bundle's files (the same id make policies
+         *     prints). A failing bundle is 400 naming what failed, and nothing is stored. The same
+         *     bundle again answers 200 with the stored revision. Recorded in the audit trail
+         *     (record_type policy_revision, change create).
+         */
+        post: operations["uploadPolicy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policies/rollback": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Activate the revision that was active before the current one (scope policy)
+         * @description Follows the activation history, kept in the database: a second rollback goes one step
+         *     further back. Every process serves it within a second, as an activation. 409
+         *     no_previous_revision when the active revision replaced none. Recorded in the audit trail
+         *     (change rollback).
+         */
+        post: operations["rollbackPolicy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policies/shadow": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The shadow revision, or null (scope policy) */
+        get: operations["getPolicyShadow"];
+        /**
+         * Evaluate every decision also with this revision, recording disagreements (scope policy)
+         * @description While a shadow is set, every single decision (decide, batch items, the OPA API) is also
+         *     evaluated by the shadow revision after its answer is made, never changing it. Where the
+         *     shadow answers otherwise (allow, or the list of reason codes), the log entry keeps
+         *     shadow {revision, allow, reasons} (GET /v1/decisions?shadow_differs=true finds them) and
+         *     clearance_policy_shadow_disagreements_total counts it. Lists are not shadowed.
+         */
+        put: operations["putPolicyShadow"];
+        post?: never;
+        /** Stop shadow evaluation (scope policy) */
+        delete: operations["deletePolicyShadow"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policies/{revision}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One revision, with the list of its Rego source files (scope policy) */
+        get: operations["getPolicy"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policies/{revision}/source": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One Rego file of a revision, as uploaded (scope policy) */
+        get: operations["getPolicySource"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policies/{revision}/activate": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Make a stored revision the active one on every replica (scope policy)
+         * @description Committed with the activation history in the database and announced to every process,
+         *     which loads the revision once and swaps it in between requests (a request in flight ends
+         *     on the revision it began with); this process serves it before answering. Activating the
+         *     active revision changes nothing. Concurrent activations: the last committed wins
+         *     everywhere. A process that cannot load it keeps serving the previous revision and says
+         *     so on /ready and in /metrics. Recorded in the audit trail (change activate).
+         */
+        post: operations["activatePolicy"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/policies/{revision}/impact": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replay logged decisions through a revision and count what it would change (scope policy)
+         * @description Replays the single decisions of the decision log (decide, batch items, the OPA API),
+         *     newest first, each on its logged input with the facts it was decided on, through the
+         *     revision, and compares allow and the list of reason codes with the logged answer
+         *     (messages are not compared). changed = allow_to_deny + deny_to_allow + reasons_changed.
+         *     not_replayable: entries logged without input; invalid_under_candidate: entries the
+         *     revision answers invalid_input (inputs from before a change of input contract), counted
+         *     apart from changed. A masked input is replayed as logged (masked_replayed counts them;
+         *     a rule that reads a masked field sees it missing). Lists are not replayed. Rows are read
+         *     a page at a time, in constant memory. With Accept: application/x-ndjson the answer
+         *     streams progress lines {"progress": {"replayed", "scanned"}} and ends with {"report": …}.
+         */
+        post: operations["policyImpact"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/health": {
         parameters: {
             query?: never;
@@ -1057,6 +1225,12 @@ export interface components {
              */
             error: null | components["schemas"]["ErrorBody"];
             policy_revision: string | null;
+            /** @description What the shadow revision answered, where it disagreed (allow or reason codes); null otherwise */
+            shadow: null | {
+                revision: string;
+                allow: boolean;
+                reasons: string[];
+            };
             /** @description Microseconds spent in the policy */
             eval_us: number | null;
             /** @description Microseconds from request to answer */
@@ -1275,7 +1449,7 @@ export interface components {
             consistency_token: components["schemas"]["ConsistencyToken"];
         };
         /** @enum {string} */
-        Scope: "decide" | "admin" | "logs";
+        Scope: "decide" | "admin" | "logs" | "policy";
         TokenId: string;
         TokenCreate: {
             name: components["schemas"]["Name"];
@@ -1312,8 +1486,117 @@ export interface components {
         TokenList: {
             tokens: components["schemas"]["Token"][];
         };
+        /** @description A revision id, computed from the bundle's files (make policies prints it) */
+        PolicyRevisionId: string;
+        PolicyRevision: {
+            revision: components["schemas"]["PolicyRevisionId"];
+            created_at: components["schemas"]["Timestamp"];
+            /** @description The id of the token that uploaded it (service:local-build: registered at start from the local build) */
+            created_by: string;
+            /** @description The entrypoint contract the bundle was built for */
+            contract: string;
+            /** @description Size of the bundle as uploaded */
+            size_bytes: number;
+            /** @description Its signature was verified on upload (a verification key was set) */
+            signed: boolean;
+            active: boolean;
+            shadow: boolean;
+        };
+        PolicyRevisionDetail: {
+            revision: components["schemas"]["PolicyRevisionId"];
+            created_at: components["schemas"]["Timestamp"];
+            created_by: string;
+            contract: string;
+            size_bytes: number;
+            signed: boolean;
+            active: boolean;
+            shadow: boolean;
+            /** @description The Rego files of the bundle (GET …/source?path=) */
+            sources: string[];
+        };
+        PolicyActivation: {
+            revision: components["schemas"]["PolicyRevisionId"];
+            /** @enum {string} */
+            change: "activate" | "rollback";
+            activated_at: components["schemas"]["Timestamp"];
+            /** @description The id of the token that activated it */
+            activated_by: string;
+            /** @description Where a rollback from here goes (null: nowhere) */
+            previous_revision: string | null;
+        };
+        PolicyRevisionList: {
+            revisions: components["schemas"]["PolicyRevision"][];
+            next_cursor: string | null;
+            active: null | components["schemas"]["PolicyActivation"];
+            shadow: string | null;
+        };
+        PolicyShadow: {
+            revision: string | null;
+            /** Format: date-time */
+            set_at: string | null;
+            set_by: string | null;
+        };
+        ImpactRequest: {
+            /**
+             * Format: date-time
+             * @description Decided at or after
+             */
+            since?: string;
+            /**
+             * Format: date-time
+             * @description Decided before
+             */
+            until?: string;
+            subject_id?: components["schemas"]["Id"];
+            action?: components["schemas"]["Action"];
+            /** @description Entries replayed at most, newest first (default and maximum 100,000) */
+            limit?: number;
+        };
+        ImpactVerdict: {
+            allow: boolean;
+            reasons: string[];
+        };
+        ImpactCounts: {
+            changed: number;
+            allow_to_deny: number;
+            deny_to_allow: number;
+            reasons_changed: number;
+        };
+        ImpactReport: {
+            revision: components["schemas"]["PolicyRevisionId"];
+            /** @description Entries evaluated through the revision */
+            replayed: number;
+            unchanged: number;
+            changed: number;
+            allow_to_deny: number;
+            deny_to_allow: number;
+            /** @description Allow the same, the list of reason codes different */
+            reasons_changed: number;
+            /** @description Entries logged without input */
+            not_replayable: number;
+            /** @description Entries the revision answers invalid_input */
+            invalid_under_candidate: number;
+            /** @description Replayed entries whose logged input a mask changed */
+            masked_replayed: number;
+            by_action: {
+                [key: string]: components["schemas"]["ImpactCounts"];
+            };
+            /** @description At most 20 of each kind of change */
+            samples: {
+                /** Format: uuid */
+                decision_id: string;
+                decided_at: components["schemas"]["Timestamp"];
+                action: string | null;
+                /** @enum {string} */
+                kind: "allow_to_deny" | "deny_to_allow" | "reasons_changed";
+                before: components["schemas"]["ImpactVerdict"];
+                after: components["schemas"]["ImpactVerdict"];
+            }[];
+            /** @description The limit stopped the replay before the window's oldest entry */
+            truncated: boolean;
+        };
         /** @enum {string} */
-        AuditRecordType: "account" | "user" | "client" | "item" | "allocation" | "ledger_access" | "token" | "access_review";
+        AuditRecordType: "account" | "user" | "client" | "item" | "allocation" | "ledger_access" | "token" | "access_review" | "policy_revision" | "policy_shadow";
         /** @description A record id, or "<user_id>/<client_id>" for an allocation or ledger-access pair */
         AuditRecordId: string;
         AuditEntry: {
@@ -1334,10 +1617,10 @@ export interface components {
             /** @description The client the record concerns (a client */
             client_id: string | null;
             /**
-             * @description export: an access review was taken (record_type access_review, record_id the account, after what was asked)
+             * @description export: an access review was taken (record_type access_review, record_id the account, after what was asked); for policy_revision: create (uploaded), activate, rollback (record_id the revision, before and after {revision} active); for policy_shadow (record_id shadow): update (set), delete (cleared)
              * @enum {string}
              */
-            change: "create" | "update" | "delete" | "export";
+            change: "create" | "update" | "delete" | "export" | "activate" | "rollback";
             /** @description The record as GET showed it before the change (a pair as {user_id, client_id}); null on create */
             before: {
                 [key: string]: unknown;
@@ -1518,6 +1801,7 @@ export interface components {
          *     or token is 400 naming Clearance-Consistency.
          */
         ClearanceConsistency: string;
+        PolicyRevision: components["schemas"]["PolicyRevisionId"];
     };
     requestBodies: never;
     headers: {
@@ -1898,6 +2182,8 @@ export interface operations {
                 policy_revision?: string;
                 endpoint?: components["schemas"]["DecisionEndpoint"];
                 batch_id?: string;
+                /** @description true: entries where the shadow revision answered otherwise; false: the others */
+                shadow_differs?: boolean;
                 /** @description The id of the token that asked */
                 token_id?: string;
                 /** @description Decided at or after (RFC 3339) */
@@ -2998,6 +3284,346 @@ export interface operations {
             403: components["responses"]["Forbidden"];
         };
     };
+    listPolicies: {
+        parameters: {
+            query?: {
+                /** @description Page size */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the page before (opaque) */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of revisions, and the current activation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyRevisionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    uploadPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/gzip": string;
+            };
+        };
+        responses: {
+            /** @description A revision of this id was already stored */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyRevision"];
+                };
+            };
+            /** @description Stored, inactive */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyRevision"];
+                };
+            };
+            /**
+             * @description The bundle is refused: bundle_invalid (not gzip, not a tar, a file missing, a module
+             *     that does not load, an entrypoint missing, a contract this service does not serve),
+             *     bundle_revision_mismatch (the manifest names another revision), bundle_canary_failed
+             *     (a canary decision answered policy_error), bundle_signature_invalid (a key is set and
+             *     the signature is missing, does not verify, or does not cover exactly the bundle's files)
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            /** @description The body is not sent as application/gzip (or application/octet-stream) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    rollbackPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The activation the rollback made */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyActivation"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description no_active_revision, no_previous_revision, or revision_unusable (this service cannot serve the earlier revision) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getPolicyShadow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The shadow revision */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyShadow"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    putPolicyShadow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": {
+                    revision: components["schemas"]["PolicyRevisionId"];
+                };
+            };
+        };
+        responses: {
+            /** @description The shadow revision */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyShadow"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description revision_unusable (this service cannot serve the revision) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    deletePolicyShadow: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description No shadow revision is set */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getPolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                revision: components["parameters"]["PolicyRevision"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The revision */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyRevisionDetail"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    getPolicySource: {
+        parameters: {
+            query: {
+                /** @description A path from the revision's sources list (policies/clearance/main.rego) */
+                path: string;
+            };
+            header?: never;
+            path: {
+                revision: components["parameters"]["PolicyRevision"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/plain": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    activatePolicy: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                revision: components["parameters"]["PolicyRevision"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The activation */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PolicyActivation"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description revision_unusable (this service cannot serve the revision, e.g. another entrypoint contract) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    policyImpact: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                revision: components["parameters"]["PolicyRevision"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": components["schemas"]["ImpactRequest"];
+            };
+        };
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImpactReport"];
+                    "application/x-ndjson": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            /** @description revision_unusable */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
     health: {
         parameters: {
             query?: never;
@@ -3039,9 +3665,22 @@ export interface operations {
                     "application/json": {
                         /** @constant */
                         status: "ready";
+                        /** @description The revision this process serves */
                         policy_revision: string;
                         /** @enum {string} */
                         database: "postgres" | "pglite";
+                        /** @description The revision activated last, when this process could not load it (it goes on serving policy_revision) */
+                        policy_pending?: {
+                            revision: string;
+                            error: string;
+                        };
+                        /** @description The shadow revision this process evaluates beside every decision */
+                        policy_shadow?: string;
+                        /** @description The shadow revision set, when this process could not load it */
+                        policy_shadow_pending?: {
+                            revision: string;
+                            error: string;
+                        };
                     };
                 };
             };

@@ -155,7 +155,8 @@ function specRoute(method: Method, path: string): SpecRoute {
   // Unknown query parameters are refused, so a misspelt filter is not silently ignored.
   if (query.length > 0) schema.querystring = objectOf(query, true);
   const content = (operation.requestBody as { content?: Record<string, { schema: Json }> } | undefined)?.content;
-  const body = content === undefined ? undefined : Object.values(content)[0];
+  // A JSON body is validated by its schema; another (a policy bundle) is the handler's to check.
+  const body = content === undefined ? undefined : Object.entries(content).find(([type]) => type.endsWith('json'))?.[1];
   if (body !== undefined) schema.body = rewriteRefs(body.schema);
   const response: Record<string, unknown> = {};
   for (const [status, answer] of Object.entries((operation.responses as Json | undefined) ?? {})) {

@@ -47,8 +47,9 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
     spillDir: options.spillDir,
     write: (rows) => insertDecisionLogRows(db, rows),
     markRefused: (keys, error) => markDecisionLogRowsRefused(db, keys, error),
-    masks: (entry) => {
-      const engine = app.policy.engine;
+    masks: (entry, revision) => {
+      // The revision that decided the entry masks it, though another was activated meanwhile.
+      const engine = app.policy.engineFor(revision);
       if (engine === null) throw new Error('no policy is loaded');
       return engine.logMasks(entry);
     },

@@ -15,7 +15,7 @@ declare module 'fastify' {
 
 async function decisionsPlugin(app: FastifyInstance): Promise<void> {
   const engine = () => app.policy.engine;
-  app.decorate('decisions', new DecisionService(app.facts, engine, app.decisionLog, app.metrics));
+  app.decorate('decisions', new DecisionService(app.facts, engine, app.decisionLog, app.metrics, app.policy));
   app.decorate('lists', new ListQueries(app.facts, engine, app.decisionLog, app.metrics));
 }
 

@@ -15,6 +15,7 @@ import {
   policyError,
   toLogMask,
 } from './answers.ts';
+import { type BundleFiles, DATA, MANIFEST, readManifest, WASM } from './bundle.ts';
 
 // The SDK is CommonJS whose named exports Node cannot detect statically.
 const { loadPolicySync } = createRequire(import.meta.url)(
@@ -29,11 +30,40 @@ export const RESOURCES_ENTRYPOINT = 'clearance/resource_decisions';
 export const MESSAGES_ENTRYPOINT = 'clearance/messages';
 export const MASK_ENTRYPOINT = 'clearance/log/mask';
 
+/**
+ * The entrypoint contracts this service serves: a bundle's manifest names the one it was built
+ * for (metadata.contract, from policies/manifest.json). A change of entrypoints or of what they
+ * take and give is a new contract; the service refuses a bundle of one it cannot serve, on upload
+ * and on activation, so no stored revision becomes a rollback target it cannot use.
+ */
+export const CONTRACTS = {
+  'clearance/v1': [
+    DECISION_ENTRYPOINT,
+    VERDICT_ENTRYPOINT,
+    DECISIONS_ENTRYPOINT,
+    SUBJECTS_ENTRYPOINT,
+    RESOURCES_ENTRYPOINT,
+    MESSAGES_ENTRYPOINT,
+    MASK_ENTRYPOINT,
+  ],
+} as const;
+export type Contract = keyof typeof CONTRACTS;
+
 export class PolicyLoadError extends Error {
   constructor(message: string, cause?: unknown) {
     super(message, { cause });
     this.name = 'PolicyLoadError';
   }
+}
+
+function checkContract(contract: unknown): asserts contract is Contract {
+  if (typeof contract === 'string' && Object.hasOwn(CONTRACTS, contract)) return;
+  const served = Object.keys(CONTRACTS).join(', ');
+  throw new PolicyLoadError(
+    contract === undefined
+      ? `the bundle's manifest names no entrypoint contract (metadata.contract); this service serves ${served}`
+      : `the bundle was built for the entrypoint contract ${JSON.stringify(contract)}; this service serves ${served}`,
+  );
 }
 
 type OpaEval = (
@@ -112,7 +142,7 @@ class Evaluator {
  */
 export type Policy = Pick<
   PolicyEngine,
-  'revision' | 'decide' | 'decideClients' | 'decideSubjects' | 'decideResources' | 'logMasks'
+  'revision' | 'decide' | 'decideJson' | 'decideClients' | 'decideSubjects' | 'decideResources' | 'logMasks'
 >;
 
 export class PolicyEngine {
@@ -131,56 +161,65 @@ export class PolicyEngine {
   }
 
   /**
-   * Loads policy.wasm, its data (data.json: the policy's constant tables, which the build
-   * evaluates once) and the bundle manifest's revision from a built policy folder.
+   * Loads a built policy folder as `make policies` leaves it: policy.wasm, its data (data.json:
+   * the policy's constant tables, which the build evaluates once) and the manifest (.manifest).
    */
   static load(dir: string): PolicyEngine {
-    let wasm: Buffer;
-    try {
-      wasm = readFileSync(join(dir, 'policy.wasm'));
-    } catch (error) {
-      throw new PolicyLoadError(`no compiled policy at ${join(dir, 'policy.wasm')} (run "make policies")`, error);
-    }
+    const read = (name: string, missing: string): Buffer => {
+      try {
+        return readFileSync(join(dir, name));
+      } catch (error) {
+        throw new PolicyLoadError(missing, error);
+      }
+    };
+    const files = new Map<string, Buffer>([
+      [WASM, read(WASM, `no compiled policy at ${join(dir, WASM)} (run "make policies")`)],
+      [MANIFEST, read(MANIFEST, `the policy bundle manifest at ${join(dir, MANIFEST)} is missing`)],
+      [DATA, read(DATA, `no policy data at ${join(dir, DATA)} (run "make policies")`)],
+    ]);
+    return PolicyEngine.fromFiles(files, (name) => join(dir, name));
+  }
+
+  /**
+   * Loads a policy bundle's files: the module, its data and the manifest, whose revision names
+   * it (a stored revision's id is the bundle's, which the build writes there too) and whose
+   * contract must be one this service serves. `where` names a file in messages; `id`, the
+   * revision's id when the bundle is a stored one (computed from its files, whatever the manifest says).
+   */
+  static fromFiles(files: BundleFiles, where: (name: string) => string = (name) => name, id?: string): PolicyEngine {
     let revision: string;
+    let contract: unknown;
     try {
-      const manifest = JSON.parse(readFileSync(join(dir, '.manifest'), 'utf8')) as { revision?: unknown };
-      if (typeof manifest.revision !== 'string' || manifest.revision === '')
-        throw new Error('manifest has no revision');
-      revision = manifest.revision;
+      const manifest = readManifest(files);
+      const named = id ?? manifest.revision;
+      if (typeof named !== 'string' || named === '') throw new Error('manifest has no revision');
+      revision = named;
+      contract = manifest.metadata?.contract;
     } catch (error) {
       throw new PolicyLoadError(
-        `the policy bundle manifest at ${join(dir, '.manifest')} is missing or has no revision`,
+        `the policy bundle manifest at ${where(MANIFEST)} is missing or has no revision`,
         error,
       );
     }
+    checkContract(contract);
+    const wasm = files.get(WASM);
+    if (wasm === undefined) throw new PolicyLoadError(`no compiled policy at ${where(WASM)} (run "make policies")`);
     let policy: LoadedPolicy;
     try {
       policy = loadPolicySync(wasm, { initial: 16, maximum: 16384 });
     } catch (error) {
-      throw new PolicyLoadError(`${join(dir, 'policy.wasm')} is not a loadable OPA WebAssembly policy`, error);
+      throw new PolicyLoadError(`${where(WASM)} is not a loadable OPA WebAssembly policy`, error);
     }
     // The module reads its constant tables from this data: without it every table is missing.
-    let data: string;
+    const data = files.get(DATA);
+    if (data === undefined) throw new PolicyLoadError(`no policy data at ${where(DATA)} (run "make policies")`);
     try {
-      data = readFileSync(join(dir, 'data.json'), 'utf8');
+      policy.setData(JSON.parse(data.toString('utf8')));
     } catch (error) {
-      throw new PolicyLoadError(`no policy data at ${join(dir, 'data.json')} (run "make policies")`, error);
-    }
-    try {
-      policy.setData(JSON.parse(data));
-    } catch (error) {
-      throw new PolicyLoadError(`the policy data at ${join(dir, 'data.json')} is not loadable JSON`, error);
+      throw new PolicyLoadError(`the policy data at ${where(DATA)} is not loadable JSON`, error);
     }
     const engine = new PolicyEngine(policy, revision);
-    for (const entrypoint of [
-      DECISION_ENTRYPOINT,
-      VERDICT_ENTRYPOINT,
-      DECISIONS_ENTRYPOINT,
-      SUBJECTS_ENTRYPOINT,
-      RESOURCES_ENTRYPOINT,
-      MESSAGES_ENTRYPOINT,
-      MASK_ENTRYPOINT,
-    ]) {
+    for (const entrypoint of CONTRACTS[contract as Contract]) {
       if (!(entrypoint in engine.#entrypoints)) {
         throw new PolicyLoadError(`the compiled policy has no entrypoint ${entrypoint}`);
       }
@@ -235,6 +274,21 @@ export class PolicyEngine {
   decide(input: unknown): PolicyResult {
     try {
       return expandEntry(this.#evaluate(input, VERDICT_ENTRYPOINT), this.#messages);
+    } catch (error) {
+      return policyError(`policy evaluation failed: ${(error as Error).message ?? String(error)}`);
+    }
+  }
+
+  /** decide for an input given as JSON text (a logged input, replayed as it was stored). */
+  decideJson(json: string): PolicyResult {
+    try {
+      const id = this.#entrypoints[VERDICT_ENTRYPOINT] as number;
+      const resultSet = (
+        this.#evaluator === null
+          ? this.#policy.evaluate(new TextEncoder().encode(json).buffer, id)
+          : this.#evaluator.evaluate(json, id)
+      ) as Array<{ result?: unknown }> | undefined;
+      return expandEntry(Array.isArray(resultSet) ? resultSet[0]?.result : undefined, this.#messages);
     } catch (error) {
       return policyError(`policy evaluation failed: ${(error as Error).message ?? String(error)}`);
     }

@@ -24,6 +24,7 @@ export default async function decisionLogRoutes(app: FastifyInstance): Promise<v
         endpoint: q.endpoint,
         batchId: q.batch_id,
         tokenId: q.token_id,
+        shadowDiffers: q.shadow_differs,
         since: date(q.since),
         until: date(q.until),
         limit: q.limit,

@@ -133,6 +133,7 @@ t.test(
       reasonCodes: [],
       error: null,
       policyRevision: 'rev',
+      shadow: null,
       evalUs: 1,
       durationUs: 2,
     });

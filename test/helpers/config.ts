@@ -10,6 +10,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     ...loadConfig({}),
     logLevel: 'silent',
     seedDemo: false,
+    policyWatch: false,
     dataDir: mkdtempSync(join(tmpdir(), 'clearance-test-')),
     ...overrides,
   };

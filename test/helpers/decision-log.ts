@@ -21,6 +21,7 @@ export const logEntry = (overrides: Partial<DecisionLogEntry> = {}): DecisionLog
   reasonCodes: [],
   error: null,
   policyRevision: 'rev',
+  shadow: null,
   evalUs: 3,
   durationUs: 30,
   ...overrides,

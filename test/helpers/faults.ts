@@ -26,6 +26,7 @@ export function faultyPolicy(dir = POLICY_DIR): FaultyPolicy {
   const engine: Policy = {
     revision: real.revision,
     decide: (input) => (decisionFault === null ? real.decide(input) : policyError(decisionFault)),
+    decideJson: (json) => (decisionFault === null ? real.decideJson(json) : policyError(decisionFault)),
     decideClients: (input) =>
       decisionFault === null
         ? real.decideClients(input)

@@ -1,7 +1,7 @@
 // Decision log rows: an entry as the decision path hands it over, turned into the row the database
 // stores (masked by the log policy, made storable), and the rows that say what became of it: refused
 // after the decision, or kept without its input when it cannot be stored as it is.
-import type { DecisionEndpoint, MaskApplied, NewDecisionLogRow } from '../../data/schema.ts';
+import type { DecisionEndpoint, MaskApplied, NewDecisionLogRow, ShadowVerdict } from '../../data/schema.ts';
 import type { LogMask } from '../../policy/answers.ts';
 import { applyLogMasks, type LoggedParts } from '../log-masks.ts';
 import { storableJson, storableText } from '../storable.ts';
@@ -28,6 +28,8 @@ export interface DecisionLogEntry {
   reasonCodes: string[];
   error: { code: string; message: string } | null;
   policyRevision: string | null;
+  /** The shadow revision's answer, where it disagreed with the one given; else null. */
+  shadow: ShadowVerdict | null;
   evalUs: number | null;
   durationUs: number;
 }
@@ -44,8 +46,11 @@ export interface LogLogger {
   error(obj: object, msg: string): void;
 }
 
-/** The masks for one entry; throws when they cannot be known (then the input is not kept). */
-export type MaskSource = (entry: LoggedParts & { endpoint: DecisionEndpoint }) => LogMask[];
+/**
+ * The masks for one entry, by the log policy of the revision that decided it; throws when they
+ * cannot be known (then the input is not kept).
+ */
+export type MaskSource = (entry: LoggedParts & { endpoint: DecisionEndpoint }, revision: string | null) => LogMask[];
 
 /** The refusal of a durable answer whose entry was not committed in time. */
 export const NOT_LOGGED_IN_TIME = 'decision_log_unavailable';
@@ -123,7 +128,7 @@ function maskedRow(entry: DecisionLogEntry, masks: MaskSource, log: LogLogger): 
   if (entry.input !== null) {
     try {
       const view = maskView(entry.endpoint, parts);
-      ({ parts, applied } = applyLogMasks(parts, masks({ endpoint: entry.endpoint, ...view })));
+      ({ parts, applied } = applyLogMasks(parts, masks({ endpoint: entry.endpoint, ...view }, entry.policyRevision)));
     } catch (error) {
       // Unknown masks: keep nothing that was not vetted.
       log.error({ err: error, decisionId: entry.decisionId }, 'decision log: masks unavailable; input not logged');
@@ -157,6 +162,7 @@ function maskedRow(entry: DecisionLogEntry, masks: MaskSource, log: LogLogger): 
     masked: '',
     error: entry.error === null ? null : storableJson(entry.error, '/error', escaped),
     policy_revision: text(entry.policyRevision, '/policy_revision'),
+    shadow: entry.shadow === null ? null : storableJson(entry.shadow, '/shadow', escaped),
     eval_us: entry.evalUs,
     duration_us: entry.durationUs,
   };

@@ -1,0 +1,187 @@
+// Impact analysis: the single decisions of the log replayed through a candidate revision, each on
+// its logged input (the facts it was decided on included), and compared with the answer given:
+// allow, and the list of reason codes. Rows are read newest first a page at a time (the next page
+// is fetched while this one is evaluated), so memory stays flat however many are replayed.
+import type { Kysely } from 'kysely';
+import { pageReplayRows, type ReplayFilter, type ReplayRow } from '../data/policy-revisions.ts';
+import type { Database } from '../data/schema.ts';
+import type { Policy } from '../policy/engine.ts';
+import { checkWindow } from './paging.ts';
+
+export const IMPACT_LIMIT_MAX = 100_000;
+const PAGE = 2000;
+const SAMPLES_PER_KIND = 20;
+const PROGRESS_EVERY = 5000;
+
+export interface ImpactQuery {
+  since?: string;
+  until?: string;
+  subject_id?: string;
+  action?: string;
+  limit?: number;
+}
+
+type Kind = 'allow_to_deny' | 'deny_to_allow' | 'reasons_changed';
+
+interface Counts {
+  changed: number;
+  allow_to_deny: number;
+  deny_to_allow: number;
+  reasons_changed: number;
+}
+
+interface Verdict {
+  allow: boolean;
+  reasons: string[];
+}
+
+export interface ImpactReport extends Counts {
+  revision: string;
+  replayed: number;
+  unchanged: number;
+  not_replayable: number;
+  invalid_under_candidate: number;
+  masked_replayed: number;
+  by_action: Record<string, Counts>;
+  samples: Array<{
+    decision_id: string;
+    decided_at: string;
+    action: string | null;
+    kind: Kind;
+    before: Verdict;
+    after: Verdict;
+  }>;
+  truncated: boolean;
+}
+
+export interface ImpactProgress {
+  replayed: number;
+  scanned: number;
+}
+
+const zero = (): Counts => ({ changed: 0, allow_to_deny: 0, deny_to_allow: 0, reasons_changed: 0 });
+
+const position = (row: ReplayRow) => ({ at: row.decided_at, id: row.decision_id });
+
+const sameCodes = (a: readonly string[], b: readonly string[]) =>
+  a.length === b.length && a.every((code, i) => code === b[i]);
+
+/**
+ * Replays up to limit entries (newest first) through the candidate. onProgress hears how far it got
+ * every few thousand entries; onReplayed counts each replayed entry (metrics).
+ */
+export function impactFilter(query: ImpactQuery): ReplayFilter & { limit: number } {
+  const filter: ReplayFilter & { limit: number } = {
+    limit: Math.min(query.limit ?? IMPACT_LIMIT_MAX, IMPACT_LIMIT_MAX),
+  };
+  if (query.since !== undefined) filter.since = new Date(query.since);
+  if (query.until !== undefined) filter.until = new Date(query.until);
+  if (query.subject_id !== undefined) filter.subjectId = query.subject_id;
+  if (query.action !== undefined) filter.action = query.action;
+  checkWindow(filter.since, filter.until);
+  return filter;
+}
+
+export async function analyzeImpact(
+  db: Kysely<Database>,
+  candidate: Policy,
+  filter: ReplayFilter & { limit: number },
+  hooks: { onProgress?: (progress: ImpactProgress) => void; onReplayed?: (count: number) => void } = {},
+): Promise<ImpactReport> {
+  const { limit } = filter;
+
+  const report: ImpactReport = {
+    revision: candidate.revision,
+    replayed: 0,
+    unchanged: 0,
+    ...zero(),
+    not_replayable: 0,
+    invalid_under_candidate: 0,
+    masked_replayed: 0,
+    by_action: {},
+    samples: [],
+    truncated: false,
+  };
+  // A Map: an action is text from the log ("__proto__" is a key like any other).
+  const byAction = new Map<string, Counts>();
+  const sampled: Record<Kind, number> = { allow_to_deny: 0, deny_to_allow: 0, reasons_changed: 0 };
+  let scanned = 0;
+  let lastProgress = 0;
+
+  const replay = (row: ReplayRow) => {
+    if (row.input === null) {
+      report.not_replayable += 1;
+      return;
+    }
+    const result = candidate.decideJson(row.input);
+    report.replayed += 1;
+    if (row.masked) report.masked_replayed += 1;
+    const after: Verdict = { allow: result.allow, reasons: result.reasons.map((reason) => reason.code) };
+    if (after.reasons.includes('invalid_input') && !row.reason_codes.includes('invalid_input')) {
+      report.invalid_under_candidate += 1;
+      return;
+    }
+    const before: Verdict = { allow: row.allow === true, reasons: row.reason_codes };
+    const kind: Kind | null =
+      before.allow && !after.allow
+        ? 'allow_to_deny'
+        : !before.allow && after.allow
+          ? 'deny_to_allow'
+          : sameCodes(before.reasons, after.reasons)
+            ? null
+            : 'reasons_changed';
+    if (kind === null) {
+      report.unchanged += 1;
+      return;
+    }
+    const action = row.action ?? '(none)';
+    let counts = byAction.get(action);
+    if (counts === undefined) {
+      counts = zero();
+      byAction.set(action, counts);
+    }
+    for (const tally of [report as Counts, counts]) {
+      tally.changed += 1;
+      tally[kind] += 1;
+    }
+    if (sampled[kind] < SAMPLES_PER_KIND) {
+      sampled[kind] += 1;
+      report.samples.push({
+        decision_id: row.decision_id,
+        decided_at: new Date(row.decided_at).toISOString(),
+        action: row.action,
+        kind,
+        before,
+        after,
+      });
+    }
+  };
+
+  const read = (after: { at: Date; id: string } | null, count: number) => pageReplayRows(db, filter, count, after);
+  let remaining = limit;
+  let last: ReplayRow | undefined;
+  let next = read(null, Math.min(PAGE, remaining));
+  while (remaining > 0) {
+    const rows = await next;
+    const asked = Math.min(PAGE, remaining);
+    remaining -= rows.length;
+    last = rows.at(-1) ?? last;
+    const full = rows.length === asked;
+    // The next page is fetched while this one is evaluated.
+    next =
+      full && remaining > 0 && last !== undefined
+        ? read(position(last), Math.min(PAGE, remaining))
+        : Promise.resolve([]);
+    for (const row of rows) replay(row);
+    scanned += rows.length;
+    hooks.onReplayed?.(rows.length);
+    if (scanned - lastProgress >= PROGRESS_EVERY) {
+      lastProgress = scanned;
+      hooks.onProgress?.({ replayed: report.replayed, scanned });
+    }
+    if (!full) break;
+  }
+  report.by_action = Object.fromEntries(byAction);
+  report.truncated = remaining === 0 && last !== undefined && (await read(position(last), 1)).length > 0;
+  return report;
+}
