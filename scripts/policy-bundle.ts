@@ -3,12 +3,23 @@
 // WebAssembly bundle carries rewritten Rego; authors read and compare their own), the manifest's
 // metadata from policies/manifest.json (the entrypoint contract), and the manifest's revision set
 // to the bundle's id, the same the server computes (service/policy/bundle.ts). It then writes the
-// bundle (OUT_DIR/bundle.tar.gz), its loose files for loading in place, and OUT_DIR/revision.
+// bundle (OUT_DIR/bundle.tar.gz, signed when POLICY_SIGNING_KEY is set), its loose files for
+// loading in place, and OUT_DIR/revision.
 //
 //   node scripts/policy-bundle.ts OPA_BUNDLE SOURCE_DIR MANIFEST_EXTRA OUT_DIR
-import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { bundleId, DATA, MANIFEST, readBundle, readManifest, WASM, writeBundle } from '../service/policy/bundle.ts';
+import {
+  bundleId,
+  DATA,
+  MANIFEST,
+  readBundle,
+  readManifest,
+  SIGNATURES,
+  WASM,
+  writeBundle,
+} from '../service/policy/bundle.ts';
+import { signBundle } from '../service/policy/bundle-signature.ts';
 
 const args = process.argv.slice(2);
 if (args.length !== 4) {
@@ -39,6 +50,16 @@ files.set(MANIFEST, Buffer.from(JSON.stringify(manifest)));
 const revision = bundleId(files);
 files.set(MANIFEST, Buffer.from(JSON.stringify({ revision, ...manifest })));
 if (bundleId(files) !== revision) throw new Error('the revision field changed the bundle id');
+
+// Signed when POLICY_SIGNING_KEY is set: a PEM private key (RS256, or ES256 for an EC key), a file
+// holding one, or an HMAC secret (HS256); the service checks it against CLEARANCE_POLICY_VERIFY_KEY.
+const signingKey = process.env.POLICY_SIGNING_KEY;
+if (signingKey !== undefined && signingKey !== '') {
+  const key =
+    !signingKey.includes('-----BEGIN') && existsSync(signingKey) ? readFileSync(signingKey, 'utf8') : signingKey;
+  files.set(SIGNATURES, signBundle(files, key));
+  console.error('signed the bundle with POLICY_SIGNING_KEY');
+}
 
 writeFileSync(join(out, 'bundle.tar.gz'), writeBundle(files));
 for (const name of [WASM, DATA, MANIFEST]) writeFileSync(join(out, name), files.get(name) as Buffer);

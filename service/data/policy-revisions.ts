@@ -26,14 +26,18 @@ export async function revisionBundle(db: Kysely<Database>, revision: string): Pr
   return row?.bundle;
 }
 
-/** Stores a revision unless one of its id exists; says whether it was new. */
+/**
+ * Stores a revision unless one of its id exists; says whether it was new. Its time is taken here,
+ * in milliseconds as a page cursor holds it (now() would keep microseconds, and two revisions
+ * stored within one millisecond would fall between the pages).
+ */
 export async function insertRevision(
   db: Kysely<Database>,
   row: Omit<PolicyRevisionRow, 'created_at'>,
 ): Promise<{ created: boolean; meta: RevisionMeta }> {
   const inserted = await db
     .insertInto('policy_revisions')
-    .values(row)
+    .values({ ...row, created_at: new Date() })
     .onConflict((oc) => oc.column('revision').doNothing())
     .returning(META)
     .executeTakeFirst();

@@ -49,6 +49,8 @@ export class ActivePolicy {
   #poll: NodeJS.Timeout | undefined;
   #syncing: Promise<void> | null = null;
   #again = false;
+  /** Set by stop: a start-up still under way (the app closing before it was ready) follows nothing. */
+  #stopped = false;
 
   constructor(log: PolicyLogger, fixed: Policy | null) {
     this.#log = log;
@@ -98,10 +100,10 @@ export class ActivePolicy {
 
   /** Reads the active and shadow revisions and serves them (from now until the process stops, on every change). */
   async follow(handle: DatabaseHandle): Promise<void> {
-    if (this.fixed) return;
+    if (this.fixed || this.#stopped) return;
     this.#db = handle.db;
     await this.sync();
-    if (this.#stopFollowing !== null) return;
+    if (this.#stopFollowing !== null || this.#stopped) return;
     this.#stopFollowing = handle.listen(POLICY_CHANNEL, {
       onNotify: () => void this.sync(),
       onUp: () => void this.sync(),
@@ -112,6 +114,7 @@ export class ActivePolicy {
   }
 
   async stop(): Promise<void> {
+    this.#stopped = true;
     clearInterval(this.#poll);
     await this.#stopFollowing?.();
     this.#stopFollowing = null;

@@ -3,6 +3,7 @@
 // (querySubjects, "who has access"). Each listed outcome is what /v1/decide gives for that pair.
 import { AppError, badRequest, notFound } from '../errors.ts';
 import type { PolicyResult, Reason } from '../policy/answers.ts';
+import type { Policy } from '../policy/engine.ts';
 import {
   asRefusal,
   type CallContext,
@@ -47,7 +48,7 @@ export class ListQueries extends DecisionPath {
       const [clients, links] =
         user === null ? [[], null] : await Promise.all([facts.accountClients(user.account_id), inputs.links(user.id)]);
       const input = clientListInput(action, subject, account, clients, links);
-      return { input, ids: clients.map((c) => c.id), decide: () => this.policy().decideClients(input) };
+      return { input, ids: clients.map((c) => c.id), decide: (engine) => engine.decideClients(input) };
     });
   }
 
@@ -83,7 +84,7 @@ export class ListQueries extends DecisionPath {
       const links = type === 'item' ? await inputs.links(user.id) : null;
       const input = resourceListInput(action, subject, account, listed, links);
       const ids = input.resources.map((resource) => resource.id as string);
-      return { input, ids, decide: () => this.policy().decideResources(input) };
+      return { input, ids, decide: (engine) => engine.decideResources(input) };
     });
   }
 
@@ -111,7 +112,7 @@ export class ListQueries extends DecisionPath {
         attributes: attributes ?? {},
       };
       const input = await inputs.subjectList(action, asked, account, users);
-      return { input, ids: users.map((u) => u.id), decide: () => this.policy().decideSubjects(input) };
+      return { input, ids: users.map((u) => u.id), decide: (engine) => engine.decideSubjects(input) };
     });
   }
 
@@ -128,7 +129,8 @@ export class ListQueries extends DecisionPath {
     list: (from: { facts: Facts; inputs: PolicyInputBuilder }) => Promise<{
       input: unknown;
       ids: string[];
-      decide: () => PolicyResult[];
+      /** Decides the list with the engine the request started with (an activation meanwhile does not change it). */
+      decide: (engine: Policy) => PolicyResult[];
     }>,
   ): Promise<QueryAnswer> {
     const started = performance.now();
@@ -145,7 +147,7 @@ export class ListQueries extends DecisionPath {
       }
       entry.input = listed.input;
       const evaluating = performance.now();
-      const results = listed.ids.length === 0 ? [] : listed.decide();
+      const results = listed.ids.length === 0 ? [] : listed.decide(engine);
       entry.evalUs = micros(evaluating);
       answer = outcomesOf(entry, listed.ids, results, options, engine.revision);
       entry.durationUs = micros(started);

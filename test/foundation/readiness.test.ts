@@ -1,9 +1,10 @@
 // /health and /ready through database outages and policy problems.
-import { mkdtempSync, writeFileSync, copyFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { buildApp } from '../../service/app.ts';
+import { readBundle, readManifest, writeBundle } from '../../service/policy/bundle.ts';
 import { databaseUrl, TEST_ENGINE } from '../helpers/database.ts';
 import { buildAppBehindProxy, buildTestApp, eventually } from '../helpers/app.ts';
 import { testConfig } from '../helpers/config.ts';
@@ -20,21 +21,24 @@ t.test('given a migrated database and a built policy, then /health and /ready an
   t.same(health.json(), { status: 'ok' });
   const ready = await app.inject({ method: 'GET', url: '/ready' });
   t.equal(ready.statusCode, 200, ready.body);
-  t.match(ready.json(), { status: 'ready', policy_revision: /^[0-9a-f]{16}$/, database: TEST_ENGINE });
+  t.match(ready.json(), { status: 'ready', policy_revision: /^[0-9a-f]{32}$/, database: TEST_ENGINE });
 });
 
-t.test('given no compiled policy, then /ready answers 503 saying why', async (t) => {
+t.test('given no revision in the database and no local build, then /ready answers 503 saying why', async (t) => {
   const { app } = await buildTestApp(t, { policyDir: mkdtempSync(join(tmpdir(), 'clearance-nopolicy-')) });
   const ready = await app.inject({ method: 'GET', url: '/ready' });
   t.equal(ready.statusCode, 503);
   t.same(problemCodes(ready.body), ['policy_not_loaded']);
-  t.match(ready.json().error.message, /no compiled policy at .*policy\.wasm/);
+  t.match(ready.json().error.message, /no policy revision is active.*no policy bundle at .*bundle\.tar\.gz/);
 });
 
-t.test('given a corrupt policy.wasm, then /ready answers 503 saying why', async (t) => {
+t.test('given a local build whose policy.wasm is corrupt, then /ready answers 503 saying why', async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'clearance-badpolicy-'));
-  copyFileSync('.build/policy/.manifest', join(dir, '.manifest'));
-  writeFileSync(join(dir, 'policy.wasm'), 'not wasm at all');
+  const files = new Map(readBundle(readFileSync('.build/policy/bundle.tar.gz')));
+  files.set('policy.wasm', Buffer.from('not wasm at all'));
+  const { revision: _revision, ...manifest } = readManifest(files);
+  files.set('.manifest', Buffer.from(JSON.stringify(manifest)));
+  writeFileSync(join(dir, 'bundle.tar.gz'), writeBundle(files));
   const { app } = await buildTestApp(t, { policyDir: dir });
   const ready = await app.inject({ method: 'GET', url: '/ready' });
   t.equal(ready.statusCode, 503);
