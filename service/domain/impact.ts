@@ -1,15 +1,15 @@
 // Impact analysis: the single decisions of the log replayed through a candidate revision, each on
 // its logged input (the facts it was decided on included), and compared with the answer given:
 // allow, and the list of reason codes. Rows are read newest first a page at a time (the next page
-// is fetched while this one is evaluated), so memory stays flat however many are replayed.
+// is fetched while this one is evaluated), so memory stays flat however many are replayed; on
+// PostgreSQL through one server-side cursor (cursor), on the embedded engine by keyset pages.
 import type { Kysely } from 'kysely';
-import { pageReplayRows, type ReplayFilter, type ReplayRow } from '../data/policy-revisions.ts';
+import { type ReplayFilter, type ReplayRow, scanReplayRows } from '../data/policy-revisions.ts';
 import type { Database } from '../data/schema.ts';
 import type { Policy } from '../policy/engine.ts';
 import { checkWindow } from './paging.ts';
 
 export const IMPACT_LIMIT_MAX = 100_000;
-const PAGE = 2000;
 const SAMPLES_PER_KIND = 20;
 const PROGRESS_EVERY = 5000;
 
@@ -61,8 +61,6 @@ export interface ImpactProgress {
 
 const zero = (): Counts => ({ changed: 0, allow_to_deny: 0, deny_to_allow: 0, reasons_changed: 0 });
 
-const position = (row: ReplayRow) => ({ at: row.decided_at, id: row.decision_id });
-
 const sameCodes = (a: readonly string[], b: readonly string[]) =>
   a.length === b.length && a.every((code, i) => code === b[i]);
 
@@ -86,6 +84,7 @@ export async function analyzeImpact(
   db: Kysely<Database>,
   candidate: Policy,
   filter: ReplayFilter & { limit: number },
+  options: { cursor: boolean },
   hooks: { onProgress?: (progress: ImpactProgress) => void; onReplayed?: (count: number) => void } = {},
 ): Promise<ImpactReport> {
   const { limit } = filter;
@@ -105,8 +104,6 @@ export async function analyzeImpact(
   // A Map: an action is text from the log ("__proto__" is a key like any other).
   const byAction = new Map<string, Counts>();
   const sampled: Record<Kind, number> = { allow_to_deny: 0, deny_to_allow: 0, reasons_changed: 0 };
-  let scanned = 0;
-  let lastProgress = 0;
 
   const replay = (row: ReplayRow) => {
     if (row.input === null) {
@@ -157,21 +154,9 @@ export async function analyzeImpact(
     }
   };
 
-  const read = (after: { at: Date; id: string } | null, count: number) => pageReplayRows(db, filter, count, after);
-  let remaining = limit;
-  let last: ReplayRow | undefined;
-  let next = read(null, Math.min(PAGE, remaining));
-  while (remaining > 0) {
-    const rows = await next;
-    const asked = Math.min(PAGE, remaining);
-    remaining -= rows.length;
-    last = rows.at(-1) ?? last;
-    const full = rows.length === asked;
-    // The next page is fetched while this one is evaluated.
-    next =
-      full && remaining > 0 && last !== undefined
-        ? read(position(last), Math.min(PAGE, remaining))
-        : Promise.resolve([]);
+  let scanned = 0;
+  let lastProgress = 0;
+  const more = await scanReplayRows(db, filter, limit, options.cursor, (rows) => {
     for (const row of rows) replay(row);
     scanned += rows.length;
     hooks.onReplayed?.(rows.length);
@@ -179,9 +164,8 @@ export async function analyzeImpact(
       lastProgress = scanned;
       hooks.onProgress?.({ replayed: report.replayed, scanned });
     }
-    if (!full) break;
-  }
+  });
   report.by_action = Object.fromEntries(byAction);
-  report.truncated = remaining === 0 && last !== undefined && (await read(position(last), 1)).length > 0;
+  report.truncated = more;
   return report;
 }

@@ -84,16 +84,18 @@ export default async function policyRoutes(app: FastifyInstance): Promise<void> 
       const { revision } = request.params;
       const query = impactFilter(request.body ?? {});
       const candidate = await revisions.candidate(revision);
+      // One scan through a server-side cursor on PostgreSQL; pages on the embedded engine's one connection.
+      const replay = { cursor: app.database.engine === 'postgres' };
       const count = (n: number) => {
         app.policy.stats.impactReplays += n;
       };
       if (!(request.headers.accept ?? '').includes('application/x-ndjson')) {
-        return analyzeImpact(app.database.db, candidate, query, { onReplayed: count });
+        return analyzeImpact(app.database.longDb, candidate, query, replay, { onReplayed: count });
       }
       // Progress lines while it runs, then the report: for the command line on long replays.
       const lines = new Readable({ read() {} });
       const progress = (p: ImpactProgress) => lines.push(`${JSON.stringify({ progress: p })}\n`);
-      analyzeImpact(app.database.db, candidate, query, { onProgress: progress, onReplayed: count }).then(
+      analyzeImpact(app.database.longDb, candidate, query, replay, { onProgress: progress, onReplayed: count }).then(
         (report) => {
           lines.push(`${JSON.stringify({ report })}\n`);
           lines.push(null);
