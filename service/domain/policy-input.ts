@@ -141,6 +141,10 @@ export function clientListInput(
   return { action, subject, account, clients: clients.map((client) => clientTuple(client, links)) };
 }
 
+/** Whether a fact is the same for one subject as for all: values by identity, objects by their JSON. */
+const sameFact = (a: unknown, b: unknown) =>
+  a === b || (typeof a === 'object' && a !== null && typeof b === 'object' && JSON.stringify(a) === JSON.stringify(b));
+
 export class PolicyInputBuilder {
   readonly #facts: Facts;
 
@@ -241,9 +245,8 @@ export class PolicyInputBuilder {
     const subjects = await Promise.all(
       users.map(async (user): Promise<[Record<string, unknown>, Record<string, unknown>]> => {
         const own = await this.resource(request, user);
-        const facts = Object.fromEntries(
-          Object.entries(own).filter(([key, value]) => JSON.stringify(value) !== JSON.stringify(resource[key])),
-        );
+        const facts: Record<string, unknown> = {};
+        for (const key in own) if (!sameFact(own[key], resource[key])) facts[key] = own[key];
         return [subjectFacts(user.id, user), facts];
       }),
     );

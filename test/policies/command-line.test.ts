@@ -1,31 +1,26 @@
 // The policy authors' command line (./clearance policy …) driven end to end against a listening
 // service: push, list, impact, shadow, activate, rollback, diff, and how it reports a refusal.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import t from 'tap';
-import { bundleId, DATA, MANIFEST, readBundle, readManifest, writeBundle } from '../../service/policy/bundle.ts';
 import { ADMIN_TOKEN, contextApp } from '../helpers/context.ts';
+import { bundleOf, localRevision, renamedAction } from '../helpers/policy-bundles.ts';
 import { eventually } from '../helpers/wait.ts';
 
 const run = promisify(execFile);
-const LOCAL = readFileSync('.build/policy/revision', 'utf8').trim();
+const LOCAL = localRevision();
 
-/** The local build with client.view renamed (every client.view decision becomes unknown_action) and a comment in its Rego. */
+/** The renamed-action candidate (every client.view decision becomes unknown_action), with a comment added to its Rego. */
 function renamedViewBundle(): { file: string; revision: string } {
-  const files = new Map(readBundle(readFileSync('.build/policy/bundle.tar.gz')));
-  const data = readFileSync('.build/policy/data.json', 'utf8');
-  files.set(DATA, Buffer.from(data.replaceAll('"client.view"', '"client.see"')));
+  const files = renamedAction().files;
   const rego = 'policies/clearance/catalogue/tables.rego';
-  files.set(rego, Buffer.from(`${(files.get(rego) as Buffer).toString('utf8')}\n# client.view is client.see now\n`));
-  const { revision: _old, ...manifest } = readManifest(files);
-  files.set(MANIFEST, Buffer.from(JSON.stringify(manifest)));
-  const revision = bundleId(files);
-  files.set(MANIFEST, Buffer.from(JSON.stringify({ revision, ...manifest })));
+  files.set(rego, Buffer.from(`${(files.get(rego) as Buffer).toString('utf8')}\n# client.view is renamed now\n`));
+  const { archive, revision } = bundleOf(files);
   const file = join(mkdtempSync(join(tmpdir(), 'clearance-cli-')), 'candidate.tar.gz');
-  writeFileSync(file, writeBundle(files));
+  writeFileSync(file, archive);
   return { file, revision };
 }
 
@@ -88,7 +83,7 @@ t.test('the command line drives the author loop against a running service', asyn
 
   const diff = await cli('diff', LOCAL, candidate.revision);
   t.equal(diff.code, 0);
-  t.match(diff.stdout, '+# client.view is client.see now');
+  t.match(diff.stdout, '+# client.view is renamed now');
 
   t.match((await cli('rollback')).stdout, `rolled back to ${LOCAL}`);
   const refused = await cli('rollback');
