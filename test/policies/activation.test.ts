@@ -9,7 +9,7 @@ import type { FastifyInstance } from 'fastify';
 import { sql } from 'kysely';
 import t, { type Test } from 'tap';
 import { openDatabase } from '../../service/data/connect.ts';
-import { appOn, buildTestApp, eventually, migrated } from '../helpers/app.ts';
+import { appOn, buildAppBehindProxy, buildTestApp, eventually, migrated } from '../helpers/app.ts';
 import { createPostgresDatabase, TEST_ENGINE } from '../helpers/database.ts';
 import { makeToken, seedFixtures } from '../helpers/fixtures.ts';
 import { activated, metricsText, metricValue, policyApi, revisionRoles, uploaded } from '../helpers/policy-api.ts';
@@ -451,5 +451,31 @@ t.test(
       activated_by: 'service:local-build',
       previous_revision: localRevision(),
     });
+  },
+);
+
+t.test(
+  'given PostgreSQL unreachable, when a revision is activated or rolled back, then 503 and nothing changes',
+  { skip: TEST_ENGINE !== 'postgres' && 'needs a PostgreSQL server to cut' },
+  async (t) => {
+    const { app, proxy } = await buildAppBehindProxy(t, { adminToken: ADMIN });
+    await migrated(app);
+    const api = policyApi(app, ADMIN);
+    const candidate = renamedAction();
+    await uploaded(api, candidate.archive);
+    const before = await api.list();
+
+    proxy.cut();
+    const activation = await api.activate(candidate.revision);
+    t.equal(activation.statusCode, 503, activation.body);
+    t.equal(activation.json().error.code, 'database_unavailable');
+    t.equal((await api.rollback()).statusCode, 503);
+    t.equal(app.policy.engine?.revision, localRevision(), 'this process still serves the revision it served');
+
+    proxy.restore();
+    await eventually(async () => (await app.inject({ method: 'GET', url: '/ready' })).statusCode === 200);
+    const after = await api.list();
+    t.same(after.active, before.active, 'the activation history is as it was');
+    t.equal(app.policy.engine?.revision, localRevision());
   },
 );
