@@ -136,10 +136,14 @@ export function banner(ready: Omit<WorkerReady, 'type'>, config: Config): string
     : '  no demo data in this database: write your facts through the context API (README, "Keeping facts in step"), or start on an\n' +
       '  empty database with CLEARANCE_SEED_DEMO=true to have the demo practice and business written in\n';
   const workers = config.workers > 1 ? `, ${config.workers} workers` : '';
+  const policies =
+    `  policies: CLEARANCE_TOKEN="${shown}" ./clearance policy list (README, "Changing a policy")` +
+    (config.policyWatch ? '; each make policies while this runs is activated\n' : '\n');
   return (
     `\nClearance is listening on ${base} (database: ${ready.engine}, policy: ${ready.revision ?? 'NOT LOADED'}, decision log: ${config.decisionLog.mode}${workers})\n` +
     tokenLine +
     example +
+    policies +
     '\n'
   );
 }
