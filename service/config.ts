@@ -1,4 +1,5 @@
 // Reads and validates the environment once, at start-up. Nothing else reads process.env.
+import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { PGLITE_SHARED_BUFFERS_DEFAULT } from './data/connect.ts';
@@ -139,27 +140,44 @@ function parseBoolean(variable: string, raw: string | undefined, fallback: boole
   throw new ConfigError(variable, `must be true or false, got "${raw}"`);
 }
 
-/** A PEM key as it is, a path to a file holding one read from it, else an HMAC secret (OPA's --verification-key reads alike). */
+const VERIFY_KEY = 'CLEARANCE_POLICY_VERIFY_KEY';
+const SECRET_MIN = 32;
+
+/**
+ * The key policy bundles must be signed with: a PEM public key given as it is, or in a file named
+ * by a path (anything with a "/" or ending in .pem is a path, and must exist), else an HMAC secret
+ * of at least 32 characters. A PEM key is parsed here, so a bad one stops start-up with a clear
+ * line. Never a forgeable fallback: an empty file, or a missing one, is an error, not a secret.
+ */
 function parseVerifyKey(raw: string | undefined): string | null {
   if (raw === undefined || raw === '') return null;
-  if (raw.includes('-----BEGIN')) return raw;
-  if (existsSync(raw)) {
+  let key = raw;
+  if (!raw.includes('-----BEGIN') && (raw.includes('/') || raw.endsWith('.pem') || existsSync(raw))) {
     try {
-      return readFileSync(raw, 'utf8');
+      key = readFileSync(raw, 'utf8');
     } catch (error) {
       throw new ConfigError(
-        'CLEARANCE_POLICY_VERIFY_KEY',
-        `names a file that cannot be read: ${(error as Error).message}`,
+        VERIFY_KEY,
+        `names a file that cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`,
       );
     }
   }
-  if (raw.length < 32) {
+  key = key.trim();
+  if (key.includes('-----BEGIN')) {
+    try {
+      createPublicKey(key);
+    } catch (error) {
+      throw new ConfigError(VERIFY_KEY, `is not a usable PEM public key: ${(error as Error).message}`);
+    }
+    return key;
+  }
+  if (key.length < SECRET_MIN) {
     throw new ConfigError(
-      'CLEARANCE_POLICY_VERIFY_KEY',
-      'must be a PEM public key, a file holding one, or an HMAC secret of at least 32 characters',
+      VERIFY_KEY,
+      `must be a PEM public key, a file holding one, or an HMAC secret of at least ${SECRET_MIN} characters`,
     );
   }
-  return raw;
+  return key;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {

@@ -45,6 +45,16 @@ export async function insertRevision(
   return { created: false, meta: (await findRevision(db, row.revision)) as RevisionMeta };
 }
 
+/** Replaces a stored bundle by the same bundle signed (its id leaves the signatures out). */
+export async function storeSignedCopy(db: Kysely<Database>, revision: string, archive: Buffer): Promise<void> {
+  await db
+    .updateTable('policy_revisions')
+    .set({ bundle: archive, size_bytes: archive.length, signed: true })
+    .where('revision', '=', revision)
+    .where('signed', '=', false)
+    .execute();
+}
+
 /** Newest first; after a cursor, the revisions strictly older than (created_at, revision). */
 export async function pageRevisions(
   db: Kysely<Database>,
@@ -123,6 +133,8 @@ export interface ReplayRow {
   reason_codes: string[];
   input: string | null;
   masked: boolean;
+  /** Refused without a decision of the policy's (error set): not replayed. */
+  refused: boolean;
 }
 
 export interface ReplayFilter {
@@ -145,6 +157,7 @@ function replayQuery(db: Kysely<Database>, filter: ReplayFilter) {
       'reason_codes',
       sql<string | null>`input::text`.as('input'),
       sql<boolean>`jsonb_path_exists(masked, '$[*] ? (@.op != "escape")')`.as('masked'),
+      sql<boolean>`error is not null`.as('refused'),
     ])
     .where('endpoint', 'in', ['decide', 'batch', 'opa'])
     .$if(filter.since !== undefined, (q) => q.where('decided_at', '>=', filter.since as Date))
@@ -182,21 +195,24 @@ export async function scanReplayRows(
     const query = replayQuery(db, filter)
       .limit(limit + 1)
       .compile();
-    return db.transaction().execute(async (trx) => {
-      await trx.executeQuery(
-        CompiledQuery.raw(`declare clearance_replay no scroll cursor for ${query.sql}`, [...query.parameters]),
-      );
-      const fetch = async () =>
-        (await trx.executeQuery<ReplayRow>(CompiledQuery.raw(`fetch forward ${REPLAY_PAGE} from clearance_replay`)))
-          .rows;
-      let next = fetch();
-      for (;;) {
-        const rows = await next;
-        if (rows.length === REPLAY_PAGE) next = fetch();
-        if (take(rows)) return true;
-        if (rows.length < REPLAY_PAGE) return false;
-      }
-    });
+    return db
+      .transaction()
+      .setAccessMode('read only')
+      .execute(async (trx) => {
+        await trx.executeQuery(
+          CompiledQuery.raw(`declare clearance_replay no scroll cursor for ${query.sql}`, [...query.parameters]),
+        );
+        const fetch = async () =>
+          (await trx.executeQuery<ReplayRow>(CompiledQuery.raw(`fetch forward ${REPLAY_PAGE} from clearance_replay`)))
+            .rows;
+        let next = fetch();
+        for (;;) {
+          const rows = await next;
+          if (rows.length === REPLAY_PAGE) next = fetch();
+          if (take(rows)) return true;
+          if (rows.length < REPLAY_PAGE) return false;
+        }
+      });
   }
   // Each page asks for one row more than limit leaves room for: that row says more matched.
   const page = (after: ReplayRow | null, count: number) =>

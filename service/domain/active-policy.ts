@@ -9,6 +9,7 @@ import type { DatabaseHandle } from '../data/connect.ts';
 import { currentActivation, findShadow, POLICY_CHANNEL, revisionBundle } from '../data/policy-revisions.ts';
 import type { Database } from '../data/schema.ts';
 import { bundleId, readBundle } from '../policy/bundle.ts';
+import type { BundleVerifier } from './policy-revisions.ts';
 import { type Policy, PolicyEngine, PolicyLoadError } from '../policy/engine.ts';
 
 export interface PolicyLogger {
@@ -42,8 +43,10 @@ export class ActivePolicy {
   /** Fixed: the engine was given (tests) and is never replaced from the database. */
   readonly fixed: boolean;
   readonly stats = { activations: 0, loadFailures: 0, shadowDisagreements: 0, impactReplays: 0 };
+  /** Engines this process served, by revision: the active, the shadow, and those just replaced. */
   readonly #loaded = new Map<string, Policy>();
   readonly #log: PolicyLogger;
+  readonly #verify: BundleVerifier;
   #db: Kysely<Database> | null = null;
   #stopFollowing: (() => Promise<void>) | null = null;
   #poll: NodeJS.Timeout | undefined;
@@ -52,18 +55,28 @@ export class ActivePolicy {
   /** Set by stop: a start-up still under way (the app closing before it was ready) follows nothing. */
   #stopped = false;
 
-  constructor(log: PolicyLogger, fixed: Policy | null) {
+  constructor(log: PolicyLogger, fixed: Policy | null, verify: BundleVerifier = () => ({ signed: false })) {
     this.#log = log;
+    this.#verify = verify;
     this.fixed = fixed !== null;
     if (fixed !== null) this.#serve(fixed);
   }
 
-  /** The loaded engine of this revision (for masking an entry it decided), else the active one. */
+  /**
+   * The engine of the revision that decided an entry, to mask it by that revision's log policy;
+   * null when this process no longer holds it (then the entry keeps no input: nothing unvetted).
+   * An entry about no revision (refused before one was chosen) is masked by the active one.
+   */
   engineFor(revision: string | null): Policy | null {
-    return (revision === null ? undefined : this.#loaded.get(revision)) ?? this.engine;
+    return revision === null ? this.engine : (this.#loaded.get(revision) ?? null);
   }
 
-  /** Loads a stored revision (or takes the one already loaded), checking the bundle is the one its id names. */
+  /**
+   * Loads a stored revision (or takes the one this process serves), checking that the bundle is
+   * the one its id names and, with a verification key, that it is signed with it: a revision
+   * stored before the key was set, or by a process without one, is not served. Only what is
+   * served is kept (keep): a revision loaded to be checked or replayed is not.
+   */
   async load(db: Kysely<Database>, revision: string): Promise<Policy> {
     const loaded = this.#loaded.get(revision);
     if (loaded !== undefined) return loaded;
@@ -72,10 +85,11 @@ export class ActivePolicy {
     const files = readBundle(archive);
     if (bundleId(files) !== revision)
       throw new PolicyLoadError(`the stored bundle of ${revision} does not hash to its id`);
-    return this.keep(PolicyEngine.fromFiles(files, (name) => `${revision}:${name}`, revision));
+    this.#verify(files);
+    return PolicyEngine.fromFiles(files, (name) => `${revision}:${name}`, revision);
   }
 
-  /** Keeps an engine loaded by its revision (the newest few). */
+  /** Keeps an engine this process serves by its revision (the newest few). */
   keep(engine: Policy): Policy {
     this.#loaded.delete(engine.revision);
     this.#loaded.set(engine.revision, engine);
@@ -129,19 +143,21 @@ export class ActivePolicy {
       this.#again = true;
       return this.#syncing;
     }
-    this.#syncing = (async () => {
-      do {
-        this.#again = false;
-        try {
-          await this.#syncOnce();
-        } catch (error) {
-          this.#log.warn({ err: error }, 'could not read the active policy revision; keeping the one served');
-        }
-      } while (this.#again);
-    })().finally(() => {
-      this.#syncing = null;
-    });
+    this.#syncing = this.#syncUntilQuiet();
     return this.#syncing;
+  }
+
+  async #syncUntilQuiet(): Promise<void> {
+    do {
+      this.#again = false;
+      try {
+        await this.#syncOnce();
+      } catch (error) {
+        this.#log.warn({ err: error }, 'could not read the active policy revision; keeping the one served');
+      }
+    } while (this.#again);
+    // Cleared in the same step as the last check: a sync asked for after it starts a new read.
+    this.#syncing = null;
   }
 
   async #syncOnce(): Promise<void> {
@@ -164,7 +180,7 @@ export class ActivePolicy {
       this.shadowPending = null;
     } else if (shadow.revision !== this.shadow?.revision) {
       try {
-        this.shadow = await this.load(db, shadow.revision);
+        this.shadow = this.keep(await this.load(db, shadow.revision));
         this.shadowPending = null;
       } catch (error) {
         this.shadow = null;

@@ -84,7 +84,7 @@ export async function analyzeImpact(
   db: Kysely<Database>,
   candidate: Policy,
   filter: ReplayFilter & { limit: number },
-  options: { cursor: boolean },
+  options: { cursor: boolean; signal?: AbortSignal },
   hooks: { onProgress?: (progress: ImpactProgress) => void; onReplayed?: (count: number) => void } = {},
 ): Promise<ImpactReport> {
   const { limit } = filter;
@@ -106,7 +106,9 @@ export async function analyzeImpact(
   const sampled: Record<Kind, number> = { allow_to_deny: 0, deny_to_allow: 0, reasons_changed: 0 };
 
   const replay = (row: ReplayRow) => {
-    if (row.input === null) {
+    // Logged without input, or refused without a decision of the policy's (its error set: the
+    // database down, the log unable to take it, a policy fault): there is no answer to compare.
+    if (row.input === null || row.refused) {
       report.not_replayable += 1;
       return;
     }
@@ -157,9 +159,12 @@ export async function analyzeImpact(
   let scanned = 0;
   let lastProgress = 0;
   const more = await scanReplayRows(db, filter, limit, options.cursor, (rows) => {
+    // A caller gone (its connection closed) stops the replay at the next page.
+    options.signal?.throwIfAborted();
+    const before = report.replayed;
     for (const row of rows) replay(row);
     scanned += rows.length;
-    hooks.onReplayed?.(rows.length);
+    hooks.onReplayed?.(report.replayed - before);
     if (scanned - lastProgress >= PROGRESS_EVERY) {
       lastProgress = scanned;
       hooks.onProgress?.({ replayed: report.replayed, scanned });

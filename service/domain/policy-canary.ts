@@ -190,5 +190,31 @@ export async function runCanary(engine: Policy): Promise<string | null> {
   const none = engine.decide(undefined);
   if (none.allow) return 'the decision without input allows';
   if (engine.decide({ ...subjectFacts('x', null) }).allow) return 'a malformed input is allowed';
+  // Deny is the default: what no rule can allow must be refused (a policy that allows all fails here).
+  const refusals: Array<[string, DecideRequest]> = [
+    [
+      'an unknown action',
+      { subject: { id: 'c-admin' }, action: 'no.such.action', resource: { type: 'client', id: 'k-xero' } },
+    ],
+    [
+      'an unknown client',
+      { subject: { id: 'c-admin' }, action: 'client.view', resource: { type: 'client', id: 'no-such-client' } },
+    ],
+    [
+      'an unknown subject',
+      { subject: { id: 'nobody' }, action: 'client.view', resource: { type: 'client', id: 'k-xero' } },
+    ],
+    [
+      'a suspended user',
+      { subject: { id: 'c-old' }, action: 'client.view', resource: { type: 'client', id: 'k-myob' } },
+    ],
+    [
+      'another account',
+      { subject: { id: 'b-admin' }, action: 'client.view', resource: { type: 'client', id: 'k-myob' } },
+    ],
+  ];
+  for (const [what, request] of refusals) {
+    if (engine.decide(await builder.build(request)).allow) return `${what} is allowed`;
+  }
   return null;
 }

@@ -19,6 +19,7 @@ import {
   putShadow,
   revisionBundle,
   type RevisionMeta,
+  storeSignedCopy,
 } from '../data/policy-revisions.ts';
 import type { Database, PolicyActivationRow } from '../data/schema.ts';
 import { AppError, badRequest, notFound } from '../errors.ts';
@@ -85,7 +86,11 @@ export class PolicyRevisions {
   async upload(actor: Actor, archive: Buffer): Promise<{ created: boolean; view: RevisionView }> {
     const { files, revision, signed } = this.#checked(archive);
     const known = await findRevision(this.#db, revision);
-    if (known !== undefined) return { created: false, view: await this.#view(known) };
+    if (known !== undefined) {
+      // The same bundle, now signed with the configured key: the stored copy becomes the signed one.
+      if (signed && !known.signed) await storeSignedCopy(this.#db, revision, archive);
+      return { created: false, view: await this.#view({ ...known, signed: known.signed || signed }) };
+    }
     const engine = this.#loadChecked(files, revision);
     const problem = await runCanary(engine);
     if (problem !== null) {
@@ -190,14 +195,16 @@ export class PolicyRevisions {
   }
 
   /**
-   * Makes a stored revision the active one everywhere. Activating the active one changes nothing.
-   * 409 revision_unusable when this service cannot serve it (another entrypoint contract).
+   * Makes a stored revision the active one everywhere. Activating the active one changes nothing;
+   * so does one asked for onlyIfNone while another is active (decided under the lock, so a start-up
+   * never replaces an operator's activation made meanwhile). 409 revision_unusable when this
+   * service cannot serve it (another entrypoint contract, or not signed with the configured key).
    */
-  async activate(actor: Actor, revision: string): Promise<ActivationView> {
+  async activate(actor: Actor, revision: string, { onlyIfNone = false } = {}): Promise<ActivationView> {
     if ((await findRevision(this.#db, revision)) === undefined) throw revisionNotFound(revision);
     await this.#usable(this.#db, revision);
     const activation = await this.#change(actor, async (trx, current) => {
-      if (current?.revision === revision) return current;
+      if (current?.revision === revision || (onlyIfNone && current !== undefined)) return current;
       const row = await insertActivation(trx, {
         revision,
         previous_seq: current?.seq ?? null,
@@ -282,8 +289,10 @@ export class PolicyRevisions {
     const current = await currentActivation(this.#db);
     if (current?.revision === revision) return;
     if (current === undefined || takeOver) {
-      await this.activate(LOCAL_BUILD_ACTOR, revision);
-      log.info(`activated the local policy build ${revision}${current === undefined ? ' (none was active)' : ''}`);
+      const made = await this.activate(LOCAL_BUILD_ACTOR, revision, { onlyIfNone: !takeOver });
+      if (made.revision === revision) {
+        log.info(`activated the local policy build ${revision}${current === undefined ? ' (none was active)' : ''}`);
+      }
     } else if (created) {
       log.warn(
         `the local policy build ${revision} is stored but not active: revision ${current.revision} stays active ` +

@@ -757,7 +757,9 @@ export interface paths {
          *     the manifest names an entrypoint contract this service serves (metadata.contract) and no
          *     revision other than the bundle's id; the module loads with every entrypoint of that
          *     contract; a canary set of decisions over a made-up practice and business evaluates
-         *     through every entrypoint without policy_error (they are checks, not logged decisions);
+         *     through every entrypoint without policy_error, and refuses what no rule can allow (an
+         *     unknown action, client or subject, a suspended user, another account's client; no input)
+         *     (they are checks, not logged decisions);
          *     and, with CLEARANCE_POLICY_VERIFY_KEY set, an OPA-format signature covers every file.
          *     The revision id is computed here from the bundle's files (the same id make policies
          *     prints). A failing bundle is 400 naming what failed, and nothing is stored. The same
@@ -894,7 +896,8 @@ export interface paths {
          *     newest first, each on its logged input with the facts it was decided on, through the
          *     revision, and compares allow and the list of reason codes with the logged answer
          *     (messages are not compared). changed = allow_to_deny + deny_to_allow + reasons_changed.
-         *     not_replayable: entries logged without input; invalid_under_candidate: entries the
+         *     not_replayable: entries logged without input, or refused without a decision of the
+         *     policy's (error set: the database, the log, a policy fault); invalid_under_candidate: entries the
          *     revision answers invalid_input (inputs from before a change of input contract), counted
          *     apart from changed. A masked input is replayed as logged (masked_replayed counts them;
          *     a rule that reads a masked field sees it missing). Lists are not replayed. Rows are read
@@ -1497,7 +1500,7 @@ export interface components {
             contract: string;
             /** @description Size of the bundle as uploaded */
             size_bytes: number;
-            /** @description Its signature was verified on upload (a verification key was set) */
+            /** @description Stored with a signature verified against the configured key (an unsigned copy is replaced by a signed one uploaded later); with a key set, only signed revisions are served */
             signed: boolean;
             active: boolean;
             shadow: boolean;
@@ -1572,7 +1575,7 @@ export interface components {
             deny_to_allow: number;
             /** @description Allow the same, the list of reason codes different */
             reasons_changed: number;
-            /** @description Entries logged without input */
+            /** @description Entries logged without input, or refused without a decision of the policy's (error set) */
             not_replayable: number;
             /** @description Entries the revision answers invalid_input */
             invalid_under_candidate: number;
@@ -3612,7 +3615,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
-            /** @description revision_unusable */
+            /** @description revision_unusable, or impact_in_progress (one replay at a time in a process; each holds a database connection while it runs) */
             409: {
                 headers: {
                     [name: string]: unknown;

@@ -41,7 +41,7 @@ export interface PolicyPluginOptions {
 const WATCH_MS = 500;
 
 async function policyPlugin(app: FastifyInstance, options: PolicyPluginOptions): Promise<void> {
-  const active = new ActivePolicy(app.log, options.engine ?? null);
+  const active = new ActivePolicy(app.log, options.engine ?? null, options.verify);
   if (!active.fixed) active.loadError = 'waiting for the database to name the active policy revision';
   const revisions = new PolicyRevisions(app.database.db, active, options.verify);
   app.decorate('policy', active);

@@ -68,43 +68,66 @@ export function fileHash(path: string, body: Buffer, algorithm = 'SHA-256'): str
 interface Algorithm {
   hmac?: string;
   digest: string;
+  keyType?: readonly string[];
   options?: { padding?: number; saltLength?: number; dsaEncoding?: 'ieee-p1363' };
 }
+
+const RSA = ['rsa', 'rsa-pss'] as const;
+const EC = ['ec'] as const;
 
 const ALGORITHMS: Record<string, Algorithm> = {
   HS256: { hmac: 'sha256', digest: 'sha256' },
   HS384: { hmac: 'sha384', digest: 'sha384' },
   HS512: { hmac: 'sha512', digest: 'sha512' },
-  RS256: { digest: 'sha256' },
-  RS384: { digest: 'sha384' },
-  RS512: { digest: 'sha512' },
-  PS256: { digest: 'sha256', options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } },
-  PS384: { digest: 'sha384', options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 } },
-  PS512: { digest: 'sha512', options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 64 } },
-  ES256: { digest: 'sha256', options: { dsaEncoding: 'ieee-p1363' } },
-  ES384: { digest: 'sha384', options: { dsaEncoding: 'ieee-p1363' } },
-  ES512: { digest: 'sha512', options: { dsaEncoding: 'ieee-p1363' } },
+  RS256: { digest: 'sha256', keyType: RSA },
+  RS384: { digest: 'sha384', keyType: RSA },
+  RS512: { digest: 'sha512', keyType: RSA },
+  PS256: { digest: 'sha256', keyType: RSA, options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } },
+  PS384: { digest: 'sha384', keyType: RSA, options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 48 } },
+  PS512: { digest: 'sha512', keyType: RSA, options: { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 64 } },
+  ES256: { digest: 'sha256', keyType: EC, options: { dsaEncoding: 'ieee-p1363' } },
+  ES384: { digest: 'sha384', keyType: EC, options: { dsaEncoding: 'ieee-p1363' } },
+  ES512: { digest: 'sha512', keyType: EC, options: { dsaEncoding: 'ieee-p1363' } },
 };
 
 const invalid = (message: string) => new BundleError(`bundle signature: ${message}`, 'bundle_signature_invalid');
 
 const base64url = (text: string) => Buffer.from(text, 'base64url');
 
+/** A JSON object, or a refusal naming what was not one. */
+function jsonObject(text: string, what: string): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw invalid(`${what} is not JSON`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw invalid(`${what} is not a JSON object`);
+  return value as Record<string, unknown>;
+}
+
 /** The files the JWT lists, once its signature verifies with key. */
 function verifiedFiles(token: string, key: KeyObject | Buffer): Map<string, { hash: string; algorithm: string }> {
   const parts = token.split('.');
   if (parts.length !== 3) throw invalid('the JWT is not in compact form');
   const [header64, payload64, signature64] = parts as [string, string, string];
-  let header: { alg?: unknown };
-  let payload: { files?: unknown; scope?: unknown };
-  try {
-    header = JSON.parse(base64url(header64).toString('utf8'));
-    payload = JSON.parse(base64url(payload64).toString('utf8'));
-  } catch {
-    throw invalid('the JWT header or payload is not JSON');
-  }
-  const algorithm = typeof header.alg === 'string' ? ALGORITHMS[header.alg] : undefined;
+  const header = jsonObject(base64url(header64).toString('utf8'), 'the JWT header') as { alg?: unknown };
+  const payload = jsonObject(base64url(payload64).toString('utf8'), 'the JWT payload') as {
+    files?: unknown;
+    scope?: unknown;
+  };
+  const algorithm =
+    typeof header.alg === 'string' && Object.hasOwn(ALGORITHMS, header.alg) ? ALGORITHMS[header.alg] : undefined;
   if (algorithm === undefined) throw invalid(`unsupported algorithm ${JSON.stringify(header.alg)}`);
+  // The algorithm must be the key's kind: RS/PS for an RSA key, ES for an EC key.
+  if (
+    !Buffer.isBuffer(key) &&
+    algorithm.keyType !== undefined &&
+    !algorithm.keyType.includes(key.asymmetricKeyType ?? '')
+  ) {
+    throw invalid(`${String(header.alg)} does not go with the configured ${key.asymmetricKeyType} key`);
+  }
   const signed = Buffer.from(`${header64}.${payload64}`);
   const signature = base64url(signature64);
   let good: boolean;
@@ -127,11 +150,22 @@ function verifiedFiles(token: string, key: KeyObject | Buffer): Map<string, { ha
   if (payload.scope !== undefined && payload.scope !== '') throw invalid('scope mismatch');
   if (!Array.isArray(payload.files)) throw invalid('the JWT lists no files');
   const files = new Map<string, { hash: string; algorithm: string }>();
-  for (const file of payload.files as Array<{ name?: unknown; hash?: unknown; algorithm?: unknown }>) {
-    if (typeof file.name !== 'string' || typeof file.hash !== 'string' || typeof file.algorithm !== 'string') {
+  for (const file of payload.files as unknown[]) {
+    const {
+      name,
+      hash,
+      algorithm: hashing,
+    } = (typeof file === 'object' && file !== null ? file : {}) as {
+      name?: unknown;
+      hash?: unknown;
+      algorithm?: unknown;
+    };
+    if (typeof name !== 'string' || typeof hash !== 'string' || typeof hashing !== 'string') {
       throw invalid('a file entry of the JWT is malformed');
     }
-    files.set(file.name.replace(/^\/+/, ''), { hash: file.hash.toLowerCase(), algorithm: file.algorithm });
+    const path = name.replace(/^\/+/, '');
+    if (files.has(path)) throw invalid(`the JWT lists ${path} twice`);
+    files.set(path, { hash: hash.toLowerCase(), algorithm: hashing });
   }
   return files;
 }
@@ -140,12 +174,7 @@ function verifiedFiles(token: string, key: KeyObject | Buffer): Map<string, { ha
 export function verifyBundle(files: BundleFiles, key: KeyObject | Buffer): void {
   const raw = files.get(SIGNATURES);
   if (raw === undefined) throw invalid('the bundle has no .signatures.json, and this service requires signed bundles');
-  let config: { signatures?: unknown };
-  try {
-    config = JSON.parse(raw.toString('utf8'));
-  } catch {
-    throw invalid('.signatures.json is not JSON');
-  }
+  const config = jsonObject(raw.toString('utf8'), '.signatures.json') as { signatures?: unknown };
   if (!Array.isArray(config.signatures) || config.signatures.length !== 1 || typeof config.signatures[0] !== 'string') {
     throw invalid('.signatures.json must hold exactly one JWT');
   }
@@ -164,6 +193,9 @@ export function verifyBundle(files: BundleFiles, key: KeyObject | Buffer): void 
 /** The verifier for the configured key (PEM public key, else an HMAC secret); without one, signatures are not checked. */
 export function bundleVerifier(key: string | null): BundleVerifier {
   if (key === null) return () => ({ signed: false });
+  // An empty secret would let anyone sign (config.ts refuses one; this is the last guard).
+  if (key.trim().length < 32 && !key.includes('-----BEGIN'))
+    throw new Error('a bundle verification secret must be at least 32 characters');
   const material = key.includes('-----BEGIN') ? createPublicKey(key) : Buffer.from(key, 'utf8');
   return (files) => {
     verifyBundle(files, material);

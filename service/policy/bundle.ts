@@ -24,7 +24,7 @@ export class BundleError extends Error {
 
 const BLOCK = 512;
 /** Unpacked size a bundle may reach: a gzip bomb stops here instead of filling the memory. */
-export const MAX_UNPACKED_BYTES = 256 * 1024 * 1024;
+export const MAX_UNPACKED_BYTES = 128 * 1024 * 1024;
 
 /** A path inside the bundle, without a leading slash; refused when it could step outside it. */
 function bundlePath(raw: string): string {
@@ -93,18 +93,19 @@ export function readBundle(archive: Buffer): BundleFiles {
     const body = tar.subarray(at + BLOCK, at + BLOCK + size);
     if (body.length !== size) throw new BundleError('the bundle is not a readable tar archive (it ends inside a file)');
     at += BLOCK + Math.ceil(size / BLOCK) * BLOCK;
-    if (type === 'x') {
-      longName = paxPath(body) ?? longName;
+    if (type === 'x' || type === 'L') {
+      if (longName !== null) throw new BundleError("the bundle's tar archive has two long names for one file");
+      longName = type === 'x' ? paxPath(body) : field(body, 0, body.length);
       continue;
     }
-    if (type === 'L') {
-      longName = field(body, 0, body.length);
-      continue;
-    }
-    if (type === 'g' || type === '5') continue;
-    const prefix = field(header, 345, 155);
-    const name = longName ?? (prefix === '' ? field(header, 0, 100) : `${prefix}/${field(header, 0, 100)}`);
+    // A long name names the entry right after it, whatever it is, and nothing further.
+    const named = longName;
     longName = null;
+    if (type === 'g' || type === '5') continue;
+    // The prefix field is ustar's; an old GNU header keeps other things there.
+    const ustar = header.subarray(257, 263).toString('latin1') === 'ustar\0';
+    const prefix = ustar ? field(header, 345, 155) : '';
+    const name = named ?? (prefix === '' ? field(header, 0, 100) : `${prefix}/${field(header, 0, 100)}`);
     if (type !== '0' && type !== '\0') {
       throw new BundleError(`the bundle's ${JSON.stringify(name)} is not a regular file (tar type ${type})`);
     }
@@ -112,6 +113,7 @@ export function readBundle(archive: Buffer): BundleFiles {
     if (files.has(path)) throw new BundleError(`the bundle holds ${path} twice`);
     files.set(path, Buffer.from(body));
   }
+  if (longName !== null) throw new BundleError("the bundle's tar archive ends with a long name for no file");
   if (files.size === 0) throw new BundleError('the bundle is not a tar archive of files (it holds none)');
   return files;
 }

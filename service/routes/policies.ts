@@ -13,6 +13,7 @@ export const BUNDLE_LIMIT = 32 * 1024 * 1024;
 export default async function policyRoutes(app: FastifyInstance): Promise<void> {
   const onRequest = app.requireScope('policy');
   const revisions = app.policyRevisions;
+  let replaying = false;
 
   // Bundles arrive as they are; this plugin's routes alone read these types.
   app.addContentTypeParser(
@@ -83,33 +84,56 @@ export default async function policyRoutes(app: FastifyInstance): Promise<void> 
     handler: async (request, reply) => {
       const { revision } = request.params;
       const query = impactFilter(request.body ?? {});
-      const candidate = await revisions.candidate(revision);
+      // One replay at a time in a process: each holds a database connection for as long as it runs.
+      if (replaying)
+        throw new AppError(
+          409,
+          'impact_in_progress',
+          'an impact analysis is already running here; try again when it ends',
+        );
+      replaying = true;
+      const stop = new AbortController();
+      reply.raw.once('close', () => {
+        if (!reply.raw.writableFinished) stop.abort();
+      });
+      let candidate: Awaited<ReturnType<typeof revisions.candidate>>;
+      try {
+        candidate = await revisions.candidate(revision);
+      } catch (error) {
+        replaying = false;
+        throw error;
+      }
       // One scan through a server-side cursor on PostgreSQL; pages on the embedded engine's one connection.
-      const replay = { cursor: app.database.engine === 'postgres' };
+      const replay = { cursor: app.database.engine === 'postgres', signal: stop.signal };
+      const done = () => {
+        replaying = false;
+      };
       const count = (n: number) => {
         app.policy.stats.impactReplays += n;
       };
       if (!(request.headers.accept ?? '').includes('application/x-ndjson')) {
-        return analyzeImpact(app.database.longDb, candidate, query, replay, { onReplayed: count });
+        return analyzeImpact(app.database.longDb, candidate, query, replay, { onReplayed: count }).finally(done);
       }
       // Progress lines while it runs, then the report: for the command line on long replays.
       const lines = new Readable({ read() {} });
       const progress = (p: ImpactProgress) => lines.push(`${JSON.stringify({ progress: p })}\n`);
-      analyzeImpact(app.database.longDb, candidate, query, replay, { onProgress: progress, onReplayed: count }).then(
-        (report) => {
-          lines.push(`${JSON.stringify({ report })}\n`);
-          lines.push(null);
-        },
-        (error: unknown) => {
-          const known = error instanceof AppError;
-          if (!known) request.log.error({ err: error }, 'impact analysis failed');
-          const body = known
-            ? { code: error.code, message: error.message }
-            : { code: 'internal_error', message: 'the replay failed' };
-          lines.push(`${JSON.stringify({ error: body })}\n`);
-          lines.push(null);
-        },
-      );
+      analyzeImpact(app.database.longDb, candidate, query, replay, { onProgress: progress, onReplayed: count })
+        .finally(done)
+        .then(
+          (report) => {
+            lines.push(`${JSON.stringify({ report })}\n`);
+            lines.push(null);
+          },
+          (error: unknown) => {
+            const known = error instanceof AppError;
+            if (!known) request.log.error({ err: error }, 'impact analysis failed');
+            const body = known
+              ? { code: error.code, message: error.message }
+              : { code: 'internal_error', message: 'the replay failed' };
+            lines.push(`${JSON.stringify({ error: body })}\n`);
+            lines.push(null);
+          },
+        );
       (reply as unknown as FastifyReply).type('application/x-ndjson; charset=utf-8').send(lines);
       return reply;
     },

@@ -13,7 +13,17 @@ import { appOn, buildAppBehindProxy, buildTestApp, eventually, migrated } from '
 import { createPostgresDatabase, TEST_ENGINE } from '../helpers/database.ts';
 import { makeToken, seedFixtures } from '../helpers/fixtures.ts';
 import { activated, metricsText, metricValue, policyApi, revisionRoles, uploaded } from '../helpers/policy-api.ts';
-import { localArchive, localRevision, renamedAction, unsupportedContract, variant } from '../helpers/policy-bundles.ts';
+import {
+  archiveOf,
+  localArchive,
+  localFiles,
+  localRevision,
+  renamedAction,
+  rsaKeyPair,
+  signed,
+  unsupportedContract,
+  variant,
+} from '../helpers/policy-bundles.ts';
 
 const ADMIN = 'admin-token-for-policy-activation-tests';
 
@@ -477,5 +487,44 @@ t.test(
     const after = await api.list();
     t.same(after.active, before.active, 'the activation history is as it was');
     t.equal(app.policy.engine?.revision, localRevision());
+  },
+);
+
+t.test(
+  'given a verification key, when a revision stored unsigned (before the key was set) is activated, then 409 and it is not served',
+  { skip: TEST_ENGINE !== 'postgres' && 'needs two starts on one PostgreSQL database' },
+  async (t) => {
+    const database = await sameDatabase(t);
+    const keys = rsaKeyPair();
+    const before = await migrated(
+      await appOn(t, await database.open(), { adminToken: ADMIN, databaseUrl: database.databaseUrl }),
+    );
+    const unsigned = variant('stored-before-the-key');
+    await uploaded(policyApi(before, ADMIN), unsigned.archive);
+    await before.close();
+
+    // The local build, signed, so that the keyed service has something to serve.
+    const dir = mkdtempSync(join(tmpdir(), 'clearance-signed-build-'));
+    writeFileSync(join(dir, 'bundle.tar.gz'), archiveOf(signed(localFiles(), keys.privateKey)).archive);
+    const keyed = await migrated(
+      await appOn(t, await database.open(), {
+        adminToken: ADMIN,
+        databaseUrl: database.databaseUrl,
+        policyDir: dir,
+        policyVerifyKey: keys.publicKey,
+      }),
+    );
+    const operator = policyApi(keyed, ADMIN);
+    const refused = await operator.activate(unsigned.revision);
+    t.equal(refused.statusCode, 409, refused.body);
+    t.match(refused.json().error, { code: 'revision_unusable', message: /signature/ });
+    t.equal((await answered(keyed)).revision, localRevision(), 'the signed local build is served');
+
+    // Uploaded again, signed: the stored copy becomes the signed one, and it can be activated.
+    const again = await operator.upload(archiveOf(signed(unsigned.files, keys.privateKey)).archive);
+    t.equal(again.statusCode, 200);
+    t.match(again.json(), { revision: unsigned.revision, signed: true });
+    await activated(operator.activate(unsigned.revision));
+    t.equal((await answered(keyed)).revision, unsigned.revision);
   },
 );

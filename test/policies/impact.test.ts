@@ -151,8 +151,8 @@ t.test('given a decision log of known decisions and the renamed-action candidate
     t.ok(samples.includes((first[1] as Logged).decisionId), 'the denied single decision (std_sel on c_qb) is sampled');
     t.equal(
       metricValue(await metricsText(app), 'clearance_policy_impact_replays_total'),
-      replaysBefore + all.length,
-      'every entry scanned is counted',
+      replaysBefore + report.replayed,
+      'every entry replayed is counted, and only those',
     );
   });
 
@@ -307,6 +307,26 @@ t.test('given a decision log of known decisions and the renamed-action candidate
   });
 
   t.test(
+    'when an entry was refused after its decision (the log could not take it), then it is not replayed',
+    async (t) => {
+      // Its input and the policy's result are kept, but the caller was refused: no answer to compare with.
+      const source = (first[0] as Logged).decisionId;
+      await sql`insert into decision_log (decision_id, decided_at, endpoint, token_id, subject_id, action, resource_type,
+                                        resource_id, allow, reason_codes, input, result, masked, error, policy_revision,
+                                        eval_us, duration_us)
+              select gen_random_uuid(), decided_at - interval '1 millisecond', endpoint, token_id, subject_id, action,
+                     resource_type, resource_id, false, array['decision_log_unavailable'], input, result, masked,
+                     '{"code": "decision_log_unavailable", "message": "not logged in time"}', policy_revision, eval_us,
+                     duration_us
+              from decision_log where decision_id = ${source}`.execute(database.db);
+      const report = await impact(candidate.revision);
+      t.equal(report.not_replayable, 3, 'counted with those logged without input');
+      t.equal(report.replayed, 38);
+      t.same(report.by_action, expected(all).by_action, 'not counted as a change');
+    },
+  );
+
+  t.test(
     'when many entries are replayed, then NDJSON has progress before the report, and limits across pages truncate exactly',
     async (t) => {
       // 6,000 copies of a logged client.view decision, older than everything else.
@@ -333,11 +353,11 @@ t.test('given a decision log of known decisions and the renamed-action candidate
       t.ok(progress.length >= 1, `progress lines: ${progress.length}`);
       for (const line of progress) t.match(line, { progress: { replayed: Number, scanned: Number } });
       const report = lines.at(-1).report as Report;
-      t.match(report, { replayed: 38 + 6000, allow_to_deny: 27 + 6000, not_replayable: 2, truncated: false });
+      t.match(report, { replayed: 38 + 6000, allow_to_deny: 27 + 6000, not_replayable: 3, truncated: false });
       t.equal(report.samples.filter((s) => s.kind === 'allow_to_deny').length, 20);
 
       // Limits at and around the page boundaries of the read (2,000 rows a page).
-      const total = all.length + 1 + 6000;
+      const total = all.length + 2 + 6000;
       for (const [limit, truncated] of [
         [2000, true],
         [4001, true],

@@ -162,10 +162,10 @@ t.test('given the service on a fresh database and a token with the policy scope'
       /tar archive/,
     ],
     [
-      'a gzip that unpacks to more than 256 MiB',
-      () => ({ archive: gzipBomb(257), revision: null }),
+      'a gzip that unpacks to more than 128 MiB',
+      () => ({ archive: gzipBomb(129), revision: null }),
       'bundle_invalid',
-      /unpacks to more than 256 MiB/,
+      /unpacks to more than 128 MiB/,
     ],
     [
       'a path stepping out of the bundle',
