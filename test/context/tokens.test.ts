@@ -248,7 +248,7 @@ t.test(
       bootstrap: boolean;
       scopes: string[];
     }>;
-    t.match(listed, [{ bootstrap: true, scopes: ['decide', 'admin', 'logs'] }]);
+    t.match(listed, [{ bootstrap: true, scopes: ['decide', 'admin', 'logs', 'policy'] }]);
 
     const { ensureBootstrapToken } = await import('../../service/domain/tokens.ts');
     t.equal(await ensureBootstrapToken(database.db, null), null, 'a restart makes no second one');

@@ -29,7 +29,7 @@ t.test('given an environment token of any shape and an issued token, then each i
     const verifier = verifierWith(envToken, [app.row]);
     t.same(
       await verifier.verify(envToken),
-      { tokenId: ENV_TOKEN_ID, scopes: ['decide', 'admin', 'logs'], expiresAt: null },
+      { tokenId: ENV_TOKEN_ID, scopes: ['decide', 'admin', 'logs', 'policy'], expiresAt: null },
       `env token ${envToken.slice(0, 4)}…`,
     );
     t.same(
