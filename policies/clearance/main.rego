@@ -266,14 +266,23 @@ _row_verdict(list, request, key) := _verdict(request, object.union(list, {"resou
 
 # A listed subject's decision is verdict_of for the request its row stands for. The rules read a
 # subject's id only against the resource's own id (a user acting on themselves) and an item's
-# owner, so rows whose subject is neither share a key with the id left out (a name no id can
-# have: ids are 1 to 128 letters, digits and "_.:-"), and are decided once.
-_subject_key(row) := [object.union(subject, {"id": "(any other subject)", "xpm_staff_id": _link(subject)}), facts] if {
+# owner, so rows whose subject is neither share a key with the id left out, and are decided once.
+# A subject as the service lists it (its eight fields) is keyed by its values in a row ("shape"),
+# which is hashed and compared in a fraction of the time of the object; any other row is keyed as
+# it is ("row"). Both are wrapped, so no input row can pass for a key.
+_subject_key(row) := {"shape": [
+	subject.found, subject.account_id, subject.role, subject.status, subject.client_access_mode,
+	subject.permissions, _link(subject), facts,
+]} if {
 	[subject, facts] := row
+
+	# Exactly the eight fields: the count, and each read (in the key, or here).
+	count(subject) == 8
 	is_string(subject.id)
+	_ := subject.xpm_staff_id
 	not _names(input.resource, subject.id)
 	not _names(facts, subject.id)
-} else := row
+} else := {"row": row}
 
 # The rules read a subject's practice-manager link only as there or not (lib.has_xpm_link), so
 # rows whose links differ in the staff member alone share a key too.
@@ -304,13 +313,24 @@ _subject_resource(facts) := object.union(input.resource, facts) if {
 	is_object(facts)
 } else := object.get(input, "resource", null)
 
-_subject_verdict(row) := verdict_of({
+# A subject keyed by its values stands for any subject with them, the id none of the resource's
+# (a name no id can have: ids are 1 to 128 letters, digits and "_.:-").
+_subject_verdict(key) := _subject_request_verdict(subject, facts) if {
+	[found, account_id, role, status, mode, permissions, link, facts] := key.shape
+	subject := {
+		"id": "(any other subject)", "found": found, "account_id": account_id, "role": role,
+		"status": status, "client_access_mode": mode, "permissions": permissions, "xpm_staff_id": link,
+	}
+} else := _subject_request_verdict(subject, facts) if {
+	[subject, facts] := key.row
+} else := _invalid_entry({"subject must be an array of a subject and the facts of the resource for it"})
+
+_subject_request_verdict(subject, facts) := verdict_of({
 	"action": object.get(input, "action", null),
 	"subject": subject,
 	"account": object.get(input, "account", null),
 	"resource": _subject_resource(facts),
 }) if {
-	[subject, facts] := row
 	is_object(facts)
 } else := _invalid_entry({"subject must be an array of a subject and the facts of the resource for it"})
 

@@ -618,3 +618,23 @@ test_a_list_of_subjects_without_a_resource_object_is_invalid_input_for_each if {
 	answers := _per_subject(clearance.subject_decisions) with input as _subjects_list("client.view", 5, rows)
 	answers == [[false, {"code": "invalid_input", "message": "resource must be an object"}]]
 }
+
+test_a_subject_row_made_to_look_like_a_key_is_invalid_input_not_decided if {
+	shaped := [true, "a1", "practice_admin", "active", null, {}, null, {}]
+	rows := [shaped, {"shape": shaped}, [{"shape": shaped}, {}]]
+	answers := _per_subject(clearance.subject_decisions) with input as _subjects_list("client.view", _client("c1", {}), rows)
+	every answer in answers {
+		answer[0] == false
+	}
+	answers[0] == [false, {"code": "invalid_input", "message": "subject must be an array of a subject and the facts of the resource for it"}]
+}
+
+test_a_subject_with_other_fields_than_a_listed_one_is_decided_as_it_is if {
+	odd := object.union(_user("u9", "practice_admin", {}), {"nickname": "nine"})
+	rows := [[odd, {}], [_user("u1", "practice_admin", {}), {}]]
+	decisions := clearance.subject_decisions with input as _subjects_list("client.view", _client("c1", {}), rows)
+	every i, row in rows {
+		single := clearance.decide(_request("client.view", row[0], _practice, _client("c1", {})))
+		decisions.outcomes[decisions.subjects[i]] == _entry(single)
+	}
+}
