@@ -1,10 +1,10 @@
 // Read-after-write through real HTTP: with CLEARANCE_WORKERS=2, a decision asked after a write's
 // answer sees the write on either worker (revocation included); across two separate processes
 // on one database, a decision passing the write's consistency token (or "fresh") sees it too.
-import { request as httpRequest } from 'node:http';
 import t from 'tap';
 import { eventually } from '../helpers/app.ts';
 import { TEST_ENGINE } from '../helpers/database.ts';
+import { type HttpAnswer, sendRequest } from '../helpers/http-request.ts';
 import { startServer } from '../helpers/server-process.ts';
 
 t.setTimeout(600_000);
@@ -12,52 +12,17 @@ t.setTimeout(600_000);
 const ROUNDS = 100;
 const P = '/v1/accounts/raw';
 
-interface Answer {
-  status: number;
-  body: Record<string, unknown> | null;
-  headers: Record<string, string | string[] | undefined>;
-}
+type Answer = HttpAnswer;
 
 /** One request on a connection of its own, so that the cluster hands it to its next worker. */
-function send(
+const send = (
   base: string,
   token: string,
   method: string,
   path: string,
   body?: unknown,
   headers: Record<string, string> = {},
-): Promise<Answer> {
-  const url = new URL(path, base);
-  const payload = body === undefined ? undefined : JSON.stringify(body);
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      url,
-      {
-        method,
-        agent: false,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(payload === undefined ? {} : { 'content-type': 'application/json' }),
-          ...headers,
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: text === '' ? null : (JSON.parse(text) as Record<string, unknown>),
-            headers: res.headers,
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+) => sendRequest(base, token, method, path, body, { headers });
 
 const must = async (answer: Promise<Answer>, what: string): Promise<Answer> => {
   const a = await answer;

@@ -1,54 +1,23 @@
 // Activation across replicas: two service processes on one PostgreSQL database, the second with
 // two workers. An activation through one is served by every worker of the other within a second;
 // activations made at once through both end with every process on the one committed last.
-import { request as httpRequest } from 'node:http';
 import t from 'tap';
 import { TEST_ENGINE } from '../helpers/database.ts';
+import { type HttpAnswer, sendRequest } from '../helpers/http-request.ts';
 import { variant, renamedAction } from '../helpers/policy-bundles.ts';
 import { startServer, type ServerProcess } from '../helpers/server-process.ts';
 import { eventually } from '../helpers/wait.ts';
 
-interface Answer {
-  status: number;
-  body: Record<string, unknown> | null;
-}
+type Answer = HttpAnswer;
 
 /** One request on a connection of its own, so that a cluster hands it to its next worker. */
-function send(
+const send = (
   server: ServerProcess,
   method: string,
   path: string,
   body?: Buffer | object,
   contentType = 'application/json',
-): Promise<Answer> {
-  const payload = body === undefined ? undefined : Buffer.isBuffer(body) ? body : Buffer.from(JSON.stringify(body));
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      new URL(path, server.base),
-      {
-        method,
-        agent: false,
-        headers: {
-          authorization: `Bearer ${server.token}`,
-          ...(payload === undefined ? {} : { 'content-type': contentType }),
-        },
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => (text += chunk));
-        res.on('end', () =>
-          resolve({
-            status: res.statusCode ?? 0,
-            body: text === '' ? null : (JSON.parse(text) as Record<string, unknown>),
-          }),
-        );
-      },
-    );
-    req.on('error', reject);
-    req.end(payload);
-  });
-}
+) => sendRequest(server.base, server.token, method, path, body, { contentType });
 
 async function must(answer: Promise<Answer>, what: string): Promise<Record<string, unknown>> {
   const got = await answer;

@@ -4,6 +4,7 @@
 import { createHmac } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { sql } from 'kysely';
+import type { components } from '../../service/http/openapi-types.ts';
 import t from 'tap';
 import { SIGNATURES } from '../../service/policy/bundle.ts';
 import { bundleVerifier } from '../../service/policy/bundle-signature.ts';
@@ -39,14 +40,7 @@ const MAIN = 'policies/clearance/main.rego';
 
 const tokenId = (token: string) => token.split('_')[1] as string;
 
-interface AuditEntry {
-  token_id: string;
-  record_type: string;
-  record_id: string;
-  change: string;
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
-}
+type AuditEntry = components['schemas']['AuditEntry'];
 
 t.test('given the service on a fresh database and a token with the policy scope', async (t) => {
   const { app, database } = await buildTestApp(t, { adminToken: ADMIN });

@@ -1,6 +1,7 @@
 // A shadow revision on live traffic: every single decision is also evaluated by it, the answer
 // given stays the active revision's, and where the shadow disagrees the log entry says how (and
 // ?shadow_differs=true finds it, and /metrics counts it). Clearing the shadow stops it.
+import type { components } from '../../service/http/openapi-types.ts';
 import t from 'tap';
 import { buildTestApp, logWritten } from '../helpers/app.ts';
 import { makeToken, seedFixtures } from '../helpers/fixtures.ts';
@@ -19,14 +20,7 @@ interface Entry {
   shadow: { revision: string; allow: boolean; reasons: string[] } | null;
 }
 
-interface AuditEntry {
-  token_id: string;
-  record_type: string;
-  record_id: string;
-  change: string;
-  before: Record<string, unknown> | null;
-  after: Record<string, unknown> | null;
-}
+type AuditEntry = components['schemas']['AuditEntry'];
 
 const tokenId = (token: string) => token.split('_')[1] as string;
 
