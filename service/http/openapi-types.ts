@@ -237,6 +237,31 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/decisions/{decisionId}/replay": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Decide a logged decision again, on its logged input, and say whether the answer differs (scope logs)
+         * @description Evaluates the entry's logged input (the facts it was decided on included) with the active
+         *     revision, or with the stored revision named, and compares allow and the list of reason
+         *     codes with the logged answer. A check, not a decision: nothing is logged. An entry that
+         *     cannot be replayed says why (replayable false): a list entry (ask the list again), an
+         *     entry logged without its input, an entry refused without a decision of the policy's.
+         *     A logged input with masked fields is replayed as logged (masked says which).
+         */
+        post: operations["replayDecision"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/metrics": {
         parameters: {
             query?: never;
@@ -1598,6 +1623,29 @@ export interface components {
             /** @description The limit stopped the replay before the window's oldest entry */
             truncated: boolean;
         };
+        Replay: {
+            /** Format: uuid */
+            decision_id: string;
+            replayable: boolean;
+            /** @description Why it cannot be replayed (replayable false): list_entry, logged_without_input, refused */
+            why: string | null;
+            /** @description The revision that answered the replay */
+            revision: string | null;
+            /** @description JSON pointers the log policy removed or replaced in the logged entry */
+            masked: string[];
+            before: {
+                allow: boolean | null;
+                reasons: string[];
+                policy_revision: string | null;
+            };
+            /** @description The answer now; null when not replayable */
+            after: null | {
+                allow: boolean;
+                reasons: components["schemas"]["Reason"][];
+            };
+            /** @description allow or the list of reason codes differ (messages are not compared); null when not replayable */
+            differs: boolean | null;
+        };
         /** @enum {string} */
         AuditRecordType: "account" | "user" | "client" | "item" | "allocation" | "ledger_access" | "token" | "access_review" | "policy_revision" | "policy_shadow";
         /** @description A record id, or "<user_id>/<client_id>" for an allocation or ledger-access pair */
@@ -2243,6 +2291,56 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             /** @description No entry with this id (or not written yet) */
             404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    replayDecision: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                decisionId: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    revision?: components["schemas"]["PolicyRevisionId"];
+                };
+            };
+        };
+        responses: {
+            /** @description The replay, or why there is none */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Replay"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description No entry with this id (decision_not_found), or no stored revision of that id (revision_not_found) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description revision_unusable (this service cannot serve the revision named) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,7 +1,8 @@
 // The decision log for operators (scope logs): a filtered list, newest first, and one entry.
 import type { FastifyInstance } from 'fastify';
 import { getDecision, listDecisions } from '../domain/decision-log-reader.ts';
-import { notFound } from '../errors.ts';
+import { replayDecision } from '../domain/decision-replay.ts';
+import { AppError, notFound } from '../errors.ts';
 import { route } from '../http/route.ts';
 
 const date = (value: string | undefined) => (value === undefined ? undefined : new Date(value));
@@ -29,6 +30,23 @@ export default async function decisionLogRoutes(app: FastifyInstance): Promise<v
         until: date(q.until),
         limit: q.limit,
         cursor: q.cursor,
+      });
+    },
+  });
+
+  route(app, 'replayDecision', {
+    onRequest,
+    // The body is optional: none is the active revision.
+    preValidation: async (request) => {
+      request.body ??= {};
+    },
+    handler: async (request) => {
+      const revision = request.body?.revision;
+      return replayDecision(app.database.longDb, request.params.decisionId, async () => {
+        if (revision !== undefined) return app.policyRevisions.candidate(revision);
+        const engine = app.policy.engine;
+        if (engine === null) throw new AppError(503, 'policy_error', 'no policy is loaded');
+        return engine;
       });
     },
   });
