@@ -50,7 +50,13 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
     masks: (entry, revision) => {
       // The revision that decided the entry masks it, though another was activated meanwhile.
       const engine = app.policy.engineFor(revision);
-      if (engine === null) throw new Error('no policy is loaded');
+      if (engine === null) {
+        throw new Error(
+          revision === null
+            ? 'no policy is loaded'
+            : `revision ${revision} is no longer loaded here: its masks are unknown`,
+        );
+      }
       return engine.logMasks(entry);
     },
     metrics: app.metrics,
