@@ -6,6 +6,13 @@ export async function findToken(db: Kysely<Database>, id: string): Promise<ApiTo
   return db.selectFrom('api_tokens').selectAll().where('id', '=', id).executeTakeFirst();
 }
 
+/** The names of these tokens, by id (ids with no row are left out). */
+export async function tokenNames(db: Kysely<Database>, ids: readonly string[]): Promise<Map<string, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db.selectFrom('api_tokens').select(['id', 'name']).where('id', 'in', ids).execute();
+  return new Map(rows.map((row) => [row.id, row.name]));
+}
+
 /** Whether a bootstrap token was ever made (revoked ones count: it is made on first start only). */
 export async function hasBootstrapToken(db: Kysely<Database>): Promise<boolean> {
   const row = await db.selectFrom('api_tokens').select('id').where('bootstrap', '=', true).executeTakeFirst();

@@ -5,6 +5,8 @@ import { AppError } from '../errors.ts';
 import { findDecisionLogRow, listDecisionLogRows, type DecisionLogFilter } from '../data/decision-log.ts';
 import type { Database, DecisionLogRow } from '../data/schema.ts';
 import { checkWindow, isTimePosition, readPage, type Keyset, type PageQuery } from './paging.ts';
+import { tokenNames } from '../data/tokens.ts';
+import { ENV_TOKEN_ID, ENV_TOKEN_NAME } from './tokens.ts';
 
 export interface DecisionLogView {
   decision_id: string;
@@ -12,6 +14,8 @@ export interface DecisionLogView {
   endpoint: DecisionLogRow['endpoint'];
   batch_id: string | null;
   token_id: string | null;
+  /** The asking token's name, so a logs token shows who asked without the admin scope. */
+  token_name: string | null;
   subject: { id: string } | null;
   action: string | null;
   resource: { type: string; id?: string } | null;
@@ -28,13 +32,15 @@ export interface DecisionLogView {
   duration_us: number;
 }
 
-export function toView(row: DecisionLogRow): DecisionLogView {
+export function toView(row: DecisionLogRow, names: ReadonlyMap<string, string>): DecisionLogView {
   return {
     decision_id: row.decision_id,
     decided_at: new Date(row.decided_at).toISOString(),
     endpoint: row.endpoint,
     batch_id: row.batch_id,
     token_id: row.token_id,
+    token_name:
+      row.token_id === null ? null : row.token_id === ENV_TOKEN_ID ? ENV_TOKEN_NAME : (names.get(row.token_id) ?? null),
     subject: row.subject_id === null ? null : { id: row.subject_id },
     action: row.action,
     resource:
@@ -89,10 +95,18 @@ export async function listDecisions(
       }),
     ),
   );
-  return { decisions: rows.map(toView), next_cursor };
+  const names = await unavailableWhenFailing(namesOf(db, rows));
+  return { decisions: rows.map((row) => toView(row, names)), next_cursor };
+}
+
+/** The names of the tokens that asked for these entries (one query a page). */
+function namesOf(db: Kysely<Database>, rows: readonly DecisionLogRow[]): Promise<Map<string, string>> {
+  const ids = new Set<string>();
+  for (const row of rows) if (row.token_id !== null && row.token_id !== ENV_TOKEN_ID) ids.add(row.token_id);
+  return tokenNames(db, [...ids]);
 }
 
 export async function getDecision(db: Kysely<Database>, decisionId: string): Promise<DecisionLogView | null> {
   const row = await unavailableWhenFailing(findDecisionLogRow(db, decisionId));
-  return row === undefined ? null : toView(row);
+  return row === undefined ? null : toView(row, await unavailableWhenFailing(namesOf(db, [row])));
 }

@@ -22,6 +22,8 @@ export const ALL_SCOPES: readonly Scope[] = ['decide', 'admin', 'logs', 'policy'
 const TOKEN_PATTERN = /^clr_([a-f0-9]{16})_([A-Za-z0-9_-]{43})$/;
 /** The principal id of the CLEARANCE_ADMIN_TOKEN from the environment (it has no row). */
 export const ENV_TOKEN_ID = 'env:CLEARANCE_ADMIN_TOKEN';
+/** The name the environment's token goes by (it has no row to hold one). */
+export const ENV_TOKEN_NAME = 'CLEARANCE_ADMIN_TOKEN';
 
 export interface Principal {
   tokenId: string;
@@ -201,6 +203,16 @@ export class TokenService {
         token,
       };
     });
+  }
+
+  /** The caller's own token: id, name, scopes and expiry (the environment's token has no row). */
+  async self(caller: Principal): Promise<{ id: string; name: string; scopes: Scope[]; expires_at: string | null }> {
+    if (caller.tokenId === ENV_TOKEN_ID) {
+      return { id: ENV_TOKEN_ID, name: ENV_TOKEN_NAME, scopes: [...caller.scopes], expires_at: null };
+    }
+    const row = await findToken(this.#db, caller.tokenId);
+    if (row === undefined) throw tokenNotFound(caller.tokenId);
+    return { id: row.id, name: row.name, scopes: row.scopes, expires_at: iso(row.expires_at) };
   }
 
   /** The tokens the caller may see: those with no scope it lacks. */

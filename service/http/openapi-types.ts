@@ -684,6 +684,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/tokens/self": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The token this request came with, without its secret (any valid token)
+         * @description Its id, name and scopes, so a client (the console) can hide what the token may not do. Any
+         *     valid token may ask, whatever its scopes. The CLEARANCE_ADMIN_TOKEN from the environment
+         *     answers as id env:CLEARANCE_ADMIN_TOKEN, name CLEARANCE_ADMIN_TOKEN, every scope.
+         */
+        get: operations["getTokenSelf"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/tokens": {
         parameters: {
             query?: never;
@@ -1222,6 +1244,8 @@ export interface components {
             batch_id: string | null;
             /** @description The token that asked */
             token_id: string | null;
+            /** @description Its name (CLEARANCE_ADMIN_TOKEN for the one from the environment), so a logs token shows who asked without the admin scope; null when unknown (the token deleted) */
+            token_name: string | null;
             /** @description null (as action and resource) for an answer about no request, an OPA call without input */
             subject: {
                 id: string;
@@ -1510,6 +1534,13 @@ export interface components {
             revoked_at: string | null;
             /** @description The admin token made on first start */
             bootstrap: boolean;
+        };
+        TokenSelf: {
+            id: string;
+            name: string;
+            scopes: components["schemas"]["Scope"][];
+            /** Format: date-time */
+            expires_at: string | null;
         };
         TokenList: {
             tokens: components["schemas"]["Token"][];
@@ -3238,6 +3269,28 @@ export interface operations {
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["TooLarge"];
+        };
+    };
+    getTokenSelf: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The token */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TokenSelf"];
+                };
+            };
+            401: components["responses"]["Unauthorized"];
+            503: components["responses"]["Unavailable"];
         };
     };
     listTokens: {

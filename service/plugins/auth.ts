@@ -9,6 +9,8 @@ import { AppError } from '../errors.ts';
 declare module 'fastify' {
   interface FastifyInstance {
     requireScope(scope: Scope): onRequestHookHandler;
+    /** Any valid token, whatever its scopes (a token asking about itself). */
+    requireToken: onRequestHookHandler;
   }
   interface FastifyRequest {
     principal: Principal | null;
@@ -43,6 +45,10 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
     if (principal === null) throw new AppError(401, 'invalid_token', 'the token is unknown, revoked or expired');
     return principal;
   };
+
+  app.decorate('requireToken', async (request: FastifyRequest) => {
+    request.principal = await authenticate(request);
+  });
 
   app.decorate('requireScope', (scope: Scope): onRequestHookHandler => {
     return async (request) => {

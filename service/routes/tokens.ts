@@ -18,6 +18,11 @@ export default async function tokenRoutes(app: FastifyInstance): Promise<void> {
       return reply.code(201).send(created);
     },
   });
+  route(app, 'getTokenSelf', {
+    onRequest: app.requireToken,
+    handler: async (request) => tokens.self(callerOf(request)),
+  });
+
   route(app, 'listTokens', {
     onRequest,
     handler: async (request) => ({ tokens: await tokens.list(callerOf(request)) }),

@@ -36,16 +36,19 @@ t.test(
       t.ok(got, `entry for ${JSON.stringify(row.subject_id)}`);
       if (got === undefined) continue;
       t.same(
-        { ...toView(got), decided_at: undefined },
+        { ...toView(got, new Map()), decided_at: undefined },
         {
-          ...toView({
-            ...got,
-            ...row,
-            input: row.input === null ? null : JSON.parse(row.input as string),
-            result: JSON.parse(row.result as string),
-            masked: [],
-            error: row.error === null ? null : JSON.parse(row.error as string),
-          } as typeof got),
+          ...toView(
+            {
+              ...got,
+              ...row,
+              input: row.input === null ? null : JSON.parse(row.input as string),
+              result: JSON.parse(row.result as string),
+              masked: [],
+              error: row.error === null ? null : JSON.parse(row.error as string),
+            } as typeof got,
+            new Map(),
+          ),
           decided_at: undefined,
         },
         `${JSON.stringify(row.subject_id)} reads back as written`,
