@@ -4,7 +4,7 @@
 import { AppError } from '../errors.ts';
 import type { DecisionEndpoint } from '../data/schema.ts';
 import type { ShadowVerdict } from '../data/schema.ts';
-import type { PolicyResult } from '../policy/answers.ts';
+import { codesOf, type PolicyResult, sameVerdict } from '../policy/answers.ts';
 import type { Policy } from '../policy/engine.ts';
 import type { CallContext } from './decision-entries.ts';
 import type { DecisionLog, DecisionLogEntry } from './decision-log/index.ts';
@@ -56,12 +56,9 @@ export abstract class DecisionPath {
     const shadow = this.#shadow?.shadow ?? null;
     if (shadow === null || shadow.revision === revision) return null;
     const result = shadow.decide(input);
-    const reasons = result.reasons.map((reason) => reason.code);
-    const same =
-      result.allow === given.allow &&
-      reasons.length === given.reasons.length &&
-      reasons.every((code, i) => code === given.reasons[i]?.code);
-    if (same) return null;
+    const reasons = codesOf(result);
+    if (sameVerdict({ allow: result.allow, codes: reasons }, { allow: given.allow, codes: codesOf(given) }))
+      return null;
     (this.#shadow as ShadowSource).stats.shadowDisagreements += 1;
     return { revision: shadow.revision, allow: result.allow, reasons };
   }

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import { findDecisionLogRow } from '../data/decision-log.ts';
 import type { Database } from '../data/schema.ts';
 import { notFound } from '../errors.ts';
-import type { Reason } from '../policy/answers.ts';
+import { codesOf, type Reason, sameVerdict } from '../policy/answers.ts';
 import type { Policy } from '../policy/engine.ts';
 
 export interface ReplayView {
@@ -46,11 +46,10 @@ export async function replayDecision(
   if (row.error !== null) return { ...view, why: 'refused' };
   const policy = await engine();
   const result = policy.decideJson(JSON.stringify(row.input));
-  const codes = result.reasons.map((reason) => reason.code);
-  const same =
-    result.allow === row.allow &&
-    codes.length === row.reason_codes.length &&
-    codes.every((code, i) => code === row.reason_codes[i]);
+  const same = sameVerdict(
+    { allow: result.allow, codes: codesOf(result) },
+    { allow: row.allow, codes: row.reason_codes },
+  );
   return {
     ...view,
     replayable: true,

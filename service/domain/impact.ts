@@ -6,6 +6,7 @@
 import type { Kysely } from 'kysely';
 import { type ReplayFilter, type ReplayRow, scanReplayRows } from '../data/policy-revisions.ts';
 import type { Database } from '../data/schema.ts';
+import { codesOf, sameVerdict } from '../policy/answers.ts';
 import type { Policy } from '../policy/engine.ts';
 import { checkWindow } from './paging.ts';
 
@@ -61,9 +62,6 @@ export interface ImpactProgress {
 
 const zero = (): Counts => ({ changed: 0, allow_to_deny: 0, deny_to_allow: 0, reasons_changed: 0 });
 
-const sameCodes = (a: readonly string[], b: readonly string[]) =>
-  a.length === b.length && a.every((code, i) => code === b[i]);
-
 /**
  * Replays up to limit entries (newest first) through the candidate. onProgress hears how far it got
  * every few thousand entries; onReplayed counts each replayed entry (metrics).
@@ -115,7 +113,7 @@ export async function analyzeImpact(
     const result = candidate.decideJson(row.input);
     report.replayed += 1;
     if (row.masked) report.masked_replayed += 1;
-    const after: Verdict = { allow: result.allow, reasons: result.reasons.map((reason) => reason.code) };
+    const after: Verdict = { allow: result.allow, reasons: codesOf(result) };
     if (after.reasons.includes('invalid_input') && !row.reason_codes.includes('invalid_input')) {
       report.invalid_under_candidate += 1;
       return;
@@ -126,7 +124,7 @@ export async function analyzeImpact(
         ? 'allow_to_deny'
         : !before.allow && after.allow
           ? 'deny_to_allow'
-          : sameCodes(before.reasons, after.reasons)
+          : sameVerdict({ allow: before.allow, codes: before.reasons }, { allow: after.allow, codes: after.reasons })
             ? null
             : 'reasons_changed';
     if (kind === null) {

@@ -54,6 +54,20 @@ export function toLogMask(value: unknown): LogMask | null {
   return null;
 }
 
+/**
+ * Whether two answers agree as a replay or a shadow judges them: allow, and the list of reason
+ * codes in order (messages are not compared).
+ */
+export function sameVerdict(
+  a: { allow: boolean | null; codes: readonly string[] },
+  b: { allow: boolean | null; codes: readonly string[] },
+): boolean {
+  return a.allow === b.allow && a.codes.length === b.codes.length && a.codes.every((code, i) => code === b.codes[i]);
+}
+
+/** The reason codes of an answer, in order. */
+export const codesOf = (result: PolicyResult): string[] => result.reasons.map((reason) => reason.code);
+
 export function policyError(message: string): PolicyResult {
   return { allow: false, reasons: [{ code: 'policy_error', message }] };
 }
