@@ -45,6 +45,11 @@ export class ActivePolicy {
   readonly stats = { activations: 0, loadFailures: 0, shadowDisagreements: 0, impactReplays: 0 };
   /** Engines this process served, by revision: the active, the shadow, and those just replaced. */
   readonly #loaded = new Map<string, Policy>();
+  /**
+   * The revision loaded last without being served (checked on upload or before an activation):
+   * the activation that follows serves it instead of compiling the module again.
+   */
+  #checked: Policy | null = null;
   readonly #log: PolicyLogger;
   readonly #verify: BundleVerifier;
   #db: Kysely<Database> | null = null;
@@ -75,10 +80,11 @@ export class ActivePolicy {
    * Loads a stored revision (or takes the one this process serves), checking that the bundle is
    * the one its id names and, with a verification key, that it is signed with it: a revision
    * stored before the key was set, or by a process without one, is not served. Only what is
-   * served is kept (keep): a revision loaded to be checked or replayed is not.
+   * served is kept (keep); a revision loaded to be checked or replayed is only remembered, the last
+   * one (checked), so that activating it right after does not compile it again.
    */
   async load(db: Kysely<Database>, revision: string): Promise<Policy> {
-    const loaded = this.#loaded.get(revision);
+    const loaded = this.#loaded.get(revision) ?? (this.#checked?.revision === revision ? this.#checked : undefined);
     if (loaded !== undefined) return loaded;
     const archive = await revisionBundle(db, revision);
     if (archive === undefined) throw new PolicyLoadError(`revision ${revision} is not stored`);
@@ -86,7 +92,13 @@ export class ActivePolicy {
     if (bundleId(files) !== revision)
       throw new PolicyLoadError(`the stored bundle of ${revision} does not hash to its id`);
     this.#verify(files);
-    return PolicyEngine.fromFiles(files, (name) => `${revision}:${name}`, revision);
+    return this.checked(PolicyEngine.fromFiles(files, (name) => `${revision}:${name}`, revision));
+  }
+
+  /** Remembers an engine just loaded and checked from its bundle (one, the last), for load to reuse. */
+  checked(engine: Policy): Policy {
+    this.#checked = engine;
+    return engine;
   }
 
   /** Keeps an engine this process serves by its revision (the newest few). */

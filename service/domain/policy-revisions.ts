@@ -91,7 +91,7 @@ export class PolicyRevisions {
       if (signed && !known.signed) await storeSignedCopy(this.#db, revision, archive);
       return { created: false, view: await this.#view({ ...known, signed: known.signed || signed }) };
     }
-    const engine = this.#loadChecked(files, revision);
+    const engine = this.#active.checked(this.#loadChecked(files, revision));
     const problem = await runCanary(engine);
     if (problem !== null) {
       throw badRequest('bundle_canary_failed', `the bundle failed its canary decisions: ${problem}`, {
@@ -188,7 +188,7 @@ export class PolicyRevisions {
     return body.toString('utf8');
   }
 
-  /** A stored revision loaded for evaluation (impact analysis): 404 unknown, 409 not servable here. */
+  /** A stored revision loaded to be served or evaluated (activation, shadow, impact): 404 unknown, 409 not servable here. */
   async candidate(revision: string): Promise<Policy> {
     if ((await findRevision(this.#db, revision)) === undefined) throw revisionNotFound(revision);
     return this.#usable(this.#db, revision);
@@ -201,8 +201,7 @@ export class PolicyRevisions {
    * service cannot serve it (another entrypoint contract, or not signed with the configured key).
    */
   async activate(actor: Actor, revision: string, { onlyIfNone = false } = {}): Promise<ActivationView> {
-    if ((await findRevision(this.#db, revision)) === undefined) throw revisionNotFound(revision);
-    await this.#usable(this.#db, revision);
+    await this.candidate(revision);
     const activation = await this.#change(actor, async (trx, current) => {
       if (current?.revision === revision || (onlyIfNone && current !== undefined)) return current;
       const row = await insertActivation(trx, {
@@ -254,8 +253,7 @@ export class PolicyRevisions {
   }
 
   async setShadow(actor: Actor, revision: string): Promise<void> {
-    if ((await findRevision(this.#db, revision)) === undefined) throw revisionNotFound(revision);
-    await this.#usable(this.#db, revision);
+    await this.candidate(revision);
     await this.#change(actor, async (trx) => {
       const before = await findShadow(trx);
       if (before?.revision === revision) return;
