@@ -84,6 +84,7 @@ export default async function policyRoutes(app: FastifyInstance): Promise<void> 
     handler: async (request, reply) => {
       const { revision } = request.params;
       const query = impactFilter(request.body ?? {});
+      const candidate = await revisions.candidate(revision);
       // One replay at a time in a process: each holds a database connection for as long as it runs.
       if (replaying)
         throw new AppError(
@@ -92,22 +93,15 @@ export default async function policyRoutes(app: FastifyInstance): Promise<void> 
           'an impact analysis is already running here; try again when it ends',
         );
       replaying = true;
+      const done = () => {
+        replaying = false;
+      };
       const stop = new AbortController();
       reply.raw.once('close', () => {
         if (!reply.raw.writableFinished) stop.abort();
       });
-      let candidate: Awaited<ReturnType<typeof revisions.candidate>>;
-      try {
-        candidate = await revisions.candidate(revision);
-      } catch (error) {
-        replaying = false;
-        throw error;
-      }
       // One scan through a server-side cursor on PostgreSQL; pages on the embedded engine's one connection.
       const replay = { cursor: app.database.engine === 'postgres', signal: stop.signal };
-      const done = () => {
-        replaying = false;
-      };
       const count = (n: number) => {
         app.policy.stats.impactReplays += n;
       };
