@@ -19,8 +19,10 @@ POLICY_WASM  := $(POLICY_OUT)/policy.wasm
 CAPABILITIES := policies/tools/wasm-builtins.txt
 REGO_SOURCES := $(shell find policies -name '*.rego' 2>/dev/null)
 OPENAPI_TYPES := service/http/openapi-types.ts
+CONSOLE_OUT   := .build/console
+CONSOLE_SOURCES := $(shell find console -type f 2>/dev/null)
 
-.PHONY: help tools run test policies policy-test policy-fmt policy-lint fmt typecheck openapi openapi-check \
+.PHONY: help tools run test policies console test-browser chromium policy-test policy-fmt policy-lint fmt typecheck openapi openapi-check \
         lint format-check test-engine-free test-postgres test-pglite test-differential test-faults bench bench-policy bench-list bench-subjects bench-access-review bench-impact bench-profile bench-window bench-memory clean
 
 help: ## List the targets
@@ -58,6 +60,19 @@ $(POLICY_WASM): $(REGO_SOURCES) $(CAPABILITIES) scripts/build-policy.sh scripts/
   $(if $(POLICY_SIGNING_KEY),FORCE)
 	@scripts/build-policy.sh $(OPA) $(CAPABILITIES) $(POLICY_OUT)
 
+console: $(CONSOLE_OUT)/index.html ## Build the operator console (console/) into .build/console, served at /console/
+
+$(CONSOLE_OUT)/index.html: $(CONSOLE_SOURCES) scripts/build-console.ts $(OPENAPI_TYPES) $(NPM_OK)
+	@node scripts/build-console.ts $(CONSOLE_OUT)
+
+# Browser tests drive Debian's Chromium (playwright-core, no browser download): installed when missing.
+chromium:
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the browser tests (apt-get, once)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+
+test-browser: $(NPM_OK) policies console chromium ## The console in headless Chromium against a service on a fresh PostgreSQL database
+	@scripts/test-tap.sh browser --include='test/browser/**/*.test.ts'
+
 policy-test: $(OPA) ## Rego unit tests with coverage (at least 95%)
 	@scripts/test-rego.sh $(OPA) 95
 
@@ -80,8 +95,9 @@ lint: $(NPM_OK) ## Lint the TypeScript (Biome's recommended rules, biome.json)
 format-check: $(NPM_OK) ## Fail when a TypeScript file is not formatted (120 columns; make fmt formats)
 	@biome format && echo "biome format: clean"
 
-typecheck: $(NPM_OK) ## TypeScript type check (strict)
+typecheck: $(NPM_OK) ## TypeScript type check (strict): the service, tests and scripts, then the console
 	tsc --noEmit -p tsconfig.json
+	tsc --noEmit -p console/tsconfig.json
 	@echo "tsc: clean"
 
 openapi: $(NPM_OK) ## Regenerate TypeScript types from openapi/clearance.yaml
@@ -97,14 +113,14 @@ openapi-check: $(NPM_OK) ## Fail when the generated OpenAPI types are stale
 # runner scripts, the server on its embedded engine): they run once; every other file runs on each engine.
 ENGINE_FREE := test/engine-free
 
-test-engine-free: $(NPM_OK) policies ## tap suites that need no database engine (test/engine-free), run once
+test-engine-free: $(NPM_OK) policies console ## tap suites that need no database engine (test/engine-free), run once
 	@scripts/test-tap.sh engine-free --include='$(ENGINE_FREE)/**/*.test.ts'
 
 test-postgres: $(NPM_OK) policies ## tap suites against PostgreSQL at 127.0.0.1:5432 (or TEST_DATABASE_URL)
-	@CLEARANCE_TEST_ENGINE=postgres scripts/test-tap.sh postgres --exclude='$(ENGINE_FREE)/**'
+	@CLEARANCE_TEST_ENGINE=postgres scripts/test-tap.sh postgres --exclude='$(ENGINE_FREE)/**' --exclude='test/browser/**'
 
 test-pglite: $(NPM_OK) policies ## tap suites against the embedded engine (PGlite)
-	@CLEARANCE_TEST_ENGINE=pglite scripts/test-tap.sh pglite --exclude='$(ENGINE_FREE)/**'
+	@CLEARANCE_TEST_ENGINE=pglite scripts/test-tap.sh pglite --exclude='$(ENGINE_FREE)/**' --exclude='test/browser/**'
 
 test-faults: $(NPM_OK) policies ## The service through a proxy it cuts, freezes and slows; SIGTERM and kill -9 in each log mode (PostgreSQL at 127.0.0.1:5432)
 	@CLEARANCE_TEST_ENGINE=postgres node test/faults/run.ts
@@ -142,7 +158,7 @@ bench-memory: $(NPM_OK) policies ## RSS and heap of a serving process over load 
 test: tools ## Every check: Rego tests, fmt, lint, types, OpenAPI, tap (engine-free once, then on PostgreSQL and PGlite), differential
 	@scripts/test-all.sh
 
-run: tools policies ## Build policies, migrate and start the service (embedded database unless DATABASE_URL)
+run: tools policies console ## Build policies and the console, migrate and start the service (embedded database unless DATABASE_URL)
 	node service/server.ts
 
 FORCE:

@@ -41,6 +41,7 @@ step "rego format" make --no-print-directory policy-fmt
 step "rego lint" make --no-print-directory policy-lint
 counted "rego tests" rego make --no-print-directory policy-test
 step "policy build" make --no-print-directory policies
+step "console build" make --no-print-directory console
 step "typecheck" make --no-print-directory typecheck
 step "typescript lint" make --no-print-directory lint
 step "typescript format" make --no-print-directory format-check
@@ -50,10 +51,11 @@ counted "tap on postgres" tap-postgres make --no-print-directory test-postgres
 counted "tap on pglite" tap-pglite make --no-print-directory test-pglite
 counted "fault suite" faults make --no-print-directory test-faults
 counted "differential" differential make --no-print-directory test-differential
+counted "browser tests (the console in Chromium)" tap-browser make --no-print-directory test-browser
 
 passed=$((passed + checks_passed)) failed=$((failed + checks_failed))
 echo "=== summary"
-echo "checks (rego format and lint, policy build, typecheck, TypeScript lint and format, OpenAPI types): $checks_passed passed, $checks_failed failed"
+echo "checks (rego format and lint, policy and console build, typecheck, TypeScript lint and format, OpenAPI types): $checks_passed passed, $checks_failed failed"
 printf '%s\n' "${summary[@]}"
 [ ${#failed_steps[@]} -eq 0 ] || echo "failed: ${failed_steps[*]}"
 echo "$passed passed, $failed failed; the differential checked $inputs inputs"

@@ -12,6 +12,7 @@ import { parseJsonBody } from './http/json-body.ts';
 import { errorHandler } from './http/errors.ts';
 import { AJV_OPTIONS, registerSchemas, validatorCompilers } from './http/openapi.ts';
 import authPlugin from './plugins/auth.ts';
+import consolePlugin from './plugins/console.ts';
 import recordsPlugin from './plugins/records.ts';
 import databasePlugin from './plugins/database.ts';
 import decisionLogPlugin, { type DecisionLogMaintenanceOptions } from './plugins/decision-log.ts';
@@ -177,6 +178,7 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
   );
 
   await app.register(metricsPlugin, { processMetrics: options.processMetrics ?? true });
+  await app.register(consolePlugin, { consoleDir: config.consoleDir });
   // The policy is read from the database once it is migrated; the plugin that serves it comes after
   // the database's, so the step after migrating waits for it to be there.
   let policyRegistered!: () => void;

@@ -28,6 +28,8 @@ export interface Config {
   logLevel: LogLevel;
   /** Folder holding the local policy build (bundle.tar.gz, and its files loose). */
   policyDir: string;
+  /** Folder holding the console's build (make console); served at /console/ when it holds one. */
+  consoleDir: string;
   /** Activate each new local build as it is written (default: on with the embedded engine). */
   policyWatch: boolean;
   /** The key bundles must be signed with (a PEM public key or an HMAC secret); null: signatures are not required. */
@@ -191,6 +193,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     adminToken: parseAdminToken(env.CLEARANCE_ADMIN_TOKEN),
     logLevel: parseLogLevel(env.LOG_LEVEL),
     policyDir: env.CLEARANCE_POLICY_DIR || '.build/policy',
+    consoleDir: env.CLEARANCE_CONSOLE_DIR || '.build/console',
     policyWatch: parseBoolean('CLEARANCE_POLICY_WATCH', env.CLEARANCE_POLICY_WATCH, databaseUrl === null),
     policyVerifyKey: parseVerifyKey(env.CLEARANCE_POLICY_VERIFY_KEY),
     seedDemo: parseBoolean('CLEARANCE_SEED_DEMO', env.CLEARANCE_SEED_DEMO, databaseUrl === null),

@@ -1,0 +1,371 @@
+// The decision log: every filter the API has (kept in the URL, applied on Enter), pages newest
+// first, a live tail, and export of the filtered set streamed by the API.
+import { useEffect, useRef, useState } from 'preact/hooks';
+import type { paths } from '../../../service/http/openapi-types.ts';
+import { ApiError, authorizedFetch, client, type DecisionEntry, ok } from '../api.ts';
+import { Choice, Field, Loading, Problem, Verdict } from '../components/ui.tsx';
+import { formatTime, instantOf, localOf, shortRevision } from '../format.ts';
+import type { PageProps } from '../main.tsx';
+import { href, navigate } from '../route.ts';
+import { useLoad } from '../use-load.ts';
+
+/** The filters, as the API names them (and as the URL carries them). */
+const FILTERS = [
+  'subject_id',
+  'action',
+  'resource_type',
+  'resource_id',
+  'allow',
+  'reason_code',
+  'policy_revision',
+  'endpoint',
+  'batch_id',
+  'token_id',
+  'shadow_differs',
+  'since',
+  'until',
+] as const;
+type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
+type ListQuery = NonNullable<paths['/v1/decisions']['get']['parameters']['query']>;
+
+const PAGE_SIZE = 50;
+
+function filtersOf(query: URLSearchParams): Filters {
+  const filters: Filters = {};
+  for (const name of FILTERS) {
+    const value = query.get(name);
+    if (value !== null && value !== '') filters[name] = value;
+  }
+  return filters;
+}
+
+/** The filters as the API's query: booleans as booleans, the rest as written. */
+export function listQuery(filters: Filters): ListQuery {
+  const { allow, shadow_differs, resource_type, endpoint, ...rest } = filters;
+  return {
+    ...rest,
+    ...(allow === undefined ? {} : { allow: allow === 'true' }),
+    ...(shadow_differs === undefined ? {} : { shadow_differs: shadow_differs === 'true' }),
+    ...(resource_type === undefined ? {} : { resource_type: resource_type as ListQuery['resource_type'] }),
+    ...(endpoint === undefined ? {} : { endpoint: endpoint as ListQuery['endpoint'] }),
+  } as ListQuery;
+}
+
+export function DecisionsPage({ route }: PageProps) {
+  const filters = filtersOf(route.query);
+  const cursor = route.query.get('cursor') ?? undefined;
+  const [tail, setTail] = useState(false);
+  const key = JSON.stringify(filters);
+  const page = useLoad(
+    () => ok(client.GET('/v1/decisions', { params: { query: { ...listQuery(filters), limit: PAGE_SIZE, cursor } } })),
+    [key, cursor],
+  );
+  return (
+    <>
+      <h1>Decisions</h1>
+      <FilterForm filters={filters} />
+      <div class="toolbar">
+        <label class="check">
+          <input
+            type="checkbox"
+            checked={tail}
+            disabled={filters.until !== undefined}
+            onChange={(event) => setTail(event.currentTarget.checked)}
+          />
+          Live tail
+        </label>
+        <ExportButtons filters={filters} />
+      </div>
+      {tail ? (
+        <LiveTail filters={filters} />
+      ) : (
+        <>
+          <Problem error={page.error} />
+          {page.data === undefined ? (
+            page.error === null ? (
+              <Loading what="decisions" />
+            ) : null
+          ) : (
+            <>
+              <DecisionTable entries={page.data.decisions} caption="Decisions matching the filters, newest first" />
+              <nav class="pager" aria-label="Pages of decisions">
+                {cursor === undefined ? null : <a href={href(['decisions'], filters)}>First page</a>}
+                {page.data.next_cursor === null ? null : (
+                  <a href={href(['decisions'], { ...filters, cursor: page.data.next_cursor })}>Next page</a>
+                )}
+              </nav>
+            </>
+          )}
+        </>
+      )}
+    </>
+  );
+}
+
+function FilterForm({ filters }: { filters: Filters }) {
+  const [draft, setDraft] = useState<Filters>(filters);
+  const key = JSON.stringify(filters);
+  // Dependencies: the filters in the URL are the truth; a new URL resets the form
+  useEffect(() => setDraft(filters), [key]);
+  const text = (name: keyof Filters, label: string) => (
+    <Field label={label} value={draft[name] ?? ''} onValue={(value) => setDraft({ ...draft, [name]: value })} />
+  );
+  const apply = (next: Filters) => navigate(['decisions'], next);
+  return (
+    <form
+      class="filters"
+      aria-label="Filters"
+      onSubmit={(event) => {
+        event.preventDefault();
+        apply(draft);
+      }}
+    >
+      {text('subject_id', 'Subject')}
+      {text('action', 'Action')}
+      <Choice
+        label="Resource type"
+        value={draft.resource_type ?? ''}
+        onValue={(value) => setDraft({ ...draft, resource_type: value })}
+        options={[
+          ['', 'any'],
+          ['client', 'client'],
+          ['account', 'account'],
+          ['user', 'user'],
+          ['item', 'item'],
+        ]}
+      />
+      {text('resource_id', 'Resource')}
+      <Choice
+        label="Answer"
+        value={draft.allow ?? ''}
+        onValue={(value) => apply({ ...draft, allow: value })}
+        options={[
+          ['', 'any'],
+          ['true', 'allowed'],
+          ['false', 'denied'],
+        ]}
+      />
+      {text('reason_code', 'Reason code')}
+      {text('policy_revision', 'Revision')}
+      <Choice
+        label="Endpoint"
+        value={draft.endpoint ?? ''}
+        onValue={(value) => setDraft({ ...draft, endpoint: value })}
+        options={[
+          ['', 'any'],
+          ['decide', 'decide'],
+          ['batch', 'batch'],
+          ['opa', 'OPA'],
+          ['query', 'resources query'],
+          ['subjects', 'subjects query'],
+        ]}
+      />
+      {text('batch_id', 'Batch')}
+      {text('token_id', 'Token id')}
+      <Field
+        label="From"
+        type="datetime-local"
+        step={1}
+        value={localOf(draft.since)}
+        onValue={(value) => setDraft({ ...draft, since: instantOf(value) })}
+      />
+      <Field
+        label="Until"
+        type="datetime-local"
+        step={1}
+        value={localOf(draft.until)}
+        onValue={(value) => setDraft({ ...draft, until: instantOf(value) })}
+      />
+      <Choice
+        label="Shadow"
+        value={draft.shadow_differs ?? ''}
+        onValue={(value) => setDraft({ ...draft, shadow_differs: value })}
+        options={[
+          ['', 'any'],
+          ['true', 'disagreements only'],
+          ['false', 'agreements only'],
+        ]}
+      />
+      <div class="actions">
+        <button type="submit">Apply filters</button>
+        <button type="button" onClick={() => apply({})}>
+          Clear filters
+        </button>
+      </div>
+    </form>
+  );
+}
+
+export function DecisionTable({ entries, caption }: { entries: readonly DecisionEntry[]; caption: string }) {
+  if (entries.length === 0) return <p role="status">No decisions match.</p>;
+  return (
+    <div class="table-wrap">
+      <table class="stack">
+        <caption>{caption}</caption>
+        <thead>
+          <tr>
+            <th scope="col">Time</th>
+            <th scope="col">Subject</th>
+            <th scope="col">Action</th>
+            <th scope="col">Resource</th>
+            <th scope="col">Answer</th>
+            <th scope="col">Reasons</th>
+            <th scope="col">Revision</th>
+          </tr>
+        </thead>
+        <tbody>
+          {entries.map((entry) => (
+            <tr
+              key={entry.decision_id}
+              class="clickable"
+              onClick={(event) => {
+                if ((event.target as HTMLElement).closest('a') === null) navigate(['decisions', entry.decision_id]);
+              }}
+            >
+              <td data-label="Time">
+                <a href={href(['decisions', entry.decision_id])} aria-label={`Decision ${entry.decision_id}`}>
+                  {formatTime(entry.decided_at)}
+                </a>
+              </td>
+              <td data-label="Subject">{entry.subject?.id ?? '—'}</td>
+              <td data-label="Action">{entry.action ?? '—'}</td>
+              <td data-label="Resource">
+                {entry.resource === null ? '—' : `${entry.resource.type} ${entry.resource.id ?? ''}`.trim()}
+              </td>
+              <td data-label="Answer">
+                {entry.error === null ? <Verdict allow={entry.allow} /> : <span class="verdict refused">refused</span>}
+              </td>
+              <td data-label="Reasons">{entry.error === null ? entry.reason_codes.join(', ') : entry.error.code}</td>
+              <td data-label="Revision">
+                <code>{shortRevision(entry.policy_revision)}</code>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+/**
+ * New decisions as they reach the log. Entries commit out of order (batches from several workers
+ * and replicas), so each poll reads again the OVERLAP before the newest entry seen and shows only
+ * ids not shown yet: none is missed unless it reaches the log more than OVERLAP after it was
+ * decided (an entry replayed from the spill after an outage shows on the next page load).
+ */
+const POLL_MS = 2000;
+const OVERLAP_MS = 60_000;
+const TAIL_MAX = 500;
+const TAIL_PAGES = 10;
+
+function LiveTail({ filters }: { filters: Filters }) {
+  const [entries, setEntries] = useState<DecisionEntry[]>([]);
+  const [error, setError] = useState<ApiError | null>(null);
+  const [behind, setBehind] = useState(false);
+  const seen = useRef(new Map<string, number>());
+  const key = JSON.stringify(filters);
+  // Dependencies: restarts when the filters change
+  useEffect(() => {
+    let stopped = false;
+    let newest = filters.since === undefined ? Date.now() - OVERLAP_MS : Date.parse(filters.since);
+    seen.current = new Map();
+    setEntries([]);
+    const poll = async () => {
+      const since = new Date(
+        Math.max(newest - OVERLAP_MS, filters.since === undefined ? 0 : Date.parse(filters.since)),
+      );
+      const fresh: DecisionEntry[] = [];
+      let cursor: string | undefined;
+      let pages = 0;
+      do {
+        const page = await ok(
+          client.GET('/v1/decisions', {
+            params: { query: { ...listQuery(filters), since: since.toISOString(), limit: 200, cursor } },
+          }),
+        );
+        for (const entry of page.decisions) {
+          if (seen.current.has(entry.decision_id)) continue;
+          const at = Date.parse(entry.decided_at);
+          seen.current.set(entry.decision_id, at);
+          fresh.push(entry);
+          if (at > newest) newest = at;
+        }
+        cursor = page.next_cursor ?? undefined;
+        pages += 1;
+      } while (cursor !== undefined && pages < TAIL_PAGES && !stopped);
+      setBehind(cursor !== undefined);
+      // Ids older than the window cannot come back: forget them.
+      for (const [id, at] of seen.current) if (at < newest - 2 * OVERLAP_MS) seen.current.delete(id);
+      if (fresh.length > 0 && !stopped) {
+        setEntries((shown) =>
+          [...fresh, ...shown]
+            .sort((a, b) => b.decided_at.localeCompare(a.decided_at) || b.decision_id.localeCompare(a.decision_id))
+            .slice(0, TAIL_MAX),
+        );
+      }
+    };
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const loop = async () => {
+      try {
+        await poll();
+        if (!stopped) setError(null);
+      } catch (failure) {
+        if (!stopped)
+          setError(failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure)));
+      }
+      if (!stopped) timer = setTimeout(loop, POLL_MS);
+    };
+    void loop();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, [key]);
+  return (
+    <section aria-label="Live tail">
+      <p role="status">
+        Live tail: new decisions appear as they reach the log (every {POLL_MS / 1000} s), newest first
+        {behind ? '; more arrived than one poll reads, so some are shown late' : ''}.
+      </p>
+      <Problem error={error} />
+      <DecisionTable entries={entries} caption="Decisions as they arrive, newest first" />
+    </section>
+  );
+}
+
+function ExportButtons({ filters }: { filters: Filters }) {
+  const [error, setError] = useState<ApiError | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const download = async (format: 'csv' | 'ndjson') => {
+    setBusy(format);
+    setError(null);
+    try {
+      const query = new URLSearchParams({ ...(filters as Record<string, string>), format });
+      const response = await authorizedFetch(`/v1/decisions/export?${query}`);
+      // The API streams the file; the browser keeps it as a blob (on disk when large) to save it.
+      const blob = await response.blob();
+      const disposition = response.headers.get('content-disposition') ?? '';
+      const name = /filename="?([^";]+)"?/.exec(disposition)?.[1] ?? `decisions.${format}`;
+      const link = document.createElement('a');
+      link.href = URL.createObjectURL(blob);
+      link.download = name;
+      link.click();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    } catch (failure) {
+      setError(failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure)));
+    } finally {
+      setBusy(null);
+    }
+  };
+  return (
+    <span class="export">
+      <button type="button" disabled={busy !== null} onClick={() => download('csv')}>
+        {busy === 'csv' ? 'Exporting CSV…' : 'Export CSV'}
+      </button>
+      <button type="button" disabled={busy !== null} onClick={() => download('ndjson')}>
+        {busy === 'ndjson' ? 'Exporting NDJSON…' : 'Export NDJSON'}
+      </button>
+      <Problem error={error} />
+    </span>
+  );
+}

@@ -1,0 +1,182 @@
+// The console's decision log in Chromium: sign in, filter, open a decision (its reason and the
+// facts it was decided on), replay it, export the filtered set as CSV, follow the live tail, sign
+// out; hostile values written through the facts API show as text and run nothing.
+import { readFile } from 'node:fs/promises';
+import t from 'tap';
+import { api, openConsole, screenshot, signIn } from '../helpers/browser.ts';
+
+const PRACTICE = 'demo-practice';
+interface Answer {
+  decision_id: string;
+  allow: boolean;
+}
+
+const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
+const HOSTILE_ID = 'hostile-user';
+const HOSTILE_CLIENT = 'hostile-client';
+const HOSTILE_TEXT = '<script>alert("attribute")</script>';
+
+t.test('an operator reviews decisions in the console', async (t) => {
+  const { server, page, pageErrors, dialogs } = await openConsole(t);
+
+  // Facts from another system: a user whose name is markup, an attribute holding a script.
+  const created = await api(server, 'PUT', `/v1/accounts/${PRACTICE}/users/${HOSTILE_ID}`, {
+    name: HOSTILE_NAME,
+    role: 'standard',
+  });
+  t.ok(created.ok, `the hostile user is written (${created.status})`);
+  const client = await api(server, 'PUT', `/v1/accounts/${PRACTICE}/clients/${HOSTILE_CLIENT}`, { name: HOSTILE_TEXT });
+  t.ok(client.ok, `a client named with a script is written (${client.status})`);
+  const asks = [
+    { subject: { id: 'sam' }, action: 'client.view', resource: { type: 'client', id: 'globex' } },
+    { subject: { id: 'sam' }, action: 'client.view', resource: { type: 'client', id: 'acme' } },
+    { subject: { id: 'lee' }, action: 'client.view', resource: { type: 'client', id: 'globex' } },
+    { subject: { id: HOSTILE_ID }, action: 'client.view', resource: { type: 'client', id: HOSTILE_CLIENT } },
+  ];
+  const answers: Answer[] = [];
+  for (const ask of asks) answers.push((await (await api(server, 'POST', '/v1/decide', ask)).json()) as Answer);
+  t.equal(answers[0]?.allow, false, 'sam may not view globex (the README’s example)');
+
+  await t.test('sign in with the token', async (t) => {
+    await screenshot(page, 'sign-in');
+    t.equal(await page.getByLabel('Token').getAttribute('type'), 'password', 'the token field hides what is typed');
+    await signIn(page, server.token);
+    t.ok(await page.getByText('Signed in as CLEARANCE_ADMIN_TOKEN').isVisible(), 'the page names the token');
+    const stored = await page.evaluate(() => sessionStorage.getItem('clearance.token'));
+    t.equal(stored, server.token, 'the token is kept in sessionStorage');
+    t.notMatch(page.url(), server.token, 'never in the URL');
+    t.same(await page.context().cookies(), [], 'nor in a cookie');
+  });
+
+  await t.test('filter by subject and by denied', async (t) => {
+    await page.getByRole('link', { name: 'Decisions' }).click();
+    await page.getByRole('table').waitFor();
+    await page.getByLabel('Subject').fill('sam');
+    await page.getByLabel('Subject').press('Enter');
+    await page.waitForURL(/subject_id=sam/);
+    await page.getByLabel('Answer').selectOption({ label: 'denied' });
+    await page.waitForURL(/allow=false/);
+    const rows = page.getByRole('table').getByRole('row');
+    await t.resolves(rows.nth(1).getByText('globex').waitFor(), 'the denied decision about globex is listed');
+    t.equal(await rows.count(), 2, 'one header and the one decision sam was denied');
+    t.ok(await rows.nth(1).getByText('denied').isVisible(), 'shown as denied');
+    await screenshot(page, 'decisions-filtered');
+  });
+
+  await t.test('open the decision: its reason and the facts it was decided on', async (t) => {
+    await page.getByRole('table').getByRole('row').nth(1).getByRole('cell').nth(2).click();
+    await page.waitForURL(new RegExp(`#/decisions/${answers[0]?.decision_id}`));
+    const reasons = page.getByRole('list', { name: 'Reasons' });
+    await reasons.waitFor();
+    t.match(await reasons.textContent(), /no_client_access|client/, 'the reason code is listed with its message');
+    const input = page.getByRole('region', { name: 'Input the policy saw' });
+    t.match(await input.textContent(), /globex/, 'the input shows the resource');
+    t.match(await input.textContent(), /facts|subject/, 'and the facts it was decided on');
+    t.ok(await page.getByText('CLEARANCE_ADMIN_TOKEN').first().isVisible(), 'who asked');
+    await screenshot(page, 'decision');
+  });
+
+  await t.test('replay it on the active revision', async (t) => {
+    await page.getByRole('button', { name: 'Replay on the active revision' }).click();
+    const status = page.getByText('Same answer today.');
+    await t.resolves(status.waitFor(), 'the replay says today’s answer is the same');
+    await screenshot(page, 'decision-replayed');
+  });
+
+  await t.test('export the filtered set as CSV', async (t) => {
+    await page.goBack();
+    await page.goBack();
+    await page.waitForURL(/subject_id=sam/);
+    const [download] = await Promise.all([
+      page.waitForEvent('download', { timeout: 30_000 }),
+      page.getByRole('button', { name: 'Export CSV' }).click(),
+    ]);
+    const text = await readFile(await download.path(), 'utf8');
+    const lines = text.trim().split(/\r?\n/);
+    t.match(lines[0], /^decision_id,decided_at,/, 'a header row');
+    t.equal(lines.length, 2, 'one row: the one decision the filters match');
+    t.match(lines[1], answers[0]?.decision_id ?? '', 'the decision sam was denied');
+    t.match(download.suggestedFilename(), /\.csv$/, 'saved as a .csv file');
+  });
+
+  await t.test('the hostile user shows as text and runs nothing', async (t) => {
+    await page.getByLabel('Subject').fill(HOSTILE_ID);
+    await page.getByLabel('Answer').selectOption({ label: 'any' });
+    await page.getByLabel('Subject').press('Enter');
+    await page.getByRole('table').getByRole('row').nth(1).getByRole('link').click();
+    const input = page.getByRole('region', { name: 'Input the policy saw' });
+    await input.waitFor();
+    t.match(await input.textContent(), HOSTILE_NAME, 'the markup is shown as the text it is');
+    t.match(await input.textContent(), HOSTILE_TEXT, 'so is the client name holding a script');
+    t.equal(await page.locator('img').count(), 0, 'no image element was made from the name');
+    t.equal(await page.locator('main script').count(), 0, 'no script element in the page');
+    await screenshot(page, 'decision-hostile');
+    t.same(dialogs, [], 'no alert ran');
+  });
+
+  await t.test('the live tail shows a new decision once', async (t) => {
+    await page.getByRole('link', { name: 'Decisions' }).click();
+    await page.getByLabel('Subject').fill('max');
+    await page.getByLabel('Subject').press('Enter');
+    await page.waitForURL(/subject_id=max/);
+    await page.getByLabel('Live tail').check();
+    const tail = page.getByRole('region', { name: 'Live tail' });
+    await tail.getByText('No decisions match.').waitFor();
+    const made = (await (
+      await api(server, 'POST', '/v1/decide', {
+        subject: { id: 'max' },
+        action: 'client.view',
+        resource: { type: 'client', id: 'globex' },
+      })
+    ).json()) as Answer;
+    const link = tail.getByRole('link', { name: `Decision ${made.decision_id}` });
+    await t.resolves(link.waitFor({ timeout: 15_000 }), 'the new decision appears in the tail');
+    await page.waitForTimeout(4500);
+    t.equal(await link.count(), 1, 'and appears once, after more polls');
+    await page.getByLabel('Live tail').uncheck();
+  });
+
+  await t.test('a phone-width screen still reads', async (t) => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.getByRole('table').waitFor();
+    const overflow = await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth');
+    t.ok(overflow <= 1, `nothing runs off the side (${overflow} px)`);
+    await screenshot(page, 'decisions-phone');
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  await t.test('sign out forgets the token', async (t) => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Token').waitFor();
+    t.equal(await page.evaluate(() => sessionStorage.getItem('clearance.token')), null, 'nothing kept');
+  });
+
+  t.same(pageErrors, [], 'the page raised no script error');
+});
+
+t.test('a refused token is said plainly', async (t) => {
+  const { page } = await openConsole(t);
+  await page.getByLabel('Token').fill('clr_not-a-token');
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const alert = page.getByRole('alert');
+  await alert.waitFor();
+  t.match(await alert.textContent(), /token was refused/, 'the page says the token was refused');
+});
+
+t.test('the console is served with a strict policy for browsers', async (t) => {
+  const { server } = await openConsole(t);
+  const page = await fetch(`${server.base}/console/`);
+  const csp = page.headers.get('content-security-policy') ?? '';
+  t.match(csp, "script-src 'self'", 'scripts only from the service');
+  t.match(csp, "style-src 'self'", 'styles only from the service');
+  t.match(csp, "frame-ancestors 'none'", 'never framed');
+  t.notMatch(csp, 'unsafe-inline', 'nothing inline');
+  t.equal(page.headers.get('x-content-type-options'), 'nosniff');
+  const html = await page.text();
+  t.notMatch(html, /<script>|<style>|style=/, 'the page holds no inline script or style');
+  const answer = await fetch(`${server.base}/v1/decisions`, { headers: { authorization: `Bearer ${server.token}` } });
+  t.equal(answer.headers.get('cache-control'), 'no-store', 'API answers are not cached');
+  t.equal(answer.headers.get('x-content-type-options'), 'nosniff');
+  const anonymous = await fetch(`${server.base}/v1/decisions`);
+  t.equal(anonymous.status, 401, 'the files are public; the data needs a token');
+});
