@@ -139,9 +139,11 @@ export function banner(ready: Omit<WorkerReady, 'type'>, config: Config): string
   const policies =
     `  policies: CLEARANCE_TOKEN="${shown}" ./clearance policy list (README, "Changing a policy")` +
     (config.policyWatch ? '; each make policies while this runs is activated\n' : '\n');
+  const consoleLine = `  console: ${base}/console/ (sign in with a token holding the logs scope; the admin token holds every scope)\n`;
   return (
     `\nClearance is listening on ${base} (database: ${ready.engine}, policy: ${ready.revision ?? 'NOT LOADED'}, decision log: ${config.decisionLog.mode}${workers})\n` +
     tokenLine +
+    consoleLine +
     example +
     policies +
     '\n'

@@ -6,7 +6,7 @@ export function formatTime(iso: string): string {
 
 export function formatMicros(us: number | null | undefined): string {
   if (us === null || us === undefined) return '—';
-  return us < 1000 ? `${us} µs` : `${(us / 1000).toFixed(us < 10_000 ? 2 : 1)} ms`;
+  return us < 1000 ? `${Math.round(us)} µs` : `${(us / 1000).toFixed(us < 10_000 ? 2 : 1)} ms`;
 }
 
 /** A revision id is 32 hex digits; its first 12 tell revisions apart on screen. */

@@ -14,7 +14,8 @@ interface Answer {
 const HOSTILE_NAME = '<img src=x onerror=alert(1)>';
 const HOSTILE_ID = 'hostile-user';
 const HOSTILE_CLIENT = 'hostile-client';
-const HOSTILE_TEXT = '<script>alert("attribute")</script>';
+const HOSTILE_TEXT = '<script>alert("client name")</script>';
+const HOSTILE_ATTRIBUTE = '<script>alert("attribute")</script>';
 
 t.test('an operator reviews decisions in the console', async (t) => {
   const { server, page, pageErrors, dialogs } = await openConsole(t);
@@ -31,7 +32,11 @@ t.test('an operator reviews decisions in the console', async (t) => {
     { subject: { id: 'sam' }, action: 'client.view', resource: { type: 'client', id: 'globex' } },
     { subject: { id: 'sam' }, action: 'client.view', resource: { type: 'client', id: 'acme' } },
     { subject: { id: 'lee' }, action: 'client.view', resource: { type: 'client', id: 'globex' } },
-    { subject: { id: HOSTILE_ID }, action: 'client.view', resource: { type: 'client', id: HOSTILE_CLIENT } },
+    {
+      subject: { id: HOSTILE_ID },
+      action: 'client.view',
+      resource: { type: 'client', id: HOSTILE_CLIENT, attributes: { note: HOSTILE_ATTRIBUTE } },
+    },
   ];
   const answers: Answer[] = [];
   for (const ask of asks) answers.push((await (await api(server, 'POST', '/v1/decide', ask)).json()) as Answer);
@@ -108,6 +113,7 @@ t.test('an operator reviews decisions in the console', async (t) => {
     await input.waitFor();
     t.match(await input.textContent(), HOSTILE_NAME, 'the markup is shown as the text it is');
     t.match(await input.textContent(), HOSTILE_TEXT, 'so is the client name holding a script');
+    t.match(await input.textContent(), HOSTILE_ATTRIBUTE, 'and the attribute holding one');
     t.equal(await page.locator('img').count(), 0, 'no image element was made from the name');
     t.equal(await page.locator('main script').count(), 0, 'no script element in the page');
     await screenshot(page, 'decision-hostile');

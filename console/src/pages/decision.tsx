@@ -117,7 +117,7 @@ export function DecisionPage({ route, self }: PageProps) {
         {d.masked.length === 0 ? null : (
           <p>
             The log policy changed {d.masked.length === 1 ? 'one place' : `${d.masked.length} places`} of this entry:{' '}
-            {d.masked.map((mask) => `${mask.path} (${marked.get(mask.path)})`).join('; ')}.
+            {d.masked.map((mask) => `${mask.path}: ${marked.get(mask.path)}`).join('; ')}.
           </p>
         )}
         {d.input === null ? (
