@@ -2,7 +2,8 @@
 // revision is the newest activation; each names the one it replaced) and the shadow revision.
 // Activations and shadow changes are serialized by one advisory lock and announced on
 // POLICY_CHANNEL in their transaction, so every process hears of them in commit order.
-import { CompiledQuery, sql, type Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import { scanDecisionLog } from './decision-log-scan.ts';
 import type { Database, PolicyActivationRow, PolicyRevisionRow } from './schema.ts';
 
 /** The channel every serving process listens on for activations and shadow changes. */
@@ -163,18 +164,15 @@ function replayQuery(db: Kysely<Database>, filter: ReplayFilter) {
     .$if(filter.since !== undefined, (q) => q.where('decided_at', '>=', filter.since as Date))
     .$if(filter.until !== undefined, (q) => q.where('decided_at', '<', filter.until as Date))
     .$if(filter.subjectId !== undefined, (q) => q.where('subject_id', '=', filter.subjectId as string))
-    .$if(filter.action !== undefined, (q) => q.where('action', '=', filter.action as string))
-    .orderBy('decided_at', 'desc')
-    .orderBy('decision_id', 'desc');
+    .$if(filter.action !== undefined, (q) => q.where('action', '=', filter.action as string));
 }
 
 /**
  * Single decisions of the log (decide, batch items, the OPA API), newest first, up to limit, handed
  * to onPage a page at a time: the input as stored text (replayed without being parsed here), and
  * whether a mask changed it. Says whether more rows matched than limit. The next page is on its way
- * while onPage runs. cursor: one query read through a server-side cursor (PostgreSQL: a single
- * scan, in one read-only transaction on its own connection); else keyset pages (the embedded
- * engine has one connection, which a long transaction would hold from every request).
+ * while onPage runs. cursor: one query read through a server-side cursor, else keyset pages
+ * (scanDecisionLog).
  */
 export async function scanReplayRows(
   db: Kysely<Database>,
@@ -184,62 +182,16 @@ export async function scanReplayRows(
   onPage: (rows: ReplayRow[]) => void,
 ): Promise<boolean> {
   let seen = 0;
-  /** Hands over what fits under limit; true once the page went past it. */
-  const take = (rows: ReplayRow[]) => {
+  // One row more than limit is read: that row says more matched.
+  for await (const rows of scanDecisionLog(db, replayQuery(db, filter), {
+    cursor,
+    pageSize: REPLAY_PAGE,
+    limit: limit + 1,
+  })) {
     const room = limit - seen;
     onPage(rows.length > room ? rows.slice(0, room) : rows);
     seen += Math.min(room, rows.length);
-    return rows.length > room;
-  };
-  if (cursor) {
-    const query = replayQuery(db, filter)
-      .limit(limit + 1)
-      .compile();
-    return db
-      .transaction()
-      .setAccessMode('read only')
-      .execute(async (trx) => {
-        await trx.executeQuery(
-          CompiledQuery.raw(`declare clearance_replay no scroll cursor for ${query.sql}`, [...query.parameters]),
-        );
-        const fetch = async () =>
-          (await trx.executeQuery<ReplayRow>(CompiledQuery.raw(`fetch forward ${REPLAY_PAGE} from clearance_replay`)))
-            .rows;
-        let next = fetch();
-        for (;;) {
-          const rows = await next;
-          if (rows.length === REPLAY_PAGE) next = fetch();
-          if (take(rows)) return true;
-          if (rows.length < REPLAY_PAGE) return false;
-        }
-      });
+    if (rows.length > room) return true;
   }
-  // Each page asks for one row more than limit leaves room for: that row says more matched.
-  const page = (after: ReplayRow | null, count: number) =>
-    replayQuery(db, filter)
-      .$if(after !== null, (q) =>
-        q.where((eb) =>
-          eb(
-            eb.refTuple('decided_at', 'decision_id'),
-            '<',
-            eb.tuple((after as ReplayRow).decided_at, (after as ReplayRow).decision_id),
-          ),
-        ),
-      )
-      .limit(Math.min(REPLAY_PAGE, count))
-      .execute();
-  let asked = Math.min(REPLAY_PAGE, limit + 1);
-  let next = page(null, asked);
-  for (;;) {
-    const rows = await next;
-    const last = rows.at(-1);
-    const read = seen + rows.length;
-    const full = rows.length === asked;
-    if (full && last !== undefined && read <= limit) {
-      asked = Math.min(REPLAY_PAGE, limit - read + 1);
-      next = page(last, asked);
-    }
-    if (take(rows)) return true;
-    if (!full) return false;
-  }
+  return false;
 }
