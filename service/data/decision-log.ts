@@ -1,6 +1,7 @@
 // Data access for the decision log: batched inserts, reads with keyset pagination, and the daily
 // partitions that retention drops whole.
 import { sql, type Kysely } from 'kysely';
+import { scanDecisionLog, type ScanOptions } from './decision-log-scan.ts';
 import type { Database, DecisionEndpoint, DecisionLogRow, NewDecisionLogRow } from './schema.ts';
 
 /** Rows per INSERT statement. */
@@ -66,7 +67,8 @@ export async function findDecisionLogRow(
   return db.selectFrom('decision_log').selectAll().where('decision_id', '=', decisionId).executeTakeFirst();
 }
 
-export interface DecisionLogFilter {
+/** What an operator narrows the log by (AND); since inclusive, until exclusive. */
+export interface DecisionLogMatch {
   subjectId?: string;
   action?: string;
   resourceType?: string;
@@ -81,14 +83,17 @@ export interface DecisionLogFilter {
   shadowDiffers?: boolean;
   since?: Date;
   until?: Date;
+}
+
+export interface DecisionLogFilter extends DecisionLogMatch {
   /** Entries strictly older than this position (newest first). */
   before?: { decidedAt: Date; decisionId: string };
   limit: number;
 }
 
-/** Entries matching every given filter, newest first, at most limit of them. */
-export async function listDecisionLogRows(db: Kysely<Database>, filter: DecisionLogFilter): Promise<DecisionLogRow[]> {
-  let query = db.selectFrom('decision_log').selectAll();
+/** The entries matching every given filter, nothing selected yet. */
+function matching(db: Kysely<Database>, filter: DecisionLogMatch) {
+  let query = db.selectFrom('decision_log');
   if (filter.subjectId !== undefined) query = query.where('subject_id', '=', filter.subjectId);
   if (filter.action !== undefined) query = query.where('action', '=', filter.action);
   if (filter.resourceType !== undefined) query = query.where('resource_type', '=', filter.resourceType);
@@ -103,6 +108,12 @@ export async function listDecisionLogRows(db: Kysely<Database>, filter: Decision
   if (filter.shadowDiffers !== undefined) query = query.where('shadow', filter.shadowDiffers ? 'is not' : 'is', null);
   if (filter.since !== undefined) query = query.where('decided_at', '>=', filter.since);
   if (filter.until !== undefined) query = query.where('decided_at', '<', filter.until);
+  return query;
+}
+
+/** Entries matching every given filter, newest first, at most limit of them. */
+export async function listDecisionLogRows(db: Kysely<Database>, filter: DecisionLogFilter): Promise<DecisionLogRow[]> {
+  let query = matching(db, filter).selectAll();
   const before = filter.before;
   if (before !== undefined) {
     query = query.where((eb) =>
@@ -115,6 +126,36 @@ export async function listDecisionLogRows(db: Kysely<Database>, filter: Decision
   }
   return query.orderBy('decided_at', 'desc').orderBy('decision_id', 'desc').limit(filter.limit).execute();
 }
+
+/** An entry without its input, result and masks: what a line of the CSV export shows. */
+export type DecisionLogSummary = Omit<DecisionLogRow, 'input' | 'result' | 'masked'>;
+
+const SUMMARY_COLUMNS = [
+  'decision_id',
+  'decided_at',
+  'endpoint',
+  'batch_id',
+  'token_id',
+  'subject_id',
+  'action',
+  'resource_type',
+  'resource_id',
+  'allow',
+  'reason_codes',
+  'error',
+  'policy_revision',
+  'shadow',
+  'eval_us',
+  'duration_us',
+] as const satisfies ReadonlyArray<keyof DecisionLogSummary>;
+
+/** Every entry matching the filter, whole, newest first, a page at a time (scanDecisionLog). */
+export const scanDecisionLogRows = (db: Kysely<Database>, filter: DecisionLogMatch, options: ScanOptions) =>
+  scanDecisionLog<DecisionLogRow>(db, matching(db, filter).selectAll(), options);
+
+/** Every entry matching the filter without its input, result and masks, newest first, a page at a time. */
+export const scanDecisionLogSummaries = (db: Kysely<Database>, filter: DecisionLogMatch, options: ScanOptions) =>
+  scanDecisionLog<DecisionLogSummary>(db, matching(db, filter).select(SUMMARY_COLUMNS), options);
 
 const PARTITION_PATTERN = /^decision_log_p(\d{4})(\d{2})(\d{2})$/;
 

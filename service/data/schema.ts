@@ -134,10 +134,11 @@ export interface ShadowVerdict {
 /** The record types of changes to facts and tokens (each a change of one fact table). */
 export type FactRecordType = 'account' | 'user' | 'client' | 'item' | 'allocation' | 'ledger_access' | 'token';
 /**
- * What the audit trail records: changes of facts and tokens, exports of an access review, uploads
- * (create), activations and rollbacks of policy revisions, and the shadow revision (update, delete).
+ * What the audit trail records: changes of facts and tokens, exports of an access review and of
+ * the decision log, uploads (create), activations and rollbacks of policy revisions, and the
+ * shadow revision (update, delete).
  */
-export type AuditRecordType = FactRecordType | 'access_review' | 'policy_revision' | 'policy_shadow';
+export type AuditRecordType = FactRecordType | 'access_review' | 'decision_log' | 'policy_revision' | 'policy_shadow';
 export type AuditChange = 'create' | 'update' | 'delete' | 'export' | 'activate' | 'rollback';
 
 export interface AuditLogTable {

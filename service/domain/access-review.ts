@@ -3,6 +3,7 @@
 // as the list query judges them (one evaluation per user), all by the one policy revision loaded
 // when the review is taken; rows are made a user at a time, so memory does not grow with the rows.
 import { notFound } from '../errors.ts';
+import { csvField } from './csv.ts';
 import type { Policy } from '../policy/engine.ts';
 import type { PolicyResult } from '../policy/answers.ts';
 import { reviewedClients, type ReviewedClient } from '../data/access-review.ts';
@@ -37,9 +38,6 @@ export const REVIEW_COLUMNS = [
   'allowed',
   'reason_codes',
 ] as const;
-
-/** A CSV field (RFC 4180): quoted when it holds a comma, a quote or a line break, quotes doubled. */
-export const csvField = (value: string) => (/[",\r\n]/.test(value) ? `"${value.replaceAll('"', '""')}"` : value);
 
 /** How each row is written, by format: a user's part, a client's part, an outcome's part, joined. */
 const WRITERS = {

@@ -32,6 +32,10 @@ export interface DecisionLogView {
   duration_us: number;
 }
 
+/** The name of the token that asked, from names (tokenNames of the ids); null for none or one since deleted. */
+export const tokenNameOf = (tokenId: string | null, names: ReadonlyMap<string, string>): string | null =>
+  tokenId === null ? null : tokenId === ENV_TOKEN_ID ? ENV_TOKEN_NAME : (names.get(tokenId) ?? null);
+
 export function toView(row: DecisionLogRow, names: ReadonlyMap<string, string>): DecisionLogView {
   return {
     decision_id: row.decision_id,
@@ -39,8 +43,7 @@ export function toView(row: DecisionLogRow, names: ReadonlyMap<string, string>):
     endpoint: row.endpoint,
     batch_id: row.batch_id,
     token_id: row.token_id,
-    token_name:
-      row.token_id === null ? null : row.token_id === ENV_TOKEN_ID ? ENV_TOKEN_NAME : (names.get(row.token_id) ?? null),
+    token_name: tokenNameOf(row.token_id, names),
     subject: row.subject_id === null ? null : { id: row.subject_id },
     action: row.action,
     resource:
@@ -71,7 +74,8 @@ const DECISION_PAGES: Keyset<DecisionLogRow, [string, string]> = {
 
 export type DecisionLogQuery = Omit<DecisionLogFilter, 'before' | 'limit'> & PageQuery;
 
-async function unavailableWhenFailing<T>(read: Promise<T>): Promise<T> {
+/** A read of the log that fails is the database's fault, whatever the error: 503 database_unavailable. */
+export async function unavailableWhenFailing<T>(read: Promise<T>): Promise<T> {
   try {
     return await read;
   } catch (error) {
@@ -100,7 +104,10 @@ export async function listDecisions(
 }
 
 /** The names of the tokens that asked for these entries (one query a page). */
-function namesOf(db: Kysely<Database>, rows: readonly DecisionLogRow[]): Promise<Map<string, string>> {
+export function namesOf(
+  db: Kysely<Database>,
+  rows: ReadonlyArray<Pick<DecisionLogRow, 'token_id'>>,
+): Promise<Map<string, string>> {
   const ids = new Set<string>();
   for (const row of rows) if (row.token_id !== null && row.token_id !== ENV_TOKEN_ID) ids.add(row.token_id);
   return tokenNames(db, [...ids]);

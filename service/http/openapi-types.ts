@@ -220,6 +220,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/decisions/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Every entry the filters match, newest first, as a CSV or NDJSON file (scope logs)
+         * @description The list's filters (AND), with no page: the whole filtered log, streamed from the database
+         *     as it is read (a page of entries at a time, so neither side holds the whole set), as an
+         *     attachment named decisions-<time>.<format>, with Cache-Control no-store.
+         *     CSV: RFC 4180 (a header line, fields with a comma, quote or line break quoted, quotes
+         *     doubled, CRLF line ends, UTF-8), the columns decision_id, decided_at, endpoint, batch_id,
+         *     token_id, token_name, subject_id, action, resource_type, resource_id, allow (true, false, or
+         *     empty for a list query), reason_codes (joined with ";"), policy_revision, eval_us,
+         *     duration_us, error_code (the code of error, empty when none), shadow_differs; an empty cell
+         *     is null. A text cell that begins with =, +, -, @, a tab or a CR is written with a leading '
+         *     so that a spreadsheet shows it as text rather than running it as a formula (an id may begin
+         *     with -): strip it, or read the NDJSON, for the value as logged.
+         *     NDJSON: one entry a line, each as GET /v1/decisions/{decisionId} answers it.
+         *     Every export is recorded in the audit trail before its first byte (record_type
+         *     decision_log, change export, record_id the file name, user_id the subject_id filter, after
+         *     {format, filter, taken_at}). A database that fails before the first byte is 503; one that
+         *     fails later ends the stream early (the connection is closed mid-body, never a partial file
+         *     passed off as whole). A client that goes away ends the read and frees its database
+         *     connection. Two exports stream at once in a process; a third is 429 too_many_exports.
+         */
+        get: operations["exportDecisions"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/decisions/{decisionId}": {
         parameters: {
             query?: never;
@@ -1678,7 +1715,7 @@ export interface components {
             differs: boolean | null;
         };
         /** @enum {string} */
-        AuditRecordType: "account" | "user" | "client" | "item" | "allocation" | "ledger_access" | "token" | "access_review" | "policy_revision" | "policy_shadow";
+        AuditRecordType: "account" | "user" | "client" | "item" | "allocation" | "ledger_access" | "token" | "access_review" | "decision_log" | "policy_revision" | "policy_shadow";
         /** @description A record id, or "<user_id>/<client_id>" for an allocation or ledger-access pair */
         AuditRecordId: string;
         AuditEntry: {
@@ -1699,7 +1736,7 @@ export interface components {
             /** @description The client the record concerns (a client */
             client_id: string | null;
             /**
-             * @description export: an access review was taken (record_type access_review, record_id the account, after what was asked); for policy_revision: create (uploaded), activate, rollback (record_id the revision, before and after {revision} active); for policy_shadow (record_id shadow): update (set), delete (cleared)
+             * @description export: an access review was taken (record_type access_review, record_id the account, after what was asked), or the decision log was exported (record_type decision_log, record_id the file name the export was given, after {format, filter, taken_at}); for policy_revision: create (uploaded), activate, rollback (record_id the revision, before and after {revision} active); for policy_shadow (record_id shadow): update (set), delete (cleared)
              * @enum {string}
              */
             change: "create" | "update" | "delete" | "export" | "activate" | "rollback";
@@ -1865,6 +1902,25 @@ export interface components {
         Limit: number;
         /** @description The next_cursor of the page before (opaque) */
         Cursor: string;
+        DecisionFilterSubjectId: components["schemas"]["Id"];
+        DecisionFilterAction: components["schemas"]["Action"];
+        DecisionFilterResourceType: components["schemas"]["ResourceType"];
+        DecisionFilterResourceId: components["schemas"]["Id"];
+        /** @description true: allowed answers; false: every answer that did not allow — denials by the policy and refusals for want of a decision or of a log entry (those have error set); list queries have neither */
+        DecisionFilterAllow: boolean;
+        /** @description Entries with this reason code (for a list query: any client's) */
+        DecisionFilterReasonCode: string;
+        DecisionFilterPolicyRevision: string;
+        DecisionFilterEndpoint: components["schemas"]["DecisionEndpoint"];
+        DecisionFilterBatchId: string;
+        /** @description true: entries where the shadow revision answered otherwise; false: the others */
+        DecisionFilterShadowDiffers: boolean;
+        /** @description The id of the token that asked */
+        DecisionFilterTokenId: string;
+        /** @description Decided at or after (RFC 3339) */
+        DecisionFilterSince: string;
+        /** @description Decided before (RFC 3339) */
+        DecisionFilterUntil: string;
         /** @description OPA's; present empty or "true" (any case) indents the JSON answer */
         OpaPretty: string;
         /** @description OPA's; timers in nanoseconds (README "OPA compatibility") */
@@ -2253,25 +2309,25 @@ export interface operations {
     listDecisions: {
         parameters: {
             query?: {
-                subject_id?: components["schemas"]["Id"];
-                action?: components["schemas"]["Action"];
-                resource_type?: components["schemas"]["ResourceType"];
-                resource_id?: components["schemas"]["Id"];
+                subject_id?: components["parameters"]["DecisionFilterSubjectId"];
+                action?: components["parameters"]["DecisionFilterAction"];
+                resource_type?: components["parameters"]["DecisionFilterResourceType"];
+                resource_id?: components["parameters"]["DecisionFilterResourceId"];
                 /** @description true: allowed answers; false: every answer that did not allow — denials by the policy and refusals for want of a decision or of a log entry (those have error set); list queries have neither */
-                allow?: boolean;
+                allow?: components["parameters"]["DecisionFilterAllow"];
                 /** @description Entries with this reason code (for a list query: any client's) */
-                reason_code?: string;
-                policy_revision?: string;
-                endpoint?: components["schemas"]["DecisionEndpoint"];
-                batch_id?: string;
+                reason_code?: components["parameters"]["DecisionFilterReasonCode"];
+                policy_revision?: components["parameters"]["DecisionFilterPolicyRevision"];
+                endpoint?: components["parameters"]["DecisionFilterEndpoint"];
+                batch_id?: components["parameters"]["DecisionFilterBatchId"];
                 /** @description true: entries where the shadow revision answered otherwise; false: the others */
-                shadow_differs?: boolean;
+                shadow_differs?: components["parameters"]["DecisionFilterShadowDiffers"];
                 /** @description The id of the token that asked */
-                token_id?: string;
+                token_id?: components["parameters"]["DecisionFilterTokenId"];
                 /** @description Decided at or after (RFC 3339) */
-                since?: string;
+                since?: components["parameters"]["DecisionFilterSince"];
                 /** @description Decided before (RFC 3339) */
-                until?: string;
+                until?: components["parameters"]["DecisionFilterUntil"];
                 limit?: number;
                 /** @description The next_cursor of the page before (opaque) */
                 cursor?: components["parameters"]["Cursor"];
@@ -2294,6 +2350,61 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    exportDecisions: {
+        parameters: {
+            query?: {
+                subject_id?: components["parameters"]["DecisionFilterSubjectId"];
+                action?: components["parameters"]["DecisionFilterAction"];
+                resource_type?: components["parameters"]["DecisionFilterResourceType"];
+                resource_id?: components["parameters"]["DecisionFilterResourceId"];
+                /** @description true: allowed answers; false: every answer that did not allow — denials by the policy and refusals for want of a decision or of a log entry (those have error set); list queries have neither */
+                allow?: components["parameters"]["DecisionFilterAllow"];
+                /** @description Entries with this reason code (for a list query: any client's) */
+                reason_code?: components["parameters"]["DecisionFilterReasonCode"];
+                policy_revision?: components["parameters"]["DecisionFilterPolicyRevision"];
+                endpoint?: components["parameters"]["DecisionFilterEndpoint"];
+                batch_id?: components["parameters"]["DecisionFilterBatchId"];
+                /** @description true: entries where the shadow revision answered otherwise; false: the others */
+                shadow_differs?: components["parameters"]["DecisionFilterShadowDiffers"];
+                /** @description The id of the token that asked */
+                token_id?: components["parameters"]["DecisionFilterTokenId"];
+                /** @description Decided at or after (RFC 3339) */
+                since?: components["parameters"]["DecisionFilterSince"];
+                /** @description Decided before (RFC 3339) */
+                until?: components["parameters"]["DecisionFilterUntil"];
+                format?: "csv" | "ndjson";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The entries */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/csv": string;
+                    "application/x-ndjson": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            /** @description Two exports are being streamed by this process already (too_many_exports); try again when one ends */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
             503: components["responses"]["Unavailable"];
         };
     };

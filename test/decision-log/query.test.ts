@@ -3,77 +3,14 @@
 import { randomUUID } from 'node:crypto';
 import t from 'tap';
 import { insertDecisionLogRows } from '../../service/data/decision-log.ts';
-import type { DecisionLogRow, NewDecisionLogRow } from '../../service/data/schema.ts';
 import { buildTestApp } from '../helpers/app.ts';
+import { asInsert, filterCases, newestFirst, type SpreadRow, spreadRows } from '../helpers/decision-log.ts';
 import { makeToken } from '../helpers/fixtures.ts';
-
-type Row = Pick<
-  DecisionLogRow,
-  | 'decision_id'
-  | 'endpoint'
-  | 'batch_id'
-  | 'subject_id'
-  | 'action'
-  | 'resource_type'
-  | 'resource_id'
-  | 'allow'
-  | 'reason_codes'
-> & { decided_at: Date; token_id: string; policy_revision: string };
-
-// A deterministic spread over five days, several entries sharing a millisecond.
-function generate(count: number): Row[] {
-  // mulberry32
-  let seed = 7;
-  const random = () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let x = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    x = (x + Math.imul(x ^ (x >>> 7), 61 | x)) ^ x;
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-  const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
-  const batch = randomUUID();
-  const base = Date.now() - 5 * 86_400_000;
-  return Array.from({ length: count }, (_, i) => {
-    const endpoint = pick(['decide', 'batch', 'query', 'opa'] as const);
-    const allow = endpoint === 'query' ? null : pick([true, false]);
-    return {
-      decision_id: randomUUID(),
-      decided_at: new Date(base + Math.floor(i / 3) * 3_600_000),
-      endpoint,
-      batch_id: endpoint === 'batch' ? batch : null,
-      token_id: pick(['tok-a', 'tok-b']),
-      subject_id: pick(['ada', 'cal', 'sam']),
-      action: endpoint === 'query' ? 'client.view' : pick(['client.view', 'item.edit', 'user.update']),
-      resource_type: pick(['client', 'item']),
-      resource_id: endpoint === 'query' ? null : pick(['c1', 'c2', 'i1']),
-      allow,
-      reason_codes:
-        allow === true
-          ? ['top_admin']
-          : pick([['client_not_allocated'], ['client_not_allocated', 'ledger_access_required'], ['not_owner']]),
-      policy_revision: pick(['rev1', 'rev2']),
-    };
-  });
-}
-
-const toInsert = (row: Row): NewDecisionLogRow => ({
-  ...row,
-  input: JSON.stringify({ action: row.action }),
-  result: JSON.stringify({ allow: row.allow, reasons: row.reason_codes.map((code) => ({ code, message: code })) }),
-  masked: '[]',
-  error: null,
-  eval_us: 5,
-  duration_us: 50,
-});
-
-const newestFirst = (a: Row, b: Row) =>
-  b.decided_at.getTime() - a.decided_at.getTime() ||
-  (a.decision_id < b.decision_id ? 1 : a.decision_id > b.decision_id ? -1 : 0);
 
 t.test('given 400 logged decisions over five days', async (t) => {
   const { app, database } = await buildTestApp(t);
-  const rows = generate(400);
-  await insertDecisionLogRows(database.db, rows.map(toInsert));
+  const rows = spreadRows(400);
+  await insertDecisionLogRows(database.db, rows.map(asInsert));
   const logs = await makeToken(database.db, ['logs']);
   const get = (url: string, token = logs) =>
     app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${token}` } });
@@ -95,33 +32,7 @@ t.test('given 400 logged decisions over five days', async (t) => {
     return ids;
   };
 
-  const since = new Date(Date.now() - 3 * 86_400_000);
-  const until = new Date(Date.now() - 1 * 86_400_000);
-  const filters: Array<[string, (r: Row) => boolean]> = [
-    ['', () => true],
-    ['subject_id=sam', (r) => r.subject_id === 'sam'],
-    ['action=item.edit', (r) => r.action === 'item.edit'],
-    ['resource_type=item', (r) => r.resource_type === 'item'],
-    ['resource_id=c2', (r) => r.resource_id === 'c2'],
-    ['allow=true', (r) => r.allow === true],
-    ['allow=false', (r) => r.allow === false],
-    ['reason_code=ledger_access_required', (r) => r.reason_codes.includes('ledger_access_required')],
-    ['policy_revision=rev2', (r) => r.policy_revision === 'rev2'],
-    ['endpoint=query', (r) => r.endpoint === 'query'],
-    [`batch_id=${rows.find((r) => r.batch_id !== null)?.batch_id}`, (r) => r.batch_id !== null],
-    ['token_id=tok-b', (r) => r.token_id === 'tok-b'],
-    [`since=${since.toISOString()}`, (r) => r.decided_at >= since],
-    [`until=${until.toISOString()}`, (r) => r.decided_at < until],
-    [
-      `subject_id=cal&allow=false&reason_code=client_not_allocated&since=${since.toISOString()}&until=${until.toISOString()}`,
-      (r) =>
-        r.subject_id === 'cal' &&
-        r.allow === false &&
-        r.reason_codes.includes('client_not_allocated') &&
-        r.decided_at >= since &&
-        r.decided_at < until,
-    ],
-  ];
+  const filters = filterCases(rows);
   for (const [query, keep] of filters) {
     t.test(
       `when filtered by "${query || 'nothing'}" and paged, then every match comes once, newest first`,
@@ -148,7 +59,7 @@ t.test('given 400 logged decisions over five days', async (t) => {
   });
 
   t.test('when one entry is asked for by id, then it comes back whole; an unknown id is 404', async (t) => {
-    const row = rows[17] as Row;
+    const row = rows[17] as SpreadRow;
     const entry = (await get(`/v1/decisions/${row.decision_id}`)).json();
     t.match(entry, {
       decision_id: row.decision_id,
@@ -173,7 +84,7 @@ t.test('given 400 logged decisions over five days', async (t) => {
     ['/v1/decisions?batch_id=not-a-uuid', 'batch_id'],
     ['/v1/decisions?cursor=bm9wZQ', 'cursor'],
     ['/v1/decisions?subject=sam', 'subject'],
-    [`/v1/decisions?since=${until.toISOString()}&until=${since.toISOString()}`, 'until'],
+    ['/v1/decisions?since=2026-01-02T00:00:00Z&until=2026-01-01T00:00:00Z', 'until'],
     ['/v1/decisions/not-a-uuid', 'decisionId'],
   ];
   for (const [url, field] of refused) {
