@@ -257,6 +257,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/decisions/stats": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The decision log's figures for a time window, for a chart and a summary (scope logs)
+         * @description Computed by the database over the window's entries (since inclusive, until exclusive;
+         *     without them the 24 hours before now): counts in buckets of a minute, an hour or a day,
+         *     every bucket of the window present (zeros where nothing was logged), each starting on a UTC
+         *     boundary — the first and last count only the part of them inside the window; the totals;
+         *     the ten commonest reason codes of refusals and the ten commonest actions; and percentiles
+         *     (interpolated, percentile_cont) of eval_us and duration_us. At most 1,500 buckets (a day of
+         *     minutes fits): more is 400 naming bucket.
+         *     What counts as what: allowed, allow true; denied, allow false by the policy; errors, allow
+         *     false for want of a decision or of a log entry (the entry has error set; not
+         *     log_entry_unstorable, an entry stored without its input, which counts as its verdict); lists,
+         *     list and reverse queries (endpoints query and subjects, allow null), which allow some
+         *     resources and deny others — a list refused with an error is an error. The reason codes,
+         *     actions and percentiles are of the entries with allow set (single decisions, batch items,
+         *     the OPA API, refusals of any endpoint), not of answered lists, whose evaluation times are
+         *     of another scale; an entry with several reason codes counts once for each, a refusal for
+         *     its error's code (context_unavailable, policy_error, …). The time of a window over millions
+         *     of entries grows with them: BENCHMARKS.md has figures.
+         */
+        get: operations["decisionStats"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/decisions/{decisionId}": {
         parameters: {
             query?: never;
@@ -1324,6 +1360,51 @@ export interface components {
             eval_us: number | null;
             /** @description Microseconds from request to answer */
             duration_us: number;
+        };
+        DecisionCounts: {
+            /** @description Entries with allow true */
+            allowed: number;
+            /** @description Entries the policy denied */
+            denied: number;
+            /** @description Entries refused for want of a decision or of a log entry (error set) */
+            errors: number;
+            /** @description Answered list and reverse queries (allow null): they allow some resources and deny others */
+            lists: number;
+        };
+        /** @description Microseconds; null when no entry of the window has the time */
+        TimePercentiles: {
+            p50: number | null;
+            p95: number | null;
+            p99: number | null;
+        };
+        DecisionStats: {
+            since: components["schemas"]["Timestamp"];
+            until: components["schemas"]["Timestamp"];
+            /** @enum {string} */
+            bucket: "minute" | "hour" | "day";
+            totals: components["schemas"]["DecisionCounts"];
+            /** @description Every bucket of the window, oldest first */
+            buckets: {
+                start: components["schemas"]["Timestamp"];
+                allowed: number;
+                denied: number;
+                errors: number;
+                lists: number;
+            }[];
+            /** @description The ten commonest reason codes of the entries with allow false, commonest first (ties by code) */
+            top_deny_reasons: {
+                code: string;
+                count: number;
+            }[];
+            /** @description The ten commonest actions of the entries with allow set, commonest first (ties by action); null is an entry about no request */
+            top_actions: {
+                action: string | null;
+                allowed: number;
+                denied: number;
+                errors: number;
+            }[];
+            eval_us: components["schemas"]["TimePercentiles"];
+            duration_us: components["schemas"]["TimePercentiles"];
         };
         DecisionLogPage: {
             decisions: components["schemas"]["DecisionLogEntry"][];
@@ -2405,6 +2486,36 @@ export interface operations {
                     "application/json": components["schemas"]["Error"];
                 };
             };
+            503: components["responses"]["Unavailable"];
+        };
+    };
+    decisionStats: {
+        parameters: {
+            query?: {
+                /** @description Decided at or after (RFC 3339); default 24 hours before until */
+                since?: string;
+                /** @description Decided before (RFC 3339); default now */
+                until?: string;
+                bucket?: "minute" | "hour" | "day";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The window's figures */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DecisionStats"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
             503: components["responses"]["Unavailable"];
         };
     };

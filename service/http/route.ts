@@ -42,7 +42,7 @@ export type OperationId = keyof operations;
  * The query parameters the document gives a default. They are typed as always set, and route()
  * refuses an operation whose query defaults are not exactly these, so the two cannot drift.
  */
-const FILLED_QUERY = ['limit', 'format'] as const;
+const FILLED_QUERY = ['limit', 'format', 'bucket'] as const;
 type Filled = (typeof FILLED_QUERY)[number];
 
 type ParametersIn<Id extends OperationId, In extends 'path' | 'query'> = NonNullable<operations[Id]['parameters'][In]>;

@@ -1,9 +1,10 @@
 // The decision log for operators (scope logs): a filtered list, newest first, its export as a
-// file, one entry, and a replay of one.
+// file, its figures over a time window, one entry, and a replay of one.
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { DecisionLogMatch } from '../data/decision-log.ts';
 import { DecisionLogExports } from '../domain/decision-log-export.ts';
 import { getDecision, listDecisions } from '../domain/decision-log-reader.ts';
+import { decisionStats } from '../domain/decision-log-stats.ts';
 import { replayDecision } from '../domain/decision-replay.ts';
 import { AppError, notFound } from '../errors.ts';
 import { sendDownload } from '../http/download.ts';
@@ -47,6 +48,14 @@ export default async function decisionLogRoutes(app: FastifyInstance): Promise<v
         limit: request.query.limit,
         cursor: request.query.cursor,
       }),
+  });
+
+  route(app, 'decisionStats', {
+    onRequest,
+    handler: async (request) => {
+      const { since, until, bucket } = request.query;
+      return decisionStats(app.database.longDb, { since: date(since), until: date(until), bucket });
+    },
   });
 
   route(app, 'exportDecisions', {

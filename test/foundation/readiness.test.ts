@@ -82,7 +82,7 @@ t.test(
 );
 
 t.test(
-  'given PostgreSQL goes away, then reads of the context API, the decision log and the audit trail answer 503 database_unavailable, not 500',
+  'given PostgreSQL goes away, then reads of the context API, the decision log (its export and statistics too) and the audit trail answer 503 database_unavailable, not 500',
   { skip: TEST_ENGINE !== 'postgres' && 'needs a PostgreSQL server to cut' },
   async (t) => {
     const adminToken = 'admin-token-for-readiness-tests';
@@ -92,7 +92,15 @@ t.test(
     const get = (url: string) => app.inject({ method: 'GET', url, headers: { authorization: `Bearer ${adminToken}` } });
     t.equal((await get('/v1/accounts')).statusCode, 200, 'answers while the database is up');
     proxy.cut();
-    for (const url of ['/v1/accounts', '/v1/accounts/acct-1', '/v1/decisions', '/v1/audit', '/v1/tokens']) {
+    for (const url of [
+      '/v1/accounts',
+      '/v1/accounts/acct-1',
+      '/v1/decisions',
+      '/v1/decisions/export',
+      '/v1/decisions/stats',
+      '/v1/audit',
+      '/v1/tokens',
+    ]) {
       const response = await get(url);
       t.equal(response.statusCode, 503, `${url}: ${response.body}`);
       t.equal(response.json().error.code, 'database_unavailable', url);
