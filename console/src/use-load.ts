@@ -1,5 +1,5 @@
-// Loads what a page shows and reloads when its inputs change; a later load wins over an earlier
-// one still on its way, so a slow answer never replaces a newer one.
+// Loads what a page shows and loads again when its inputs change; a later load wins over an
+// earlier one still on its way, so a slow answer never replaces a newer one.
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError } from './api.ts';
 
@@ -17,9 +17,11 @@ export function useLoad<T>(load: () => Promise<T>, inputs: readonly unknown[]): 
     loading: true,
   });
   const latest = useRef(0);
-  const run = useCallback(() => {
+  // New inputs drop what was shown for the old ones (rows of other filters must not sit under the
+  // new ones while the answer is on its way); a reload keeps it on screen until the new answer.
+  const fetchData = useCallback((keep: boolean) => {
     const call = ++latest.current;
-    setState((previous) => ({ ...previous, loading: true }));
+    setState((previous) => (keep ? { ...previous, loading: true } : { data: undefined, error: null, loading: true }));
     load().then(
       (data) => {
         if (call === latest.current) setState({ data, error: null, loading: false });
@@ -35,6 +37,6 @@ export function useLoad<T>(load: () => Promise<T>, inputs: readonly unknown[]): 
     );
     // Dependencies: the caller names what the load depends on
   }, inputs);
-  useEffect(run, [run]);
-  return { ...state, reload: run };
+  useEffect(() => fetchData(false), [fetchData]);
+  return { ...state, reload: () => fetchData(true) };
 }

@@ -70,7 +70,11 @@ export function DecisionsPage({ route }: PageProps) {
             type="checkbox"
             checked={tail}
             disabled={filters.until !== undefined}
-            onChange={(event) => setTail(event.currentTarget.checked)}
+            onChange={(event) => {
+              setTail(event.currentTarget.checked);
+              // Back from the tail, the page shows what has arrived meanwhile.
+              if (!event.currentTarget.checked) page.reload();
+            }}
           />
           Live tail
         </label>
@@ -322,7 +326,7 @@ function LiveTail({ filters }: { filters: Filters }) {
     };
   }, [key]);
   return (
-    <section aria-label="Live tail">
+    <section aria-label="New decisions">
       <p role="status">
         Live tail: new decisions appear as they reach the log (every {POLL_MS / 1000} s), newest first
         {behind ? '; more arrived than one poll reads, so some are shown late' : ''}.
