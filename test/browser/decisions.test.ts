@@ -1,6 +1,7 @@
 // The console's decision log in Chromium: sign in, filter, open a decision (its reason and the
 // facts it was decided on), replay it, export the filtered set as CSV, follow the live tail, sign
 // out; hostile values written through the facts API show as text and run nothing.
+import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import t from 'tap';
 import { api, openConsole, screenshot, signIn } from '../helpers/browser.ts';
@@ -111,7 +112,7 @@ t.test('an operator reviews decisions in the console', async (t) => {
     t.same(dialogs, [], 'no alert ran');
   });
 
-  await t.test('the live tail shows a new decision once', async (t) => {
+  await t.test('the live tail shows each new decision once, also one committed out of order', async (t) => {
     await page.getByRole('link', { name: 'Decisions', exact: true }).click();
     await page.getByLabel('Subject').fill('max');
     await page.getByLabel('Subject').press('Enter');
@@ -128,8 +129,24 @@ t.test('an operator reviews decisions in the console', async (t) => {
     ).json()) as Answer;
     const link = tail.getByRole('link', { name: `Decision ${made.decision_id}` });
     await t.resolves(link.waitFor({ timeout: 15_000 }), 'the new decision appears in the tail');
+    // An entry that commits after a newer one (another worker's batch, a replica): decided 20 s
+    // before the one shown, written now.
+    const late = randomUUID();
+    await server.query(
+      `insert into decision_log select (jsonb_populate_record(null::decision_log, to_jsonb(d) ||
+         jsonb_build_object('decision_id', $2::text, 'decided_at', d.decided_at - interval '20 seconds'))).*
+       from decision_log d where d.decision_id = $1`,
+      [made.decision_id, late],
+    );
+    const lateLink = tail.getByRole('link', { name: `Decision ${late}` });
+    await t.resolves(lateLink.waitFor({ timeout: 15_000 }), 'an entry committed out of order appears too');
     await page.waitForTimeout(4500);
-    t.equal(await link.count(), 1, 'and appears once, after more polls');
+    t.equal(await link.count(), 1, 'and each appears once, after more polls');
+    t.equal(await lateLink.count(), 1);
+    const order = await tail
+      .getByRole('link', { name: /^Decision / })
+      .evaluateAll((links) => links.map((a) => a.getAttribute('aria-label')));
+    t.same(order, [`Decision ${made.decision_id}`, `Decision ${late}`], 'newest first');
     await page.getByLabel('Live tail').uncheck();
   });
 
