@@ -71,7 +71,7 @@ chromium:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
 
 test-browser: $(NPM_OK) policies console chromium ## The console in headless Chromium against a service on a fresh PostgreSQL database
-	@scripts/test-tap.sh browser --include='test/browser/**/*.test.ts'
+	@CLEARANCE_TEST_ENGINE=postgres scripts/test-tap.sh browser --include='test/browser/**/*.test.ts'
 
 policy-test: $(OPA) ## Rego unit tests with coverage (at least 95%)
 	@scripts/test-rego.sh $(OPA) 95
