@@ -194,3 +194,25 @@ t.test('the console is served with a strict policy for browsers', async (t) => {
   const anonymous = await fetch(`${server.base}/v1/decisions`);
   t.equal(anonymous.status, 401, 'the files are public; the data needs a token');
 });
+
+t.test('a token with the logs scope alone sees only the pages it may use', async (t) => {
+  const { server, page } = await openConsole(t);
+  const made = await api(server, 'POST', '/v1/tokens', { name: 'lin (operator)', scopes: ['logs'] });
+  const { token } = (await made.json()) as { token: string };
+  await api(server, 'POST', '/v1/decide', {
+    subject: { id: 'sam' },
+    action: 'client.view',
+    resource: { type: 'client', id: 'acme' },
+  });
+  await signIn(page, token);
+  t.ok(await page.getByText('Signed in as lin (operator)').isVisible(), 'the page names the token');
+  const pages = page.getByRole('navigation', { name: 'Pages' }).getByRole('link');
+  t.same(await pages.allTextContents(), ['Overview', 'Decisions', 'Access changes'], 'no Policies, no Clients');
+  await page.goto(`${server.base}/console/#/policies`);
+  const refusal = page.getByRole('alert');
+  await refusal.waitFor();
+  t.match(await refusal.textContent(), /needs the scope policy/, 'a page it may not use says which scope it needs');
+  await page.getByRole('link', { name: 'Decisions', exact: true }).click();
+  await t.resolves(page.getByRole('table').waitFor(), 'the decision log reads with the logs scope alone');
+  t.notOk(await page.getByLabel('Replay with').isVisible(), 'no choice of revision without the policy scope');
+});
