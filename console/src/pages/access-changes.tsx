@@ -1,13 +1,14 @@
 // Access changes: the audit trail (GET /v1/audit), with every filter the API has (kept in the URL,
 // applied on Enter), newest first a page at a time, who made each change, and its before and after.
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import type { paths } from '../../../service/http/openapi-types.ts';
 import { client, ok, type Schemas } from '../api.ts';
 import { RecordDiff } from '../components/record-diff.tsx';
-import { Choice, Field, Loading, Problem } from '../components/ui.tsx';
-import { formatTime, instantOf, localOf } from '../format.ts';
+import { FilterForm, type Filters as FilterValues, filtersOf } from '../components/filter-form.tsx';
+import { Choice, Loading, Problem } from '../components/ui.tsx';
+import { formatTime } from '../format.ts';
 import type { PageProps } from '../main.tsx';
-import { href, navigate } from '../route.ts';
+import { href } from '../route.ts';
 import { useLoad } from '../use-load.ts';
 
 type AuditEntry = Schemas['AuditEntry'];
@@ -24,7 +25,7 @@ const FILTERS = [
   'since',
   'until',
 ] as const;
-type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
+type Filters = FilterValues<(typeof FILTERS)[number]>;
 
 /** The kinds of record the trail holds (AuditRecordType). */
 const RECORD_TYPES: ReadonlyArray<readonly [string, string]> = [
@@ -44,17 +45,8 @@ const RECORD_TYPES: ReadonlyArray<readonly [string, string]> = [
 
 const PAGE_SIZE = 50;
 
-function filtersOf(query: URLSearchParams): Filters {
-  const filters: Filters = {};
-  for (const name of FILTERS) {
-    const value = query.get(name);
-    if (value !== null && value !== '') filters[name] = value;
-  }
-  return filters;
-}
-
 export function AccessChangesPage({ route, self }: PageProps) {
-  const filters = filtersOf(route.query);
+  const filters = filtersOf(FILTERS, route.query);
   const cursor = route.query.get('cursor') ?? undefined;
   const [showUnchanged, setShowUnchanged] = useState(false);
   const key = JSON.stringify([filters, cursor]);
@@ -78,7 +70,7 @@ export function AccessChangesPage({ route, self }: PageProps) {
         put the user's id in User and the client's id in Client (each allocation and ledger access added or removed is
         an entry).
       </p>
-      <FilterForm filters={filters} />
+      <ChangeFilters filters={filters} />
       <div class="toolbar">
         <label class="check">
           <input
@@ -146,56 +138,27 @@ function useTokenNames(self: PageProps['self']): ReadonlyMap<string, string> {
   return names;
 }
 
-function FilterForm({ filters }: { filters: Filters }) {
-  const [draft, setDraft] = useState<Filters>(filters);
-  const key = JSON.stringify(filters);
-  // Dependencies: the filters in the URL are the truth; a new URL resets the form
-  useEffect(() => setDraft(filters), [key]);
-  const text = (name: keyof Filters, label: string) => (
-    <Field label={label} value={draft[name] ?? ''} onValue={(value) => setDraft({ ...draft, [name]: value })} />
-  );
-  const apply = (next: Filters) => navigate(['changes'], next);
+function ChangeFilters({ filters }: { filters: Filters }) {
   return (
-    <form
-      class="filters"
-      aria-label="Filters"
-      onSubmit={(event) => {
-        event.preventDefault();
-        apply(draft);
-      }}
-    >
-      {text('user_id', 'User')}
-      {text('client_id', 'Client')}
-      <Choice
-        label="Record type"
-        value={draft.record_type ?? ''}
-        onValue={(value) => setDraft({ ...draft, record_type: value })}
-        options={RECORD_TYPES}
-      />
-      {text('record_id', 'Record')}
-      {text('account_id', 'Account')}
-      {text('token_id', 'Token')}
-      <Field
-        label="From"
-        type="datetime-local"
-        step={1}
-        value={localOf(draft.since)}
-        onValue={(value) => setDraft({ ...draft, since: instantOf(value) })}
-      />
-      <Field
-        label="Until"
-        type="datetime-local"
-        step={1}
-        value={localOf(draft.until)}
-        onValue={(value) => setDraft({ ...draft, until: instantOf(value) })}
-      />
-      <div class="actions">
-        <button type="submit">Apply filters</button>
-        <button type="button" onClick={() => apply({})}>
-          Clear filters
-        </button>
-      </div>
-    </form>
+    <FilterForm page="changes" filters={filters}>
+      {({ draft, set, text, time }) => (
+        <>
+          {text('user_id', 'User')}
+          {text('client_id', 'Client')}
+          <Choice
+            label="Record type"
+            value={draft.record_type ?? ''}
+            onValue={(value) => set('record_type', value)}
+            options={RECORD_TYPES}
+          />
+          {text('record_id', 'Record')}
+          {text('account_id', 'Account')}
+          {text('token_id', 'Token')}
+          {time('since', 'From')}
+          {time('until', 'Until')}
+        </>
+      )}
+    </FilterForm>
   );
 }
 

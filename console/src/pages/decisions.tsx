@@ -3,8 +3,9 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import type { paths } from '../../../service/http/openapi-types.ts';
 import { ApiError, authorizedFetch, client, type DecisionEntry, ok } from '../api.ts';
-import { Choice, Field, Loading, Problem, Verdict } from '../components/ui.tsx';
-import { formatTime, instantOf, localOf, shortRevision } from '../format.ts';
+import { FilterForm, type Filters as FilterValues, filtersOf } from '../components/filter-form.tsx';
+import { Choice, Loading, Problem, Verdict } from '../components/ui.tsx';
+import { formatTime, shortRevision } from '../format.ts';
 import type { PageProps } from '../main.tsx';
 import { href, navigate } from '../route.ts';
 import { useLoad } from '../use-load.ts';
@@ -25,19 +26,10 @@ const FILTERS = [
   'since',
   'until',
 ] as const;
-type Filters = Partial<Record<(typeof FILTERS)[number], string>>;
+type Filters = FilterValues<(typeof FILTERS)[number]>;
 type ListQuery = NonNullable<paths['/v1/decisions']['get']['parameters']['query']>;
 
 const PAGE_SIZE = 50;
-
-function filtersOf(query: URLSearchParams): Filters {
-  const filters: Filters = {};
-  for (const name of FILTERS) {
-    const value = query.get(name);
-    if (value !== null && value !== '') filters[name] = value;
-  }
-  return filters;
-}
 
 /** The filters as the API's query: booleans as booleans, the rest as written. */
 export function listQuery(filters: Filters): ListQuery {
@@ -52,7 +44,7 @@ export function listQuery(filters: Filters): ListQuery {
 }
 
 export function DecisionsPage({ route }: PageProps) {
-  const filters = filtersOf(route.query);
+  const filters = filtersOf(FILTERS, route.query);
   const cursor = route.query.get('cursor') ?? undefined;
   const [tail, setTail] = useState(false);
   const key = JSON.stringify(filters);
@@ -63,7 +55,7 @@ export function DecisionsPage({ route }: PageProps) {
   return (
     <>
       <h1>Decisions</h1>
-      <FilterForm filters={filters} />
+      <DecisionFilters filters={filters} />
       <div class="toolbar">
         <label class="check">
           <input
@@ -106,97 +98,68 @@ export function DecisionsPage({ route }: PageProps) {
   );
 }
 
-function FilterForm({ filters }: { filters: Filters }) {
-  const [draft, setDraft] = useState<Filters>(filters);
-  const key = JSON.stringify(filters);
-  // Dependencies: the filters in the URL are the truth; a new URL resets the form
-  useEffect(() => setDraft(filters), [key]);
-  const text = (name: keyof Filters, label: string) => (
-    <Field label={label} value={draft[name] ?? ''} onValue={(value) => setDraft({ ...draft, [name]: value })} />
-  );
-  const apply = (next: Filters) => navigate(['decisions'], next);
+function DecisionFilters({ filters }: { filters: Filters }) {
   return (
-    <form
-      class="filters"
-      aria-label="Filters"
-      onSubmit={(event) => {
-        event.preventDefault();
-        apply(draft);
-      }}
-    >
-      {text('subject_id', 'Subject')}
-      {text('action', 'Action')}
-      <Choice
-        label="Resource type"
-        value={draft.resource_type ?? ''}
-        onValue={(value) => setDraft({ ...draft, resource_type: value })}
-        options={[
-          ['', 'any'],
-          ['client', 'client'],
-          ['account', 'account'],
-          ['user', 'user'],
-          ['item', 'item'],
-        ]}
-      />
-      {text('resource_id', 'Resource')}
-      <Choice
-        label="Answer"
-        value={draft.allow ?? ''}
-        onValue={(value) => apply({ ...draft, allow: value })}
-        options={[
-          ['', 'any'],
-          ['true', 'allowed'],
-          ['false', 'denied'],
-        ]}
-      />
-      {text('reason_code', 'Reason code')}
-      {text('policy_revision', 'Revision')}
-      <Choice
-        label="Endpoint"
-        value={draft.endpoint ?? ''}
-        onValue={(value) => setDraft({ ...draft, endpoint: value })}
-        options={[
-          ['', 'any'],
-          ['decide', 'decide'],
-          ['batch', 'batch'],
-          ['opa', 'OPA'],
-          ['query', 'resources query'],
-          ['subjects', 'subjects query'],
-        ]}
-      />
-      {text('batch_id', 'Batch')}
-      {text('token_id', 'Token id')}
-      <Field
-        label="From"
-        type="datetime-local"
-        step={1}
-        value={localOf(draft.since)}
-        onValue={(value) => setDraft({ ...draft, since: instantOf(value) })}
-      />
-      <Field
-        label="Until"
-        type="datetime-local"
-        step={1}
-        value={localOf(draft.until)}
-        onValue={(value) => setDraft({ ...draft, until: instantOf(value) })}
-      />
-      <Choice
-        label="Shadow"
-        value={draft.shadow_differs ?? ''}
-        onValue={(value) => setDraft({ ...draft, shadow_differs: value })}
-        options={[
-          ['', 'any'],
-          ['true', 'disagreements only'],
-          ['false', 'agreements only'],
-        ]}
-      />
-      <div class="actions">
-        <button type="submit">Apply filters</button>
-        <button type="button" onClick={() => apply({})}>
-          Clear filters
-        </button>
-      </div>
-    </form>
+    <FilterForm page="decisions" filters={filters}>
+      {({ draft, set, apply, text, time }) => (
+        <>
+          {text('subject_id', 'Subject')}
+          {text('action', 'Action')}
+          <Choice
+            label="Resource type"
+            value={draft.resource_type ?? ''}
+            onValue={(value) => set('resource_type', value)}
+            options={[
+              ['', 'any'],
+              ['client', 'client'],
+              ['account', 'account'],
+              ['user', 'user'],
+              ['item', 'item'],
+            ]}
+          />
+          {text('resource_id', 'Resource')}
+          <Choice
+            label="Answer"
+            value={draft.allow ?? ''}
+            onValue={(value) => apply({ ...draft, allow: value })}
+            options={[
+              ['', 'any'],
+              ['true', 'allowed'],
+              ['false', 'denied'],
+            ]}
+          />
+          {text('reason_code', 'Reason code')}
+          {text('policy_revision', 'Revision')}
+          <Choice
+            label="Endpoint"
+            value={draft.endpoint ?? ''}
+            onValue={(value) => set('endpoint', value)}
+            options={[
+              ['', 'any'],
+              ['decide', 'decide'],
+              ['batch', 'batch'],
+              ['opa', 'OPA'],
+              ['query', 'resources query'],
+              ['subjects', 'subjects query'],
+            ]}
+          />
+          {text('batch_id', 'Batch')}
+          {text('token_id', 'Token id')}
+          {time('since', 'From')}
+          {time('until', 'Until')}
+          <Choice
+            label="Shadow"
+            value={draft.shadow_differs ?? ''}
+            onValue={(value) => set('shadow_differs', value)}
+            options={[
+              ['', 'any'],
+              ['true', 'disagreements only'],
+              ['false', 'agreements only'],
+            ]}
+          />
+        </>
+      )}
+    </FilterForm>
   );
 }
 
