@@ -23,7 +23,7 @@ CONSOLE_OUT   := .build/console
 CONSOLE_SOURCES := $(shell find console -type f 2>/dev/null)
 
 .PHONY: help tools run test policies console test-browser chromium policy-test policy-fmt policy-lint fmt typecheck openapi openapi-check \
-        lint format-check test-engine-free test-postgres test-pglite test-differential test-faults bench bench-policy bench-list bench-subjects bench-access-review bench-impact bench-profile bench-window bench-memory clean
+        lint format-check test-engine-free test-postgres test-pglite test-differential test-faults bench bench-policy bench-list bench-subjects bench-access-review bench-impact bench-stats bench-profile bench-window bench-memory clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -145,6 +145,9 @@ bench-access-review: $(NPM_OK) policies ## Benchmark the access review export, 2
 
 bench-impact: $(NPM_OK) policies ## Benchmark impact analysis over 100,000 logged decisions, and /v1/decide with a shadow revision (PostgreSQL at 127.0.0.1:5432)
 	@node bench/impact.ts $(BENCH_ARGS)
+
+bench-stats: $(NPM_OK) policies ## Benchmark GET /v1/decisions/stats and the CSV export over 2 million logged decisions in 7 days (PostgreSQL at 127.0.0.1:5432)
+	@node bench/decision-stats.ts $(BENCH_ARGS)
 
 bench-window: $(NPM_OK) policies ## How long another replica answers from the old facts after a write's answer, with no consistency token (PostgreSQL at 127.0.0.1:5432)
 	@node bench/replica-window.ts $(BENCH_ARGS)
