@@ -159,14 +159,14 @@ export class DecisionLogExports {
     line: (row: R, names: ReadonlyMap<string, string>) => string,
   ): AsyncGenerator<string> {
     const names = new Map<string, string>();
-    const asked = new Set<string>([ENV_TOKEN_ID]);
+    const looked = new Set<string>([ENV_TOKEN_ID]);
     let before = header;
     for await (const rows of pages) {
       // The names of tokens not seen on an earlier page: a query only for a page that brings new ones.
       const fresh = [...new Set(rows.map((row) => row.token_id))].filter(
-        (id): id is string => id !== null && !asked.has(id),
+        (id): id is string => id !== null && !looked.has(id),
       );
-      for (const id of fresh) asked.add(id);
+      for (const id of fresh) looked.add(id);
       if (fresh.length > 0) for (const [id, name] of await tokenNames(this.#db, fresh)) names.set(id, name);
       yield before + rows.map((row) => line(row, names)).join('');
       before = '';
