@@ -231,6 +231,15 @@ export async function maintainDecisionLogPartitions(
     }
     const purged = await trx.deleteFrom('decision_log').where('decided_at', '<', cutoff).executeTakeFirst();
     changes.purged = Number(purged.numDeletedRows);
+    // A dropped partition fires no trigger: its statistics' tallies go with it here.
+    for (const table of [
+      'decision_log_minute_counts',
+      'decision_log_minute_reasons',
+      'decision_log_minute_times',
+    ] as const) {
+      await sql`delete from ${sql.table(table)} where minute < ${cutoff}`.execute(trx);
+    }
+    await sql`delete from decision_log_hour_times where hour < ${cutoff}`.execute(trx);
     return changes;
   });
 }

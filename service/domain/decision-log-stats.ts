@@ -16,6 +16,8 @@ import { checkWindow } from './paging.ts';
 
 export type Bucket = 'minute' | 'hour' | 'day';
 
+const MINUTE = 60_000;
+
 const STRIDES: Record<Bucket, { ms: number; interval: StatsWindow['stride'] }> = {
   minute: { ms: 60_000, interval: '1 minute' },
   hour: { ms: 3_600_000, interval: '1 hour' },
@@ -55,17 +57,21 @@ const percentiles = (values: number[] | null): Percentiles => {
 
 /**
  * The window's statistics: since inclusive, until exclusive (default: the 24 hours before now),
- * in buckets of a minute, an hour or a day starting on UTC boundaries (the first and last count
- * only the part inside the window). At most MAX_BUCKETS buckets (else 400 naming bucket).
+ * widened to whole minutes, in buckets of a minute, an hour or a day starting on UTC boundaries
+ * (the first and last count only the part inside the window). At most MAX_BUCKETS buckets (else
+ * 400 naming bucket). Counts are exact; percentiles within 5% (histograms with bins 5% wide).
  */
 export async function decisionStats(
   db: Kysely<Database>,
   query: { since?: Date; until?: Date; bucket: Bucket },
   now = new Date(),
 ): Promise<DecisionStats> {
-  const until = query.until ?? now;
-  const since = query.since ?? new Date(until.getTime() - DEFAULT_WINDOW_MS);
-  checkWindow(since, until);
+  const asked = { until: query.until ?? now };
+  const askedSince = query.since ?? new Date(asked.until.getTime() - DEFAULT_WINDOW_MS);
+  checkWindow(askedSince, asked.until);
+  // The tallies are per minute: the window widens to whole minutes, and the answer says so.
+  const since = new Date(Math.floor(askedSince.getTime() / MINUTE) * MINUTE);
+  const until = new Date(Math.ceil(asked.until.getTime() / MINUTE) * MINUTE);
   const stride = STRIDES[query.bucket];
   const first = bucketStart(since.getTime(), stride.ms);
   // until is exclusive: its bucket counts only when something before it falls in it.
@@ -79,7 +85,7 @@ export async function decisionStats(
     );
   }
   const window: StatsWindow = { since, until, first: new Date(first), last: new Date(last), stride: stride.interval };
-  // Two scans of the window, at once on PostgreSQL (each on a connection of its own).
+  // Two reads of the tallies, at once on PostgreSQL (each on a connection of its own).
   const [{ buckets, reasons, actions }, times] = await unavailableWhenFailing(
     Promise.all([countsInWindow(db, window, TOP), timePercentiles(db, window)]),
   );

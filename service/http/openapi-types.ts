@@ -266,13 +266,16 @@ export interface paths {
         };
         /**
          * The decision log's figures for a time window, for a chart and a summary (scope logs)
-         * @description Computed by the database over the window's entries (since inclusive, until exclusive;
-         *     without them the 24 hours before now): counts in buckets of a minute, an hour or a day,
+         * @description Summed from tallies the database keeps per minute as entries are written (inserts, answers
+         *     refused after their entry was written, retention), over the window (since inclusive, until
+         *     exclusive; without them the 24 hours before now) widened to whole minutes — the answer's
+         *     since and until are the window counted: counts in buckets of a minute, an hour or a day,
          *     every bucket of the window present (zeros where nothing was logged), each starting on a UTC
          *     boundary — the first and last count only the part of them inside the window; the totals;
-         *     the ten commonest reason codes of refusals and the ten commonest actions; and percentiles
-         *     (interpolated, percentile_cont) of eval_us and duration_us. At most 1,500 buckets (a day of
-         *     minutes fits): more is 400 naming bucket.
+         *     the ten commonest reason codes of refusals and the ten commonest actions, all exact; and
+         *     percentiles of eval_us and duration_us from histograms with bins 5% wide, each within 5% of
+         *     the exact (percentile_cont) value. At most 1,500 buckets (a day of minutes fits): more is
+         *     400 naming bucket.
          *     What counts as what: allowed, allow true; denied, allow false by the policy; errors, allow
          *     false for want of a decision or of a log entry (the entry has error set; not
          *     log_entry_unstorable, an entry stored without its input, which counts as its verdict); lists,
@@ -281,8 +284,8 @@ export interface paths {
          *     actions and percentiles are of the entries with allow set (single decisions, batch items,
          *     the OPA API, refusals of any endpoint), not of answered lists, whose evaluation times are
          *     of another scale; an entry with several reason codes counts once for each, a refusal for
-         *     its error's code (context_unavailable, policy_error, …). The time of a window over millions
-         *     of entries grows with them: BENCHMARKS.md has figures.
+         *     its error's code (context_unavailable, policy_error, …). A window's time grows with its
+         *     minutes, not its entries: BENCHMARKS.md has figures.
          */
         get: operations["decisionStats"];
         put?: never;
@@ -1378,7 +1381,9 @@ export interface components {
             p99: number | null;
         };
         DecisionStats: {
+            /** @description The window counted: since asked for, down to its minute */
             since: components["schemas"]["Timestamp"];
+            /** @description The window counted: until asked for (or now), up to the next whole minute */
             until: components["schemas"]["Timestamp"];
             /** @enum {string} */
             bucket: "minute" | "hour" | "day";

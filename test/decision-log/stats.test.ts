@@ -194,7 +194,7 @@ t.test('given 600 logged entries over six hours, one of them empty', async (t) =
     },
   );
 
-  t.test('when the times are summarised, then the percentiles are those of a direct query', async (t) => {
+  t.test('when the times are summarised, then the percentiles are within 5% of a direct query', async (t) => {
     for (const column of ['eval_us', 'duration_us'] as const) {
       const { rows: direct } = await sql<{ p50: number; p95: number; p99: number }>`
         select percentile_cont(0.5) within group (order by ${sql.ref(column)}) as p50,
@@ -205,7 +205,11 @@ t.test('given 600 logged entries over six hours, one of them empty', async (t) =
       );
       const expected = direct[0] as { p50: number; p95: number; p99: number };
       for (const p of ['p50', 'p95', 'p99'] as const) {
-        t.ok(Math.abs(stats[column][p] - expected[p]) < 1e-9, `${column} ${p}: ${stats[column][p]} = ${expected[p]}`);
+        // From histograms with bins 5% wide (the tallies kept as entries are written).
+        t.ok(
+          Math.abs(stats[column][p] - expected[p]) <= 0.05 * expected[p],
+          `${column} ${p}: ${stats[column][p]} within 5% of ${expected[p]}`,
+        );
       }
     }
     t.ok(stats.eval_us.p99 < 2000, 'answered lists (2,000 µs and more here) are not in them');
@@ -229,8 +233,12 @@ t.test('given 600 logged entries over six hours, one of them empty', async (t) =
     const before = Date.now();
     const body = (await get('/v1/decisions/stats')).json();
     const end = new Date(body.until).getTime();
-    t.ok(end >= before && end <= Date.now(), 'until is now');
-    t.equal(new Date(body.since).getTime(), end - 24 * HOUR);
+    t.ok(end >= before && end <= Date.now() + MINUTE && end % MINUTE === 0, 'until is now, to the next whole minute');
+    const start = new Date(body.since).getTime();
+    t.ok(
+      start % MINUTE === 0 && end - start >= 24 * HOUR && end - start <= 24 * HOUR + MINUTE,
+      'since: 24 hours before, whole minutes',
+    );
     t.equal(body.bucket, 'hour');
     t.ok(body.buckets.length === 24 || body.buckets.length === 25, `${body.buckets.length} hours`);
     t.same(body.totals, await countsBetween(database.db, new Date(body.since), new Date(body.until)));
