@@ -131,6 +131,25 @@ t.test('given a log written in batches', async (t) => {
     );
   });
 
+  t.test(
+    'when several writers add to the same minutes at once, then none waits forever and all are counted',
+    async (t) => {
+      const more = entries(base, 2000);
+      await Promise.all(
+        [0, 1, 2, 3].map((w) =>
+          insertDecisionLogRows(
+            db,
+            more.filter((_, i) => i % 4 === w),
+          ),
+        ),
+      );
+      t.same(await kept(db), await expected(db));
+      await sql`delete from decision_log where decision_id = any(${more.map((row) => row.decision_id)}::uuid[])`.execute(
+        db,
+      );
+    },
+  );
+
   t.test('when entries are written again (a spill replayed), then nothing is counted twice', async (t) => {
     await insertDecisionLogRows(db, rows.slice(100, 500));
     t.same(await kept(db), await expected(db));
