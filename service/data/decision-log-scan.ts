@@ -37,6 +37,15 @@ export async function* scanDecisionLog<R extends Positioned>(
   else yield* byKeyset(newestFirst, pageSize, limit);
 }
 
+/**
+ * A page read ahead while the caller holds the one before: its failure is taken when it is awaited
+ * (or in finally), never left unhandled in between (which would end the process).
+ */
+function prefetched<R>(read: Promise<R>): Promise<R> {
+  read.catch(() => undefined);
+  return read;
+}
+
 async function* throughCursor<R extends Positioned>(
   db: Kysely<Database>,
   query: SelectQueryBuilder<Database, 'decision_log', R>,
@@ -52,10 +61,10 @@ async function* throughCursor<R extends Positioned>(
     );
     const fetch = async () =>
       (await trx.executeQuery<R>(CompiledQuery.raw(`fetch forward ${pageSize} from clearance_scan`))).rows;
-    next = fetch();
+    next = prefetched(fetch());
     for (;;) {
       const rows: R[] = await next;
-      next = rows.length === pageSize ? fetch() : undefined;
+      next = rows.length === pageSize ? prefetched(fetch()) : undefined;
       if (rows.length > 0) yield rows;
       if (next === undefined) return;
     }
@@ -86,16 +95,18 @@ async function* byKeyset<R extends Positioned>(
       .limit(count)
       .execute();
   let asked = Math.min(pageSize, limit);
-  let next: Promise<R[]> | undefined = page(undefined, asked);
+  let next: Promise<R[]> | undefined = prefetched(page(undefined, asked));
   try {
     for (;;) {
       const rows: R[] = await next;
+      // The embedded engine answers on this thread: let requests in between pages.
+      await new Promise((resolve) => setImmediate(resolve));
       read += rows.length;
       const last = rows.at(-1);
       next = undefined;
       if (rows.length === asked && last !== undefined && read < limit) {
         asked = Math.min(pageSize, limit - read);
-        next = page(last, asked);
+        next = prefetched(page(last, asked));
       }
       if (rows.length > 0) yield rows;
       if (next === undefined) return;

@@ -197,6 +197,10 @@ export async function maintainDecisionLogPartitions(
       locked: boolean;
     }>`select pg_try_advisory_xact_lock(hashtext('clearance.decision_log.partitions')) as locked`.execute(trx);
     if (rows[0]?.locked !== true) return changes;
+    // Creating or dropping a partition takes decision_log's exclusive lock, which waits behind any
+    // long reader (an export streaming to a slow client) while every insert and read then waits
+    // behind it: give up after a moment instead, and try again at the next round.
+    await sql`set local lock_timeout = '1s'`.execute(trx);
     const existing = new Set((await listDecisionLogPartitions(trx)).map((p) => p.name));
     const today = utcDay(now);
     for (let offset = -1; offset <= daysAhead; offset += 1) {

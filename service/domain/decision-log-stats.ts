@@ -80,7 +80,7 @@ export async function decisionStats(
   if (count > MAX_BUCKETS) {
     throw badRequest(
       'invalid_request',
-      `buckets of a ${query.bucket} over this window would be ${count}, more than ${MAX_BUCKETS}: choose a larger bucket or a shorter window`,
+      `buckets of ${query.bucket === 'hour' ? 'an' : 'a'} ${query.bucket} over this window would be ${count}, more than ${MAX_BUCKETS}: choose a larger bucket or a shorter window`,
       { field: 'bucket' },
     );
   }

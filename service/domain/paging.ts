@@ -89,6 +89,17 @@ export function isTimePosition<Id extends string | number>(
 
 /** A time window, since inclusive and until exclusive: an empty or inverted one is refused (400, field until). */
 export function checkWindow(since: Date | undefined, until: Date | undefined): void {
+  // The document's date-time admits a leap second (23:59:60), which no Date (nor PostgreSQL) holds.
+  for (const [field, at] of [
+    ['since', since],
+    ['until', until],
+  ] as const) {
+    if (at !== undefined && Number.isNaN(at.getTime())) {
+      throw badRequest('invalid_request', `${field} is not a time this service can compare (a leap second?)`, {
+        field,
+      });
+    }
+  }
   if (since !== undefined && until !== undefined && until <= since) {
     throw badRequest('invalid_request', 'until must be later than since', { field: 'until' });
   }

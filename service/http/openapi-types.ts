@@ -239,7 +239,8 @@ export interface paths {
          *     duration_us, error_code (the code of error, empty when none), shadow_differs; an empty cell
          *     is null. A text cell that begins with =, +, -, @, a tab or a CR is written with a leading '
          *     so that a spreadsheet shows it as text rather than running it as a formula (an id may begin
-         *     with -): strip it, or read the NDJSON, for the value as logged.
+         *     with -), and so is one that begins with ' itself: strip one ' from every cell that begins
+         *     with it, or read the NDJSON, for the value as logged.
          *     NDJSON: one entry a line, each as GET /v1/decisions/{decisionId} answers it.
          *     Every export is recorded in the audit trail before its first byte (record_type
          *     decision_log, change export, record_id the file name, user_id the subject_id filter, after

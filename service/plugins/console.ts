@@ -33,6 +33,12 @@ async function consolePlugin(app: FastifyInstance, options: ConsolePluginOptions
   app.addHook('onRequest', (request, reply, done) => {
     reply.header('x-content-type-options', 'nosniff');
     if (request.url.startsWith('/v1/')) reply.header('cache-control', 'no-store');
+    else if (request.url.startsWith('/console')) {
+      // Every answer under /console, a 404 or 304 too, carries the page's policy.
+      reply.header('content-security-policy', CONSOLE_CSP);
+      reply.header('referrer-policy', 'no-referrer');
+      reply.header('x-frame-options', 'DENY');
+    }
     done();
   });
 
@@ -53,9 +59,6 @@ async function consolePlugin(app: FastifyInstance, options: ConsolePluginOptions
       etag: true,
       lastModified: false,
       setHeaders: (reply, path) => {
-        reply.header('content-security-policy', CONSOLE_CSP);
-        reply.header('referrer-policy', 'no-referrer');
-        reply.header('x-frame-options', 'DENY');
         reply.header('cache-control', HASHED.test(path) ? 'public, max-age=31536000, immutable' : 'no-cache');
       },
     });

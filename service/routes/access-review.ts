@@ -11,6 +11,8 @@ export default async function accessReviewRoutes(app: FastifyInstance): Promise<
   const reviews = new AccessReviews(app.facts, () => app.policy.engine, app.decisionLog, app.metrics, db, writer);
 
   route(app, 'getAccessReview', {
+    // A HEAD would run the whole review and drop it (Fastify's HEAD for a GET): not offered.
+    exposeHeadRoute: false,
     onRequest: app.requireScope('logs'),
     handler: async (request, reply) => {
       const { accountId } = request.params;

@@ -60,6 +60,9 @@ export default async function decisionLogRoutes(app: FastifyInstance): Promise<v
 
   route(app, 'exportDecisions', {
     onRequest,
+    // Fastify's HEAD for a GET runs the handler and drops the body: a whole export (audited, a
+    // connection held) for nothing. A HEAD is 404 instead.
+    exposeHeadRoute: false,
     handler: async (request, reply) => {
       const { format, ...asked } = request.query;
       const started = await exports.start(actorOf(request), format, matchOf(request), asked);

@@ -57,6 +57,9 @@ t.test('when a path leaves the build or names a dot file, then nothing is served
     const answer = await app.inject({ url });
     t.not(answer.statusCode, 200, `${url} is not served`);
     t.notMatch(answer.body, /"name": "clearance"/, `${url} shows no file outside the build`);
+    if (!url.includes('.'.repeat(2)) && !url.includes('%2e')) {
+      t.equal(answer.headers['content-security-policy'], CONSOLE_CSP, `${url}: the policy on a refusal too`);
+    }
   }
 });
 
