@@ -290,12 +290,14 @@ t.test('scripts/test-all.sh (make test) with a stand-in make', async (t) => {
     'test-pglite': ['tap-pglite', '190 0 10 skipped'],
     'test-faults': ['faults', '30 0'],
     'test-differential': ['differential', '7 0 11672 inputs'],
+    'test-browser': ['tap-browser', '40 0 0 skipped'],
   };
   const make = (overrides: Record<string, { counts?: string | null; code: number }> = {}) => {
     const cases = Object.keys({
       ...counts,
       ...overrides,
       policies: 0,
+      console: 0,
       'policy-fmt': 0,
       'policy-lint': 0,
       typecheck: 0,
@@ -325,8 +327,8 @@ t.test('scripts/test-all.sh (make test) with a stand-in make', async (t) => {
       t.equal(run.status, 0, run.output);
       t.equal(
         closing(run.output),
-        '676 passed, 0 failed; the differential checked 11672 inputs',
-        '7 checks + 182 + 60 + 200 + 190 + 30 + 7',
+        '717 passed, 0 failed; the differential checked 11672 inputs',
+        '8 checks + 182 + 60 + 200 + 190 + 30 + 7 + 40',
       );
       t.match(run.output, /tap on pglite: 190 passed, 0 failed, 10 skipped/);
     },
@@ -335,7 +337,7 @@ t.test('scripts/test-all.sh (make test) with a stand-in make', async (t) => {
   t.test('when the differential runner fails without writing counts, then make test fails and counts it', async (t) => {
     const run = makeTest({ 'test-differential': { counts: null, code: 1 } });
     t.not(run.status, 0);
-    t.equal(closing(run.output), '669 passed, 1 failed; the differential checked 0 inputs');
+    t.equal(closing(run.output), '710 passed, 1 failed; the differential checked 0 inputs');
     t.match(run.output, /failed: differential/);
   });
 
@@ -344,7 +346,7 @@ t.test('scripts/test-all.sh (make test) with a stand-in make', async (t) => {
     async (t) => {
       const run = makeTest({ 'test-pglite': { counts: '190 0 0 skipped', code: 2 } });
       t.not(run.status, 0);
-      t.equal(closing(run.output), '676 passed, 1 failed; the differential checked 11672 inputs');
+      t.equal(closing(run.output), '717 passed, 1 failed; the differential checked 11672 inputs');
     },
   );
 
@@ -352,13 +354,13 @@ t.test('scripts/test-all.sh (make test) with a stand-in make', async (t) => {
     const run = makeTest({ 'test-engine-free': { counts: null, code: 0 } });
     t.not(run.status, 0);
     t.match(run.output, /wrote no counts/);
-    t.equal(closing(run.output), '616 passed, 1 failed; the differential checked 11672 inputs');
+    t.equal(closing(run.output), '657 passed, 1 failed; the differential checked 11672 inputs');
   });
 
   t.test('when the Rego runner fails and a check fails, then both are counted and make test fails', async (t) => {
     const run = makeTest({ 'policy-test': { counts: '180 2', code: 1 }, typecheck: { code: 2 } });
     t.not(run.status, 0);
-    t.equal(closing(run.output), '673 passed, 3 failed; the differential checked 11672 inputs');
+    t.equal(closing(run.output), '714 passed, 3 failed; the differential checked 11672 inputs');
     t.match(run.output, /failed: rego tests typecheck/);
   });
 });
