@@ -26,6 +26,9 @@ export function localOf(iso: string | null | undefined): string {
   if (iso === null || iso === undefined || iso === '') return '';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return '';
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
+  const pad = (n: number, digits = 2) => String(n).padStart(digits, '0');
+  // A datetime-local field takes years of four digits or more (0999, not 999), and none before 1.
+  const year = date.getFullYear();
+  if (year < 1) return '';
+  return `${pad(year, 4)}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
 }
