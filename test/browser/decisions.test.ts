@@ -3,6 +3,7 @@
 // out; hostile values written through the facts API show as text and run nothing.
 import { randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import type { Route } from 'playwright-core';
 import t from 'tap';
 import { api, openConsole, screenshot, signIn } from '../helpers/browser.ts';
 
@@ -15,7 +16,15 @@ interface Answer {
 const HOSTILE = '<img src=x onerror=alert(1)><script>alert("attribute")</script>';
 
 t.test('an operator reviews decisions in the console', async (t) => {
-  const { server, page, pageErrors, dialogs } = await openConsole(t);
+  const { server, context, page, pageErrors, dialogs } = await openConsole(t);
+  const decide = async (subject: string): Promise<Answer> =>
+    (await (
+      await api(server, 'POST', '/v1/decide', {
+        subject: { id: subject },
+        action: 'client.view',
+        resource: { type: 'client', id: 'globex' },
+      })
+    ).json()) as Answer;
 
   const asks = [
     { subject: { id: 'sam' }, action: 'client.view', resource: { type: 'client', id: 'globex' } },
@@ -120,21 +129,15 @@ t.test('an operator reviews decisions in the console', async (t) => {
     await page.getByLabel('Live tail').check();
     const tail = page.getByRole('region', { name: 'New decisions' });
     await tail.getByText('No decisions match.').waitFor();
-    const made = (await (
-      await api(server, 'POST', '/v1/decide', {
-        subject: { id: 'max' },
-        action: 'client.view',
-        resource: { type: 'client', id: 'globex' },
-      })
-    ).json()) as Answer;
+    const made = await decide('max');
     const link = tail.getByRole('link', { name: `Decision ${made.decision_id}` });
     await t.resolves(link.waitFor({ timeout: 15_000 }), 'the new decision appears in the tail');
-    // An entry that commits after a newer one (another worker's batch, a replica): decided 20 s
-    // before the one shown, written now.
+    // An entry that commits after a newer one (another worker's batch, a replica): decided 5 s
+    // before the one shown (within the tail's 15 s overlap), written now.
     const late = randomUUID();
     await server.query(
       `insert into decision_log select (jsonb_populate_record(null::decision_log, to_jsonb(d) ||
-         jsonb_build_object('decision_id', $2::text, 'decided_at', d.decided_at - interval '20 seconds'))).*
+         jsonb_build_object('decision_id', $2::text, 'decided_at', d.decided_at - interval '5 seconds'))).*
        from decision_log d where d.decision_id = $1`,
       [made.decision_id, late],
     );
@@ -147,6 +150,85 @@ t.test('an operator reviews decisions in the console', async (t) => {
       .getByRole('link', { name: /^Decision / })
       .evaluateAll((links) => links.map((a) => a.getAttribute('aria-label')));
     t.same(order, [`Decision ${made.decision_id}`, `Decision ${late}`], 'newest first');
+    await page.getByLabel('Live tail').uncheck();
+  });
+
+  await t.test('filters changed while a poll is under way: the new filters’ tail misses nothing', async (t) => {
+    const made = await decide('kim');
+    await page.getByLabel('Subject').fill('kim');
+    await page.getByLabel('Subject').press('Enter');
+    await page.waitForURL(/subject_id=kim/);
+    // A slow service: the tail's read with the first filters answers after 2 s, its first read
+    // with the next filters after 4 s, so the earlier run's answer arrives during the later run.
+    let firstWithAction = true;
+    const isList = (url: URL) => url.pathname === '/v1/decisions';
+    const slow = async (route: Route) => {
+      const query = new URL(route.request().url()).searchParams;
+      if (query.get('limit') === '200') {
+        const withAction = query.has('action');
+        const delay = withAction ? (firstWithAction ? 4000 : 0) : 2000;
+        if (withAction) firstWithAction = false;
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+      await route.continue();
+    };
+    await page.route(isList, slow);
+    await page.getByLabel('Live tail').check();
+    await page.getByLabel('Action').fill('client.view');
+    await page.getByLabel('Action').press('Enter');
+    await page.waitForURL(/action=client\.view/);
+    const tail = page.getByRole('region', { name: 'New decisions' });
+    await t.resolves(
+      tail.getByRole('link', { name: `Decision ${made.decision_id}` }).waitFor({ timeout: 15_000 }),
+      'the decision both filters match is shown by the tail of the later ones',
+    );
+    await page.unroute(isList, slow);
+    await page.getByLabel('Live tail').uncheck();
+    await page.getByLabel('Action').fill('');
+    await page.getByLabel('Action').press('Enter');
+    await page.waitForURL((url) => !url.hash.includes('action='));
+  });
+
+  await t.test('a browser whose clock is fast still sees new decisions in the tail', async (t) => {
+    const fast = await context.newPage();
+    // Ten minutes ahead of the service (a laptop's clock set by hand); the clock still runs.
+    await fast.clock.setSystemTime(Date.now() + 10 * 60_000);
+    await fast.goto(`${server.base}/console/#/decisions?subject_id=noa`);
+    await signIn(fast, server.token);
+    await fast.getByLabel('Live tail').check();
+    const tail = fast.getByRole('region', { name: 'New decisions' });
+    await tail.getByText('No decisions match.').waitFor();
+    const made = await decide('noa');
+    await t.resolves(
+      tail.getByRole('link', { name: `Decision ${made.decision_id}` }).waitFor({ timeout: 15_000 }),
+      'the new decision appears: the tail reads from the log’s times, not the browser’s',
+    );
+    await fast.close();
+  });
+
+  await t.test('more decisions than the tail reads in a poll: it shows the newest and says so', async (t) => {
+    const first = await decide('zed');
+    await page.getByLabel('Subject').fill('zed');
+    await page.getByLabel('Subject').press('Enter');
+    await page.waitForURL(/subject_id=zed/);
+    await page.getByLabel('Live tail').check();
+    const tail = page.getByRole('region', { name: 'New decisions' });
+    await tail.getByRole('link', { name: `Decision ${first.decision_id}` }).waitFor({ timeout: 15_000 });
+    // 2,500 entries at once, a millisecond apart after the one shown: more than ten pages of 200.
+    const newest = randomUUID();
+    await server.query(
+      `insert into decision_log select (jsonb_populate_record(null::decision_log, to_jsonb(d) ||
+         jsonb_build_object('decision_id', case when i = 2500 then $2::uuid else gen_random_uuid() end,
+                            'decided_at', d.decided_at + i * interval '1 millisecond'))).*
+       from decision_log d, generate_series(1, 2500) i where d.decision_id = $1`,
+      [first.decision_id, newest],
+    );
+    const notice = tail.getByRole('status').filter({
+      hasText: 'More decisions arrived than the tail reads every 2 s: it shows the newest; the list has them all.',
+    });
+    await t.resolves(notice.waitFor({ timeout: 15_000 }), 'the tail says it cannot show them all, and where they are');
+    await t.resolves(tail.getByRole('link', { name: `Decision ${newest}` }).waitFor(), 'the newest is shown');
+    t.equal(await tail.getByRole('row').count(), 501, 'as many as the tail keeps (500) under the header');
     await page.getByLabel('Live tail').uncheck();
   });
 

@@ -1,11 +1,12 @@
 // The decision log: every filter the API has (kept in the URL, applied on Enter), pages newest
 // first, a live tail, and export of the filtered set streamed by the API.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import type { paths } from '../../../service/http/openapi-types.ts';
 import { ApiError, authorizedFetch, client, type DecisionEntry, ok } from '../api.ts';
 import { FilterForm, type Filters as FilterValues, filtersOf } from '../components/filter-form.tsx';
 import { Choice, Loading, Problem, Verdict } from '../components/ui.tsx';
 import { formatTime, shortRevision } from '../format.ts';
+import { TAIL_PAGE_SIZE, tailReader } from '../live-tail.ts';
 import type { PageProps } from '../main.tsx';
 import { href, navigate } from '../route.ts';
 import { useLoad } from '../use-load.ts';
@@ -214,73 +215,53 @@ export function DecisionTable({ entries, caption }: { entries: readonly Decision
   );
 }
 
-/**
- * New decisions as they reach the log. Entries commit out of order (batches from several workers
- * and replicas), so each poll reads again the OVERLAP before the newest entry seen and shows only
- * ids not shown yet: none is missed unless it reaches the log more than OVERLAP after it was
- * decided (an entry replayed from the spill after an outage shows on the next page load).
- */
+/** New decisions as they reach the log, polled every POLL_MS (what each poll reads: live-tail.ts). */
 const POLL_MS = 2000;
-const OVERLAP_MS = 60_000;
 const TAIL_MAX = 500;
-const TAIL_PAGES = 10;
 
 function LiveTail({ filters }: { filters: Filters }) {
   const [entries, setEntries] = useState<DecisionEntry[]>([]);
   const [error, setError] = useState<ApiError | null>(null);
   const [behind, setBehind] = useState(false);
-  const seen = useRef(new Map<string, number>());
   const key = JSON.stringify(filters);
   // Dependencies: restarts when the filters change
   useEffect(() => {
+    // Each run has its own reader (the ids it has shown, the newest time it has read): a poll of an
+    // earlier run still under way changes nothing of this one, and nothing on screen once it ends.
     let stopped = false;
-    let newest = filters.since === undefined ? Date.now() - OVERLAP_MS : Date.parse(filters.since);
-    seen.current = new Map();
-    setEntries([]);
-    const poll = async () => {
-      const since = new Date(
-        Math.max(newest - OVERLAP_MS, filters.since === undefined ? 0 : Date.parse(filters.since)),
-      );
-      const fresh: DecisionEntry[] = [];
-      let cursor: string | undefined;
-      let pages = 0;
-      do {
-        const page = await ok(
+    const isStopped = () => stopped;
+    const poll = tailReader(
+      (since, cursor) =>
+        ok(
           client.GET('/v1/decisions', {
-            params: { query: { ...listQuery(filters), since: since.toISOString(), limit: 200, cursor } },
+            params: { query: { ...listQuery(filters), since, limit: TAIL_PAGE_SIZE, cursor } },
           }),
-        );
-        for (const entry of page.decisions) {
-          if (seen.current.has(entry.decision_id)) continue;
-          const at = Date.parse(entry.decided_at);
-          seen.current.set(entry.decision_id, at);
-          fresh.push(entry);
-          if (at > newest) newest = at;
-        }
-        cursor = page.next_cursor ?? undefined;
-        pages += 1;
-      } while (cursor !== undefined && pages < TAIL_PAGES && !stopped);
-      setBehind(cursor !== undefined);
-      // Ids older than the window cannot come back: forget them.
-      for (const [id, at] of seen.current) if (at < newest - 2 * OVERLAP_MS) seen.current.delete(id);
-      if (fresh.length > 0 && !stopped) {
-        setEntries((shown) =>
-          [...fresh, ...shown]
-            .sort((a, b) => b.decided_at.localeCompare(a.decided_at) || b.decision_id.localeCompare(a.decision_id))
-            .slice(0, TAIL_MAX),
-        );
-      }
-    };
+        ),
+      filters.since,
+    );
+    setEntries([]);
+    setBehind(false);
+    setError(null);
     let timer: ReturnType<typeof setTimeout> | undefined;
     const loop = async () => {
       try {
-        await poll();
-        if (!stopped) setError(null);
+        const read = await poll(isStopped);
+        if (read === null || stopped) return;
+        setError(null);
+        // Once some were left unread, the tail has gaps: said until it starts again.
+        if (read.behind) setBehind(true);
+        if (read.fresh.length > 0) {
+          setEntries((shown) =>
+            [...read.fresh, ...shown]
+              .sort((a, b) => b.decided_at.localeCompare(a.decided_at) || b.decision_id.localeCompare(a.decision_id))
+              .slice(0, TAIL_MAX),
+          );
+        }
       } catch (failure) {
-        if (!stopped)
-          setError(failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure)));
+        if (stopped) return;
+        setError(failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure)));
       }
-      if (!stopped) timer = setTimeout(loop, POLL_MS);
+      timer = setTimeout(loop, POLL_MS);
     };
     void loop();
     return () => {
@@ -291,8 +272,10 @@ function LiveTail({ filters }: { filters: Filters }) {
   return (
     <section aria-label="New decisions">
       <p role="status">
-        Live tail: new decisions appear as they reach the log (every {POLL_MS / 1000} s), newest first
-        {behind ? '; more arrived than one poll reads, so some are shown late' : ''}.
+        Live tail: new decisions appear as they reach the log (every {POLL_MS / 1000} s), newest first.
+        {behind
+          ? ` More decisions arrived than the tail reads every ${POLL_MS / 1000} s: it shows the newest; the list has them all.`
+          : ''}
       </p>
       <Problem error={error} />
       <DecisionTable entries={entries} caption="Decisions as they arrive, newest first" />
