@@ -132,6 +132,11 @@ t.test('an operator reviews decisions in the console', async (t) => {
     const made = await decide('max');
     const link = tail.getByRole('link', { name: `Decision ${made.decision_id}` });
     await t.resolves(link.waitFor({ timeout: 15_000 }), 'the new decision appears in the tail');
+    t.equal(
+      await link.getAttribute('aria-label'),
+      `${await link.textContent()}: decision ${made.decision_id}`,
+      'the link is named by the time it shows, then the id',
+    );
     // An entry that commits after a newer one (another worker's batch, a replica): decided 5 s
     // before the one shown (within the tail's 15 s overlap), written now.
     const late = randomUUID();
@@ -147,9 +152,9 @@ t.test('an operator reviews decisions in the console', async (t) => {
     t.equal(await link.count(), 1, 'and each appears once, after more polls');
     t.equal(await lateLink.count(), 1);
     const order = await tail
-      .getByRole('link', { name: /^Decision / })
-      .evaluateAll((links) => links.map((a) => a.getAttribute('aria-label')));
-    t.same(order, [`Decision ${made.decision_id}`, `Decision ${late}`], 'newest first');
+      .getByRole('link', { name: /decision [0-9a-f-]{36}$/ })
+      .evaluateAll((links) => links.map((a) => a.getAttribute('aria-label')?.slice(-36)));
+    t.same(order, [made.decision_id, late], 'newest first');
     await page.getByLabel('Live tail').uncheck();
   });
 

@@ -191,7 +191,11 @@ export function DecisionTable({ entries, caption }: { entries: readonly Decision
               }}
             >
               <td data-label="Time">
-                <a href={href(['decisions', entry.decision_id])} aria-label={`Decision ${entry.decision_id}`}>
+                {/* Named by the time it shows, then the id that tells rows of the same second apart. */}
+                <a
+                  href={href(['decisions', entry.decision_id])}
+                  aria-label={`${formatTime(entry.decided_at)}: decision ${entry.decision_id}`}
+                >
                   {formatTime(entry.decided_at)}
                 </a>
               </td>
