@@ -99,7 +99,8 @@ function SignedIn({
   if (self.data === undefined) return <Loading what="your token" />;
   const scopes = self.data.scopes;
   const visible = PAGES.filter((page) => allowed(page, scopes));
-  const wanted = PAGES.find((page) => page.path === (route.parts[0] ?? '')) ?? visible[0];
+  const wanted =
+    route.unreadable === null ? (PAGES.find((page) => page.path === (route.parts[0] ?? '')) ?? visible[0]) : undefined;
   return (
     <>
       <header class="top">
@@ -119,7 +120,9 @@ function SignedIn({
         </button>
       </header>
       <main>
-        {wanted === undefined ? (
+        {route.unreadable !== null ? (
+          <p role="alert">No such page: {route.unreadable}.</p>
+        ) : wanted === undefined ? (
           <p role="alert">This token has none of the scopes the console's pages need (logs, policy, admin).</p>
         ) : allowed(wanted, scopes) ? (
           <wanted.view route={route} self={self.data} />

@@ -1,23 +1,12 @@
 // Pages are addressed by the URL's fragment, e.g. #/decisions?subject_id=sam&allow=false, so a
 // filtered view can be bookmarked or shared (a fragment never reaches the server, nor its logs).
 import { useEffect, useState } from 'preact/hooks';
+import { type Route, routeOf } from './address.ts';
 
-export interface Route {
-  /** Path segments after #/, decoded: ['decisions', '<id>']. */
-  parts: string[];
-  query: URLSearchParams;
-}
+export type { Route };
 
 export function currentRoute(): Route {
-  const hash = window.location.hash.replace(/^#\/?/, '');
-  const [path = '', search = ''] = hash.split('?', 2);
-  return {
-    parts: path
-      .split('/')
-      .filter((part) => part !== '')
-      .map((part) => decodeURIComponent(part)),
-    query: new URLSearchParams(search),
-  };
+  return routeOf(window.location.hash);
 }
 
 export function useRoute(): Route {

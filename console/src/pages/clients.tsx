@@ -4,6 +4,7 @@
 import { client, ok, type Schemas } from '../api.ts';
 import { Choice, Loading, Problem, Section } from '../components/ui.tsx';
 import { formatTime } from '../format.ts';
+import { isId } from '../ids.ts';
 import type { PageProps } from '../main.tsx';
 import { href, navigate } from '../route.ts';
 import { useLoad } from '../use-load.ts';
@@ -45,9 +46,33 @@ async function readAll<T>(
 export function ClientsPage({ route }: PageProps) {
   const [, accountId, clientId] = route.parts;
   if (accountId !== undefined && clientId !== undefined) {
+    const wrong = notIds({ account: accountId, client: clientId });
+    if (wrong !== null) {
+      return (
+        <>
+          <p>
+            <a href={href(['clients'])}>All clients</a>
+          </p>
+          <h1>Client</h1>
+          {wrong}
+        </>
+      );
+    }
     return <ClientPage accountId={accountId} clientId={clientId} query={route.query} />;
   }
   return <ClientList query={route.query} />;
+}
+
+/** What is not an id among these (named by what each is), said as an alert; null when all are. */
+function notIds(values: Record<string, string>) {
+  const wrong = Object.entries(values).filter(([, value]) => !isId(value));
+  if (wrong.length === 0) return null;
+  return (
+    <p role="alert">
+      {wrong.map(([what, value]) => `“${value}” is not ${what === 'account' ? 'an' : 'a'} ${what} id`).join('; ')}: an
+      id is 1 to 128 letters, digits and _ . : - (not . or ..).
+    </p>
+  );
 }
 
 function ClientList({ query }: { query: URLSearchParams }) {
@@ -87,7 +112,7 @@ function ClientList({ query }: { query: URLSearchParams }) {
               options={options}
             />
           </form>
-          <AccountClients accountId={chosen} cursor={cursor} />
+          {notIds({ account: chosen }) ?? <AccountClients accountId={chosen} cursor={cursor} />}
         </>
       )}
     </>

@@ -6,6 +6,7 @@ import { ApiError, client, type DecisionEntry, ok, type Schemas } from '../api.t
 import { JsonTree } from '../components/json-tree.tsx';
 import { Choice, Loading, Problem, Section, Verdict } from '../components/ui.tsx';
 import { formatMicros, formatTime, shortRevision } from '../format.ts';
+import { isDecisionId } from '../ids.ts';
 import type { PageProps } from '../main.tsx';
 import { href } from '../route.ts';
 import { useLoad } from '../use-load.ts';
@@ -29,6 +30,21 @@ function reasonsOf(entry: DecisionEntry): Reason[] {
 
 export function DecisionPage({ route, self }: PageProps) {
   const id = route.parts[1] ?? '';
+  if (!isDecisionId(id)) {
+    return (
+      <>
+        <h1>Decision</h1>
+        <p role="alert">“{id}” is not a decision id: a decision id is a UUID.</p>
+        <p>
+          <a href={href(['decisions'])}>Back to decisions</a>
+        </p>
+      </>
+    );
+  }
+  return <DecisionView id={id} self={self} />;
+}
+
+function DecisionView({ id, self }: { id: string; self: PageProps['self'] }) {
   const entry = useLoad(
     () => ok(client.GET('/v1/decisions/{decisionId}', { params: { path: { decisionId: id } } })),
     [id],

@@ -7,6 +7,7 @@ import { ApiError, client, ok, type Schemas } from '../api.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { Loading, Problem, Section } from '../components/ui.tsx';
 import { formatTime, shortRevision } from '../format.ts';
+import { isRevision } from '../ids.ts';
 import type { PageProps } from '../main.tsx';
 import { href, navigate } from '../route.ts';
 import { useLoad } from '../use-load.ts';
@@ -23,7 +24,7 @@ type Asking = { kind: 'activate'; revision: string } | { kind: 'rollback'; from:
 
 export function PoliciesPage({ route }: PageProps) {
   const selected = route.parts[1] ?? null;
-  const compare = route.query.get('compare');
+  const compare = route.query.get('compare') || null;
   const [generation, setGeneration] = useState(0);
   const changed = () => setGeneration((n) => n + 1);
   const list = useRevisions(generation);
@@ -78,6 +79,13 @@ export function PoliciesPage({ route }: PageProps) {
       <UploadForm onUploaded={changed} />
       {selected === null ? (
         <p class="hint">Choose a revision above to read its Rego, compare it, analyse its impact or activate it.</p>
+      ) : !isRevision(selected) ? (
+        <p role="alert">“{selected}” is not a revision id: a revision id is 32 lowercase hex digits.</p>
+      ) : compare !== null && !isRevision(compare) ? (
+        <p role="alert">
+          “{compare}” (compare with) is not a revision id: a revision id is 32 lowercase hex digits.{' '}
+          <a href={href(['policies', selected])}>The revision alone</a>
+        </p>
       ) : (
         <RevisionView
           revision={selected}
