@@ -10,7 +10,11 @@ export interface Loaded<T> {
   reload: () => void;
 }
 
-export function useLoad<T>(load: () => Promise<T>, inputs: readonly unknown[]): Loaded<T> {
+/**
+ * `again`: when only it changes (a count bumped after a change the page made), the load is made
+ * again and what is shown stays until the new answer, instead of a "Loading" in its place.
+ */
+export function useLoad<T>(load: () => Promise<T>, inputs: readonly unknown[], again?: unknown): Loaded<T> {
   const [state, setState] = useState<{ data: T | undefined; error: ApiError | null; loading: boolean }>({
     data: undefined,
     error: null,
@@ -37,6 +41,11 @@ export function useLoad<T>(load: () => Promise<T>, inputs: readonly unknown[]): 
     );
     // Dependencies: the caller names what the load depends on
   }, inputs);
-  useEffect(() => fetchData(false), [fetchData]);
+  const loaded = useRef<typeof fetchData | null>(null);
+  useEffect(() => {
+    const same = loaded.current === fetchData;
+    loaded.current = fetchData;
+    fetchData(same);
+  }, [fetchData, again]);
   return { ...state, reload: () => fetchData(true) };
 }

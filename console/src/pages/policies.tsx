@@ -128,11 +128,15 @@ export function PoliciesPage({ route }: PageProps) {
   );
 }
 
-/** The first page of revisions, reloaded when `generation` changes, and further pages on demand. */
+/**
+ * The first page of revisions, read again when `generation` changes (shown until the new answer),
+ * and further pages on demand.
+ */
 function useRevisions(generation: number) {
   const first = useLoad(
     () => ok(client.GET('/v1/policies', { params: { query: { limit: PAGE_SIZE } } })),
-    [generation],
+    [],
+    generation,
   );
   const [more, setMore] = useState<{ generation: number; revisions: Revision[]; next: string | null } | null>(null);
   const [moreError, setMoreError] = useState<ApiError | null>(null);

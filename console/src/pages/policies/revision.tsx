@@ -27,7 +27,8 @@ const loadDetail = (revision: string) => ok(client.GET('/v1/policies/{revision}'
 
 export function RevisionView(props: RevisionViewProps) {
   const { revision, revisions, file, compare, generation } = props;
-  const detail = useLoad(() => loadDetail(revision), [revision, generation]);
+  // After a change (generation), the revision stays shown until it is read again.
+  const detail = useLoad(() => loadDetail(revision), [revision], generation);
   const base = useLoad(
     () => (compare === null || compare === revision ? Promise.resolve(null) : loadDetail(compare)),
     [compare, revision],
