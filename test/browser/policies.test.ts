@@ -186,6 +186,13 @@ t.test('an operator uploads, analyses, activates and rolls back a policy revisio
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'hidden' });
     t.match(await rowOf(local).textContent(), /active/, 'the local build is still active');
+    const focused = () => page.evaluate<string>('document.activeElement?.textContent ?? ""');
+    t.equal(await focused(), 'Activate', 'the focus is back on Activate, where it was');
+    await page.keyboard.press('Enter');
+    await dialog.waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'hidden' });
+    t.equal(await focused(), 'Activate', 'opened from the keyboard and cancelled: the focus is back on Activate');
   });
 
   await t.test('activated: it is marked active, and decisions are made by it', async (t) => {
@@ -200,6 +207,11 @@ t.test('an operator uploads, analyses, activates and rolls back a policy revisio
     );
     await page.getByRole('dialog').waitFor({ state: 'hidden' });
     await rowOf(candidate.revision).getByText('active', { exact: true }).waitFor();
+    t.match(
+      await page.evaluate<string>('document.activeElement?.textContent ?? ""'),
+      `Revision ${short(candidate.revision)} is active`,
+      'the focus is on what was done, not lost with the Activate button now disabled',
+    );
     t.match(await rowOf(local).textContent(), /previous \(a rollback returns to it\)/, 'the one before is marked');
     t.notMatch(await rowOf(local).textContent(), /\bactive\b/, 'and no longer active');
     t.ok(await page.getByRole('button', { name: 'Activate', exact: true }).isDisabled(), 'the active one cannot be');
@@ -230,6 +242,11 @@ t.test('an operator uploads, analyses, activates and rolls back a policy revisio
       'the page says so',
     );
     await rowOf(local).getByText('active', { exact: true }).waitFor();
+    t.match(
+      await page.evaluate<string>('document.activeElement?.textContent ?? ""'),
+      `Rolled back: revision ${short(local)} is active again`,
+      'confirmed: the focus is on what was done (there is nothing left to roll back to)',
+    );
     t.match(await rowOf(candidate.revision).textContent(), /stored, inactive/, 'the candidate is inactive again');
     const listed = (await (await api(server, 'GET', '/v1/policies')).json()) as { active: { revision: string } };
     t.equal(listed.active.revision, local, 'the API agrees');

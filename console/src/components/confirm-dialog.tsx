@@ -1,6 +1,7 @@
 // A modal question before a change that cannot wait for second thoughts (activating a policy,
 // rolling one back): a <dialog> opened with showModal(), so focus stays in it and Escape cancels.
-// What the change failed with is said inside it, and it stays open to try again or cancel.
+// What the change failed with is said inside it, and it stays open to try again or cancel. Closed
+// (Escape, Cancel, or the change made), it gives the focus back to what had it when it opened.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { ApiError } from '../api.ts';
@@ -25,11 +26,14 @@ export function ConfirmDialog({ title, children, confirm, onConfirm, onClose }: 
   useEffect(() => {
     const element = dialog.current;
     if (element === null) return;
+    // The control that opened the dialog (Activate, Roll back), to go back to.
+    const opener = document.activeElement;
     if (!element.open) element.showModal();
     // The safe answer has the focus: Enter alone changes nothing.
     cancel.current?.focus();
     return () => {
       if (element.open) element.close();
+      if (opener instanceof HTMLElement && opener.isConnected) opener.focus();
     };
   }, []);
   const run = async () => {

@@ -2,7 +2,7 @@
 // revision's Rego (or its diff from another), impact analysis, and activation and rollback, each
 // confirmed by name first. The chosen revision, file and comparison live in the URL:
 // #/policies/<revision>?file=<path>&compare=<revision>.
-import { useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, client, ok, type Schemas } from '../api.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { Loading, Problem, Section } from '../components/ui.tsx';
@@ -30,7 +30,14 @@ export function PoliciesPage({ route }: PageProps) {
   const list = useRevisions(generation);
   const [asking, setAsking] = useState<Asking | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
+  const noticeText = useRef<HTMLParagraphElement>(null);
   const active = list.first?.active ?? null;
+  // A confirmed change gives the focus back to its button, which the change itself disables (the
+  // active revision cannot be activated again; a rollback may leave none to roll back to): the
+  // keyboard goes on from what was done instead.
+  useEffect(() => {
+    if (notice !== null) noticeText.current?.focus();
+  }, [notice]);
 
   const activate = async (revision: string) => {
     const done = await ok(client.POST('/v1/policies/{revision}/activate', { params: { path: { revision } } }));
@@ -49,7 +56,7 @@ export function PoliciesPage({ route }: PageProps) {
     <>
       <h1>Policies</h1>
       {notice === null ? null : (
-        <p role="status" class="notice">
+        <p role="status" class="notice" ref={noticeText} tabIndex={-1}>
           {notice}
         </p>
       )}
