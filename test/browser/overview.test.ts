@@ -92,6 +92,16 @@ t.test('an operator reads the overview', async (t) => {
     t.equal(await page.getByLabel('Window').inputValue(), '24h', 'the last 24 hours, unless asked otherwise');
   });
 
+  await t.test('the legend is a key: a click on it hides no line', async (t) => {
+    const figure = page.getByRole('figure', { name: /Decisions over time/ });
+    const canvas = figure.locator('canvas').first();
+    // The legend is uPlot's table, the only one in the figure (the totals are a list).
+    await figure.getByRole('table').getByText('Denied', { exact: true }).click();
+    await page.waitForTimeout(300);
+    const painted = await canvas.evaluate(countColours, [ALLOWED_RGB, DENIED_RGB]);
+    t.ok((painted[1] ?? 0) > 0, `the denied line is still drawn (${painted[1]} pixels of its colour)`);
+  });
+
   await t.test('the top deny reason, the percentiles and the queue', async (t) => {
     const reasons = page.getByRole('region', { name: 'Top deny reasons' });
     t.same(await cellsOf(reasons.getByRole('row').nth(1)), [reason, String(DENIED)], 'the denial’s reason, once each');

@@ -1,6 +1,8 @@
 // Counts over time as lines on a uPlot canvas: made once on mount, given new data when it changes,
 // sized to its container's width as that changes, destroyed on unmount. The canvas is only a
-// picture: the page around it names it and says its numbers in text.
+// picture: the page around it names it and says its numbers in text. The legend is a key and shows
+// the values under the cursor; it hides no line on a click (a mouse-only control: uPlot's legend
+// rows take no focus), so every line stays drawn.
 import { useEffect, useRef } from 'preact/hooks';
 import uPlot from 'uplot';
 
@@ -27,6 +29,9 @@ function optionsOf(width: number, height: number, series: readonly ChartSeries[]
     // Times are instants in ms; uPlot shows them in the viewer's zone.
     ms: 1,
     scales: { y: { range: (_plot, _min, max) => [0, Math.max(1, Math.ceil(max * 1.1))] } },
+    legend: { live: true },
+    // uPlot listens for clicks only on the legend's labels (to hide a line): no listener, no toggle.
+    cursor: { bind: { click: () => null } },
     axes: [{}, { incrs: INTEGER_STEPS, size: 48 }],
     series: [
       { label: 'Time' },
