@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyServerOptions } from 'fastify';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { Config } from './config.ts';
 import type { DatabaseHandle } from './data/connect.ts';
 import { seedDemoData } from './data/demo-data.ts';
@@ -20,6 +21,7 @@ import decisionsPlugin from './plugins/decisions.ts';
 import factsPlugin from './plugins/facts.ts';
 import metricsPlugin from './plugins/metrics.ts';
 import policyPlugin from './plugins/policy.ts';
+import tracingPlugin from './plugins/tracing.ts';
 import { bundleVerifier } from './policy/bundle-signature.ts';
 import type { Peers } from './domain/facts.ts';
 import type { Policy } from './policy/engine.ts';
@@ -48,6 +50,8 @@ export interface BuildOptions {
   processMetrics?: boolean;
   /** Tests: the decision log's maintenance (partitions, retention, spill replay) more often than hourly, on a clock they move. */
   decisionLogMaintenance?: DecisionLogMaintenanceOptions;
+  /** Tests: where spans go when config.tracing is on, instead of the OTLP exporter. */
+  spanProcessor?: SpanProcessor;
   /** The other workers of this process tree, whose caches a write must reach before it is answered. */
   peers?: Peers;
 }
@@ -177,6 +181,10 @@ export async function buildApp(options: BuildOptions): Promise<FastifyInstance> 
       .send({ error: { code: 'not_found', message: `no route for ${request.method} ${request.url.split('?')[0]}` } }),
   );
 
+  await app.register(tracingPlugin, {
+    tracing: config.tracing,
+    ...(options.spanProcessor ? { spanProcessor: options.spanProcessor } : {}),
+  });
   await app.register(metricsPlugin, { processMetrics: options.processMetrics ?? true });
   await app.register(consolePlugin, { consoleDir: config.consoleDir });
   // The policy is read from the database once it is migrated; the plugin that serves it comes after

@@ -16,6 +16,25 @@ export interface DecisionLogConfig {
   queueMax: number;
 }
 
+export type TraceSampler =
+  | 'always_on'
+  | 'always_off'
+  | 'traceidratio'
+  | 'parentbased_always_on'
+  | 'parentbased_always_off'
+  | 'parentbased_traceidratio';
+
+export interface TracingConfig {
+  /** Off unless an OTLP endpoint is named or OTEL_TRACES_EXPORTER=otlp: then no span is made at all. */
+  enabled: boolean;
+  /** Where spans are sent (OTLP over HTTP, protobuf): the traces endpoint itself, /v1/traces included. */
+  endpoint: string;
+  sampler: TraceSampler;
+  /** The share of traces kept by the traceidratio samplers, 0 to 1. */
+  ratio: number;
+  serviceName: string;
+}
+
 export interface Config {
   /** PostgreSQL connection string; null means the embedded engine (PGlite) under dataDir. */
   databaseUrl: string | null;
@@ -41,6 +60,7 @@ export interface Config {
   decisionLog: DecisionLogConfig;
   /** Facts kept in memory per kind (LRU; a list counts one per element); 0 loads every fact from the database every time. */
   factCacheMaxEntries: number;
+  tracing: TracingConfig;
 }
 
 export class ConfigError extends Error {
@@ -182,6 +202,70 @@ function parseVerifyKey(raw: string | undefined): string | null {
   return key;
 }
 
+const TRACE_SAMPLERS: readonly TraceSampler[] = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+];
+
+function parseOtlpUrl(variable: string, raw: string): string {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(variable, `is not a URL (expected http://host:4318), got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new ConfigError(variable, `must start with http:// or https:// (OTLP over HTTP), got "${url.protocol}//"`);
+  return raw;
+}
+
+/**
+ * OpenTelemetry's standard variables (the subset this service honours): tracing is on once an
+ * OTLP endpoint is named or OTEL_TRACES_EXPORTER=otlp; OTEL_SDK_DISABLED or OTEL_TRACES_EXPORTER=none
+ * turn it off. The general endpoint gets /v1/traces appended; the traces endpoint is used as it is.
+ */
+function parseTracing(env: NodeJS.ProcessEnv): TracingConfig {
+  const exporter = (env.OTEL_TRACES_EXPORTER ?? '').trim().toLowerCase();
+  if (exporter !== '' && exporter !== 'otlp' && exporter !== 'none')
+    throw new ConfigError('OTEL_TRACES_EXPORTER', `must be otlp or none, got "${env.OTEL_TRACES_EXPORTER}"`);
+  const tracesEndpoint = env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT || '';
+  const endpoint = env.OTEL_EXPORTER_OTLP_ENDPOINT || '';
+  const url =
+    tracesEndpoint !== ''
+      ? parseOtlpUrl('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', tracesEndpoint)
+      : endpoint !== ''
+        ? `${parseOtlpUrl('OTEL_EXPORTER_OTLP_ENDPOINT', endpoint).replace(/\/+$/, '')}/v1/traces`
+        : 'http://localhost:4318/v1/traces';
+  const disabled = parseBoolean('OTEL_SDK_DISABLED', env.OTEL_SDK_DISABLED, false);
+  const enabled = !disabled && exporter !== 'none' && (exporter === 'otlp' || tracesEndpoint !== '' || endpoint !== '');
+
+  const rawSampler = (env.OTEL_TRACES_SAMPLER ?? '').trim().toLowerCase();
+  const sampler = (rawSampler === '' ? 'parentbased_always_on' : rawSampler) as TraceSampler;
+  if (!TRACE_SAMPLERS.includes(sampler))
+    throw new ConfigError(
+      'OTEL_TRACES_SAMPLER',
+      `must be one of ${TRACE_SAMPLERS.join(', ')}, got "${env.OTEL_TRACES_SAMPLER}"`,
+    );
+  const rawRatio = (env.OTEL_TRACES_SAMPLER_ARG ?? '').trim();
+  const ratio = rawRatio === '' ? 1 : Number(rawRatio);
+  if (!/^(0|1|0?\.\d+|1\.0*)$/.test(rawRatio) && rawRatio !== '')
+    throw new ConfigError(
+      'OTEL_TRACES_SAMPLER_ARG',
+      `must be a number from 0 to 1 (the share of traces kept), got "${rawRatio}"`,
+    );
+  return {
+    enabled,
+    endpoint: url,
+    sampler,
+    ratio,
+    serviceName: env.OTEL_SERVICE_NAME || 'clearance',
+  };
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const databaseUrl = parseDatabaseUrl(env.DATABASE_URL);
   return {
@@ -199,6 +283,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     seedDemo: parseBoolean('CLEARANCE_SEED_DEMO', env.CLEARANCE_SEED_DEMO, databaseUrl === null),
     pgliteSharedBuffers: parseSharedBuffers(env.PGLITE_SHARED_BUFFERS),
     factCacheMaxEntries: parseWholeNumber('FACT_CACHE_MAX_ENTRIES', env.FACT_CACHE_MAX_ENTRIES, 100_000, 0, 10_000_000),
+    tracing: parseTracing(env),
     decisionLog: {
       mode: parseDecisionLogMode(env.DECISION_LOG),
       retentionDays: parseWholeNumber('DECISION_LOG_RETENTION_DAYS', env.DECISION_LOG_RETENTION_DAYS, 30, 1, 3650),

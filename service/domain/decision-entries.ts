@@ -1,5 +1,6 @@
 // The decision log entry of one request and the refusals of the decision path: an entry is made
 // before a decision, filled in as it goes, and records a refusal as the caller gets it.
+import type { Trace } from './spans.ts';
 import { randomUUID } from 'node:crypto';
 import { AppError } from '../errors.ts';
 import type { PolicyResult, Reason } from '../policy/answers.ts';
@@ -37,6 +38,8 @@ export interface CallContext {
   consistency?: Consistency;
   /** When given, the time spent loading facts and evaluating the policy is added to it (OPA's metrics). */
   timings?: Timings;
+  /** The request's trace, when it is traced (and sampled): each step below becomes a span of it. */
+  trace?: Trace | null;
 }
 
 export interface Timings {

@@ -3,7 +3,7 @@
 // never an allow; such refusals are logged too.
 import { randomUUID } from 'node:crypto';
 import type { AppError } from '../errors.ts';
-import type { Policy } from '../policy/engine.ts';
+import { type Policy, VERDICT_ENTRYPOINT } from '../policy/engine.ts';
 import {
   asRefusal,
   batchItem,
@@ -20,8 +20,9 @@ import {
   withDecisionId,
 } from './decision-entries.ts';
 
-import { DecisionPath } from './decision-path.ts';
-import type { PolicyInputBuilder, DecideRequest, PolicyInput } from './policy-input.ts';
+import { DecisionPath, type FactSource } from './decision-path.ts';
+import type { DecideRequest, PolicyInput } from './policy-input.ts';
+import { ATTRIBUTE } from './spans.ts';
 import { attributesRefusal } from './request-bounds.ts';
 
 export type { BatchItemError, CallContext, DecisionAnswer, QueryAnswer, Timings } from './decision-entries.ts';
@@ -31,7 +32,7 @@ export class DecisionService extends DecisionPath {
     request: DecideRequest,
     call: CallContext,
     batchId: string | null,
-    inputs: PolicyInputBuilder,
+    from: FactSource,
   ): Promise<Outcome> {
     const started = performance.now();
     const entry = requestEntry(request, call, batchId);
@@ -40,7 +41,7 @@ export class DecisionService extends DecisionPath {
     try {
       engine = this.policy();
       entry.policyRevision = engine.revision;
-      input = await inputs.build(request);
+      input = await this.loadFacts(call, from, ({ inputs }) => inputs.build(request));
       if (call.timings) call.timings.loadUs += micros(started);
     } catch (error) {
       const refusal = asRefusal(error);
@@ -49,7 +50,7 @@ export class DecisionService extends DecisionPath {
     }
     entry.input = input;
     const evaluating = performance.now();
-    const result = engine.decide(input);
+    const result = this.evaluate(call, engine, VERDICT_ENTRYPOINT, entry.decisionId, () => engine.decide(input));
     entry.evalUs = micros(evaluating);
     if (call.timings) call.timings.evalUs += entry.evalUs;
     const outcome = decidedOutcome(entry, engine.revision, result, started);
@@ -67,12 +68,20 @@ export class DecisionService extends DecisionPath {
   /** One decision; a refusal for want of a decision is thrown (503) after it was logged. */
   async decide(request: DecideRequest, call: CallContext): Promise<DecisionAnswer> {
     const started = performance.now();
-    return this.#answer(await this.#decideOne(request, call, null, this.inputsFor(call).inputs), call, started);
+    return this.#answer(await this.#decideOne(request, call, null, this.inputsFor(call)), call, started);
   }
 
   /** The answer of one outcome, once logged; a refusal is thrown, naming its decision. */
   async #answer(outcome: Outcome, call: CallContext, started: number): Promise<DecisionAnswer> {
-    await this.finish(call.endpoint, [outcome.entry], [outcomeLabel(outcome)], started);
+    const { entry } = outcome;
+    call.trace?.span.setAttributes({
+      [ATTRIBUTE.decisionId]: entry.decisionId,
+      ...(entry.allow === null
+        ? { [ATTRIBUTE.refusal]: outcome.error?.code ?? 'error' }
+        : { [ATTRIBUTE.allow]: entry.allow }),
+      [ATTRIBUTE.reasonCodes]: entry.reasonCodes.length,
+    });
+    await this.finish(call, [outcome.entry], [outcomeLabel(outcome)], started);
     if (outcome.error !== null) throw withDecisionId(outcome.error, outcome.entry.decisionId);
     return outcome.answer as DecisionAnswer;
   }
@@ -89,7 +98,7 @@ export class DecisionService extends DecisionPath {
       const engine = this.policy();
       entry.policyRevision = engine.revision;
       const evaluating = performance.now();
-      const result = engine.decide(undefined);
+      const result = this.evaluate(call, engine, VERDICT_ENTRYPOINT, entry.decisionId, () => engine.decide(undefined));
       entry.evalUs = micros(evaluating);
       if (call.timings) call.timings.evalUs += entry.evalUs;
       outcome = decidedOutcome(entry, engine.revision, result, started);
@@ -112,17 +121,18 @@ export class DecisionService extends DecisionPath {
     batchId: string = randomUUID(),
   ): Promise<Array<DecisionAnswer | BatchItemError>> {
     const started = performance.now();
-    const { inputs } = this.inputsFor(call);
+    const from = this.inputsFor(call);
+    call.trace?.span.setAttributes({ [ATTRIBUTE.batchId]: batchId, [ATTRIBUTE.decisions]: requests.length });
     const outcomes = await Promise.all(
       requests.map((request, i) => {
         const refusal = attributesRefusal(request.resource.attributes, `requests[${i}].resource.attributes`);
         return refusal === null
-          ? this.#decideOne(request, call, batchId, inputs)
+          ? this.#decideOne(request, call, batchId, from)
           : this.#refuseOne(request, call, batchId, refusal);
       }),
     );
     await this.finish(
-      call.endpoint,
+      call,
       outcomes.map((o) => o.entry),
       outcomes.map(outcomeLabel),
       started,

@@ -44,6 +44,17 @@ export interface FactsStats {
   bypassed: { fresh: number; at_least: number; behind: number };
 }
 
+/**
+ * What one traced request's reads found: in the cache (a shared load under way counts as a hit), or
+ * loaded from the database (a miss, or every read of a request that bypasses the cache).
+ */
+export interface FactTally {
+  hits: number;
+  misses: number;
+  /** database: the request bypassed the cache (asked for fresh facts, the feed is down, …). */
+  source: 'cache' | 'database';
+}
+
 /** A load under way, and the epoch it started in. */
 interface Loading<V> {
   epoch: number;
@@ -68,6 +79,7 @@ export class FactStore {
   /** The same reads for a request that bypasses the cache (each counted as a miss). */
   readonly #direct: Facts;
   readonly #cached = new Map<FactName, Cached>();
+  readonly #loads = new Map<FactName, (key: string) => Promise<unknown>>();
   // Bumped by every invalidation: a load that started before one is not cached.
   #epoch = 0;
   #enabled = false;
@@ -95,6 +107,7 @@ export class FactStore {
     const readers = this as unknown as Record<string, (key: string) => Promise<unknown>>;
     for (const [name, spec] of Object.entries(FACTS) as Array<[FactName, (typeof FACTS)[FactName]]>) {
       const load = (key: string): Promise<unknown> => spec.load(handle.db, key);
+      this.#loads.set(name, load);
       const weigh = spec.weigh as ((value: unknown) => number) | undefined;
       this.#cached.set(name, { cache: new Lru(spec.bound?.(maxEntries) ?? maxEntries, weigh), loading: new Map() });
       direct[name] = (key) => {
@@ -162,6 +175,26 @@ export class FactStore {
   }
 
   /**
+   * The reads of facts (as forRequest chose them), each counted in tally: for a traced step, made
+   * only when one is sampled.
+   */
+  tallied(facts: Facts, tally: FactTally): Facts {
+    const cached = facts === this && this.#enabled;
+    tally.source = cached ? 'cache' : 'database';
+    const readers: Record<string, (key: string) => Promise<unknown>> = {};
+    for (const [name, load] of this.#loads) {
+      readers[name] = cached
+        ? (key) => this.#through(name, key, () => load(key), tally)
+        : (key) => {
+            this.stats.misses += 1;
+            tally.misses += 1;
+            return load(key);
+          };
+    }
+    return readers as unknown as Facts;
+  }
+
+  /**
    * After a write committed: drops what it changed here at once, then in the other workers of the
    * process tree; resolves once they did (or their bound passed). A decision sent after the write
    * is answered must not be answered from a cache entry the change made stale, on any worker.
@@ -205,23 +238,32 @@ export class FactStore {
    * after a write was answered — loads anew. Nothing is shared while the cache is bypassed: then
    * every decision reads the database itself.
    */
-  async #through(name: FactName, key: string, load: () => Promise<unknown>): Promise<unknown> {
+  async #through(
+    name: FactName,
+    key: string,
+    load: () => Promise<unknown>,
+    tally: FactTally | null = null,
+  ): Promise<unknown> {
     if (!this.#enabled) {
       this.stats.misses += 1;
+      if (tally !== null) tally.misses += 1;
       return load();
     }
     const { cache, loading } = this.#cached.get(name) as Cached;
     const cached = cache.get(key);
     if (cached !== undefined) {
       this.stats.hits += 1;
+      if (tally !== null) tally.hits += 1;
       return cached;
     }
     const under = loading.get(key);
     if (under !== undefined && under.epoch === this.#epoch) {
       this.stats.coalesced += 1;
+      if (tally !== null) tally.hits += 1;
       return under.value;
     }
     this.stats.misses += 1;
+    if (tally !== null) tally.misses += 1;
     const epoch = this.#epoch;
     const started: Loading<unknown> = { epoch, value: load() };
     loading.set(key, started);

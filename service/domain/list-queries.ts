@@ -3,7 +3,7 @@
 // (querySubjects, "who has access"). Each listed outcome is what /v1/decide gives for that pair.
 import { AppError, badRequest, notFound } from '../errors.ts';
 import type { PolicyResult, Reason } from '../policy/answers.ts';
-import type { Policy } from '../policy/engine.ts';
+import { DECISIONS_ENTRYPOINT, type Policy, RESOURCES_ENTRYPOINT, SUBJECTS_ENTRYPOINT } from '../policy/engine.ts';
 import {
   asRefusal,
   type CallContext,
@@ -19,6 +19,7 @@ import {
 } from './decision-entries.ts';
 import type { DecisionLogEntry } from './decision-log/index.ts';
 import { DecisionPath } from './decision-path.ts';
+import { ATTRIBUTE } from './spans.ts';
 import type { Facts } from './facts.ts';
 import { clientListInput, type DecideRequest, type PolicyInputBuilder, resourceListInput } from './policy-input.ts';
 
@@ -43,13 +44,20 @@ export class ListQueries extends DecisionPath {
     call: CallContext,
   ): Promise<QueryAnswer> {
     const entry = newEntry(call, null, { subjectId, action, resourceType: 'client', resourceId: null });
-    return this.#listed(entry, call, { includeDenied, refuseAlike: false }, async ({ facts, inputs }) => {
-      const { user, subject, account } = await inputs.subject(subjectId);
-      const [clients, links] =
-        user === null ? [[], null] : await Promise.all([facts.accountClients(user.account_id), inputs.links(user.id)]);
-      const input = clientListInput(action, subject, account, clients, links);
-      return { input, ids: clients.map((c) => c.id), decide: (engine) => engine.decideClients(input) };
-    });
+    return this.#listed(
+      entry,
+      call,
+      { includeDenied, refuseAlike: false, entrypoint: DECISIONS_ENTRYPOINT },
+      async ({ facts, inputs }) => {
+        const { user, subject, account } = await inputs.subject(subjectId);
+        const [clients, links] =
+          user === null
+            ? [[], null]
+            : await Promise.all([facts.accountClients(user.account_id), inputs.links(user.id)]);
+        const input = clientListInput(action, subject, account, clients, links);
+        return { input, ids: clients.map((c) => c.id), decide: (engine) => engine.decideClients(input) };
+      },
+    );
   }
 
   /**
@@ -65,27 +73,32 @@ export class ListQueries extends DecisionPath {
     call: CallContext,
   ): Promise<QueryAnswer> {
     const entry = newEntry(call, null, { subjectId, action, resourceType: type, resourceId: null });
-    return this.#listed(entry, call, { includeDenied, refuseAlike: false }, async ({ facts, inputs }) => {
-      const { user, subject, account } = await inputs.subject(subjectId);
-      if (user === null) {
-        const input = resourceListInput(action, subject, account, { type: 'user', users: [] }, null);
-        return { input, ids: [], decide: () => [] };
-      }
-      const accountId = user.account_id;
-      const listed =
-        type === 'user'
-          ? ({ type, users: await facts.accountUsers(accountId) } as const)
-          : ({
-              type,
-              items: await facts.accountItems(accountId),
-              clients: await facts.accountClients(accountId),
-            } as const);
-      // An item of a client is judged with the subject's links to that client.
-      const links = type === 'item' ? await inputs.links(user.id) : null;
-      const input = resourceListInput(action, subject, account, listed, links);
-      const ids = input.resources.map((resource) => resource.id as string);
-      return { input, ids, decide: (engine) => engine.decideResources(input) };
-    });
+    return this.#listed(
+      entry,
+      call,
+      { includeDenied, refuseAlike: false, entrypoint: RESOURCES_ENTRYPOINT },
+      async ({ facts, inputs }) => {
+        const { user, subject, account } = await inputs.subject(subjectId);
+        if (user === null) {
+          const input = resourceListInput(action, subject, account, { type: 'user', users: [] }, null);
+          return { input, ids: [], decide: () => [] };
+        }
+        const accountId = user.account_id;
+        const listed =
+          type === 'user'
+            ? ({ type, users: await facts.accountUsers(accountId) } as const)
+            : ({
+                type,
+                items: await facts.accountItems(accountId),
+                clients: await facts.accountClients(accountId),
+              } as const);
+        // An item of a client is judged with the subject's links to that client.
+        const links = type === 'item' ? await inputs.links(user.id) : null;
+        const input = resourceListInput(action, subject, account, listed, links);
+        const ids = input.resources.map((resource) => resource.id as string);
+        return { input, ids, decide: (engine) => engine.decideResources(input) };
+      },
+    );
   }
 
   /**
@@ -102,18 +115,23 @@ export class ListQueries extends DecisionPath {
   ): Promise<QueryAnswer> {
     const { type, id, attributes } = resource;
     const entry = newEntry(call, null, { subjectId: null, action, resourceType: type, resourceId: id ?? null });
-    return this.#listed(entry, call, { includeDenied, refuseAlike: true }, async ({ facts, inputs }) => {
-      const accountId = await accountOf(facts, resource);
-      const [account, users] = await Promise.all([facts.account(accountId), facts.accountUsers(accountId)]);
-      if (account === null) throw notFound('account_not_found', `account "${accountId}" does not exist`);
-      const asked: DecideRequest['resource'] = {
-        type,
-        ...(id === undefined ? {} : { id }),
-        attributes: attributes ?? {},
-      };
-      const input = await inputs.subjectList(action, asked, account, users);
-      return { input, ids: users.map((u) => u.id), decide: (engine) => engine.decideSubjects(input) };
-    });
+    return this.#listed(
+      entry,
+      call,
+      { includeDenied, refuseAlike: true, entrypoint: SUBJECTS_ENTRYPOINT },
+      async ({ facts, inputs }) => {
+        const accountId = await accountOf(facts, resource);
+        const [account, users] = await Promise.all([facts.account(accountId), facts.accountUsers(accountId)]);
+        if (account === null) throw notFound('account_not_found', `account "${accountId}" does not exist`);
+        const asked: DecideRequest['resource'] = {
+          type,
+          ...(id === undefined ? {} : { id }),
+          attributes: attributes ?? {},
+        };
+        const input = await inputs.subjectList(action, asked, account, users);
+        return { input, ids: users.map((u) => u.id), decide: (engine) => engine.decideSubjects(input) };
+      },
+    );
   }
 
   /**
@@ -125,7 +143,7 @@ export class ListQueries extends DecisionPath {
   async #listed(
     entry: DecisionLogEntry,
     call: CallContext,
-    options: { includeDenied: boolean; refuseAlike: boolean },
+    options: { includeDenied: boolean; refuseAlike: boolean; entrypoint: string },
     list: (from: { facts: Facts; inputs: PolicyInputBuilder }) => Promise<{
       input: unknown;
       ids: string[];
@@ -141,24 +159,33 @@ export class ListQueries extends DecisionPath {
       entry.policyRevision = engine.revision;
       let listed: Awaited<ReturnType<typeof list>>;
       try {
-        listed = await list(this.inputsFor(call));
+        listed = await this.loadFacts(call, this.inputsFor(call), list);
       } catch (error) {
         throw error instanceof AppError ? error : contextUnavailable(error);
       }
       entry.input = listed.input;
       const evaluating = performance.now();
-      const results = listed.ids.length === 0 ? [] : listed.decide(engine);
+      const decide = listed.decide;
+      const results =
+        listed.ids.length === 0
+          ? []
+          : this.evaluate(call, engine, options.entrypoint, entry.decisionId, () => decide(engine));
       entry.evalUs = micros(evaluating);
       answer = outcomesOf(entry, listed.ids, results, options, engine.revision);
       entry.durationUs = micros(started);
+      call.trace?.span.setAttributes({
+        [ATTRIBUTE.decisionId]: entry.decisionId,
+        [ATTRIBUTE.decisions]: results.length,
+      });
     } catch (error) {
       const refusal = asRefusal(error);
       refused(entry, refusal, started);
-      await this.finish(call.endpoint, [entry], ['error'], started);
+      call.trace?.span.setAttributes({ [ATTRIBUTE.decisionId]: entry.decisionId, [ATTRIBUTE.refusal]: refusal.code });
+      await this.finish(call, [entry], ['error'], started);
       throw withDecisionId(refusal, entry.decisionId);
     }
     // Outside the try: a log that cannot take the entry refuses the answer once (finish says why).
-    await this.finish(call.endpoint, [entry], ['list'], started);
+    await this.finish(call, [entry], ['list'], started);
     return answer;
   }
 }

@@ -10,6 +10,7 @@ export const callOf = (request: FastifyRequest, endpoint: DecisionEndpoint, cons
   tokenId: request.principal?.tokenId ?? null,
   endpoint,
   consistency,
+  trace: request.trace,
 });
 
 /** The OPA path's body is OPA's ({"input": …}), so the consistency comes as a header. */

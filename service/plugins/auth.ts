@@ -3,6 +3,7 @@
 import fp from 'fastify-plugin';
 import type { FastifyInstance, FastifyRequest, onRequestHookHandler } from 'fastify';
 import type { Scope } from '../data/schema.ts';
+import { ATTRIBUTE, SPAN, traced } from '../domain/spans.ts';
 import { TokenVerifier, type Principal } from '../domain/tokens.ts';
 import { AppError } from '../errors.ts';
 
@@ -25,10 +26,20 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
   // Token rows come through the fact cache, which follows the change feed (a revocation elsewhere
   // arrives as a notification) and is bypassed while the feed is down, or while another worker
   // announced a change (a revocation) this one has not applied yet.
+  // A traced request's authentication is a span of it (clearance.authenticate).
   const verifier = new TokenVerifier(options.adminToken, (id) => app.facts.forRequest().token(id));
   app.decorateRequest('principal', null);
 
-  const authenticate = async (request: FastifyRequest): Promise<Principal> => {
+  const authenticate = (request: FastifyRequest): Promise<Principal> =>
+    request.trace === null
+      ? principalOf(request)
+      : traced(request.trace, SPAN.authenticate, undefined, async (span) => {
+          const principal = await principalOf(request);
+          span?.setAttribute(ATTRIBUTE.tokenId, principal.tokenId);
+          return principal;
+        });
+
+  const principalOf = async (request: FastifyRequest): Promise<Principal> => {
     const header = request.headers.authorization;
     if (header === undefined)
       throw new AppError(401, 'unauthenticated', 'missing Authorization: Bearer <token> header');
@@ -61,4 +72,4 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
   });
 }
 
-export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['facts'] });
+export default fp(authPlugin, { name: 'auth', fastify: '5.x', dependencies: ['facts', 'tracing'] });

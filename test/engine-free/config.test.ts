@@ -76,6 +76,36 @@ const bad: Array<[string, Record<string, string>, RegExp]> = [
     { CLEARANCE_WORKERS: '2' },
     /^invalid configuration: CLEARANCE_WORKERS above 1 needs DATABASE_URL/,
   ],
+  [
+    'OTEL_EXPORTER_OTLP_ENDPOINT is not a URL',
+    { OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' },
+    /^invalid configuration: OTEL_EXPORTER_OTLP_ENDPOINT must start with http:\/\/ or https:\/\//,
+  ],
+  [
+    'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is not a URL',
+    { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'not a url' },
+    /^invalid configuration: OTEL_EXPORTER_OTLP_TRACES_ENDPOINT is not a URL/,
+  ],
+  [
+    'OTEL_TRACES_EXPORTER names an exporter this service has not',
+    { OTEL_TRACES_EXPORTER: 'zipkin' },
+    /^invalid configuration: OTEL_TRACES_EXPORTER must be otlp or none, got "zipkin"$/,
+  ],
+  [
+    'OTEL_TRACES_SAMPLER is unknown',
+    { OTEL_TRACES_SAMPLER: 'sometimes' },
+    /^invalid configuration: OTEL_TRACES_SAMPLER must be one of always_on, always_off, traceidratio, /,
+  ],
+  [
+    'OTEL_TRACES_SAMPLER_ARG is above 1',
+    { OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: '5' },
+    /^invalid configuration: OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1/,
+  ],
+  [
+    'OTEL_TRACES_SAMPLER_ARG is not a number',
+    { OTEL_TRACES_SAMPLER_ARG: 'half' },
+    /^invalid configuration: OTEL_TRACES_SAMPLER_ARG must be a number from 0 to 1/,
+  ],
 ];
 for (const [when, env, message] of bad) {
   t.test(`when ${when}, then loading fails naming the variable`, async (t) => {
@@ -112,4 +142,50 @@ t.test('when values are valid, then they are parsed', async (t) => {
   t.equal(loadConfig({ CLEARANCE_WORKERS: '3', DATABASE_URL: 'postgres://h/db' }).workers, 3);
   t.ok(loadConfig({ CLEARANCE_WORKERS: 'auto', DATABASE_URL: 'postgres://h/db' }).workers >= 1, 'auto: one per core');
   t.equal(loadConfig({ PGLITE_SHARED_BUFFERS: '16MB' }).pgliteSharedBuffers, '16MB');
+});
+
+t.test('when no OpenTelemetry variable is set, then tracing is off', async (t) => {
+  t.same(loadConfig({}).tracing, {
+    enabled: false,
+    endpoint: 'http://localhost:4318/v1/traces',
+    sampler: 'parentbased_always_on',
+    ratio: 1,
+    serviceName: 'clearance',
+  });
+});
+
+t.test('when an OTLP endpoint is named, then tracing is on and spans go to its /v1/traces', async (t) => {
+  const tracing = loadConfig({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' }).tracing;
+  t.equal(tracing.enabled, true);
+  t.equal(tracing.endpoint, 'http://collector:4318/v1/traces');
+  const traces = loadConfig({
+    OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+    OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example/otlp/traces',
+  }).tracing;
+  t.equal(traces.endpoint, 'https://traces.example/otlp/traces', 'the traces endpoint is used as it is, and wins');
+  t.equal(loadConfig({ OTEL_TRACES_EXPORTER: 'otlp' }).tracing.enabled, true, 'otlp alone: the default endpoint');
+  t.equal(loadConfig({ OTEL_TRACES_EXPORTER: 'OTLP' }).tracing.endpoint, 'http://localhost:4318/v1/traces');
+});
+
+t.test('when tracing is switched off explicitly, then an endpoint does not switch it on', async (t) => {
+  const endpoint = { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' };
+  t.equal(loadConfig({ ...endpoint, OTEL_TRACES_EXPORTER: 'none' }).tracing.enabled, false);
+  t.equal(loadConfig({ ...endpoint, OTEL_SDK_DISABLED: 'true' }).tracing.enabled, false);
+});
+
+t.test('when a sampler, its ratio and a service name are set, then they are parsed', async (t) => {
+  const tracing = loadConfig({
+    OTEL_TRACES_EXPORTER: 'otlp',
+    OTEL_TRACES_SAMPLER: 'ParentBased_TraceIdRatio',
+    OTEL_TRACES_SAMPLER_ARG: '0.01',
+    OTEL_SERVICE_NAME: 'clearance-eu',
+  }).tracing;
+  t.equal(tracing.sampler, 'parentbased_traceidratio');
+  t.equal(tracing.ratio, 0.01);
+  t.equal(tracing.serviceName, 'clearance-eu');
+  for (const sampler of ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off'])
+    t.equal(loadConfig({ OTEL_TRACES_SAMPLER: sampler }).tracing.sampler, sampler);
+  t.equal(loadConfig({ OTEL_TRACES_SAMPLER_ARG: '1' }).tracing.ratio, 1);
+  t.equal(loadConfig({ OTEL_TRACES_SAMPLER_ARG: '0' }).tracing.ratio, 0);
+  t.equal(loadConfig({ OTEL_TRACES_SAMPLER_ARG: '.5' }).tracing.ratio, 0.5);
 });

@@ -2,6 +2,7 @@
 import type { FastifyInstance, LightMyRequestResponse } from 'fastify';
 import type { Test } from 'tap';
 import type { Kysely } from 'kysely';
+import type { BuildOptions } from '../../service/app.ts';
 import type { Config } from '../../service/config.ts';
 import type { AuditRow, Database } from '../../service/data/schema.ts';
 import { appOn, eventually, migrated, silentFeed, type TestApp } from './app.ts';
@@ -53,13 +54,18 @@ export interface ContextAppOptions {
    */
   silentFeed?: boolean;
   onBootstrapToken?: (token: string) => void;
+  /** Injected into the app as it is built (tests of tracing, of a faulty policy). */
+  build?: Pick<BuildOptions, 'spanProcessor' | 'policyEngine'>;
 }
 
 /** The app on a fresh migrated database with ADMIN_TOKEN configured, and the change feed up. */
 export async function contextApp(t: Teardown, options: ContextAppOptions = {}): Promise<TestApp & { admin: Api }> {
   const opened = await databaseForApp(t);
   const database = options.silentFeed === true ? silentFeed(opened) : opened;
-  const built = options.onBootstrapToken ? { onBootstrapToken: options.onBootstrapToken } : {};
+  const built = {
+    ...options.build,
+    ...(options.onBootstrapToken ? { onBootstrapToken: options.onBootstrapToken } : {}),
+  };
   const app = await migrated(await appOn(t, database, { adminToken: ADMIN_TOKEN, ...options.config }, built));
   if (!(await eventually(async () => app.facts.stats.enabled))) throw new Error('the change feed did not come up');
   return { app, database, admin: api(app) };
