@@ -23,7 +23,7 @@ CONSOLE_OUT   := .build/console
 CONSOLE_SOURCES := $(shell find console -type f 2>/dev/null)
 
 .PHONY: help tools run test policies console test-browser chromium policy-test policy-fmt policy-lint fmt typecheck openapi openapi-check \
-        lint format-check test-engine-free test-postgres test-pglite test-differential test-faults bench bench-policy bench-list bench-subjects bench-access-review bench-impact bench-stats bench-profile bench-window bench-memory clean
+        lint format-check test-engine-free test-postgres test-pglite test-differential test-faults bench bench-policy bench-list bench-subjects bench-access-review bench-impact bench-stats bench-profile bench-tracing bench-window bench-memory clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -151,6 +151,9 @@ bench-stats: $(NPM_OK) policies ## Benchmark GET /v1/decisions/stats and the CSV
 
 bench-window: $(NPM_OK) policies ## How long another replica answers from the old facts after a write's answer, with no consistency token (PostgreSQL at 127.0.0.1:5432)
 	@node bench/replica-window.ts $(BENCH_ARGS)
+
+bench-tracing: $(NPM_OK) policies ## What OpenTelemetry tracing costs on /v1/decide: off, sampled at 1% and at 100%, exported to a local OTLP sink (BENCH_ARGS="3 10": rounds, seconds; PostgreSQL at 127.0.0.1:5432)
+	@node bench/tracing.ts $(BENCH_ARGS)
 
 bench-profile: $(NPM_OK) policies ## CPU profile of one serving process under /v1/decide load (BENCH_ARGS="buffered 15"; PostgreSQL at 127.0.0.1:5432)
 	@node bench/profile.ts $(BENCH_ARGS)

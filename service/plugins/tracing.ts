@@ -125,7 +125,7 @@ async function tracingPlugin(app: FastifyInstance, options: TracingPluginOptions
     end(request, null);
     done();
   });
-  // After the routes' own onClose (the decision log's drain): the last spans are flushed too.
+  // A graceful stop exports what the batch still holds before the process exits.
   app.addHook('onClose', async () => {
     await provider.shutdown().catch((error: unknown) => app.log.warn({ err: error }, 'tracing: shutdown failed'));
   });
