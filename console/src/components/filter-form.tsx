@@ -2,9 +2,8 @@
 // form edits a draft of them, and Enter (or Apply filters) puts the draft in the URL.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
-import { instantOf, localOf } from '../format.ts';
 import { navigate } from '../route.ts';
-import { Field } from './ui.tsx';
+import { Field, TimeField } from './ui.tsx';
 
 export type Filters<N extends string> = Partial<Record<N, string>>;
 
@@ -49,15 +48,7 @@ export function FilterForm<N extends string>({
     set,
     apply,
     text: (name, label) => <Field label={label} value={draft[name] ?? ''} onValue={(value) => set(name, value)} />,
-    time: (name, label) => (
-      <Field
-        label={label}
-        type="datetime-local"
-        step={1}
-        value={localOf(draft[name])}
-        onValue={(value) => set(name, instantOf(value))}
-      />
-    ),
+    time: (name, label) => <TimeField label={label} value={draft[name]} onValue={(value) => set(name, value)} />,
   };
   return (
     <form

@@ -2,6 +2,7 @@
 import type { ComponentChildren } from 'preact';
 import { useId } from 'preact/hooks';
 import type { ApiError } from '../api.ts';
+import { instantOf, localOf } from '../format.ts';
 
 interface InputProps {
   type?: 'text' | 'search' | 'datetime-local' | 'number' | 'password';
@@ -31,6 +32,21 @@ export function Field({
         {...rest}
       />
     </div>
+  );
+}
+
+/** A date and time field (the viewer's zone, to the second) holding an ISO instant; empty is undefined. */
+export function TimeField({
+  label,
+  value,
+  onValue,
+}: {
+  label: string;
+  value: string | undefined;
+  onValue: (instant: string | undefined) => void;
+}) {
+  return (
+    <Field label={label} type="datetime-local" step={1} value={localOf(value)} onValue={(v) => onValue(instantOf(v))} />
   );
 }
 

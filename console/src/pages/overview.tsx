@@ -3,8 +3,8 @@
 import { useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, client, ok, type Schemas } from '../api.ts';
 import { type ChartSeries, TimeChart } from '../components/time-chart.tsx';
-import { Choice, Field, Loading, Problem, Section } from '../components/ui.tsx';
-import { formatMicros, formatTime, instantOf, localOf } from '../format.ts';
+import { Choice, Loading, Problem, Section, TimeField } from '../components/ui.tsx';
+import { formatMicros, formatTime } from '../format.ts';
 import type { PageProps } from '../main.tsx';
 import { sampleOf } from '../prometheus.ts';
 import { href, navigate } from '../route.ts';
@@ -83,20 +83,8 @@ function PeriodForm({ period, onRefresh }: { period: Period; onRefresh: () => vo
       />
       {period.window === 'custom' ? (
         <>
-          <Field
-            label="From"
-            type="datetime-local"
-            step={1}
-            value={localOf(since)}
-            onValue={(value) => setSince(instantOf(value) ?? '')}
-          />
-          <Field
-            label="Until"
-            type="datetime-local"
-            step={1}
-            value={localOf(until)}
-            onValue={(value) => setUntil(instantOf(value) ?? '')}
-          />
+          <TimeField label="From" value={since} onValue={(value) => setSince(value ?? '')} />
+          <TimeField label="Until" value={until} onValue={(value) => setUntil(value ?? '')} />
         </>
       ) : null}
       <Choice

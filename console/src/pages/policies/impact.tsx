@@ -2,8 +2,8 @@
 // progress while it runs (the API's NDJSON answer) and samples linked to the decisions they are.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, authorizedFetch, type Schemas } from '../../api.ts';
-import { Field, Problem, Verdict } from '../../components/ui.tsx';
-import { formatTime, instantOf, localOf, shortRevision } from '../../format.ts';
+import { Field, Problem, TimeField, Verdict } from '../../components/ui.tsx';
+import { formatTime, shortRevision } from '../../format.ts';
 import { href } from '../../route.ts';
 
 type Report = Schemas['ImpactReport'];
@@ -124,20 +124,8 @@ export function ImpactAnalysis({ revision }: { revision: string }) {
           void run();
         }}
       >
-        <Field
-          label="Decided from"
-          type="datetime-local"
-          step={1}
-          value={localOf(draft.since)}
-          onValue={(value) => set('since')(instantOf(value) ?? '')}
-        />
-        <Field
-          label="Decided before"
-          type="datetime-local"
-          step={1}
-          value={localOf(draft.until)}
-          onValue={(value) => set('until')(instantOf(value) ?? '')}
-        />
+        <TimeField label="Decided from" value={draft.since} onValue={(value) => set('since')(value ?? '')} />
+        <TimeField label="Decided before" value={draft.until} onValue={(value) => set('until')(value ?? '')} />
         <Field label="Subject" value={draft.subject_id} onValue={set('subject_id')} />
         <Field label="Action" value={draft.action} onValue={set('action')} />
         <Field
