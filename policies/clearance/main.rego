@@ -18,6 +18,8 @@ import data.clearance.catalogue
 import data.clearance.clients
 import data.clearance.items
 import data.clearance.lib
+import data.clearance.log
+import data.clearance.tables
 import data.clearance.users
 import data.clearance.validation
 
@@ -40,6 +42,21 @@ decision := decide(input)
 default verdict := [false, {"code": "invalid_input", "message": "input is missing"}]
 
 verdict := verdict_of(input)
+
+# METADATA
+# title: One decision, compact, with what its log entry must not keep
+# description: |
+#   For input {"endpoint", "input": request}: [verdict_of(request), masks], masks being what
+#   log.mask gives for the entry the service logs, {"endpoint", "input": request, "result":
+#   decide(request)}. The service's single decisions read this: one call for the answer and
+#   its masks instead of two (contract clearance/v2).
+# entrypoint: true
+# scope: document
+logged_verdict := [verdict, masks] if {
+	verdict := verdict_of(input.input)
+	entry := {"endpoint": input.endpoint, "input": input.input, "result": _expanded(verdict)}
+	masks := log.mask with input as entry
+}
 
 # METADATA
 # title: Decisions for a list of clients
@@ -127,10 +144,20 @@ resource_decisions := {"outcomes": outcomes, "resources": [index[key] | some key
 messages := _message_table
 
 # Kept apart from the entrypoint: OPA's WebAssembly planner refuses a function that reads an
-# entrypoint rule (_reason below).
-_message_table := {code: text |
-	some table in [_own_messages, lib.messages, clients.messages, accounts.messages, users.messages, items.messages]
-	some code, text in table
+# entrypoint rule (_reason below). The table is merged from the areas' own in tables.rego.
+_message_table := tables.messages
+
+# The messages of the input, "always first" and default codes; each area keeps its own.
+own_messages := {
+	"invalid_input": "the request is malformed",
+	"unknown_subject": "the subject is not a known user",
+	"resource_not_found": "the resource does not exist",
+	"unknown_action": "the action is not in the catalogue",
+	"user_suspended": "the user is suspended",
+	"tenant_mismatch": "the resource belongs to another account",
+	"resource_type_mismatch": "the action does not apply to this type of resource",
+	"account_kind_not_supported": "the action does not exist for this kind of account",
+	"no_rule_matched": "no rule allows this action",
 }
 
 # Every code a decision can give.
@@ -148,23 +175,11 @@ _always_first_codes := {
 	"user_suspended", "tenant_mismatch", "resource_type_mismatch", "account_kind_not_supported",
 }
 
-# The messages of the input, "always first" and default codes; each area keeps its own.
-_own_messages := {
-	"invalid_input": "the request is malformed",
-	"unknown_subject": "the subject is not a known user",
-	"resource_not_found": "the resource does not exist",
-	"unknown_action": "the action is not in the catalogue",
-	"user_suspended": "the user is suspended",
-	"tenant_mismatch": "the resource belongs to another account",
-	"resource_type_mismatch": "the action does not apply to this type of resource",
-	"account_kind_not_supported": "the action does not exist for this kind of account",
-	"no_rule_matched": "no rule allows this action",
-}
-
 # decide(req) is the decision for one request, with messages; it is defined for every req.
-decide(req) := {"allow": entry[0], "reasons": [_reason(reason) | some i, reason in entry; i > 0]} if {
-	entry := verdict_of(req)
-}
+decide(req) := _expanded(verdict_of(req))
+
+# _expanded(entry) is a compact verdict [allow, reason, ...] with each reason {"code", "message"}.
+_expanded(entry) := {"allow": entry[0], "reasons": [_reason(reason) | some i, reason in entry; i > 0]}
 
 # verdict_of(req) is the decision for one request in compact form; it is defined for every req.
 verdict_of(req) := _invalid_entry(validation.problems(req)) if {

@@ -50,6 +50,27 @@ test_verdict_is_the_decision_in_compact_form if {
 	clearance.verdict == [false, {"code": "invalid_input", "message": "input is missing"}]
 }
 
+test_logged_verdict_is_the_verdict_with_the_masks_of_its_entry if {
+	resource := object.union(_client("c1", {}), {"attributes": {"note": "caller data"}})
+	request := _request("client.view", _subject("practice_admin"), _practice, resource)
+	masks := {"/input/account/name", "/input/resource/attributes/note"}
+	clearance.logged_verdict == [[true, "top_admin"], masks] with input as {"endpoint": "decide", "input": request}
+	clearance.verdict == [true, "top_admin"] with input as request
+}
+
+test_logged_verdict_of_an_invalid_request_masks_what_log_mask_masks if {
+	request := {"action": "client.view", "account": {"id": "a1", "name": "Practice"}}
+	[verdict, masks] := clearance.logged_verdict with input as {"endpoint": "batch", "input": request}
+	plain := clearance.verdict with input as request
+	verdict == plain
+	verdict[0] == false
+	masks == {"/input/account/name"}
+}
+
+test_logged_verdict_needs_a_request if {
+	not clearance.logged_verdict with input as {"endpoint": "decide"}
+}
+
 test_decision_without_input_is_an_invalid_input_deny if {
 	clearance.decision == {"allow": false, "reasons": [{"code": "invalid_input", "message": "input is missing"}]}
 }

@@ -4,7 +4,7 @@
 import { AppError } from '../errors.ts';
 import type { ShadowVerdict } from '../data/schema.ts';
 import { codesOf, type PolicyResult, sameVerdict } from '../policy/answers.ts';
-import type { Policy } from '../policy/engine.ts';
+import type { LoggedDecision, Policy } from '../policy/engine.ts';
 import { type CallContext, hasPolicyError } from './decision-entries.ts';
 import type { DecisionLog, DecisionLogEntry } from './decision-log/index.ts';
 import type { Facts, FactStore, FactTally } from './facts.ts';
@@ -103,7 +103,7 @@ export abstract class DecisionPath {
   }
 
   /** Evaluates the policy: for a traced request, in a span naming the entrypoint, revision and decision. */
-  protected evaluate<T extends PolicyResult | PolicyResult[]>(
+  protected evaluate<T extends PolicyResult | PolicyResult[] | LoggedDecision>(
     call: CallContext,
     engine: Policy,
     entrypoint: string,
@@ -116,7 +116,8 @@ export abstract class DecisionPath {
       [ATTRIBUTE.revision]: engine.revision,
       [ATTRIBUTE.decisionId]: decisionId,
     };
-    return tracedSync(call.trace ?? null, SPAN.policyEvaluate, attributes, evaluate, (span, result) => {
+    return tracedSync(call.trace ?? null, SPAN.policyEvaluate, attributes, evaluate, (span, evaluated) => {
+      const result: PolicyResult | PolicyResult[] = 'inputJson' in evaluated ? evaluated.result : evaluated;
       const results: PolicyResult[] = Array.isArray(result) ? result : [result];
       if (!Array.isArray(result)) {
         span.setAttributes({ [ATTRIBUTE.allow]: result.allow, [ATTRIBUTE.reasonCodes]: codesOf(result).length });

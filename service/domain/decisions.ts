@@ -3,7 +3,7 @@
 // never an allow; such refusals are logged too.
 import { randomUUID } from 'node:crypto';
 import type { AppError } from '../errors.ts';
-import { type Policy, VERDICT_ENTRYPOINT } from '../policy/engine.ts';
+import { LOGGED_VERDICT_ENTRYPOINT, type Policy, VERDICT_ENTRYPOINT } from '../policy/engine.ts';
 import {
   asRefusal,
   batchItem,
@@ -50,7 +50,13 @@ export class DecisionService extends DecisionPath {
     }
     entry.input = input;
     const evaluating = performance.now();
-    const result = this.evaluate(call, engine, VERDICT_ENTRYPOINT, entry.decisionId, () => engine.decide(input));
+    // One call gives the answer and the masks of its log entry.
+    const logged = this.evaluate(call, engine, LOGGED_VERDICT_ENTRYPOINT, entry.decisionId, () =>
+      engine.decideLogged(input, call.endpoint),
+    );
+    const { result } = logged;
+    entry.inputJson = logged.inputJson;
+    if (logged.masks !== null) entry.masks = logged.masks;
     entry.evalUs = micros(evaluating);
     if (call.timings) call.timings.evalUs += entry.evalUs;
     const outcome = decidedOutcome(entry, engine.revision, result, started);

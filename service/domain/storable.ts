@@ -40,7 +40,11 @@ function storableValue(value: unknown, pointer: string, escaped: string[]): unkn
 
 /** The value as JSON text a jsonb column takes; pointer names the value in the entry. */
 export function storableJson(value: unknown, pointer: string, escaped: string[]): string {
-  const text = JSON.stringify(value) ?? 'null';
+  return storableJsonText(JSON.stringify(value) ?? 'null', value, pointer, escaped);
+}
+
+/** storableJson for a value already encoded: text is JSON.stringify(value). */
+export function storableJsonText(text: string, value: unknown, pointer: string, escaped: string[]): string {
   // The cheap test lets through text with no such escape; the walk tells a real NUL or lone
   // surrogate from a caller's literal backslash-u text (which JSON.stringify writes \\u…).
   if (!ESCAPED_IN_JSON.test(text)) return text;

@@ -16,6 +16,8 @@ import {
   toLogMask,
 } from './answers.ts';
 import { type BundleFiles, DATA, MANIFEST, readManifest, WASM } from './bundle.ts';
+import { Evaluator } from './evaluator.ts';
+import type { DecisionEndpoint } from '../data/schema.ts';
 
 // The SDK is CommonJS whose named exports Node cannot detect statically.
 const { loadPolicySync } = createRequire(import.meta.url)(
@@ -29,6 +31,17 @@ export const SUBJECTS_ENTRYPOINT = 'clearance/subject_decisions';
 export const RESOURCES_ENTRYPOINT = 'clearance/resource_decisions';
 export const MESSAGES_ENTRYPOINT = 'clearance/messages';
 export const MASK_ENTRYPOINT = 'clearance/log/mask';
+export const LOGGED_VERDICT_ENTRYPOINT = 'clearance/logged_verdict';
+
+const V1_ENTRYPOINTS = [
+  DECISION_ENTRYPOINT,
+  VERDICT_ENTRYPOINT,
+  DECISIONS_ENTRYPOINT,
+  SUBJECTS_ENTRYPOINT,
+  RESOURCES_ENTRYPOINT,
+  MESSAGES_ENTRYPOINT,
+  MASK_ENTRYPOINT,
+] as const;
 
 /**
  * The entrypoint contracts this service serves: a bundle's manifest names the one it was built
@@ -37,15 +50,9 @@ export const MASK_ENTRYPOINT = 'clearance/log/mask';
  * and on activation, so no stored revision becomes a rollback target it cannot use.
  */
 export const CONTRACTS = {
-  'clearance/v1': [
-    DECISION_ENTRYPOINT,
-    VERDICT_ENTRYPOINT,
-    DECISIONS_ENTRYPOINT,
-    SUBJECTS_ENTRYPOINT,
-    RESOURCES_ENTRYPOINT,
-    MESSAGES_ENTRYPOINT,
-    MASK_ENTRYPOINT,
-  ],
+  'clearance/v1': V1_ENTRYPOINTS,
+  /** v1 and logged_verdict: a single decision and its log masks in one call. */
+  'clearance/v2': [...V1_ENTRYPOINTS, LOGGED_VERDICT_ENTRYPOINT],
 } as const;
 export type Contract = keyof typeof CONTRACTS;
 
@@ -66,74 +73,17 @@ function checkContract(contract: unknown): asserts contract is Contract {
   );
 }
 
-type OpaEval = (
-  reserved: number,
-  entrypoint: number,
-  data: number,
-  input: number,
-  inputLength: number,
-  heap: number,
-  format: number,
-) => number;
-
-/**
- * Calls the policy's opa_eval export directly (WebAssembly ABI 1.2): the input is written as
- * JSON straight into the module's memory and the result read back as JSON, with no copies in
- * between. The SDK's evaluate does the same with an extra buffer and a byte-by-byte scan for
- * the end of the result: about a fifth of the time of a small decision.
- */
-class Evaluator {
-  readonly #eval: OpaEval;
-  readonly #memory: LoadedPolicy['mem'];
-  readonly #dataAddr: number;
-  readonly #inputAddr: number;
-  readonly #encoder = new TextEncoder();
-  readonly #decoder = new TextDecoder();
-  #view: Uint8Array;
-
-  constructor(policy: LoadedPolicy) {
-    const instance = 'instance' in policy.wasmInstance ? policy.wasmInstance.instance : policy.wasmInstance;
-    this.#eval = instance.exports.opa_eval as OpaEval;
-    this.#memory = policy.mem;
-    this.#dataAddr = policy.dataAddr;
-    this.#inputAddr = policy.dataHeapPtr as number;
-    this.#view = new Uint8Array(this.#memory.buffer);
-  }
-
-  static supports(policy: LoadedPolicy): boolean {
-    const instance = 'instance' in policy.wasmInstance ? policy.wasmInstance.instance : policy.wasmInstance;
-    return (policy.minorVersion as number) >= 2 && typeof instance.exports.opa_eval === 'function';
-  }
-
-  #memoryView(): Uint8Array {
-    // Growing the memory (here or inside the module) replaces its buffer.
-    if (this.#view.buffer !== this.#memory.buffer) this.#view = new Uint8Array(this.#memory.buffer);
-    return this.#view;
-  }
-
-  /** The result set of entrypoint for the input given as JSON text. */
-  evaluate(json: string, entrypoint: number): unknown {
-    let view = this.#memoryView();
-    // UTF-8 takes at most three bytes per UTF-16 code unit.
-    const room = this.#inputAddr + json.length * 3 - view.byteLength;
-    if (room > 0) {
-      this.#memory.grow(Math.ceil(room / 65536));
-      view = this.#memoryView();
-    }
-    const { written } = this.#encoder.encodeInto(json, view.subarray(this.#inputAddr));
-    const resultAddr = this.#eval(
-      0,
-      entrypoint,
-      this.#dataAddr,
-      this.#inputAddr,
-      written,
-      this.#inputAddr + written,
-      0,
-    );
-    view = this.#memoryView();
-    const end = view.indexOf(0, resultAddr);
-    return JSON.parse(this.#decoder.decode(view.subarray(resultAddr, end)));
-  }
+/** A single decision as the decision path logs it. */
+export interface LoggedDecision {
+  result: PolicyResult;
+  /**
+   * The masks of its log entry, given by the same call; null when they were not (a revision built
+   * for clearance/v1, or an answer whose masks were malformed): the log then asks logMasks, and
+   * keeps no input it cannot vet.
+   */
+  masks: LogMask[] | null;
+  /** The input as the policy was given it, JSON text: the log stores it without encoding it again. */
+  inputJson: string;
 }
 
 /**
@@ -142,7 +92,14 @@ class Evaluator {
  */
 export type Policy = Pick<
   PolicyEngine,
-  'revision' | 'decide' | 'decideJson' | 'decideClients' | 'decideSubjects' | 'decideResources' | 'logMasks'
+  | 'revision'
+  | 'decide'
+  | 'decideLogged'
+  | 'decideJson'
+  | 'decideClients'
+  | 'decideSubjects'
+  | 'decideResources'
+  | 'logMasks'
 >;
 
 export class PolicyEngine {
@@ -150,6 +107,8 @@ export class PolicyEngine {
   readonly #policy: LoadedPolicy;
   readonly #evaluator: Evaluator | null;
   readonly #entrypoints: Record<string, number>;
+  /** Whether its contract has clearance/logged_verdict (clearance/v2 on). */
+  #logged = false;
   /** The message of every reason code, as the policy gives them. */
   #messages: ReadonlyMap<string, string> = new Map();
 
@@ -225,6 +184,9 @@ export class PolicyEngine {
       }
     }
     engine.#messages = engine.#loadMessages();
+    // The contract says which entrypoints are called: a revision built for clearance/v1 is served
+    // as one, with its masks asked for apart.
+    engine.#logged = (CONTRACTS[contract as Contract] as readonly string[]).includes(LOGGED_VERDICT_ENTRYPOINT);
     return engine;
   }
 
@@ -252,14 +214,18 @@ export class PolicyEngine {
    * undefined input is no input at all (the policy's defaults apply, as in OPA without input).
    */
   #evaluate(input: unknown, entrypoint: string): unknown {
-    const id = this.#entrypoints[entrypoint] as number;
     // Otherwise always passed as JSON: a falsy input (null, 0, "", false) reaches the policy as a
     // value, as it would in OPA (the SDK's evaluate would drop it as "no input"). The module reads
     // input of length 0 as none.
-    const json = input === undefined ? '' : JSON.stringify(input);
+    return this.#evaluateJson(input === undefined ? '' : JSON.stringify(input), entrypoint);
+  }
+
+  /** The value of the entrypoint for input given as JSON text ('' for no input). */
+  #evaluateJson(json: string, entrypoint: string): unknown {
+    const id = this.#entrypoints[entrypoint] as number;
     const resultSet = (
       this.#evaluator === null
-        ? this.#policy.evaluate(input === undefined ? undefined : new TextEncoder().encode(json).buffer, id)
+        ? this.#policy.evaluate(json === '' ? undefined : new TextEncoder().encode(json).buffer, id)
         : this.#evaluator.evaluate(json, id)
     ) as Array<{ result?: unknown }> | undefined;
     if (!Array.isArray(resultSet) || resultSet.length === 0) return undefined;
@@ -282,16 +248,40 @@ export class PolicyEngine {
   /** decide for an input given as JSON text (a logged input, replayed as it was stored). */
   decideJson(json: string): PolicyResult {
     try {
-      const id = this.#entrypoints[VERDICT_ENTRYPOINT] as number;
-      const resultSet = (
-        this.#evaluator === null
-          ? this.#policy.evaluate(new TextEncoder().encode(json).buffer, id)
-          : this.#evaluator.evaluate(json, id)
-      ) as Array<{ result?: unknown }> | undefined;
-      return expandEntry(Array.isArray(resultSet) ? resultSet[0]?.result : undefined, this.#messages);
+      return expandEntry(this.#evaluateJson(json, VERDICT_ENTRYPOINT), this.#messages);
     } catch (error) {
       return policyError(`policy evaluation failed: ${(error as Error).message ?? String(error)}`);
     }
+  }
+
+  /**
+   * decide for a request, with the masks of the log entry the endpoint makes of it, in one call
+   * of clearance/logged_verdict where the bundle has it (else decide, and masks null).
+   */
+  decideLogged(input: unknown, endpoint: DecisionEndpoint): LoggedDecision {
+    let inputJson: string;
+    try {
+      inputJson = JSON.stringify(input);
+    } catch (error) {
+      return {
+        result: policyError(`policy input not serializable: ${(error as Error).message}`),
+        masks: null,
+        inputJson: '',
+      };
+    }
+    if (!this.#logged) return { result: this.decideJson(inputJson), masks: null, inputJson };
+    let value: unknown;
+    try {
+      value = this.#evaluateJson(
+        `{"endpoint":${JSON.stringify(endpoint)},"input":${inputJson}}`,
+        LOGGED_VERDICT_ENTRYPOINT,
+      );
+    } catch (error) {
+      const result = policyError(`policy evaluation failed: ${(error as Error).message ?? String(error)}`);
+      return { result, masks: null, inputJson };
+    }
+    const [verdict, masks] = Array.isArray(value) && value.length === 2 ? value : [undefined, undefined];
+    return { result: expandEntry(verdict, this.#messages), masks: masksOf(masks), inputJson };
   }
 
   /**
@@ -351,4 +341,16 @@ export class PolicyEngine {
       return mask;
     });
   }
+}
+
+/** The masks logged_verdict gave, or null when they are not a list of masks (logMasks then says why). */
+function masksOf(value: unknown): LogMask[] | null {
+  if (!Array.isArray(value)) return null;
+  const masks: LogMask[] = [];
+  for (const element of value) {
+    const mask = toLogMask(element);
+    if (mask === null) return null;
+    masks.push(mask);
+  }
+  return masks;
 }

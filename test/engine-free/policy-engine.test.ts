@@ -1,6 +1,6 @@
 // The policy engine on the built policy: what the service reads (clearance/verdict and
 // clearance/decisions with the messages table) answers what clearance/decision answers.
-import { cpSync, writeFileSync } from 'node:fs';
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import t from 'tap';
 import type { ClientTuple } from '../../service/policy/answers.ts';
@@ -43,35 +43,65 @@ t.test('given the built policy', async (t) => {
   const decision = (input: unknown) =>
     (sdk.evaluate(input, 'clearance/decision') as Array<{ result: unknown }>)[0]?.result;
 
+  const inputs = [
+    {
+      action: 'client.view',
+      subject: subject('standard', 'ledger_selected'),
+      account,
+      resource: client(['c1', 'a1', 'xero', false, false]),
+    },
+    {
+      action: 'client.view',
+      subject: subject('practice_admin', null),
+      account,
+      resource: client(['c1', 'a1', 'xero', false, false]),
+    },
+    {
+      action: 'client.view',
+      subject: { ...subject('standard', null), status: 'gone' },
+      account,
+      resource: client(['c1', 'a1', 'sage', 1, false] as unknown as ClientTuple),
+    },
+    {
+      action: 'settings.edit',
+      subject: { id: 'u9', found: false },
+      account: null,
+      resource: { type: 'account', id: 'a1', found: false },
+    },
+  ];
+
   t.test('when a request is decided, then the answer is what clearance/decision gives', async (t) => {
-    const inputs = [
-      {
-        action: 'client.view',
-        subject: subject('standard', 'ledger_selected'),
-        account,
-        resource: client(['c1', 'a1', 'xero', false, false]),
-      },
-      {
-        action: 'client.view',
-        subject: subject('practice_admin', null),
-        account,
-        resource: client(['c1', 'a1', 'xero', false, false]),
-      },
-      {
-        action: 'client.view',
-        subject: { ...subject('standard', null), status: 'gone' },
-        account,
-        resource: client(['c1', 'a1', 'sage', 1, false] as unknown as ClientTuple),
-      },
-      {
-        action: 'settings.edit',
-        subject: { id: 'u9', found: false },
-        account: null,
-        resource: { type: 'account', id: 'a1', found: false },
-      },
-    ];
     for (const input of inputs) t.same(engine.decide(input), decision(input));
   });
+
+  t.test(
+    'when a request is decided with its log masks, then one call gives what decide and logMasks give',
+    async (t) => {
+      const withAttributes = {
+        ...inputs[1],
+        resource: { ...inputs[1]?.resource, attributes: { note: 'caller data' } },
+      };
+      for (const input of [...inputs, withAttributes, null]) {
+        for (const endpoint of ['decide', 'batch', 'opa'] as const) {
+          const logged = engine.decideLogged(input, endpoint);
+          const result = engine.decide(input);
+          t.same(logged.result, result);
+          t.same(logged.masks, engine.logMasks({ endpoint, input, result }), 'the masks of the entry as logged');
+          t.equal(logged.inputJson, JSON.stringify(input), 'the input as the policy was given it');
+        }
+      }
+      t.same(engine.decideLogged(withAttributes, 'decide').masks, [
+        { op: 'remove', path: '/input/account/name' },
+        { op: 'remove', path: '/input/resource/attributes/note' },
+      ]);
+      const unwritable = engine.decideLogged({ action: 'client.view', subject: { id: 1n } }, 'decide');
+      t.same(
+        unwritable.result.reasons.map((r) => r.code),
+        ['policy_error'],
+      );
+      t.equal(unwritable.masks, null);
+    },
+  );
 
   t.test('when the input is falsy, then it is decided as that value, not as a missing input', async (t) => {
     for (const input of [null, 0, '', false]) {
@@ -147,6 +177,27 @@ t.test('given the built policy', async (t) => {
       );
     },
   );
+});
+
+t.test('given the built policy labelled for the clearance/v1 contract, then it is served as one', async (t) => {
+  // A stored revision built before clearance/v2: its decisions are read from verdict and its masks
+  // asked for apart (masks null tells the log to ask).
+  const dir = t.testdir();
+  for (const name of ['policy.wasm', 'data.json']) cpSync(join(POLICY_DIR, name), join(dir, name));
+  const manifest = JSON.parse(readFileSync(join(POLICY_DIR, '.manifest'), 'utf8'));
+  writeFileSync(join(dir, '.manifest'), JSON.stringify({ ...manifest, metadata: { contract: 'clearance/v1' } }));
+  const v1 = PolicyEngine.load(dir);
+  const input = {
+    action: 'client.view',
+    subject: subject('practice_admin', null),
+    account,
+    resource: client(['c1', 'a1', 'xero', false, false]),
+  };
+  const logged = v1.decideLogged(input, 'decide');
+  t.same(logged.result, v1.decide(input));
+  t.equal(logged.result.allow, true);
+  t.equal(logged.masks, null);
+  t.equal(logged.inputJson, JSON.stringify(input));
 });
 
 t.test(

@@ -22,10 +22,17 @@ export function faultyPolicy(dir = POLICY_DIR): FaultyPolicy {
   const real = PolicyEngine.load(dir);
   let decisionFault: string | null = null;
   let maskFault: string | null = null;
-  // The compiled policy's revision, and its three evaluations unless a fault is on.
+  // The compiled policy's revision, and its evaluations unless a fault is on.
   const engine: Policy = {
     revision: real.revision,
     decide: (input) => (decisionFault === null ? real.decide(input) : policyError(decisionFault)),
+    decideLogged: (input, endpoint) => {
+      if (decisionFault !== null)
+        return { result: policyError(decisionFault), masks: null, inputJson: JSON.stringify(input) };
+      // A mask fault: the masks are asked for on their own (logMasks), which fails.
+      const logged = real.decideLogged(input, endpoint);
+      return maskFault === null ? logged : { ...logged, masks: null };
+    },
     decideJson: (json) => (decisionFault === null ? real.decideJson(json) : policyError(decisionFault)),
     decideClients: (input) =>
       decisionFault === null

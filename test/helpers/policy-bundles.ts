@@ -109,7 +109,7 @@ export function renamedAction(action = 'client.view'): Bundle {
 export const unsupportedContract = (): Bundle =>
   bundleOf(
     withManifest(localFiles(), (manifest) => {
-      manifest.metadata = { ...manifest.metadata, contract: 'clearance/v2' };
+      manifest.metadata = { ...manifest.metadata, contract: 'clearance/v99' };
     }),
   );
 

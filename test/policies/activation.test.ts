@@ -164,7 +164,7 @@ t.test('given the local build active and four more revisions stored', async (t) 
       .values({
         revision: foreign.revision,
         bundle: foreign.archive,
-        contract: 'clearance/v2',
+        contract: 'clearance/v99',
         sources: [],
         size_bytes: foreign.archive.length,
         signed: false,
@@ -179,7 +179,7 @@ t.test('given the local build active and four more revisions stored', async (t) 
     ]) {
       t.equal(response.statusCode, 409, response.body);
       t.equal(response.json().error.code, 'revision_unusable');
-      t.match(response.json().error.message, /clearance\/v2/);
+      t.match(response.json().error.message, /clearance\/v99/);
     }
     t.equal(await activations(), count);
     t.equal((await answered(app)).revision, local);

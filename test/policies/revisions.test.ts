@@ -57,7 +57,7 @@ t.test('given the service on a fresh database and a token with the policy scope'
           {
             revision: localRevision(),
             created_by: 'service:local-build',
-            contract: 'clearance/v1',
+            contract: 'clearance/v2',
             size_bytes: localArchive().length,
             signed: false,
             active: true,
@@ -89,7 +89,7 @@ t.test('given the service on a fresh database and a token with the policy scope'
       revision: bundle.revision,
       created_at: String,
       created_by: tokenId(token),
-      contract: 'clearance/v1',
+      contract: 'clearance/v2',
       size_bytes: bundle.archive.length,
       signed: false,
       active: false,
@@ -217,7 +217,7 @@ t.test('given the service on a fresh database and a token with the policy scope'
       'built for another entrypoint contract',
       unsupportedContract,
       'bundle_invalid',
-      /"clearance\/v2"; this service serves clearance\/v1/,
+      /"clearance\/v99"; this service serves clearance\/v1, clearance\/v2/,
     ],
     [
       'a manifest naming another revision',
@@ -301,7 +301,7 @@ t.test('given the service on a fresh database and a token with the policy scope'
     const response = await author.get(`/v1/policies/${bundle.revision}`);
     t.equal(response.statusCode, 200);
     const detail = response.json() as RevisionView & { sources: string[] };
-    t.match(detail, { revision: bundle.revision, contract: 'clearance/v1', active: false, shadow: false });
+    t.match(detail, { revision: bundle.revision, contract: 'clearance/v2', active: false, shadow: false });
     const rego = [...bundle.files.keys()].filter((path) => path.endsWith('.rego')).sort();
     t.same(detail.sources, rego);
     t.ok(detail.sources.includes(MAIN));
@@ -370,7 +370,7 @@ t.test('given the service on a fresh database and a token with the policy scope'
       record_type: 'policy_revision',
       change: 'create',
       before: null,
-      after: { revision: bundle.revision, contract: 'clearance/v1', size_bytes: stored.size_bytes, signed: false },
+      after: { revision: bundle.revision, contract: 'clearance/v2', size_bytes: stored.size_bytes, signed: false },
     });
     const local = entries.filter((e) => e.record_id === localRevision());
     t.match(local, [

@@ -4,7 +4,7 @@
 import type { DecisionEndpoint, MaskApplied, NewDecisionLogRow, ShadowVerdict } from '../../data/schema.ts';
 import type { LogMask } from '../../policy/answers.ts';
 import { applyLogMasks, type LoggedParts } from '../log-masks.ts';
-import { storableJson, storableText } from '../storable.ts';
+import { storableJson, storableJsonText, storableText } from '../storable.ts';
 
 export type DecisionLogMode = 'buffered' | 'durable' | 'off';
 
@@ -22,6 +22,10 @@ export interface DecisionLogEntry {
   resourceId: string | null;
   /** The full policy input; null when it could not be assembled. */
   input: unknown;
+  /** The input as JSON text, where the policy was given it so (stored without encoding it again). */
+  inputJson?: string;
+  /** The masks of the entry, where the policy gave them with the decision; else the log asks for them. */
+  masks?: LogMask[];
   result: unknown;
   /** null for a list query. */
   allow: boolean | null;
@@ -121,14 +125,23 @@ export function entryRow(entry: DecisionLogEntry, masks: MaskSource, log: LogLog
   }
 }
 
+/** The input as stored: the text the policy was given where no mask changed it, else encoded again. */
+function storedInput(entry: DecisionLogEntry, input: unknown, escaped: string[]): string | null {
+  if (input === null || input === undefined) return null;
+  if (input === entry.input && entry.inputJson !== undefined)
+    return storableJsonText(entry.inputJson, input, '/input', escaped);
+  return storableJson(input, '/input', escaped);
+}
+
 /** The entry's row, masked and storable: NULs made visible, each place named in masked. */
 function maskedRow(entry: DecisionLogEntry, masks: MaskSource, log: LogLogger): NewDecisionLogRow {
   let parts: LoggedParts = { input: entry.input, result: entry.result };
   let applied: MaskApplied[] = [];
   if (entry.input !== null) {
     try {
-      const view = maskView(entry.endpoint, parts);
-      ({ parts, applied } = applyLogMasks(parts, masks({ endpoint: entry.endpoint, ...view }, entry.policyRevision)));
+      const given =
+        entry.masks ?? masks({ endpoint: entry.endpoint, ...maskView(entry.endpoint, parts) }, entry.policyRevision);
+      ({ parts, applied } = applyLogMasks(parts, given));
     } catch (error) {
       // Unknown masks: keep nothing that was not vetted.
       log.error({ err: error, decisionId: entry.decisionId }, 'decision log: masks unavailable; input not logged');
@@ -157,7 +170,7 @@ function maskedRow(entry: DecisionLogEntry, masks: MaskSource, log: LogLogger): 
     resource_id: text(entry.resourceId, '/resource/id'),
     allow: entry.allow,
     reason_codes: entry.reasonCodes,
-    input: parts.input === null || parts.input === undefined ? null : storableJson(parts.input, '/input', escaped),
+    input: storedInput(entry, parts.input, escaped),
     result: storableJson(parts.result, '/result', escaped),
     masked: '',
     error: entry.error === null ? null : storableJson(entry.error, '/error', escaped),
