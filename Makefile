@@ -155,6 +155,13 @@ bench-window: $(NPM_OK) policies ## How long another replica answers from the ol
 bench-tracing: $(NPM_OK) policies ## What OpenTelemetry tracing costs on /v1/decide: off, sampled at 1% and at 100%, exported to a local OTLP sink (BENCH_ARGS="3 10": rounds, seconds; PostgreSQL at 127.0.0.1:5432)
 	@node bench/tracing.ts $(BENCH_ARGS)
 
+.PHONY: bench-log-insert bench-scale-out
+bench-log-insert: $(NPM_OK) policies ## Decision log insert rate PostgreSQL sustains alone: the service's INSERT against COPY, PostgreSQL CPU and WAL per row (BENCH_ARGS="--rounds 3 --rows 20000"; PostgreSQL at 127.0.0.1:5432)
+	@node bench/log-insert.ts $(BENCH_ARGS)
+
+bench-scale-out: $(NPM_OK) policies ## Three service processes on one database, round-robin: req/s, PostgreSQL CPU and I/O per logged decision and per fact load (BENCH_ARGS="--seconds 10"; PostgreSQL at 127.0.0.1:5432)
+	@node bench/scale-out.ts $(BENCH_ARGS)
+
 bench-profile: $(NPM_OK) policies ## CPU profile of one serving process under /v1/decide load (BENCH_ARGS="buffered 15"; PostgreSQL at 127.0.0.1:5432)
 	@node bench/profile.ts $(BENCH_ARGS)
 
