@@ -5,9 +5,11 @@
 // fails if any answer differs.
 // Usage: node bench/run.ts OPA_BINARY   (BENCH_DATABASE_URL, BENCH_QUICK=1 for a short smoke run)
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { get } from 'node:http';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import { openDatabase } from '../service/data/connect.ts';
 import { FactStore } from '../service/domain/facts.ts';
@@ -37,6 +39,10 @@ const DURATION_S = quick ? 3 : 10;
 const WARMUP_S = quick ? 1 : 3;
 const MIX_SIZE = quick ? 1000 : 5000;
 const POLICY_DIR = '.build/policy';
+// The id of the local build (make policies): the policy every Clearance server must serve.
+const LOCAL_REVISION = readFileSync(join(POLICY_DIR, 'revision'), 'utf8').trim();
+// Not used by the load: it activates the local build when the database has another active.
+const ADMIN_TOKEN = 'bench-admin-token-not-used-by-the-load';
 
 const say = (message: string) => process.stderr.write(`bench: ${message}\n`);
 const started = Date.now();
@@ -68,7 +74,7 @@ async function tracked(server: Promise<Server>): Promise<Server> {
 
 async function clearance(env: Record<string, string> = {}): Promise<Server> {
   const port = nextPort++;
-  return tracked(
+  const server = await tracked(
     startServer(
       `clearance ${JSON.stringify(env)}`,
       process.execPath,
@@ -77,7 +83,7 @@ async function clearance(env: Record<string, string> = {}): Promise<Server> {
         DATABASE_URL: databaseUrl,
         PORT: String(port),
         CLEARANCE_WORKERS: String(WORKERS),
-        CLEARANCE_ADMIN_TOKEN: 'bench-admin-token-not-used-by-the-load',
+        CLEARANCE_ADMIN_TOKEN: ADMIN_TOKEN,
         CLEARANCE_SEED_DEMO: 'false',
         CLEARANCE_DATA_DIR: mkdtempSync(join(tmpdir(), 'clearance-bench-')),
         LOG_LEVEL: 'warn',
@@ -87,6 +93,62 @@ async function clearance(env: Record<string, string> = {}): Promise<Server> {
       `http://127.0.0.1:${port}/ready`,
     ),
   );
+  await servingLocalBuild(server);
+  return server;
+}
+
+/** A GET on a connection of its own, which node:cluster hands to the next worker in turn. */
+function getOnce(url: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (response) => {
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (chunk: string) => {
+        body += chunk;
+      });
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+    }).on('error', reject);
+  });
+}
+
+/**
+ * Waits until every worker serves the local build, the Rego OPA runs: startServer returns at the
+ * first worker's /ready, while another may still be loading its policy (its answers are then
+ * policy_error); and the benchmark database keeps the revision an earlier run activated (a new
+ * local build is stored but left inactive), so the local build is activated when it is not. Done
+ * once the supervisor says every worker started and /ready names it 4 times a worker in a row.
+ */
+async function servingLocalBuild(server: Server): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  let activated = false;
+  for (let inARow = 0; inARow < 4 * WORKERS; ) {
+    if (Date.now() > deadline) {
+      throw new Error(`${server.name}: not every worker serves the local policy build ${LOCAL_REVISION}`);
+    }
+    const started = server.output().includes('Clearance is listening on');
+    const ready = started ? await getOnce(`${server.origin}/ready`).catch(() => null) : null;
+    const serving =
+      ready?.status === 200 ? (JSON.parse(ready.body) as { policy_revision?: string }).policy_revision : undefined;
+    if (serving === LOCAL_REVISION) {
+      inARow++;
+      continue;
+    }
+    inARow = 0;
+    if (serving !== undefined && !activated) {
+      const response = await fetch(`${server.origin}/v1/policies/${LOCAL_REVISION}/activate`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+      });
+      if (!response.ok) {
+        throw new Error(
+          `activating the local policy build ${LOCAL_REVISION}: ${response.status} ${await response.text()}`,
+        );
+      }
+      say(`activated the local policy build ${LOCAL_REVISION} (the database had ${serving} active)`);
+      activated = true;
+    }
+    await sleep(100);
+  }
 }
 
 async function opaServer(decisionLogs: boolean): Promise<Server> {
