@@ -4,9 +4,12 @@
 // 32 connections — the steady state only, not start-up or cache warming — and prints the user and
 // kernel CPU per request, the self time by area and the heaviest functions. The .cpuprofile it
 // leaves opens as a flame graph in Chrome DevTools (Performance → Load profile) or speedscope.
-// `bare` profiles the bare-Fastify ceiling the same way, for comparison.
-// Usage: node bench/profile.ts [off|buffered|durable|bare] [seconds]   (BENCH_DATABASE_URL)
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// `bare` profiles the bare-Fastify ceiling the same way, for comparison. The CPU per request is
+// given for the serving thread (the main thread, which the profile covers) and for the process's
+// other threads by name (the decision log's writer thread, libuv's pool, V8's helpers), from /proc.
+// `cpu` as the third argument measures the same without the profiler, whose own cost it adds.
+// Usage: node bench/profile.ts [off|buffered|durable|bare] [seconds] [profile|cpu]   (BENCH_DATABASE_URL)
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runLoad } from './load.ts';
@@ -15,8 +18,13 @@ import { benchDatabaseUrl, decideLoadInputs } from './setup.ts';
 
 const mode = process.argv[2] ?? 'buffered';
 const seconds = Number(process.argv[3] ?? 20);
-if (!['off', 'buffered', 'durable', 'bare'].includes(mode) || !(seconds > 0)) {
-  process.stderr.write('usage: node bench/profile.ts [off|buffered|durable|bare] [seconds]\n');
+const profiled = (process.argv[4] ?? 'profile') === 'profile';
+if (
+  !['off', 'buffered', 'durable', 'bare'].includes(mode) ||
+  !(seconds > 0) ||
+  !['profile', 'cpu', undefined].includes(process.argv[4])
+) {
+  process.stderr.write('usage: node bench/profile.ts [off|buffered|durable|bare] [seconds] [profile|cpu]\n');
   process.exit(2);
 }
 const say = (message: string) => process.stderr.write(`profile: ${message}\n`);
@@ -86,10 +94,32 @@ function summarise(profile: CpuProfile): string {
   return lines.join('\n');
 }
 
-/** User and kernel CPU seconds of one process so far. */
-function cpuOf(pid: number): { user: number; system: number } {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+interface Cpu {
+  user: number;
+  system: number;
+}
+
+/** User and kernel CPU seconds so far of a process or one of its threads, from its stat file. */
+function cpuIn(statFile: string): Cpu {
+  const fields = readFileSync(statFile, 'utf8').split(') ')[1]?.split(' ') ?? [];
   return { user: Number(fields[11]) / 100, system: Number(fields[12]) / 100 };
+}
+
+/** The process's CPU so far, whole and by thread: the serving (main) thread, the others by name. */
+function cpuOf(pid: number): { whole: Cpu; threads: Map<string, Cpu> } {
+  const threads = new Map<string, Cpu>();
+  for (const tid of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      const name =
+        Number(tid) === pid ? 'serving thread' : readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+      const cpu = cpuIn(`/proc/${pid}/task/${tid}/stat`);
+      const sum = threads.get(name) ?? { user: 0, system: 0 };
+      threads.set(name, { user: sum.user + cpu.user, system: sum.system + cpu.system });
+    } catch {
+      // The thread ended meanwhile.
+    }
+  }
+  return { whole: cpuIn(`/proc/${pid}/stat`), threads };
 }
 
 async function main(): Promise<void> {
@@ -120,10 +150,14 @@ async function main(): Promise<void> {
             CLEARANCE_DATA_DIR: mkdtempSync(join(tmpdir(), 'clearance-profile-')),
             LOG_LEVEL: 'warn',
             DECISION_LOG: mode,
+            // Whether the log is written by a thread of its own (on unless set off here).
+            ...(process.env.DECISION_LOG_THREAD === undefined
+              ? {}
+              : { DECISION_LOG_THREAD: process.env.DECISION_LOG_THREAD }),
           },
           `http://127.0.0.1:${port}/ready`,
         );
-  let profile: CpuProfile;
+  let profile: CpuProfile | null;
   try {
     const target = {
       origin: server.origin,
@@ -132,26 +166,39 @@ async function main(): Promise<void> {
       bodies: mix.map((request) => JSON.stringify(request)),
     };
     await runLoad(target, { connections: 32, durationS: 2, warmupS: 3, warmupRequests: 2 * target.bodies.length });
-    const devtools = await inspector(server, inspectPort);
-    await devtools.send('Profiler.enable');
-    await devtools.send('Profiler.setSamplingInterval', { interval: 200 });
+    const devtools = profiled ? await inspector(server, inspectPort) : null;
+    await devtools?.send('Profiler.enable');
+    await devtools?.send('Profiler.setSamplingInterval', { interval: 200 });
     const pid = server.child.pid as number;
     const before = cpuOf(pid);
-    await devtools.send('Profiler.start');
+    await devtools?.send('Profiler.start');
     const result = await runLoad(target, { connections: 32, durationS: seconds, warmupS: 0 });
-    profile = (await devtools.send('Profiler.stop')).profile as CpuProfile;
+    profile = ((await devtools?.send('Profiler.stop'))?.profile as CpuProfile | undefined) ?? null;
     const after = cpuOf(pid);
-    devtools.close();
+    devtools?.close();
     const perRequest = (s: number) => ((s / Math.max(1, result.requests)) * 1e6).toFixed(0);
+    const while_ = profiled ? 'while profiled' : 'not profiled';
     say(
       `${mode === 'bare' ? 'bare Fastify' : `decision log ${mode}`}, 1 process, 32 connections, ${seconds} s: ${result.rps} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, load generator ${result.generatorCpu} cores${result.non2xx + result.errors > 0 ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`,
     );
     say(
-      `server CPU per request (while profiled): ${perRequest(after.user - before.user)} µs user + ${perRequest(after.system - before.system)} µs kernel`,
+      `server CPU per request (${while_}): ${perRequest(after.whole.user - before.whole.user)} µs user + ${perRequest(after.whole.system - before.whole.system)} µs kernel, of which by thread:`,
     );
+    const byThread = [...after.threads]
+      .map(([name, cpu]) => {
+        const was = before.threads.get(name) ?? { user: 0, system: 0 };
+        return { name, user: cpu.user - was.user, system: cpu.system - was.system };
+      })
+      .filter((t) => t.user + t.system > 0)
+      .sort((a, b) => b.user + b.system - (a.user + a.system));
+    for (const t of byThread)
+      say(
+        `  ${t.name.padEnd(18)} ${perRequest(t.user).padStart(5)} µs user + ${perRequest(t.system).padStart(4)} µs kernel`,
+      );
   } finally {
     await server.stop();
   }
+  if (profile === null) return;
   const dir = resolve('.build/profiles');
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${mode}-${new Date().toISOString().replace(/[:.]/g, '-')}.cpuprofile`);

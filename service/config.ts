@@ -14,6 +14,12 @@ export interface DecisionLogConfig {
   retentionDays: number;
   /** Entries queued at most before answers wait for room. */
   queueMax: number;
+  /**
+   * On PostgreSQL, rows are encoded and written by a thread of their own (worker_threads), off the
+   * thread that serves requests; the embedded engine, one in-process connection, always writes on
+   * the serving thread. Absent: on.
+   */
+  thread?: boolean;
 }
 
 export type TraceSampler =
@@ -288,6 +294,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       mode: parseDecisionLogMode(env.DECISION_LOG),
       retentionDays: parseWholeNumber('DECISION_LOG_RETENTION_DAYS', env.DECISION_LOG_RETENTION_DAYS, 30, 1, 3650),
       queueMax: parseWholeNumber('DECISION_LOG_QUEUE_MAX', env.DECISION_LOG_QUEUE_MAX, 50_000, 1000, 10_000_000),
+      thread: parseBoolean('DECISION_LOG_THREAD', env.DECISION_LOG_THREAD, true),
     },
   };
 }

@@ -30,6 +30,8 @@ export interface DatabaseHandle {
    */
   migrationDb: Kysely<Database>;
   engine: Engine;
+  /** PostgreSQL: the connection string the pool was opened with (another thread may open its own with it). */
+  url?: string;
   /** Resolves when a trivial query answers within timeoutMs; rejects otherwise. */
   ping(timeoutMs?: number): Promise<void>;
   /**
@@ -167,7 +169,7 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
     const kysely = (timeoutMs: number | null) =>
       new Kysely<Database>({ dialect: new PostgresDialect({ pool: boundedPool(pool, timeoutMs) }) });
     const dbs = { db: kysely(QUERY_TIMEOUT_MS), longDb: kysely(LONG_QUERY_TIMEOUT_MS), migrationDb: kysely(null) };
-    return handle(
+    const opened = handle(
       dbs,
       'postgres',
       (channel, handlers) => listenPostgres(url, channel, handlers),
@@ -176,6 +178,7 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
         await pool.end();
       },
     );
+    return { ...opened, url };
   }
   // A start parameter, not postgresql.conf: nothing is written into the data folder.
   const startParams = [

@@ -10,7 +10,10 @@ import {
   maintainDecisionLogPartitions,
   markDecisionLogRowsRefused,
 } from '../data/decision-log.ts';
+import { DecisionLogThread } from '../data/decision-log-thread.ts';
 import { DecisionLog } from '../domain/decision-log/index.ts';
+import type { EncodedItem } from '../domain/decision-log/queue.ts';
+import type { LogStore } from '../domain/decision-log/writer.ts';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -41,12 +44,27 @@ export const DRAIN_MS = 20_000;
 async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPluginOptions): Promise<void> {
   // Batch writes, partition maintenance and the replay of a spill may take long (DatabaseHandle.longDb).
   const db = app.database.longDb;
+  // On PostgreSQL, the rows are built and written by a thread of their own (the embedded engine's
+  // one connection lives in this thread).
+  const { url } = app.database;
+  const thread =
+    options.mode !== 'off' && options.thread !== false && app.database.engine === 'postgres' && url !== undefined
+      ? new DecisionLogThread({ databaseUrl: url, metrics: app.metrics, log: app.log })
+      : null;
+  const store: LogStore =
+    thread !== null
+      ? thread
+      : {
+          write: (rows) => insertDecisionLogRows(db, rows),
+          markRefused: (keys, error) => markDecisionLogRowsRefused(db, keys, error),
+        };
   const log = new DecisionLog({
     mode: options.mode,
     queueMax: options.queueMax,
     spillDir: options.spillDir,
-    write: (rows) => insertDecisionLogRows(db, rows),
-    markRefused: (keys, error) => markDecisionLogRowsRefused(db, keys, error),
+    write: (rows) => store.write(rows),
+    markRefused: (keys, error) => store.markRefused(keys, error),
+    ...(thread === null ? {} : { writeEncoded: (items: EncodedItem[]) => thread.writeEncoded(items) }),
     masks: (entry, revision) => {
       // The revision that decided the entry masks it, though another was activated meanwhile.
       const engine = app.policy.engineFor(revision);
@@ -91,6 +109,7 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
     if (!closing) await maintain();
     // Also when a stop began meanwhile (maintenance can wait long on a locked table): the writer
     // is what drains the queue before the stop's deadline; without it all of it would be spilled.
+    thread?.start();
     log.start();
     if (closing) return;
     timer = setInterval(() => void maintain(), options.maintenance?.everyMs ?? MAINTENANCE_EVERY_MS);
@@ -122,6 +141,7 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
     }
     clearInterval(timer);
     await log.close();
+    await thread?.close();
   });
 }
 

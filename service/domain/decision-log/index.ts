@@ -9,6 +9,7 @@ import type { NewDecisionLogRow } from '../../data/schema.ts';
 import type { Metrics } from '../metrics.ts';
 import { EntryQueue } from './queue.ts';
 import {
+  encodedEntry,
   entryRow,
   refusalOf,
   type DecisionLogEntry,
@@ -54,6 +55,9 @@ export class DecisionLog {
       queueMax: options.queueMax,
       durableTimeoutMs: options.durableTimeoutMs ?? 10_000,
       toRow: (entry) => entryRow(entry, options.masks, options.log),
+      ...(options.writeEncoded === undefined
+        ? {}
+        : { toEncoded: (entry: DecisionLogEntry) => encodedEntry(entry, options.masks, options.log) }),
       metrics: options.metrics,
       onWork: () => this.#writer.signal(),
     });

@@ -5,7 +5,7 @@
 import type { NewDecisionLogRow } from '../../data/schema.ts';
 import { AppError } from '../../errors.ts';
 import type { Metrics } from '../metrics.ts';
-import { NOT_LOGGED_IN_TIME, refusedRow, type DecisionLogEntry, type Refusal } from './rows.ts';
+import { NOT_LOGGED_IN_TIME, refusedRow, type DecisionLogEntry, type EncodedEntry, type Refusal } from './rows.ts';
 
 export interface Pending {
   entry: DecisionLogEntry;
@@ -21,6 +21,8 @@ export interface Pending {
    * failed, or a spill file): a refusal from then on is a correction, not just a different row.
    */
   sent?: boolean;
+  /** What encodedOf made of the entry (null: its row is built here), made once. */
+  encoded?: EncodedEntry | null;
 }
 
 export interface EntryQueueOptions {
@@ -30,10 +32,18 @@ export interface EntryQueueOptions {
   durableTimeoutMs: number;
   /** The entry's row (masked, storable); never throws. */
   toRow(entry: DecisionLogEntry): NewDecisionLogRow;
+  /** The entry encoded for a writer thread, or null when its row is to be built here (encodedEntry). */
+  toEncoded?(entry: DecisionLogEntry): EncodedEntry | null;
   metrics: Metrics;
   /** Something arrived for the writer: entries, or corrections. */
   onWork(): void;
 }
+
+/** What a writer thread is given of an entry: encoded, or its row when that was built here. */
+export type EncodedItem = { entry: EncodedEntry; refused?: Refusal } | { row: NewDecisionLogRow };
+
+/** A single decision's result text, roughly (the batch bound counts input and result). */
+const RESULT_TEXT_GUESS = 200;
 
 /** A list query's entry holds a row per client: it weighs one per ten of them. */
 function weight(entry: DecisionLogEntry): number {
@@ -144,8 +154,7 @@ export class EntryQueue {
     let bytes = 0;
     for (const p of this.#pending) {
       if (batch.length === max) break;
-      const row = this.rowOf(p);
-      const size = String(row.input ?? '').length + String(row.result).length;
+      const size = this.#sizeOf(p);
       if (batch.length > 0 && bytes + size > maxBytes) break;
       batch.push(p);
       bytes += size;
@@ -187,6 +196,26 @@ export class EntryQueue {
     this.#weight = 0;
     this.#corrections = [];
     this.#gauges();
+  }
+
+  /** Input and result text of an entry: its row's, or the input's JSON text while no row is built. */
+  #sizeOf(p: Pending): number {
+    const { inputJson } = p.entry;
+    if (p.row === null && inputJson !== undefined && this.#options.toEncoded !== undefined)
+      return inputJson.length + RESULT_TEXT_GUESS;
+    const row = this.rowOf(p);
+    return String(row.input ?? '').length + String(row.result).length;
+  }
+
+  /**
+   * The entry as a writer thread takes it: encoded (its row built there) where it can be, else
+   * its row built here; with the refusal of its answer, if it was refused.
+   */
+  encodedOf(p: Pending): EncodedItem {
+    p.encoded ??= p.row === null ? (this.#options.toEncoded?.(p.entry) ?? null) : null;
+    const { encoded } = p;
+    if (encoded === null) return { row: this.rowOf(p) };
+    return p.refused === undefined ? { entry: encoded } : { entry: encoded, refused: p.refused };
   }
 
   /** The entry's row, built once; refused if its answer was. */

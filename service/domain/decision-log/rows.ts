@@ -112,6 +112,52 @@ function maskView(endpoint: DecisionEndpoint, parts: LoggedParts): LoggedParts {
   return { input, result: {} };
 }
 
+/** The input removed whole: what an entry whose masks are unknown keeps (nothing that was not vetted). */
+const WITHOUT_INPUT: LogMask[] = [{ op: 'remove', path: '/input' }];
+
+/**
+ * The entry's masks: those the policy gave with the decision, else asked of the mask source (by
+ * the revision that decided it); when they cannot be known, the input is removed, said in the log.
+ */
+function masksOf(entry: DecisionLogEntry, masks: MaskSource, log: LogLogger): LogMask[] {
+  if (entry.masks !== undefined) return entry.masks;
+  try {
+    const view = maskView(entry.endpoint, { input: entry.input, result: entry.result });
+    return masks({ endpoint: entry.endpoint, ...view }, entry.policyRevision);
+  } catch (error) {
+    log.error({ err: error, decisionId: entry.decisionId }, 'decision log: masks unavailable; input not logged');
+    return WITHOUT_INPUT;
+  }
+}
+
+/**
+ * An entry as it crosses to the thread that writes the log (data/decision-log-thread.ts): its
+ * input as JSON text and its masks known, so that thread needs no policy. What it costs here is
+ * asking for the masks where the decision did not give them; the encoding and the write are there.
+ */
+export interface EncodedEntry extends Omit<DecisionLogEntry, 'input' | 'inputJson' | 'masks'> {
+  inputJson: string | null;
+  masks: LogMask[];
+}
+
+/**
+ * The entry encoded for the writer thread; null when it cannot be (its input has no JSON text
+ * yet, as a list's: its row is then built on this thread, as without a writer thread).
+ */
+export function encodedEntry(entry: DecisionLogEntry, masks: MaskSource, log: LogLogger): EncodedEntry | null {
+  if (entry.input !== null && entry.inputJson === undefined) return null;
+  const { input, inputJson, masks: _given, ...rest } = entry;
+  return { ...rest, inputJson: input === null ? null : (inputJson as string), masks: masksOf(entry, masks, log) };
+}
+
+/** The row of an encoded entry, as entryRow makes it of the entry. */
+export function decodedRow(encoded: EncodedEntry, log: LogLogger): NewDecisionLogRow {
+  const { inputJson, masks, ...rest } = encoded;
+  const entry: DecisionLogEntry =
+    inputJson === null ? { ...rest, input: null, masks } : { ...rest, input: JSON.parse(inputJson), inputJson, masks };
+  return entryRow(entry, () => masks, log);
+}
+
 /** The entry's row. Never throws: an entry that cannot be serialized is kept without its input, saying why. */
 export function entryRow(entry: DecisionLogEntry, masks: MaskSource, log: LogLogger): NewDecisionLogRow {
   try {
@@ -137,18 +183,7 @@ function storedInput(entry: DecisionLogEntry, input: unknown, escaped: string[])
 function maskedRow(entry: DecisionLogEntry, masks: MaskSource, log: LogLogger): NewDecisionLogRow {
   let parts: LoggedParts = { input: entry.input, result: entry.result };
   let applied: MaskApplied[] = [];
-  if (entry.input !== null) {
-    try {
-      const given =
-        entry.masks ?? masks({ endpoint: entry.endpoint, ...maskView(entry.endpoint, parts) }, entry.policyRevision);
-      ({ parts, applied } = applyLogMasks(parts, given));
-    } catch (error) {
-      // Unknown masks: keep nothing that was not vetted.
-      log.error({ err: error, decisionId: entry.decisionId }, 'decision log: masks unavailable; input not logged');
-      parts = { input: null, result: entry.result };
-      applied = [{ op: 'remove', path: '/input' }];
-    }
-  }
+  if (entry.input !== null) ({ parts, applied } = applyLogMasks(parts, masksOf(entry, masks, log)));
   const escaped: string[] = [];
   const text = (value: string | null, pointer: string) =>
     value === null ? null : storableText(value, pointer, escaped);

@@ -4,18 +4,30 @@
 // backoff until the stop's deadline. A batch the database refuses is halved down to the refused row.
 import type { NewDecisionLogRow } from '../../data/schema.ts';
 import type { Metrics } from '../metrics.ts';
-import type { EntryQueue, Pending } from './queue.ts';
+import type { EncodedItem, EntryQueue, Pending } from './queue.ts';
 import { withoutInput, type LogLogger, type Refusal } from './rows.ts';
 
 /** Where rows go, and how rows already written are marked refused. */
 export interface LogStore {
   write(rows: NewDecisionLogRow[]): Promise<void>;
+  /**
+   * Where given, the writer hands it the queue's batches encoded (EntryQueue.encodedOf), for
+   * another thread to build their rows and write them as storeRows does; else it builds the rows
+   * and writes them here.
+   */
+  writeEncoded?(items: EncodedItem[]): Promise<void>;
   /** Marks entries already written as refused (a durable answer that timed out while its write was under way). */
   markRefused(keys: Array<{ decision_id: string; decided_at: Date | string }>, refusal: Refusal): Promise<void>;
 }
 
 interface Reporting {
   metrics: Metrics;
+  log: LogLogger;
+}
+
+/** What storeRows counts and says: the service's metrics and log, or on a writer thread their relay. */
+export interface RowReporting {
+  metrics: { logUnstorable: { inc(): void }; logIsolationWrites: { inc(): void } };
   log: LogLogger;
 }
 
@@ -41,9 +53,9 @@ const isRowProblem = (error: unknown) => /^(22|23|54)/.test(String((error as { c
  * skipped). The writer and the spill replay both write so.
  */
 export async function storeRows(
-  store: LogStore,
+  store: Pick<LogStore, 'write'>,
   rows: NewDecisionLogRow[],
-  { metrics, log }: Reporting,
+  { metrics, log }: RowReporting,
 ): Promise<void> {
   try {
     await store.write(rows);
@@ -165,11 +177,14 @@ export class LogWriter {
         await this.#applyCorrections();
         if (queue.depth === 0) continue;
         batch = queue.oldest(this.#batchMax, BATCH_BYTES);
-        await storeRows(
-          this.#store,
-          batch.map((p) => queue.rowOf(p)),
-          this.#reporting,
-        );
+        if (this.#store.writeEncoded !== undefined)
+          await this.#store.writeEncoded(batch.map((p) => queue.encodedOf(p)));
+        else
+          await storeRows(
+            this.#store,
+            batch.map((p) => queue.rowOf(p)),
+            this.#reporting,
+          );
       } catch (error) {
         this.#failed(error);
         const delay = Math.min(FIRST_RETRY_MS * 2 ** Math.min(this.#failures - 1, 10), MAX_RETRY_MS);

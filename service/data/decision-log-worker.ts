@@ -1,0 +1,86 @@
+// The decision log's writer thread (started by decision-log-thread.ts): builds the rows of the
+// entries the serving thread encoded (masks applied, made storable, JSON-encoded) and writes them
+// to PostgreSQL on a pool of its own, with the same row isolation as on the serving thread
+// (storeRows). What it logs and counts goes back to the serving thread, whose log and metrics
+// they are; every request is answered, ok or with the error, which the serving thread's writer
+// retries.
+import { parentPort, workerData } from 'node:worker_threads';
+import { decodedRow, type LogLogger, refusedRow } from '../domain/decision-log/rows.ts';
+import type { EncodedItem } from '../domain/decision-log/queue.ts';
+import { storeRows, type RowReporting } from '../domain/decision-log/writer.ts';
+import { openDatabase } from './connect.ts';
+import { insertDecisionLogRows, markDecisionLogRowsRefused } from './decision-log.ts';
+import { type ThreadReport, type ThreadRequest, WRITER_APPLICATION_NAME } from './decision-log-thread.ts';
+
+const port = parentPort;
+if (port === null) throw new Error('decision-log-worker.ts runs as a worker thread');
+const { databaseUrl } = workerData as { databaseUrl: string };
+
+const report = (message: ThreadReport) => port.postMessage(message);
+
+/** An error as it crosses back: what the writer and its log need (message, SQLSTATE or errno code). */
+const plain = (error: unknown) => {
+  const { message, name, code } = error as { message?: unknown; name?: unknown; code?: unknown };
+  return {
+    name: typeof name === 'string' ? name : 'Error',
+    message: typeof message === 'string' ? message : String(error),
+    ...(typeof code === 'string' ? { code } : {}),
+  };
+};
+
+/** Objects logged here cross as plain data: an error as its name, message and code. */
+const loggable = (obj: object) =>
+  Object.fromEntries(Object.entries(obj).map(([key, value]) => [key, value instanceof Error ? plain(value) : value]));
+
+const log: LogLogger = {
+  info: (obj, msg) => report({ log: 'info', obj: loggable(obj), msg }),
+  warn: (obj, msg) => report({ log: 'warn', obj: loggable(obj), msg }),
+  error: (obj, msg) => report({ log: 'error', obj: loggable(obj), msg }),
+};
+const reporting: RowReporting = {
+  metrics: {
+    logUnstorable: { inc: () => report({ count: 'logUnstorable' }) },
+    logIsolationWrites: { inc: () => report({ count: 'logIsolationWrites' }) },
+  },
+  log,
+};
+
+const named = new URL(databaseUrl);
+if (!named.searchParams.has('application_name')) named.searchParams.set('application_name', WRITER_APPLICATION_NAME);
+
+const database = await openDatabase({
+  databaseUrl: named.toString(),
+  dataDir: null,
+  onPoolError: (error) => log.warn({ err: error }, 'decision log writer thread: database connection lost'),
+});
+const db = database.longDb;
+const write = (rows: Parameters<typeof insertDecisionLogRows>[1]) => insertDecisionLogRows(db, rows);
+
+const rowOf = (item: EncodedItem) => {
+  if ('row' in item) return item.row;
+  const row = decodedRow(item.entry, log);
+  return item.refused === undefined ? row : refusedRow(row, item.refused);
+};
+
+async function handle(request: ThreadRequest): Promise<void> {
+  switch (request.op) {
+    case 'encoded':
+      return storeRows({ write }, request.items.map(rowOf), reporting);
+    case 'rows':
+      return write(request.rows);
+    case 'refused':
+      return markDecisionLogRowsRefused(db, request.keys, request.refusal);
+  }
+}
+
+port.on('message', (message: ThreadRequest | 'close') => {
+  if (message === 'close') {
+    // Writes under way are given up (the serving thread has spilled or will replay them).
+    void database.close().finally(() => port.close());
+    return;
+  }
+  handle(message).then(
+    () => report({ id: message.id }),
+    (error: unknown) => report({ id: message.id, error: plain(error) }),
+  );
+});
