@@ -1,5 +1,6 @@
 // `make bench`: Clearance against an OPA server on the same Rego, the bare-Fastify ceiling, policy
-// evaluation in process against `opa bench`, batches, the 10,000-client list and a cold cache,
+// evaluation in process against `opa bench` (the same entrypoints and inputs on both sides),
+// batches, the 10,000-client list and a cold cache,
 // on the benchmark data set in PostgreSQL. Writes bench/results/latest.json and the results block
 // of BENCHMARKS.md. Every decision of the mix is first sent to both Clearance and OPA, and the run
 // fails if any answer differs.
@@ -7,7 +8,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
-import { cpus, totalmem, tmpdir } from 'node:os';
+import { cpus, loadavg, totalmem, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
@@ -19,6 +20,7 @@ import { BIG_PRACTICE, ensureDataset, LIST_SUBJECT } from './dataset.ts';
 import { fillDecisionLog, timeLogQueries } from './log-query.ts';
 import { migrateToLatest } from '../service/data/migrate.ts';
 import { runLoad, type LoadOptions, type LoadResult } from './load.ts';
+import { opaBench, spaced, timeEachCall, timeRepeated, VerdictPolicy, verdictMismatches } from './policy-eval.ts';
 import { measured, startServer, type Server, type Usage } from './processes.ts';
 import { clientCount, requestMix } from './requests.ts';
 import { writeReport, type BenchResults, type Scenario } from './report.ts';
@@ -247,28 +249,54 @@ async function main(): Promise<void> {
 
   // In process: the same inputs through the compiled policy, one call timed at a time, before any
   // server runs (measured after them, in a process that has driven minutes of load, the same loop
-  // reads a third higher), after one untimed round so the module is compiled to its optimising tier.
+  // reads a third higher), after one untimed round so the module is compiled to its optimising
+  // tier. Three times over: the compact entrypoint (clearance/verdict) alone, the engine's decide,
+  // which fills in its messages (what an answer costs), and decideLogged, /v1/decide's one call
+  // (the answer and the masks of its log entry).
   const engine = PolicyEngine.load(POLICY_DIR);
-  for (const input of inputs) engine.decide(input);
-  const times: number[] = [];
-  for (let round = 0; round < (quick ? 2 : 5); round++) {
-    for (const input of inputs) {
-      const t0 = process.hrtime.bigint();
-      engine.decide(input);
-      times.push(Number(process.hrtime.bigint() - t0) / 1000);
-    }
-  }
-  times.sort((a, b) => a - b);
-  const inProcess = {
-    decisions: times.length,
-    medianUs: Math.round(percentile(times, 0.5) * 100) / 100,
-    p99Us: Math.round(percentile(times, 0.99) * 100) / 100,
+  const compact = new VerdictPolicy(POLICY_DIR);
+  const mismatched = verdictMismatches(engine, compact, inputs);
+  if (mismatched > 0) throw new Error(`${mismatched} verdicts, expanded, differ from the engine's answers`);
+  const calls = timeEachCall(engine, compact, inputs, quick ? 2 : 5);
+  const summary = (times: number[]) => {
+    const sorted = [...times].sort((a, b) => a - b);
+    return {
+      medianUs: Math.round(percentile(sorted, 0.5) * 100) / 100,
+      p99Us: Math.round(percentile(sorted, 0.99) * 100) / 100,
+    };
   };
-  say(`in process: median ${inProcess.medianUs} µs, p99 ${inProcess.p99Us} µs per decision`);
+  // And like with like against OPA's Go evaluator: the same few inputs, each timed on its own over
+  // and over as `opa bench` times one, on both sides, for the same two entrypoints (`decide`
+  // answers what clearance/decision does).
+  const samples = spaced(inputs, quick ? 3 : 10);
+  const repeated = timeRepeated(engine, compact, samples, quick ? 100 : 250);
+  const inProcess: BenchResults['inProcess'] = {
+    loadavg: loadavg().map((l) => Number(l.toFixed(2))),
+    mix: {
+      calls: calls.decide.length,
+      verdict: summary(calls.verdict),
+      decide: summary(calls.decide),
+      logged: summary(calls.logged),
+    },
+    sameInputs: {
+      ...repeated,
+      opaVerdict: opaBench(opa, 'data.clearance.verdict', samples),
+      opaDecision: opaBench(opa, 'data.clearance.decision', samples),
+    },
+  };
+  say(
+    `in process over ${inputs.length} inputs: verdict median ${inProcess.mix.verdict.medianUs} µs, decide median ${inProcess.mix.decide.medianUs} µs, decideLogged median ${inProcess.mix.logged.medianUs} µs; ` +
+      `on ${samples.length} inputs, mean µs each: verdict ${repeated.verdict.map((t) => t.toFixed(1)).join(' ')}, ` +
+      `opa bench verdict ${inProcess.sameInputs.opaVerdict.map((t) => t.toFixed(0)).join(' ')}, ` +
+      `decide ${repeated.decide.map((t) => t.toFixed(1)).join(' ')}, opa bench decision ${inProcess.sameInputs.opaDecision.map((t) => t.toFixed(0)).join(' ')}`,
+  );
 
   const scenarios: Scenario[] = [];
 
-  // OPA first: its peak sets the fixed arrival rate every decide scenario is measured at.
+  // OPA first: its peak sets the fixed arrival rate every decide scenario is measured at. It is
+  // asked for clearance/decision, the answer Clearance's /v1/decide gives (allow, and reasons with
+  // their messages, which Clearance fills in from the policy's table), and the same-answers check
+  // below holds the two to it.
   const opaBodies = inputs.map((input) => JSON.stringify({ input }));
   const opaOff = await opaServer(false);
   const opaAnswers = await mapLimit(
@@ -410,45 +438,6 @@ async function main(): Promise<void> {
   }
   await bare.stop();
 
-  const samples = inputs
-    .filter((_, i) => i % Math.floor(inputs.length / (quick ? 3 : 10)) === 0)
-    .slice(0, quick ? 3 : 10);
-  const dir = mkdtempSync(join(tmpdir(), 'clearance-opa-bench-'));
-  const opaBench = samples.map((input, i) => {
-    const file = join(dir, `input-${i}.json`);
-    writeFileSync(file, JSON.stringify(input));
-    const out = execFileSync(
-      opa,
-      [
-        'bench',
-        '-d',
-        'policies/clearance',
-        '--ignore',
-        '*_test.rego',
-        '-i',
-        file,
-        'data.clearance.decision',
-        '--format',
-        'json',
-        '--benchmem=false',
-      ],
-      {
-        encoding: 'utf8',
-        maxBuffer: 16 * 1024 * 1024,
-      },
-    );
-    const result = JSON.parse(out) as { N: number; T: number };
-    return result.T / result.N / 1000;
-  });
-  opaBench.sort((a, b) => a - b);
-  const opaInProcess = {
-    inputs: opaBench.length,
-    medianUs: Math.round(percentile(opaBench, 0.5) * 10) / 10,
-    minUs: Math.round((opaBench[0] ?? 0) * 10) / 10,
-    maxUs: Math.round((opaBench[opaBench.length - 1] ?? 0) * 10) / 10,
-  };
-  say(`opa bench: median ${opaInProcess.medianUs} µs per evaluation over ${opaBench.length} inputs`);
-
   await ensureDatabase(logDatabaseUrl);
   const logHandle = await openDatabase({ databaseUrl: logDatabaseUrl, dataDir: null });
   await migrateToLatest(logHandle.migrationDb);
@@ -488,7 +477,7 @@ async function main(): Promise<void> {
     },
     verification: { requests: mix.length, mismatches: mismatches.length, examples: mismatches.slice(0, 5) },
     scenarios,
-    inProcess: { clearance: inProcess, opaBench: opaInProcess },
+    inProcess,
     decisionLogQueries: { entries: filled.rows, queries: logQueries },
   };
   mkdirSync('bench/results', { recursive: true });
