@@ -66,23 +66,55 @@ interface Target {
   goal: string;
   measured: string;
   met: boolean;
+  /** A goal beyond the issue's target: shown as not yet reached rather than missed. */
+  longTerm?: boolean;
 }
+
+// Issue 20's targets; the 70% of the ceiling is the goal beyond it.
+const CEILING_SHARE = 0.4;
+const CEILING_SHARE_LONG_TERM = 0.7;
+const OPA_LOGGED_TIMES = 3;
+const DURABLE_SHARE = 0.6;
+
+const percent = (share: number) => `${(share * 100).toFixed(0)}%`;
 
 export function targets(r: BenchResults): Target[] {
   const ours = find(r, 'clearance-decide-buffered', 'concurrency');
   const ourRate = find(r, 'clearance-decide-buffered', 'rate');
+  const durable = find(r, 'clearance-decide-durable', 'concurrency');
   const opaLogged = find(r, 'opa-decide-logged', 'concurrency');
   const opaLoggedRate = find(r, 'opa-decide-logged', 'rate');
   const opa = find(r, 'opa-decide', 'concurrency');
   const bare = find(r, 'fastify-bare', 'concurrency');
   const query = find(r, 'clearance-query-10k', 'concurrency');
   const out: Target[] = [];
+  if (ours && bare) {
+    const share = ours.rps / bare.rps;
+    const unlogged = find(r, 'clearance-decide', 'concurrency');
+    const withoutLog = unlogged
+      ? `; decision log off: ${unlogged.rps} req/s = ${percent(unlogged.rps / bare.rps)}`
+      : '';
+    const short = (goal: number) => (share >= goal ? '' : `, short by ${Math.round(goal * bare.rps - ours.rps)} req/s`);
+    out.push(
+      {
+        goal: `/v1/decide warm, decision log buffered: ≥ ${percent(CEILING_SHARE)} of the bare-Fastify ceiling measured in the same run`,
+        measured: `${ours.rps} of ${bare.rps} req/s = ${percent(share)}${short(CEILING_SHARE)}${withoutLog}`,
+        met: share >= CEILING_SHARE,
+      },
+      {
+        goal: `… long-term goal, beyond this issue: ≥ ${percent(CEILING_SHARE_LONG_TERM)} of the ceiling`,
+        measured: `${percent(share)}${short(CEILING_SHARE_LONG_TERM)}`,
+        met: share >= CEILING_SHARE_LONG_TERM,
+        longTerm: true,
+      },
+    );
+  }
   if (ours && opaLogged && opa) {
     const ratio = ours.rps / opaLogged.rps;
     out.push({
-      goal: "/v1/decide warm, log on: ≥ 1.5× the OPA server's req/s (OPA logging too)",
+      goal: `/v1/decide warm, decision log buffered: ≥ ${OPA_LOGGED_TIMES}× the req/s of the OPA server with decision logs on`,
       measured: `${ours.rps} vs ${opaLogged.rps} req/s = ${ratio.toFixed(2)}× (OPA without logging: ${opa.rps} req/s, ${(ours.rps / opa.rps).toFixed(2)}×)`,
-      met: ratio >= 1.5,
+      met: ratio >= OPA_LOGGED_TIMES,
     });
   }
   if (ours && opaLogged && ourRate && opaLoggedRate) {
@@ -92,16 +124,12 @@ export function targets(r: BenchResults): Target[] {
       met: ours.latencyMs.p99 < opaLogged.latencyMs.p99 && ourRate.latencyMs.p99 < opaLoggedRate.latencyMs.p99,
     });
   }
-  if (ours && bare) {
-    const share = ours.rps / bare.rps;
-    const unlogged = find(r, 'clearance-decide', 'concurrency');
-    const withoutLog = unlogged
-      ? `; decision log off: ${unlogged.rps} req/s = ${((unlogged.rps / bare.rps) * 100).toFixed(0)}%`
-      : '';
+  if (ours && durable) {
+    const share = durable.rps / ours.rps;
     out.push({
-      goal: '≥ 70% of the bare-Fastify ceiling',
-      measured: `log buffered: ${ours.rps} of ${bare.rps} req/s = ${(share * 100).toFixed(0)}%, short by ${Math.round(0.7 * bare.rps - ours.rps)} req/s${withoutLog}`,
-      met: share >= 0.7,
+      goal: `decision log durable: ≥ ${percent(DURABLE_SHARE)} of buffered mode's req/s, judged on the median of three runs (BENCHMARKS.md); here this run alone`,
+      measured: `this run: ${durable.rps} vs ${ours.rps} req/s at ${r.conditions.connections} connections = ${percent(share)}`,
+      met: share >= DURABLE_SHARE,
     });
   }
   const { mix, sameInputs } = r.inProcess;
@@ -201,7 +229,9 @@ export function renderBlock(r: BenchResults): string {
     '',
     '| target | measured | |',
     '|---|---|---|',
-    ...targets(r).map((t) => `| ${t.goal} | ${t.measured} | ${t.met ? 'met' : '**missed**'} |`),
+    ...targets(r).map(
+      (t) => `| ${t.goal} | ${t.measured} | ${t.met ? 'met' : t.longTerm ? 'not yet' : '**missed**'} |`,
+    ),
     '',
     END,
   ];
