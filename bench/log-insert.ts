@@ -211,7 +211,7 @@ export async function walSpend(
     [from, to],
   );
   const serverBytes = Number(rows[0]?.total ?? 0);
-  if (!inspect || serverBytes === 0) return { bytes: serverBytes, fpiBytes: 0, serverBytes, attributed: false };
+  if (!inspect || serverBytes === 0) return { bytes: serverBytes, fpiBytes: 0, serverBytes, attributed: inspect };
   const { rows: spent } = await client.query<{ bytes: string | null; fpi: string | null }>(
     `with r as materialized (
        select xid, record_length, fpi_length, block_ref ~ ('rel \\d+/' || $3 || '/') as ours

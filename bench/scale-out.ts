@@ -395,9 +395,8 @@ const logComplete = (log: {
   truncated: boolean;
 }) => {
   const all = (n: number) => n >= log.answered && n <= log.answered + log.refusedOrFailed;
-  return log.mode === 'off'
-    ? log.written === 0 && log.logged === 0
-    : all(log.written) && (log.truncated || all(log.logged));
+  const none = log.written === 0 && (log.truncated || log.logged === 0);
+  return log.mode === 'off' ? none : all(log.written) && (log.truncated || all(log.logged));
 };
 
 export function formatScaleOutBench(r: Result): string {
@@ -429,7 +428,9 @@ export function formatScaleOutBench(r: Result): string {
         `by the checkpointer ${f(pgs.server.buffers_checkpoint ?? 0)}, the background writer ${f(pgs.server.buffers_clean ?? 0)}; ` +
         `WAL ${f((pgs.server.wal_bytes ?? 0) / 2 ** 20, 1)} MiB in ${f(pgs.server.wal_sync ?? 0)} syncs`,
       x.log.mode === 'off'
-        ? `    log off: ${f(x.log.logged)} entries written${logComplete(x.log) ? '' : ' (MISMATCH: expected none)'}`
+        ? `    log off: the replicas wrote ${f(x.log.written)} entries` +
+            `${x.log.truncated ? ' (decision_log was truncated meanwhile by another client)' : `, decision_log gained ${f(x.log.logged)}`}` +
+            `${logComplete(x.log) ? '' : ' (MISMATCH: expected none)'}`
         : `    log: ${f(x.log.answered)} decisions answered (warm-up included)` +
             `${x.log.refusedOrFailed > 0 ? `, ${x.log.refusedOrFailed} refused or failed` : ''}; the replicas wrote ${f(x.log.written)} entries` +
             ` and decision_log holds ${f(x.log.logged)}` +
