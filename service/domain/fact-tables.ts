@@ -3,33 +3,112 @@
 // notifications name. The fact cache's invalidation and the Facts type follow from it.
 import type { Kysely } from 'kysely';
 import type { AuditDraft } from '../data/audit.ts';
-import { accountClients, accountItems, accountUsers, findById, userClientIds } from '../data/facts.ts';
-import type { Database, FactRecordType } from '../data/schema.ts';
+import {
+  accountClients,
+  accountItems,
+  accountUsers,
+  type ClientSummary,
+  findById,
+  type RecordTable,
+  type RowOf,
+  userClientIds,
+} from '../data/facts.ts';
+import type { Account, Client, Database, FactRecordType, Item, User } from '../data/schema.ts';
 import { findToken } from '../data/tokens.ts';
+
+/**
+ * Gives back the copy of a string the cache already holds, when it holds one (the fact store's
+ * string pool): a row read from the database brings fresh copies of values that recur across
+ * facts (its account's id, a role, a client's id in every allocation to it).
+ */
+export type Intern = <S extends string>(value: S) => S;
 
 /** One kind of fact a decision reads by key: how it is loaded, and how much room it takes in the cache. */
 interface FactSpec<V> {
-  load(db: Kysely<Database>, key: string): Promise<V>;
+  load(db: Kysely<Database>, key: string, intern: Intern): Promise<V>;
   /** What an entry weighs in the cache (1 when left out): a list weighs its length. */
   weigh?: (value: V) => number;
   /** The cache's bound, from the bound each kind of fact gets (that bound when left out). */
   bound?: (maxEntries: number) => number;
 }
 
+// Rows as the cache keeps them: every column, made by one object literal (its fields in the object
+// itself; the driver's rows keep most of theirs in a second array), recurring values interned, and
+// as id the key the row was read by (equal to it, and held by the cache anyway). They are typed as
+// the tables' rows, so a column added to a table fails to compile until it is added here.
+const orNull = <S extends string>(intern: Intern, value: S | null): S | null => (value === null ? null : intern(value));
+
+const accountRow = (row: Account, id: string, intern: Intern): Account => ({
+  id,
+  name: row.name,
+  kind: intern(row.kind),
+  created_at: row.created_at,
+  updated_at: row.updated_at,
+});
+
+const userRow = (row: User, id: string, intern: Intern): User => ({
+  id,
+  account_id: intern(row.account_id),
+  account_kind: intern(row.account_kind),
+  name: row.name,
+  role: intern(row.role),
+  status: intern(row.status),
+  client_access_mode: orNull(intern, row.client_access_mode),
+  add_clients: row.add_clients,
+  practice_insights: row.practice_insights,
+  manage_business: row.manage_business,
+  create_expense_claims: row.create_expense_claims,
+  publishing: intern(row.publishing),
+  xpm_staff_id: row.xpm_staff_id,
+  created_at: row.created_at,
+  updated_at: row.updated_at,
+});
+
+const clientRow = (row: Client, id: string, intern: Intern): Client => ({
+  id,
+  account_id: intern(row.account_id),
+  account_kind: intern(row.account_kind),
+  name: row.name,
+  ledger: intern(row.ledger),
+  created_at: row.created_at,
+  updated_at: row.updated_at,
+});
+
+const itemRow = (row: Item, id: string, intern: Intern): Item => ({
+  id,
+  account_id: intern(row.account_id),
+  client_id: orNull(intern, row.client_id),
+  owner_user_id: orNull(intern, row.owner_user_id),
+  kind: intern(row.kind),
+  created_at: row.created_at,
+  updated_at: row.updated_at,
+});
+
+/** The links of a user with none: one set for all of them (a fact is never changed once stored). */
+const NO_LINKS: ReadonlySet<string> = new Set();
+
 const fact = <V>(spec: FactSpec<V>): FactSpec<V> => spec;
-const byId = <T extends 'accounts' | 'users' | 'clients' | 'items'>(table: T) =>
-  fact({ load: async (db, id) => (await findById(db, table, id)) ?? null });
+const byId = <T extends RecordTable, R>(table: T, compact: (row: RowOf<T>, id: string, intern: Intern) => R) =>
+  fact({
+    load: async (db, id, intern) => {
+      const row = await findById(db, table, id);
+      return row === undefined ? null : compact(row, id, intern);
+    },
+  });
 const links = (table: 'allocations' | 'ledger_access') =>
   fact<ReadonlySet<string>>({
-    load: async (db, userId) => new Set(await userClientIds(db, table, userId)),
+    load: async (db, userId, intern) => {
+      const ids = await userClientIds(db, table, userId);
+      return ids.length === 0 ? NO_LINKS : new Set(ids.map(intern));
+    },
     weigh: (set) => set.size,
   });
 
 export const FACTS = {
-  user: byId('users'),
-  account: byId('accounts'),
-  client: byId('clients'),
-  item: byId('items'),
+  user: byId('users', userRow),
+  account: byId('accounts', accountRow),
+  client: byId('clients', clientRow),
+  item: byId('items', itemRow),
   allocations: links('allocations'),
   ledgerAccess: links('ledger_access'),
   /** An API token row by id (null when unknown); expiry and revocation are for the caller to check. */
@@ -38,11 +117,29 @@ export const FACTS = {
     bound: (max) => Math.max(16, Math.floor(max / 10)),
   }),
   /** Every client of an account, in id order (the candidates of a list query). */
-  accountClients: fact({ load: accountClients, weigh: (list) => list.length }),
+  accountClients: fact({
+    load: async (db, accountId, intern) =>
+      (await accountClients(db, accountId)).map(
+        (client): ClientSummary => ({
+          id: intern(client.id),
+          account_id: intern(client.account_id),
+          ledger: intern(client.ledger),
+        }),
+      ),
+    weigh: (list) => list.length,
+  }),
   /** Every user of an account, in id order (the candidates of a reverse query and of a list of users). */
-  accountUsers: fact({ load: accountUsers, weigh: (list) => list.length }),
+  accountUsers: fact({
+    load: async (db, accountId, intern) =>
+      (await accountUsers(db, accountId)).map((user) => userRow(user, user.id, intern)),
+    weigh: (list) => list.length,
+  }),
   /** Every item of an account, in id order (the candidates of a list of items). */
-  accountItems: fact({ load: accountItems, weigh: (list) => list.length }),
+  accountItems: fact({
+    load: async (db, accountId, intern) =>
+      (await accountItems(db, accountId)).map((item) => itemRow(item, item.id, intern)),
+    weigh: (list) => list.length,
+  }),
 };
 
 export type FactName = keyof typeof FACTS;

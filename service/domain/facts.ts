@@ -103,10 +103,19 @@ export class FactStore {
     this.#handle = handle;
     this.#peers = peers;
     peers?.follow((change) => this.invalidate(change));
+    // The strings recurring across facts, kept once (fact-tables.ts, Intern): as many as one kind
+    // of fact may count, the most recently seen kept. With the cache off it keeps none.
+    const strings = new Lru<string, string>(maxEntries);
+    const intern = <S extends string>(value: S): S => {
+      const held = strings.get(value);
+      if (held !== undefined) return held as S;
+      strings.set(value, value);
+      return value;
+    };
     const direct: Record<string, (key: string) => Promise<unknown>> = {};
     const readers = this as unknown as Record<string, (key: string) => Promise<unknown>>;
     for (const [name, spec] of Object.entries(FACTS) as Array<[FactName, (typeof FACTS)[FactName]]>) {
-      const load = (key: string): Promise<unknown> => spec.load(handle.db, key);
+      const load = (key: string): Promise<unknown> => spec.load(handle.db, key, intern);
       this.#loads.set(name, load);
       const weigh = spec.weigh as ((value: unknown) => number) | undefined;
       this.#cached.set(name, { cache: new Lru(spec.bound?.(maxEntries) ?? maxEntries, weigh), loading: new Map() });

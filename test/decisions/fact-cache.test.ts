@@ -178,3 +178,88 @@ t.test(
     t.equal(store.stats.coalesced, 1, 'nothing shared across the change');
   },
 );
+
+t.test(
+  'given every fact read through the cache, then each is what the database holds: every column, the links and the lists in id order',
+  async (t) => {
+    const database = await migratedDatabase(t);
+    await seedFixtures(database.db);
+    const { db } = database;
+    // An item of no client and owned by nobody, and a user with an XPM staff id: the nullable columns.
+    await sql`insert into items (id, account_id, client_id, owner_user_id, kind) values ('loose', 'p1', null, null, 'receipt')`.execute(
+      db,
+    );
+    await sql`update users set xpm_staff_id = 'xpm-7' where id = 'pa'`.execute(db);
+    const feed: string[] = [];
+    const store = new FactStore(
+      watchingFeed(database, (payload) => feed.push(payload)),
+      1000,
+    );
+    store.start();
+    t.teardown(() => store.stop());
+    t.ok(await eventually(async () => store.stats.enabled), 'change feed up');
+    t.ok(await feedCaughtUp(db, feed), 'the notifications of the seed are in');
+
+    const rows = async <T extends 'accounts' | 'users' | 'clients' | 'items'>(table: T) =>
+      (await db
+        .selectFrom(table as 'accounts')
+        .selectAll()
+        .orderBy('id')
+        .execute()) as unknown as Array<Record<string, unknown> & { id: string; account_id?: string }>;
+    const twice = async <V>(read: () => Promise<V>) => {
+      const loaded = await read();
+      const hits = store.stats.hits;
+      const cached = await read();
+      t.equal(store.stats.hits - hits, 1, 'the second read is from the cache');
+      return [loaded, cached];
+    };
+    const byKind: Record<'accounts' | 'users' | 'clients' | 'items', (id: string) => Promise<unknown>> = {
+      accounts: (id) => store.account(id),
+      users: (id) => store.user(id),
+      clients: (id) => store.client(id),
+      items: (id) => store.item(id),
+    };
+    for (const table of ['accounts', 'users', 'clients', 'items'] as const) {
+      for (const row of await rows(table)) {
+        const [loaded, cached] = await twice(() => byKind[table](row.id));
+        t.same(loaded, row, `${table} ${row.id} as loaded`, { diagnostic: false });
+        t.strictSame(cached, row, `${table} ${row.id} as cached`, { diagnostic: false });
+        t.same(Object.keys(cached as object), Object.keys(row), `${table} ${row.id}: the same columns`, {
+          diagnostic: false,
+        });
+      }
+    }
+    t.equal((await store.item('loose'))?.client_id, null);
+    t.equal((await store.user('pa'))?.xpm_staff_id, 'xpm-7');
+    t.equal(await store.user('nobody'), null, 'an unknown id is null');
+
+    for (const user of await rows('users')) {
+      for (const [table, read] of [
+        ['allocations', (id: string) => store.allocations(id)],
+        ['ledger_access', (id: string) => store.ledgerAccess(id)],
+      ] as const) {
+        const ids = (await db.selectFrom(table).select('client_id').where('user_id', '=', user.id).execute()).map(
+          (r) => r.client_id,
+        );
+        const [, cached] = await twice(() => read(user.id));
+        t.same([...(cached as ReadonlySet<string>)].sort(), ids.sort(), `${table} of ${user.id}`, {
+          diagnostic: false,
+        });
+      }
+    }
+    for (const account of await rows('accounts')) {
+      const of = async (table: 'users' | 'clients' | 'items') =>
+        (await rows(table)).filter((row) => row.account_id === account.id);
+      const [, clients] = await twice(() => store.accountClients(account.id));
+      t.strictSame(
+        clients,
+        (await of('clients')).map(({ id, account_id, ledger }) => ({ id, account_id, ledger })),
+        `the clients of ${account.id}`,
+      );
+      const [, users] = await twice(() => store.accountUsers(account.id));
+      t.strictSame(users, await of('users'), `the users of ${account.id}`);
+      const [, items] = await twice(() => store.accountItems(account.id));
+      t.strictSame(items, await of('items'), `the items of ${account.id}`);
+    }
+  },
+);
