@@ -20,6 +20,8 @@ export interface DecisionLogConfig {
    * the serving thread. Absent: on.
    */
   thread?: boolean;
+  /** Buffered mode: how long the writer lets a batch short of full gather before writing it. Absent: 20 ms. */
+  lingerMs?: number;
 }
 
 export type TraceSampler =
@@ -295,6 +297,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       retentionDays: parseWholeNumber('DECISION_LOG_RETENTION_DAYS', env.DECISION_LOG_RETENTION_DAYS, 30, 1, 3650),
       queueMax: parseWholeNumber('DECISION_LOG_QUEUE_MAX', env.DECISION_LOG_QUEUE_MAX, 50_000, 1000, 10_000_000),
       thread: parseBoolean('DECISION_LOG_THREAD', env.DECISION_LOG_THREAD, true),
+      lingerMs: parseWholeNumber('DECISION_LOG_LINGER_MS', env.DECISION_LOG_LINGER_MS, 20, 0, 1000),
     },
   };
 }

@@ -40,6 +40,14 @@ const PARTITION_DAYS_AHEAD = 3;
  * begun the log's stop with a deadline of its own: serve.ts does, from this same figure.
  */
 export const DRAIN_MS = 20_000;
+/**
+ * Buffered mode, unless configured (DECISION_LOG_LINGER_MS): how long the writer lets a batch
+ * gather. Batches of about 10 entries (what a process at a few thousand decisions a second wrote
+ * without it) cost PostgreSQL 3 to 4 times the CPU per entry of batches of 1,000 (BENCHMARKS.md,
+ * "Scaling out"); the answer does not wait for it. Durable answers wait for their commit, so
+ * durable mode writes at once.
+ */
+const BUFFERED_LINGER_MS = 20;
 
 async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPluginOptions): Promise<void> {
   // Batch writes, partition maintenance and the replay of a spill may take long (DatabaseHandle.longDb).
@@ -60,6 +68,7 @@ async function decisionLogPlugin(app: FastifyInstance, options: DecisionLogPlugi
         };
   const log = new DecisionLog({
     mode: options.mode,
+    lingerMs: options.mode === 'buffered' ? (options.lingerMs ?? BUFFERED_LINGER_MS) : 0,
     queueMax: options.queueMax,
     spillDir: options.spillDir,
     write: (rows) => store.write(rows),

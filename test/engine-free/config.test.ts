@@ -10,7 +10,7 @@ t.test('when nothing is set, then the documented defaults apply', async (t) => {
   t.equal(config.logLevel, 'info');
   t.equal(config.seedDemo, true, 'the embedded engine gets demo data');
   t.equal(loadConfig({ DATABASE_URL: 'postgres://localhost/x' }).seedDemo, false, 'a real database does not');
-  t.same(config.decisionLog, { mode: 'buffered', retentionDays: 30, queueMax: 50_000, thread: true });
+  t.same(config.decisionLog, { mode: 'buffered', retentionDays: 30, queueMax: 50_000, thread: true, lingerMs: 20 });
   t.equal(config.factCacheMaxEntries, 100_000);
   t.equal(config.workers, 1);
   t.equal(config.pgliteSharedBuffers, '32MB', "the embedded engine keeps a quarter of PostgreSQL's default in memory");
@@ -137,8 +137,10 @@ t.test('when values are valid, then they are parsed', async (t) => {
     DECISION_LOG_RETENTION_DAYS: '7',
     DECISION_LOG_QUEUE_MAX: '2000',
     DECISION_LOG_THREAD: 'false',
+    DECISION_LOG_LINGER_MS: '0',
   }).decisionLog;
-  t.same(log, { mode: 'durable', retentionDays: 7, queueMax: 2000, thread: false });
+  t.same(log, { mode: 'durable', retentionDays: 7, queueMax: 2000, thread: false, lingerMs: 0 });
+  t.throws(() => loadConfig({ DECISION_LOG_LINGER_MS: '5000' }), { message: /DECISION_LOG_LINGER_MS/ });
   t.throws(() => loadConfig({ DECISION_LOG_THREAD: 'maybe' }), { message: /DECISION_LOG_THREAD/ });
   t.equal(loadConfig({ FACT_CACHE_MAX_ENTRIES: '0' }).factCacheMaxEntries, 0, 'the cache can be switched off');
   t.equal(loadConfig({ CLEARANCE_WORKERS: '3', DATABASE_URL: 'postgres://h/db' }).workers, 3);

@@ -33,6 +33,8 @@ export interface DecisionLogOptions extends LogStore {
   spillDir: string | null;
   /** Entries per write. */
   batchMax?: number;
+  /** How long a batch short of batchMax is left to gather before it is written; default 0 (at once). */
+  lingerMs?: number;
   /** Durable mode: how long an answer waits for its commit before it is refused instead. */
   durableTimeoutMs?: number;
 }
@@ -61,7 +63,7 @@ export class DecisionLog {
       metrics: options.metrics,
       onWork: () => this.#writer.signal(),
     });
-    this.#writer = new LogWriter(this.#queue, options, options, this.#batchMax);
+    this.#writer = new LogWriter(this.#queue, options, options, this.#batchMax, options.lingerMs ?? 0);
   }
 
   /** Entries not yet written. */

@@ -101,11 +101,15 @@ export class LogWriter {
   #deadline = Number.POSITIVE_INFINITY;
   #failures = 0;
 
-  constructor(queue: EntryQueue, store: LogStore, reporting: Reporting, batchMax: number) {
+  /** How long a batch short of batchMax is left to gather before it is written (0: at once). */
+  readonly #lingerMs: number;
+
+  constructor(queue: EntryQueue, store: LogStore, reporting: Reporting, batchMax: number, lingerMs = 0) {
     this.#queue = queue;
     this.#store = store;
     this.#reporting = reporting;
     this.#batchMax = batchMax;
+    this.#lingerMs = lingerMs;
   }
 
   start(): void {
@@ -171,6 +175,11 @@ export class LogWriter {
         continue;
       }
       if (this.#finishing && Date.now() >= this.#deadline) return;
+      // Each write costs the database about as much again as its rows (the statement, the commit,
+      // the tallies' statement triggers): a batch short of full gathers a moment first. Not while
+      // stopping (the stop cuts a pause short too), nor while the database fails (the retry waits).
+      if (this.#lingerMs > 0 && !this.#finishing && this.#failures === 0 && queue.depth < this.#batchMax)
+        await this.#backOff(this.#lingerMs);
       const started = performance.now();
       let batch: Pending[] = [];
       try {
