@@ -122,6 +122,29 @@ function cpuOf(pid: number): { whole: Cpu; threads: Map<string, Cpu> } {
   return { whole: cpuIn(`/proc/${pid}/stat`), threads };
 }
 
+const ADMIN_TOKEN = 'bench-admin-token-not-used-by-the-load';
+
+/**
+ * Waits until the server answers with the local policy build (make policies): the benchmark
+ * database keeps whichever revision an earlier run activated, and a new local build is stored
+ * inactive, so it is activated when another is.
+ */
+async function servingLocalBuild(origin: string): Promise<void> {
+  const local = readFileSync(resolve('.build/policy/revision'), 'utf8').trim();
+  const serving = async () =>
+    ((await (await fetch(`${origin}/ready`)).json()) as { policy_revision?: string }).policy_revision;
+  if ((await serving()) === local) return;
+  const activated = await fetch(`${origin}/v1/policies/${local}/activate`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+  });
+  if (!activated.ok)
+    throw new Error(`activating the local build ${local}: ${activated.status} ${await activated.text()}`);
+  for (let i = 0; i < 100 && (await serving()) !== local; i++) await new Promise((r) => setTimeout(r, 100));
+  if ((await serving()) !== local) throw new Error(`the server does not serve the local build ${local}`);
+  say(`activated the local policy build ${local}`);
+}
+
 async function main(): Promise<void> {
   const { mix, auth } = await decideLoadInputs(say);
 
@@ -145,7 +168,7 @@ async function main(): Promise<void> {
             DATABASE_URL: benchDatabaseUrl,
             PORT: String(port),
             CLEARANCE_WORKERS: '1',
-            CLEARANCE_ADMIN_TOKEN: 'bench-admin-token-not-used-by-the-load',
+            CLEARANCE_ADMIN_TOKEN: ADMIN_TOKEN,
             CLEARANCE_SEED_DEMO: 'false',
             CLEARANCE_DATA_DIR: mkdtempSync(join(tmpdir(), 'clearance-profile-')),
             LOG_LEVEL: 'warn',
@@ -159,6 +182,7 @@ async function main(): Promise<void> {
         );
   let profile: CpuProfile | null;
   try {
+    if (mode !== 'bare') await servingLocalBuild(server.origin);
     const target = {
       origin: server.origin,
       path: '/v1/decide',
