@@ -103,8 +103,9 @@ export class FactStore {
     this.#handle = handle;
     this.#peers = peers;
     peers?.follow((change) => this.invalidate(change));
-    // The strings recurring across facts, kept once (fact-tables.ts, Intern): as many as one kind
-    // of fact may count, the most recently seen kept. With the cache off it keeps none.
+    // The values recurring in many facts (account ids, roles, ledgers…), kept once (fact-tables.ts,
+    // Intern): the most recently seen, at most as many as one kind of fact may count; with the
+    // cache off, none.
     const strings = new Lru<string, string>(maxEntries);
     const intern = <S extends string>(value: S): S => {
       const held = strings.get(value);
