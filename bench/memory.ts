@@ -1,69 +1,36 @@
-// `make bench-memory`: the resident memory of a serving process, and whether it leaks.
+// `make bench-memory`: the resident memory of Clearance, what holds it, and whether it leaks.
 //   load [seconds] [runs]  one Clearance process on PostgreSQL (the benchmark data set, decision
 //                          log buffered) driven `runs` times for `seconds` at 32 connections with
 //                          the request mix of `make bench`; after each run, once idle and after a
 //                          full GC, its RSS and heap, and a heap snapshot (.build/memory/) summed by
-//                          constructor, with what grew since the run before.
+//                          constructor, with what grew since the run before, and the fact cache in
+//                          it: entries and retained size per kind of fact.
+//   tree [seconds] [rounds] [log] [setting…]
+//                          the /v1/decide scenario of `make bench` on two workers: the peak RSS of
+//                          the process tree, req/s, CPU per request, GC time and the fact cache hit
+//                          rate, for each setting (Node options on the tree's command line, which
+//                          its workers get too; 'default': none), in rounds (memory-tree.ts).
+//   pair [seconds] [rounds] [log] [setting…]
+//                          the same with the settings' trees driven side by side, each round.
+//   facts                  what the fact cache costs per fact, by kind, in this process (memory-facts.ts).
 //   idle                   the embedded engine (PGlite) as `make run` starts it, second start on a
 //                          fresh data folder: RSS after 10 s idle and what holds it, at the default
 //                          and at smaller PGLITE_SHARED_BUFFERS.
-// Usage: node bench/memory.ts load [seconds] [runs] [no-snapshots] | idle   (BENCH_DATABASE_URL)
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+// Usage: node bench/memory.ts load [seconds] [runs] [no-snapshots] | tree|pair [seconds] [rounds]
+//        [off|buffered|durable] [setting…] | facts | idle   (BENCH_DATABASE_URL)
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { factCache, type Group, HeapGraph } from './heap-snapshot.ts';
 import { runLoad } from './load.ts';
+import { factsPerMb } from './memory-facts.ts';
+import { compareTrees } from './memory-tree.ts';
 import { inspector, startServer, type Inspector, type Server } from './processes.ts';
+import { mb, residentByMapping, residentOf } from './resident.ts';
 import { benchDatabaseUrl, decideLoadInputs } from './setup.ts';
 
 const say = (message: string) => process.stderr.write(`memory: ${message}\n`);
-const mb = (bytes: number) => (bytes / 1048576).toFixed(1).padStart(7);
-
-/** RSS of a process, from /proc, in bytes. */
-function rssOf(pid: number): number {
-  const line =
-    readFileSync(`/proc/${pid}/status`, 'utf8')
-      .split('\n')
-      .find((l) => l.startsWith('VmRSS:')) ?? '';
-  return Number(/(\d+)/.exec(line)?.[1] ?? 0) * 1024;
-}
-
-/**
- * Where a process's resident memory lies, from /proc/<pid>/smaps: the brk heap (malloc's main
- * arena), anonymous mappings by size class (malloc's other arenas reserve 64 MiB each; V8 maps its
- * heap in 256 KiB pages within a reserved cage), and mapped files.
- */
-function residentByMapping(pid: number): string {
-  const totals = new Map<string, number>();
-  let kind = '';
-  for (const line of readFileSync(`/proc/${pid}/smaps`, 'utf8').split('\n')) {
-    const header = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
-    if (header !== null) {
-      const size = (parseInt(header[2] as string, 16) - parseInt(header[1] as string, 16)) / 1048576;
-      const path = header[3] ?? '';
-      kind =
-        path === '[heap]'
-          ? 'brk heap (malloc main arena)'
-          : path.startsWith('/')
-            ? 'mapped files'
-            : path !== ''
-              ? path
-              : size >= 60 && size <= 64
-                ? 'anonymous, 60-64 MiB (malloc arenas)'
-                : size > 64
-                  ? 'anonymous, over 64 MiB'
-                  : 'anonymous, under 60 MiB';
-      continue;
-    }
-    const rss = /^Rss:\s+(\d+) kB/.exec(line);
-    if (rss !== null) totals.set(kind, (totals.get(kind) ?? 0) + Number(rss[1]) * 1024);
-  }
-  return [...totals]
-    .sort((a, b) => b[1] - a[1])
-    .map(([k, v]) => `${mb(v)} MiB  ${k}`)
-    .join('\n');
-}
-
 interface Usage {
   rss: number;
   heapUsed: number;
@@ -80,41 +47,12 @@ async function usageOf(devtools: Inspector, pid: number, gc: boolean): Promise<U
     returnByValue: true,
   })) as { result: { value: string } };
   const own = JSON.parse(evaluated.result.value) as Usage;
-  return { ...own, rss: rssOf(pid) };
+  return { ...own, rss: residentOf(pid).now };
 }
 
 const row = (label: string, u: Usage, extra = '') =>
   `${label.padEnd(48)} ${mb(u.rss)} ${mb(u.heapUsed)} ${mb(u.heapTotal)} ${mb(u.external)} ${mb(u.arrayBuffers)}  ${extra}`;
 const HEADER = `${'step'.padEnd(48)} ${'RSS'.padStart(7)} ${'heap'.padStart(7)} ${'heap tot'.padStart(7)} ${'external'.padStart(7)} ${'arrbuf'.padStart(7)}  (MiB)`;
-
-interface Snapshot {
-  snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
-  nodes: number[];
-  strings: string[];
-}
-
-/** Self size and count per (node type, constructor or name), from a .heapsnapshot. */
-function summarise(file: string): Map<string, { count: number; size: number }> {
-  const heap = JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
-  const fields = heap.snapshot.meta.node_fields;
-  const types = heap.snapshot.meta.node_types[0];
-  const width = fields.length;
-  const [typeAt, nameAt, sizeAt] = [fields.indexOf('type'), fields.indexOf('name'), fields.indexOf('self_size')];
-  const groups = new Map<string, { count: number; size: number }>();
-  for (let i = 0; i < heap.nodes.length; i += width) {
-    const type = types[heap.nodes[i + typeAt] as number] as string;
-    // Strings and code are grouped by type alone: their names are their contents.
-    const name = ['string', 'concatenated string', 'sliced string', 'code', 'number'].includes(type)
-      ? ''
-      : (heap.strings[heap.nodes[i + nameAt] as number] ?? '');
-    const key = `${type}${name === '' ? '' : ` ${name.slice(0, 60)}`}`;
-    const group = groups.get(key) ?? { count: 0, size: 0 };
-    group.count += 1;
-    group.size += heap.nodes[i + sizeAt] as number;
-    groups.set(key, group);
-  }
-  return groups;
-}
 
 /** Takes heap snapshots through one session: the chunks arrive as events. */
 function snapshotter(devtools: Inspector): (file: string) => Promise<void> {
@@ -130,10 +68,7 @@ function snapshotter(devtools: Inspector): (file: string) => Promise<void> {
   };
 }
 
-function report(
-  groups: Map<string, { count: number; size: number }>,
-  before: Map<string, { count: number; size: number }> | null,
-): string {
+function report(groups: Map<string, Group>, before: Map<string, Group> | null, graph: HeapGraph): string {
   const lines: string[] = [];
   const top = [...groups].sort((a, b) => b[1].size - a[1].size).slice(0, 12);
   lines.push('  largest by self size:');
@@ -150,6 +85,14 @@ function report(
       .slice(0, 10);
     lines.push('  grown since the snapshot before:');
     for (const d of grown) lines.push(`    ${mb(d.size)} MiB ${String(d.count).padStart(9)}  ${d.key}`);
+  }
+  lines.push('  the fact cache, by kind: entries, what it alone retains, and the largest parts of that:');
+  for (const kind of factCache(graph)) {
+    const parts = kind.largest.map(([key, g]) => `${key} ${g.count} ${(g.size / 1024).toFixed(0)} KiB`).join('; ');
+    const each = kind.entries === 0 ? '' : `, ${Math.round(kind.retained / kind.entries)} B each`;
+    lines.push(
+      `    ${kind.kind.padEnd(15)} ${String(kind.entries).padStart(7)} ${mb(kind.retained)} MiB${each}  (${parts})`,
+    );
   }
   return lines.join('\n');
 }
@@ -191,7 +134,7 @@ async function load(seconds: number, runs: number, snapshots: boolean): Promise<
       headers: auth,
       bodies: mix.map((request) => JSON.stringify(request)),
     };
-    let before: Map<string, { count: number; size: number }> | null = null;
+    let before: Map<string, Group> | null = null;
     const reports: string[] = [];
     for (let run = 1; run <= runs; run += 1) {
       const result = await runLoad(target, { connections: 32, durationS: seconds, warmupS: 0 });
@@ -208,8 +151,9 @@ async function load(seconds: number, runs: number, snapshots: boolean): Promise<
       if (!snapshots) continue;
       const file = join(dir, `run-${run}.heapsnapshot`);
       await snapshot(file);
-      const groups = summarise(file);
-      reports.push(`run ${run} (${file}):\n${report(groups, before)}`);
+      const graph = new HeapGraph(file);
+      const groups = graph.byConstructor();
+      reports.push(`run ${run} (${file}):\n${report(groups, before, graph)}`);
       before = groups;
     }
     if (snapshots) {
@@ -271,6 +215,19 @@ if (mode === 'load') {
     throw new Error('usage: node bench/memory.ts load [seconds] [runs] [no-snapshots]');
   }
   await load(seconds, runs, third === undefined);
+} else if (mode === 'tree' || mode === 'pair') {
+  const [, , , log = 'off', ...settings] = process.argv.slice(2);
+  const seconds = Number(first ?? 10);
+  const rounds = Number(second ?? 2);
+  if (!(seconds > 0) || !(rounds > 0) || !['off', 'buffered', 'durable'].includes(log)) {
+    throw new Error(`usage: node bench/memory.ts ${mode} [seconds] [rounds] [off|buffered|durable] [setting…]`);
+  }
+  const { mix, auth } = await decideLoadInputs(say);
+  const load = { bodies: mix.map((request) => JSON.stringify(request)), headers: auth, seconds };
+  const chosen = settings.length === 0 ? ['default'] : settings;
+  process.stdout.write(`${await compareTrees(mode, chosen, rounds, log, load, say)}\n`);
+} else if (mode === 'facts') {
+  process.stdout.write(`${await factsPerMb()}\n`);
 } else if (mode === 'idle') {
   const rows = [HEADER];
   const mappings: string[] = [];
@@ -283,6 +240,8 @@ if (mode === 'load') {
   }
   process.stdout.write(`${rows.join('\n')}\n\n${mappings.join('\n\n')}\n`);
 } else {
-  process.stderr.write('usage: node bench/memory.ts load [seconds] [runs] [no-snapshots] | idle\n');
+  process.stderr.write(
+    'usage: node bench/memory.ts load [seconds] [runs] [no-snapshots] | tree|pair [seconds] [rounds] [log] [setting…] | facts | idle\n',
+  );
   process.exit(2);
 }
