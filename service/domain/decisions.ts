@@ -55,7 +55,8 @@ export class DecisionService extends DecisionPath {
       engine.decideLogged(input, call.endpoint),
     );
     const { result } = logged;
-    entry.inputJson = logged.inputJson;
+    // '' when the input could not be written as JSON (the answer is then a policy_error refusal).
+    if (logged.inputJson !== '') entry.inputJson = logged.inputJson;
     if (logged.masks !== null) entry.masks = logged.masks;
     entry.evalUs = micros(evaluating);
     if (call.timings) call.timings.evalUs += entry.evalUs;

@@ -82,7 +82,10 @@ export interface LoggedDecision {
    * keeps no input it cannot vet.
    */
   masks: LogMask[] | null;
-  /** The input as the policy was given it, JSON text: the log stores it without encoding it again. */
+  /**
+   * The input as the policy was given it, JSON text: the log stores it without encoding it again;
+   * '' when it could not be written as JSON (the result is then a policy_error refusal).
+   */
   inputJson: string;
 }
 

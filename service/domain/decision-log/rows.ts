@@ -153,8 +153,18 @@ export function encodedEntry(entry: DecisionLogEntry, masks: MaskSource, log: Lo
 /** The row of an encoded entry, as entryRow makes it of the entry. */
 export function decodedRow(encoded: EncodedEntry, log: LogLogger): NewDecisionLogRow {
   const { inputJson, masks, ...rest } = encoded;
+  let input: unknown = null;
+  try {
+    input = inputJson === null ? null : JSON.parse(inputJson);
+  } catch (error) {
+    // Never so from the engine's own JSON.stringify; a row must come of it all the same.
+    return withoutInput(
+      entryRow({ ...rest, input: null, masks }, () => masks, log),
+      error as Error,
+    );
+  }
   const entry: DecisionLogEntry =
-    inputJson === null ? { ...rest, input: null, masks } : { ...rest, input: JSON.parse(inputJson), inputJson, masks };
+    input === null ? { ...rest, input: null, masks } : { ...rest, input, inputJson: inputJson as string, masks };
   return entryRow(entry, () => masks, log);
 }
 
