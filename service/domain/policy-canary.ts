@@ -4,7 +4,7 @@
 // These evaluations are checks, not decisions: nothing here is logged.
 import type { Account, Client, Item, User } from '../data/schema.ts';
 import type { Policy } from '../policy/engine.ts';
-import type { PolicyResult } from '../policy/answers.ts';
+import { codesOf, type PolicyResult, sameVerdict } from '../policy/answers.ts';
 import type { Facts } from './fact-tables.ts';
 import {
   clientListInput,
@@ -139,10 +139,15 @@ export async function runCanary(engine: Policy): Promise<string | null> {
   for (const subject of USERS) {
     for (const [action, resource] of RESOURCES) {
       const input = await builder.build({ subject: { id: subject.id }, action, resource });
-      const problem = failed(`the decision of ${subject.id} on ${action} ${resource.id ?? ''}`.trim(), [
-        engine.decide(input),
-      ]);
+      const what = `the decision of ${subject.id} on ${action} ${resource.id ?? ''}`.trim();
+      const decided = engine.decide(input);
+      const logged = engine.decideLogged(input, 'decide');
+      const problem = failed(what, [decided]) ?? failed(`${what} with its log masks`, [logged.result]);
       if (problem !== null) return problem;
+      // /v1/decide answers from the one call: it must give what decide gives.
+      const verdictOf = (r: PolicyResult) => ({ allow: r.allow, codes: codesOf(r) });
+      if (!sameVerdict(verdictOf(logged.result), verdictOf(decided)))
+        return `${what}: clearance/logged_verdict and clearance/verdict disagree`;
       try {
         engine.logMasks({ endpoint: 'decide', input, result: { allow: false, reasons: [] } });
       } catch (error) {

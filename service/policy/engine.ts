@@ -201,6 +201,12 @@ export class PolicyEngine {
     } catch (error) {
       throw new PolicyLoadError(`the policy's ${MESSAGES_ENTRYPOINT} failed: ${(error as Error).message}`, error);
     }
+    if (messages === undefined) {
+      // The table is data (tables.rego): a bundle whose data.json lacks it has none.
+      throw new PolicyLoadError(
+        `the policy's ${MESSAGES_ENTRYPOINT} is undefined: its constant tables (data.json) lack the messages table`,
+      );
+    }
     if (typeof messages !== 'object' || messages === null || Array.isArray(messages)) {
       throw new PolicyLoadError(`the policy's ${MESSAGES_ENTRYPOINT} is not an object`);
     }

@@ -225,7 +225,13 @@ t.test('given the service on a fresh database and a token with the policy scope'
       'bundle_revision_mismatch',
       /names revision "f{32}", but its files make it [0-9a-f]{32}/,
     ],
-    ['no constant tables (data.json {})', emptyData, 'bundle_canary_failed', /canary decisions: a list of clients/],
+    // The reason messages are one of the tables: the module refuses to load before any canary runs.
+    [
+      'no constant tables (data.json {})',
+      emptyData,
+      'bundle_invalid',
+      /clearance\/messages is undefined: its constant tables \(data\.json\) lack the messages table/,
+    ],
   ];
   for (const [what, make, code, message] of refusals) {
     t.test(`when a bundle with ${what} is uploaded, then 400 ${code} and nothing is stored`, async (t) => {
