@@ -1,6 +1,7 @@
 // `make bench-memory BENCH_ARGS="tree …"` and "pair …": the /v1/decide scenario of `make bench` on a
-// two-worker process tree (node:cluster: the supervisor and its workers), started with given Node
-// options, for its peak resident memory against its throughput and the fact cache's hit rate.
+// two-worker process tree (node:cluster: the supervisor and its workers) serving the local policy
+// build, started with given Node options, for its peak resident memory against its throughput and
+// the fact cache's hit rate.
 //   tree: each setting on its own, in rounds that start one setting further along each time;
 //   pair: the settings' trees side by side, warmed and then driven at the same time, so that what
 //         else runs on a shared machine falls on all of them alike (their req/s compared as ratios).
@@ -111,24 +112,65 @@ interface Load {
   bodies: string[];
   headers: Record<string, string>;
   seconds: number;
+  /** Requests per second (open loop), or null: as fast as 32 connections are answered. */
+  rate: number | null;
 }
 
-/** A tree started with the Node options of setting ('default': none), on the benchmark database. */
+const ADMIN_TOKEN = 'bench-admin-token-not-used-by-the-load';
+
+/**
+ * Makes the tree serve the local policy build (make policies), as bench/profile.ts does: the
+ * benchmark database keeps whichever revision an earlier run activated, and a new local build is
+ * stored inactive. Each worker follows the activation: /ready is read over fresh connections
+ * until ten answers in a row name the build.
+ */
+async function servingLocalBuild(origin: string, say: (message: string) => void): Promise<void> {
+  const local = readFileSync('.build/policy/revision', 'utf8').trim();
+  const serving = async () =>
+    (
+      (await (await fetch(`${origin}/ready`, { headers: { connection: 'close' } })).json()) as {
+        policy_revision?: string;
+      }
+    ).policy_revision;
+  if ((await serving()) !== local) {
+    const activated = await fetch(`${origin}/v1/policies/${local}/activate`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    if (!activated.ok)
+      throw new Error(`activating the local build ${local}: ${activated.status} ${await activated.text()}`);
+    say(`activated the local policy build ${local}`);
+  }
+  for (let inARow = 0, tries = 0; inARow < 10; tries += 1) {
+    if (tries > 200) throw new Error(`the workers do not all serve the local build ${local}`);
+    inARow = (await serving()) === local ? inARow + 1 : 0;
+  }
+}
+
+/**
+ * A tree started as setting says, on the benchmark database: Node options, and NAME=value words
+ * for its environment ('default': neither).
+ */
 async function startTree(setting: string, decisionLog: string): Promise<Server> {
   const port = 19400 + Math.floor(Math.random() * 500);
+  const words = setting === 'default' ? [] : setting.split(' ');
+  const variables = words.filter((word) => /^[A-Z_]+=/.test(word));
   return startServer(
     `clearance (${setting})`,
     process.execPath,
-    [...(setting === 'default' ? [] : setting.split(' ')), 'service/server.ts'],
+    [...words.filter((word) => !variables.includes(word)), 'service/server.ts'],
     {
       DATABASE_URL: benchDatabaseUrl,
       PORT: String(port),
       CLEARANCE_WORKERS: String(WORKERS),
-      CLEARANCE_ADMIN_TOKEN: 'bench-admin-token-not-used-by-the-load',
+      CLEARANCE_ADMIN_TOKEN: ADMIN_TOKEN,
       CLEARANCE_SEED_DEMO: 'false',
       CLEARANCE_DATA_DIR: mkdtempSync(join(tmpdir(), 'clearance-memory-')),
       LOG_LEVEL: 'warn',
       DECISION_LOG: decisionLog,
+      ...Object.fromEntries(
+        variables.map((word) => [word.slice(0, word.indexOf('=')), word.slice(word.indexOf('=') + 1)]),
+      ),
     },
     `http://127.0.0.1:${port}/ready`,
   );
@@ -152,7 +194,12 @@ async function drive(server: Server, setting: string, load: Load, together: () =
   const before = await readWorkers(server.origin);
   const cpuBefore = cpuSeconds(pids);
   const loadAverage = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
-  const result: LoadResult = await runLoad(target, { connections: CONNECTIONS, durationS: load.seconds, warmupS: 0 });
+  const result: LoadResult = await runLoad(target, {
+    connections: CONNECTIONS,
+    durationS: load.seconds,
+    warmupS: 0,
+    ...(load.rate === null ? {} : { rate: load.rate }),
+  });
   const cpu = cpuSeconds(pids) - cpuBefore;
   const peakTree = peakOf();
   const after = await readWorkers(server.origin);
@@ -176,10 +223,19 @@ async function drive(server: Server, setting: string, load: Load, together: () =
 }
 
 /** The settings of one group started, driven (a group of several at the same time) and stopped. */
-async function group(settings: string[], decisionLog: string, load: Load): Promise<TreeRun[]> {
+async function group(
+  settings: string[],
+  decisionLog: string,
+  load: Load,
+  say: (message: string) => void,
+): Promise<TreeRun[]> {
   const servers: Server[] = [];
   try {
-    for (const setting of settings) servers.push(await startTree(setting, decisionLog));
+    for (const setting of settings) {
+      const server = await startTree(setting, decisionLog);
+      servers.push(server);
+      await servingLocalBuild(server.origin, say);
+    }
     let warm = 0;
     let allWarm: () => void = () => undefined;
     const everyoneWarm = new Promise<void>((resolve) => {
@@ -228,7 +284,7 @@ export async function compareTrees(
     const order = settings.map((_, i) => settings[(i + round) % settings.length] as string);
     const groups = mode === 'pair' ? [order] : order.map((setting) => [setting]);
     for (const members of groups) {
-      const done = await group(members, decisionLog, load);
+      const done = await group(members, decisionLog, load, say);
       for (const run of done) say(`round ${round + 1}, ${described(run)}`);
       runs.push(...done);
       if (mode !== 'pair') continue;

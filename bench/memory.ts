@@ -5,19 +5,21 @@
 //                          full GC, its RSS and heap, and a heap snapshot (.build/memory/) summed by
 //                          constructor, with what grew since the run before, and the fact cache in
 //                          it: entries and retained size per kind of fact.
-//   tree [seconds] [rounds] [log] [setting…]
-//                          the /v1/decide scenario of `make bench` on two workers: the peak RSS of
+//   tree [seconds] [rounds] [log] [max|req/s] [setting…]
+//                          the /v1/decide scenario of `make bench` on two workers, at 32
+//                          connections as fast as it answers or at a fixed rate: the peak RSS of
 //                          the process tree, req/s, CPU per request, GC time and the fact cache hit
 //                          rate, for each setting (Node options on the tree's command line, which
-//                          its workers get too; 'default': none), in rounds (memory-tree.ts).
-//   pair [seconds] [rounds] [log] [setting…]
+//                          its workers get too, and NAME=value words for its environment;
+//                          'default': none), in rounds (memory-tree.ts).
+//   pair [seconds] [rounds] [log] [max|req/s] [setting…]
 //                          the same with the settings' trees driven side by side, each round.
 //   facts                  what the fact cache costs per fact, by kind, in this process (memory-facts.ts).
 //   idle                   the embedded engine (PGlite) as `make run` starts it, second start on a
 //                          fresh data folder: RSS after 10 s idle and what holds it, at the default
 //                          and at smaller PGLITE_SHARED_BUFFERS.
 // Usage: node bench/memory.ts load [seconds] [runs] [no-snapshots] | tree|pair [seconds] [rounds]
-//        [off|buffered|durable] [setting…] | facts | idle   (BENCH_DATABASE_URL)
+//        [off|buffered|durable] [max|req/s] [setting…] | facts | idle   (BENCH_DATABASE_URL)
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -216,14 +218,22 @@ if (mode === 'load') {
   }
   await load(seconds, runs, third === undefined);
 } else if (mode === 'tree' || mode === 'pair') {
-  const [, , , log = 'off', ...settings] = process.argv.slice(2);
+  const [, , , log = 'off', pace = 'max', ...settings] = process.argv.slice(2);
   const seconds = Number(first ?? 10);
   const rounds = Number(second ?? 2);
-  if (!(seconds > 0) || !(rounds > 0) || !['off', 'buffered', 'durable'].includes(log)) {
-    throw new Error(`usage: node bench/memory.ts ${mode} [seconds] [rounds] [off|buffered|durable] [setting…]`);
+  const rate = pace === 'max' ? null : Number(pace);
+  if (
+    !(seconds > 0) ||
+    !(rounds > 0) ||
+    !['off', 'buffered', 'durable'].includes(log) ||
+    (rate !== null && !(rate > 0))
+  ) {
+    throw new Error(
+      `usage: node bench/memory.ts ${mode} [seconds] [rounds] [off|buffered|durable] [max|req/s] [setting…]`,
+    );
   }
   const { mix, auth } = await decideLoadInputs(say);
-  const load = { bodies: mix.map((request) => JSON.stringify(request)), headers: auth, seconds };
+  const load = { bodies: mix.map((request) => JSON.stringify(request)), headers: auth, seconds, rate };
   const chosen = settings.length === 0 ? ['default'] : settings;
   process.stdout.write(`${await compareTrees(mode, chosen, rounds, log, load, say)}\n`);
 } else if (mode === 'facts') {
@@ -241,7 +251,7 @@ if (mode === 'load') {
   process.stdout.write(`${rows.join('\n')}\n\n${mappings.join('\n\n')}\n`);
 } else {
   process.stderr.write(
-    'usage: node bench/memory.ts load [seconds] [runs] [no-snapshots] | tree|pair [seconds] [rounds] [log] [setting…] | facts | idle\n',
+    'usage: node bench/memory.ts load [seconds] [runs] [no-snapshots] | tree|pair [seconds] [rounds] [log] [max|req/s] [setting…] | facts | idle\n',
   );
   process.exit(2);
 }
