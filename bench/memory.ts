@@ -15,17 +15,20 @@
 //   pair [seconds] [rounds] [log] [max|req/s] [setting…]
 //                          the same with the settings' trees driven side by side, each round.
 //   facts                  what the fact cache costs per fact, by kind, in this process (memory-facts.ts).
+//   list                   CPU time per 10,000-client list query (bench/list-query.ts) in this process:
+//                          run it with the heap options to compare (node --max-semi-space-size=… …).
 //   idle                   the embedded engine (PGlite) as `make run` starts it, second start on a
 //                          fresh data folder: RSS after 10 s idle and what holds it, at the default
 //                          and at smaller PGLITE_SHARED_BUFFERS.
 // Usage: node bench/memory.ts load [seconds] [runs] [no-snapshots] | tree|pair [seconds] [rounds]
-//        [off|buffered|durable] [max|req/s] [setting…] | facts | idle   (BENCH_DATABASE_URL)
+//        [off|buffered|durable] [max|req/s] [setting…] | facts | list | idle   (BENCH_DATABASE_URL)
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { factCache, type Group, HeapGraph } from './heap-snapshot.ts';
 import { runLoad } from './load.ts';
+import { runListQueryBench } from './list-query.ts';
 import { factsPerMb } from './memory-facts.ts';
 import { compareTrees } from './memory-tree.ts';
 import { inspector, startServer, type Inspector, type Server } from './processes.ts';
@@ -238,6 +241,24 @@ if (mode === 'load') {
   process.stdout.write(`${await compareTrees(mode, chosen, rounds, log, load, say)}\n`);
 } else if (mode === 'facts') {
   process.stdout.write(`${await factsPerMb()}\n`);
+} else if (mode === 'list') {
+  // CPU of 200 queries: a run of 210 less one of 10, each on a fresh database (after one to warm).
+  const cpu = () => {
+    const { user, system } = process.cpuUsage();
+    return (user + system) / 1000;
+  };
+  const ran = async (runs: number) => {
+    const start = cpu();
+    const result = await runListQueryBench({ runs });
+    return { ms: cpu() - start, result };
+  };
+  await ran(10);
+  const short = await ran(10);
+  const long = await ran(210);
+  process.stdout.write(
+    `${process.execArgv.join(' ') || 'default'}: ${((long.ms - short.ms) / 200).toFixed(2)} ms of CPU a list query, ` +
+      `median ${long.result.median.toFixed(1)} ms, min ${long.result.min.toFixed(1)} ms\n`,
+  );
 } else if (mode === 'idle') {
   const rows = [HEADER];
   const mappings: string[] = [];
@@ -251,7 +272,7 @@ if (mode === 'load') {
   process.stdout.write(`${rows.join('\n')}\n\n${mappings.join('\n\n')}\n`);
 } else {
   process.stderr.write(
-    'usage: node bench/memory.ts load [seconds] [runs] [no-snapshots] | tree|pair [seconds] [rounds] [log] [max|req/s] [setting…] | facts | idle\n',
+    'usage: node bench/memory.ts load [seconds] [runs] [no-snapshots] | tree|pair [seconds] [rounds] [log] [max|req/s] [setting…] | facts | list | idle\n',
   );
   process.exit(2);
 }
