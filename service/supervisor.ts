@@ -25,7 +25,7 @@ const isReady = (message: unknown): message is WorkerReady =>
  * /v1/decide load it fills with garbage before each scavenge, about 100 MB of a worker's peak of
  * 300. At 32 MiB it is scavenged four times as often, each time about as quickly (what survives is
  * what the requests in flight hold). Smaller, or the old generation collected sooner
- * (--heap-growing-percent), took a large list query 11-16% more CPU time (BENCHMARKS.md, "Memory").
+ * (--heap-growing-percent), took a large list query 11-35% more CPU time (BENCHMARKS.md, "Memory").
  */
 export const WORKER_HEAP_OPTIONS: readonly string[] = ['--max-semi-space-size=16'];
 
