@@ -29,6 +29,7 @@ import { machine } from './harness.ts';
 import { processTree } from './processes.ts';
 import { requestMix } from './requests.ts';
 import { benchDatabaseUrl, ensureDatabase, mapLimit } from './setup.ts';
+import { median } from './policy-eval.ts';
 
 // --- What PostgreSQL spends, from /proc -------------------------------------------------------------
 
@@ -480,14 +481,6 @@ interface Run {
   otherCpuS: number;
   serverWalBytes: number;
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 
 export async function runLogInsertBench(options: { rounds?: number; rows?: number } = {}) {
   const rounds = options.rounds ?? 3;

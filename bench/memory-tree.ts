@@ -12,6 +12,7 @@ import { runLoad, type LoadResult } from './load.ts';
 import { processTree, startServer, type Server } from './processes.ts';
 import { residentByMapping, residentOf } from './resident.ts';
 import { benchDatabaseUrl } from './setup.ts';
+import { median } from './policy-eval.ts';
 
 const WORKERS = 2;
 const CONNECTIONS = 32;
@@ -251,14 +252,6 @@ async function group(
     await Promise.all(servers.map((server) => server.stop()));
   }
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 
 const described = (run: TreeRun) =>
   `${run.setting} (load ${run.load}): ${run.rps} req/s, p99 ${run.p99} ms, ${run.cpuMsPerRequest.toFixed(3)} CPU ms/req, ` +

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { runLoad, type LoadResult } from './load.ts';
 import { startServer } from './processes.ts';
 import { benchDatabaseUrl, decideLoadInputs } from './setup.ts';
+import { median } from './policy-eval.ts';
 
 const rounds = Number(process.argv[2] ?? 3);
 const seconds = Number(process.argv[3] ?? 10);
@@ -44,14 +45,6 @@ async function startSink(): Promise<{ port: number; posts: () => number; bytes: 
   if (address === null || typeof address === 'string') throw new Error('sink: no port');
   return { port: address.port, posts: () => posts, bytes: () => bytes, close: () => server.close() };
 }
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[middle] as number)
-    : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-};
 
 async function main(): Promise<void> {
   const { mix, auth } = await decideLoadInputs(say);
