@@ -2,7 +2,7 @@
 import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { PGLITE_SHARED_BUFFERS_DEFAULT } from './data/connect.ts';
+import { PGLITE_SHARED_BUFFERS_DEFAULT } from './data/pglite-pool.ts';
 import type { DecisionLogMode } from './domain/decision-log/index.ts';
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';

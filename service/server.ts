@@ -1,11 +1,10 @@
 // The process entry point: reads config once, then either serves alone or, with
 // CLEARANCE_WORKERS above 1, supervises that many worker processes sharing the port (node:cluster).
 // Each worker is a whole service: its own pools, fact cache (following the same change feed) and
-// decision log queue.
+// decision log queue. Each role imports only its own part: a supervisor that loaded the app it
+// never serves would hold a worker's module text for nothing (README, "Memory").
 import cluster from 'node:cluster';
 import { ConfigError, loadConfig, type Config } from './config.ts';
-import { serve } from './serve.ts';
-import { supervise } from './supervisor.ts';
 
 let config: Config;
 try {
@@ -18,5 +17,5 @@ try {
   throw error;
 }
 
-if (config.workers > 1 && cluster.isPrimary) supervise(config);
-else await serve(config);
+if (config.workers > 1 && cluster.isPrimary) (await import('./supervisor.ts')).supervise(config);
+else await (await import('./serve.ts')).serve(config);

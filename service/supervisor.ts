@@ -4,7 +4,7 @@
 // gracefully (each drains its decision log) before exiting.
 import cluster, { type Worker } from 'node:cluster';
 import type { Config } from './config.ts';
-import { banner, type WorkerReady } from './serve.ts';
+import { banner, type WorkerReady } from './banner.ts';
 import { ChangeRelay } from './worker-caches.ts';
 
 const LEVELS = { info: 30, warn: 40, error: 50 } as const;

@@ -2,10 +2,19 @@
 // Both go through Kysely's PostgreSQL dialect, so queries and migrations are the same.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { PGlite } from '@electric-sql/pglite';
+import type { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql, type PostgresPool, type PostgresPoolClient } from 'kysely';
 import pg from 'pg';
-import { PGlitePool } from './pglite-pool.ts';
+import {
+  CONNECT_TIMEOUT_MS,
+  connectBounded,
+  KEEPALIVE_AFTER_MS,
+  LONG_QUERY_TIMEOUT_MS,
+  openPool,
+  QUERY_TIMEOUT_MS,
+  withTimeout,
+} from './pg-pool.ts';
+import { PGLITE_SHARED_BUFFERS_DEFAULT, PGlitePool } from './pglite-pool.ts';
 import type { Database } from './schema.ts';
 
 export type Engine = 'postgres' | 'pglite';
@@ -69,102 +78,24 @@ export interface OpenOptions {
  */
 export const FEED_CHECK_EVERY_MS = 2000;
 export const FEED_CHECK_TIMEOUT_MS = 2000;
-/**
- * TCP keepalive probes after this long idle: the kernel ends a connection whose peer is gone,
- * even one nothing is being sent on (how soon after depends on the probe interval and count the
- * platform sets).
- */
-const KEEPALIVE_AFTER_MS = 10_000;
-/** Opening a connection, or waiting for a free one in the pool (pg's connectionTimeoutMillis). */
-export const CONNECT_TIMEOUT_MS = 3000;
-/** Client-side bound of one statement on DatabaseHandle.db (a decision's queries take milliseconds). */
-export const QUERY_TIMEOUT_MS = 5000;
-/**
- * Client-side bound of one statement on DatabaseHandle.longDb: far above what the longest takes
- * (a 10,000-record sync is under 2 s on a loaded machine), yet a statement to a database that
- * stopped answering still ends, so the decision log's writer retries on a fresh connection.
- */
-export const LONG_QUERY_TIMEOUT_MS = 120_000;
-
-/** Rejects with an error coded ETIMEDOUT (a lost database, to fromDatabaseError) if work takes over ms. */
-function withTimeout<T>(work: Promise<T>, ms: number, what: string, onTimeout?: () => void): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      onTimeout?.();
-      reject(Object.assign(new Error(`${what} did not answer within ${ms} ms`), { code: 'ETIMEDOUT' }));
-    }, ms);
-  });
-  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-}
 
 /**
- * What the server refuses carries its SQLSTATE; what pg itself throws when the connection is
- * lost ("Connection terminated unexpectedly", a connect timeout) carries no code at all. Those are
- * coded ECONNLOST here, so every caller tells a lost database from a bug the same way.
- */
-function codedLoss(error: unknown): never {
-  if (error instanceof Error && typeof (error as { code?: unknown }).code !== 'string') {
-    throw Object.assign(new Error(error.message, { cause: error }), { code: 'ECONNLOST' });
-  }
-  throw error;
-}
-
-/**
- * The pool as one Kysely instance sees it, each statement bounded by timeoutMs (null: unbounded).
- * A connection whose statement ran out of time is destroyed when it is given back, never lent
- * again: it still waits on the lost statement, and whatever it was given next would queue behind
- * it (why not pg's own query_timeout, which answers the caller but keeps the connection). The
- * pool is shared, so ending it is the handle's close, not any one instance's.
+ * The pool as one Kysely instance sees it, each statement bounded by timeoutMs (null: unbounded;
+ * pg-pool.ts's connectBounded). The pool is shared, so ending it is the handle's close, not any
+ * one instance's.
  */
 function boundedPool(pool: pg.Pool, timeoutMs: number | null): PostgresPool {
   return {
     options: pool.options,
-    async connect(): Promise<PostgresPoolClient> {
-      const client = await pool.connect().catch(codedLoss);
-      let timedOut = false;
-      const bounded = {
-        query: (text: string, parameters: ReadonlyArray<unknown>) => {
-          const work = client.query(text, parameters as unknown[]).catch(codedLoss);
-          if (timeoutMs === null) return work;
-          return withTimeout(work, timeoutMs, 'the database', () => {
-            timedOut = true;
-          });
-        },
-        release: (destroy?: boolean) => client.release(destroy === true || timedOut),
-      };
-      // Kysely only uses the cursor overload of query() when a cursor class is configured; none is.
-      return bounded as unknown as PostgresPoolClient;
-    },
+    // Kysely only uses the cursor overload of query() when a cursor class is configured; none is.
+    connect: async () => (await connectBounded(pool, timeoutMs)) as unknown as PostgresPoolClient,
     end: async () => undefined,
   };
 }
 
-// Numeric types come back as JS numbers where they fit; ids are text anyway.
-pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
-
-/**
- * PGlite's own default is PostgreSQL's, 128MB, which it touches at start: a third of the process's
- * idle RSS. The embedded engine serves one process's trial or test data, and the files are read
- * through the operating system's cache anyway, so a quarter of that is plenty.
- */
-export const PGLITE_SHARED_BUFFERS_DEFAULT = '32MB';
-
 export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle> {
   if (options.databaseUrl !== null) {
-    const pool = new pg.Pool({
-      connectionString: options.databaseUrl,
-      max: 10,
-      connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
-      idleTimeoutMillis: 30_000,
-      keepAlive: true,
-      keepAliveInitialDelayMillis: KEEPALIVE_AFTER_MS,
-    });
-    // An idle client losing its server must not crash the process; the next query reconnects.
-    pool.on('error', (error) => options.onPoolError?.(error));
-    // pg-pool only listens for errors on idle clients; one lost mid-query would otherwise be an
-    // uncaught exception. The query itself still fails (and the decision is refused).
-    pool.on('connect', (client) => client.on('error', (error) => options.onPoolError?.(error)));
+    const pool = openPool(options.databaseUrl, options.onPoolError);
     const url = options.databaseUrl;
     const kysely = (timeoutMs: number | null) =>
       new Kysely<Database>({ dialect: new PostgresDialect({ pool: boundedPool(pool, timeoutMs) }) });
@@ -180,6 +111,8 @@ export async function openDatabase(options: OpenOptions): Promise<DatabaseHandle
     );
     return { ...opened, url };
   }
+  // Loaded only here: a process (or the decision log's writer thread) on PostgreSQL never holds it.
+  const { PGlite } = await import('@electric-sql/pglite');
   // A start parameter, not postgresql.conf: nothing is written into the data folder.
   const startParams = [
     ...PGlite.defaultStartParams,

@@ -8,9 +8,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { decodedRow, type LogLogger, refusedRow } from '../domain/decision-log/rows.ts';
 import type { EncodedItem } from '../domain/decision-log/queue.ts';
 import { storeRows, type RowReporting } from '../domain/decision-log/writer.ts';
-import { openDatabase } from './connect.ts';
-import { insertDecisionLogRows, markDecisionLogRowsRefused } from './decision-log.ts';
+import { insertStatements, refusedStatement, type Statement } from './decision-log-statements.ts';
 import { type ThreadReport, type ThreadRequest, WRITER_APPLICATION_NAME } from './decision-log-thread.ts';
+import { connectBounded, LONG_QUERY_TIMEOUT_MS, openPool } from './pg-pool.ts';
+import type { NewDecisionLogRow } from './schema.ts';
 
 const port = parentPort;
 if (port === null) throw new Error('decision-log-worker.ts runs as a worker thread');
@@ -48,13 +49,40 @@ const reporting: RowReporting = {
 const named = new URL(databaseUrl);
 if (!named.searchParams.has('application_name')) named.searchParams.set('application_name', WRITER_APPLICATION_NAME);
 
-const database = await openDatabase({
-  databaseUrl: named.toString(),
-  dataDir: null,
-  onPoolError: (error) => log.warn({ err: error }, 'decision log writer thread: database connection lost'),
-});
-const db = database.longDb;
-const write = (rows: Parameters<typeof insertDecisionLogRows>[1]) => insertDecisionLogRows(db, rows);
+const pool = openPool(named.toString(), (error) =>
+  log.warn({ err: error }, 'decision log writer thread: database connection lost'),
+);
+
+/**
+ * Runs statements on one connection, each bounded as the serving thread's longDb bounds them;
+ * more than one in a transaction, as decision-log.ts runs them through Kysely.
+ */
+async function run(statements: Statement[]): Promise<void> {
+  if (statements.length === 0) return;
+  const client = await connectBounded(pool, LONG_QUERY_TIMEOUT_MS);
+  let broken = false;
+  try {
+    if (statements.length === 1) {
+      const [only] = statements as [Statement];
+      await client.query(only.text, only.values);
+      return;
+    }
+    await client.query('begin', []);
+    try {
+      for (const { text, values } of statements) await client.query(text, values);
+      await client.query('commit', []);
+    } catch (error) {
+      await client.query('rollback', []).catch(() => {
+        broken = true;
+      });
+      throw error;
+    }
+  } finally {
+    client.release(broken);
+  }
+}
+
+const write = (rows: NewDecisionLogRow[]) => run(insertStatements(rows));
 
 const rowOf = (item: EncodedItem) => {
   if ('row' in item) return item.row;
@@ -69,14 +97,14 @@ async function handle(request: ThreadRequest): Promise<void> {
     case 'rows':
       return write(request.rows);
     case 'refused':
-      return markDecisionLogRowsRefused(db, request.keys, request.refusal);
+      return request.keys.length === 0 ? undefined : run([refusedStatement(request.keys, request.refusal)]);
   }
 }
 
 port.on('message', (message: ThreadRequest | 'close') => {
   if (message === 'close') {
     // Writes under way are given up (the serving thread has spilled or will replay them).
-    void database.close().finally(() => port.close());
+    void pool.end().finally(() => port.close());
     return;
   }
   handle(message).then(

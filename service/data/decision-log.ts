@@ -1,50 +1,25 @@
 // Data access for the decision log: batched inserts, reads with keyset pagination, and the daily
 // partitions that retention drops whole.
-import { sql, type Kysely } from 'kysely';
+import { CompiledQuery, sql, type Kysely } from 'kysely';
+import { insertStatements, refusedStatement, type Statement } from './decision-log-statements.ts';
 import { scanDecisionLog, type ScanOptions } from './decision-log-scan.ts';
 import type { Database, DecisionEndpoint, DecisionLogRow, NewDecisionLogRow } from './schema.ts';
 
-/** Rows per INSERT statement. */
-const ROWS_PER_STATEMENT = 1000;
-
-const column = <K extends keyof NewDecisionLogRow>(rows: NewDecisionLogRow[], key: K) =>
-  rows.map((row) => row[key] ?? null);
-
-/** Already-serialized JSON values as one JSON array, by concatenation: nothing is escaped again. */
-const jsonArray = (values: Array<string | null>) => `[${values.map((v) => v ?? 'null').join(',')}]`;
+/** Runs a statement of decision-log-statements.ts through Kysely. */
+const run = (db: Kysely<Database>, { text, values }: Statement) => db.executeQuery(CompiledQuery.raw(text, values));
 
 /**
- * Writes entries in one transaction. Each column travels as one array unnested in the database
- * (a short statement whatever the number of rows, several times faster than a VALUES list), and
- * the large JSON columns as one JSON array, so megabyte inputs are not escaped again. Idempotent:
- * an entry already present (a retry after a lost acknowledgement, a replayed spill file) is skipped.
+ * Writes entries in one transaction (insertStatements: idempotent, an entry already present is
+ * skipped).
  */
 export async function insertDecisionLogRows(db: Kysely<Database>, rows: NewDecisionLogRow[]): Promise<void> {
-  if (rows.length === 0) return;
-  const write = async (trx: Kysely<Database>) => {
-    for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
-      const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
-      // Reason codes are [a-z_]+, so a space-separated text per row carries a ragged array.
-      const codes = chunk.map((row) => row.reason_codes.join(' '));
-      await sql`
-        insert into decision_log (decision_id, decided_at, endpoint, batch_id, token_id, subject_id, action, resource_type, resource_id,
-                                  allow, reason_codes, input, result, masked, error, policy_revision, shadow, eval_us, duration_us)
-        select x.d, x.t, x.e, x.b, x.tk, x.s, x.a, x.rt, x.ri, x.al, string_to_array(x.rc, ' '),
-               case when json_typeof(i.value) = 'null' then null else i.value end, r.value, x.m::jsonb, x.er::jsonb, x.pr, x.sh::jsonb, x.ev, x.du
-        from unnest(${column(chunk, 'decision_id')}::uuid[], ${column(chunk, 'decided_at')}::timestamptz[], ${column(chunk, 'endpoint')}::text[],
-                    ${column(chunk, 'batch_id')}::uuid[], ${column(chunk, 'token_id')}::text[], ${column(chunk, 'subject_id')}::text[],
-                    ${column(chunk, 'action')}::text[], ${column(chunk, 'resource_type')}::text[], ${column(chunk, 'resource_id')}::text[],
-                    ${column(chunk, 'allow')}::boolean[], ${codes}::text[], ${column(chunk, 'masked')}::text[], ${column(chunk, 'error')}::text[],
-                    ${column(chunk, 'policy_revision')}::text[], ${chunk.map((row) => row.shadow ?? null)}::text[],
-                    ${column(chunk, 'eval_us')}::float8[], ${column(chunk, 'duration_us')}::float8[])
-               with ordinality as x(d, t, e, b, tk, s, a, rt, ri, al, rc, m, er, pr, sh, ev, du, n)
-        join json_array_elements(${jsonArray(column(chunk, 'input') as Array<string | null>)}::json) with ordinality as i(value, n) on i.n = x.n
-        join json_array_elements(${jsonArray(column(chunk, 'result') as string[])}::json) with ordinality as r(value, n) on r.n = x.n
-        on conflict (decision_id, decided_at) do nothing`.execute(trx);
-    }
-  };
-  if (rows.length <= ROWS_PER_STATEMENT) await write(db);
-  else await db.transaction().execute(write);
+  const statements = insertStatements(rows);
+  if (statements.length === 0) return;
+  if (statements.length === 1) await run(db, statements[0] as Statement);
+  else
+    await db.transaction().execute(async (trx) => {
+      for (const statement of statements) await run(trx, statement);
+    });
 }
 
 /** Records that entries written as answered were refused after all (their answer was never sent). */
@@ -54,10 +29,7 @@ export async function markDecisionLogRowsRefused(
   error: { code: string; message: string },
 ): Promise<void> {
   if (keys.length === 0) return;
-  await sql`
-    update decision_log set allow = false, reason_codes = array[${error.code}]::text[], error = ${JSON.stringify(error)}::jsonb
-    from unnest(${keys.map((k) => k.decision_id)}::uuid[], ${keys.map((k) => k.decided_at)}::timestamptz[]) as k(id, at)
-    where decision_log.decision_id = k.id and decision_log.decided_at = k.at`.execute(db);
+  await run(db, refusedStatement(keys, error));
 }
 
 export async function findDecisionLogRow(

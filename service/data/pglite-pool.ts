@@ -4,6 +4,13 @@
 import type { PGlite } from '@electric-sql/pglite';
 import type { PostgresPool, PostgresPoolClient, PostgresQueryResult } from 'kysely';
 
+/**
+ * PGlite's own default is PostgreSQL's, 128MB, which it touches at start: a third of the process's
+ * idle RSS. The embedded engine serves one process's trial or test data, and the files are read
+ * through the operating system's cache anyway, so a quarter of that is plenty.
+ */
+export const PGLITE_SHARED_BUFFERS_DEFAULT = '32MB';
+
 export class PGlitePool implements PostgresPool {
   readonly options = {};
   readonly #pg: PGlite;

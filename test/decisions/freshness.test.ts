@@ -2,12 +2,8 @@
 // database outage mid-run refuses (never allows) and heals by itself.
 import t from 'tap';
 import { sql } from 'kysely';
-import {
-  CONNECT_TIMEOUT_MS,
-  FEED_CHECK_EVERY_MS,
-  FEED_CHECK_TIMEOUT_MS,
-  QUERY_TIMEOUT_MS,
-} from '../../service/data/connect.ts';
+import { FEED_CHECK_EVERY_MS, FEED_CHECK_TIMEOUT_MS } from '../../service/data/connect.ts';
+import { CONNECT_TIMEOUT_MS, QUERY_TIMEOUT_MS } from '../../service/data/pg-pool.ts';
 import { buildAppBehindProxy, buildAppWithFeedBehindProxy, buildTestApp, eventually } from '../helpers/app.ts';
 import { TEST_ENGINE } from '../helpers/database.ts';
 import { ADMIN_TOKEN, contextApp, decide, warm, type Api } from '../helpers/context.ts';

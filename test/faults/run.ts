@@ -13,12 +13,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { processTree } from '../../bench/processes.ts';
-import {
-  CONNECT_TIMEOUT_MS,
-  FEED_CHECK_EVERY_MS,
-  FEED_CHECK_TIMEOUT_MS,
-  QUERY_TIMEOUT_MS,
-} from '../../service/data/connect.ts';
+import { FEED_CHECK_EVERY_MS, FEED_CHECK_TIMEOUT_MS } from '../../service/data/connect.ts';
+import { CONNECT_TIMEOUT_MS, QUERY_TIMEOUT_MS } from '../../service/data/pg-pool.ts';
 import { startServer, type ServerProcess } from '../helpers/server-process.ts';
 import { eventually } from '../helpers/wait.ts';
 
