@@ -165,7 +165,7 @@ bench-scale-out: $(NPM_OK) policies ## Three service processes on one database, 
 bench-profile: $(NPM_OK) policies ## CPU profile of one serving process under /v1/decide load (BENCH_ARGS="buffered 15"; PostgreSQL at 127.0.0.1:5432)
 	@node bench/profile.ts $(BENCH_ARGS)
 
-bench-memory: $(NPM_OK) policies ## RSS and heap of a serving process over load runs, heap snapshots between (BENCH_ARGS="load 30 3", "load 30 3 no-snapshots" or "idle" for the embedded engine)
+bench-memory: $(NPM_OK) policies ## RSS and heap of a serving process over load runs, heap snapshots between (BENCH_ARGS="load 30 3", "load 30 3 no-snapshots", "idle" for the embedded engine; "tree 10 3 buffered" or "pair …" for the two-worker tree's peak, "facts", "list")
 	@node bench/memory.ts $(BENCH_ARGS)
 
 test: tools ## Every check: Rego tests, fmt, lint, types, OpenAPI, tap (engine-free once, then on PostgreSQL and PGlite), differential

@@ -143,7 +143,7 @@ export async function seedDemoData(db: Kysely<Database>, log: FastifyBaseLogger)
         { id: 'business-invoice-uma', account_id: BUSINESS, client_id: null, owner_user_id: 'uma', kind: 'invoice' },
       ])
       .execute();
-    log.info({ accounts: [PRACTICE, BUSINESS] }, 'seeded the empty embedded database with demo data');
+    log.info({ accounts: [PRACTICE, BUSINESS] }, 'seeded the empty database with demo data');
   });
 }
 

@@ -46,7 +46,7 @@ t.test(
     t.equal(await fetch(`${base}/ready`).then((r) => r.status), 200, `ready (log: ${output.slice(-500)})`);
     // The logger writes asynchronously: the line may land just after /ready answers.
     t.ok(
-      await eventually(async () => /seeded the empty embedded database with demo data/.test(output)),
+      await eventually(async () => /seeded the empty database with demo data/.test(output)),
       'demo data seeded',
     );
     child.kill('SIGTERM');
