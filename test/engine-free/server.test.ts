@@ -45,10 +45,7 @@ t.test(
     const base = await listening(child, () => output);
     t.equal(await fetch(`${base}/ready`).then((r) => r.status), 200, `ready (log: ${output.slice(-500)})`);
     // The logger writes asynchronously: the line may land just after /ready answers.
-    t.ok(
-      await eventually(async () => /seeded the empty database with demo data/.test(output)),
-      'demo data seeded',
-    );
+    t.ok(await eventually(async () => /seeded the empty database with demo data/.test(output)), 'demo data seeded');
     child.kill('SIGTERM');
     t.equal(await exited, 0, 'exit code 0 after SIGTERM');
     t.match(output, /"msg":"stopped"/);
