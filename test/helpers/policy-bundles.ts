@@ -3,7 +3,7 @@
 // another contract, a broken module, a wrong revision claim, a signature and its tampering).
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
@@ -135,6 +135,51 @@ export const stricterItemKinds = (): Bundle =>
       tables.item_facts.kind.values = tables.item_facts.kind.values.filter((kind) => kind !== 'invoice');
     }),
   );
+
+/**
+ * No validation tables: the module loads (the messages table is there), but the canary's
+ * decisions come back malformed.
+ */
+export const noValidationTables = (): Bundle =>
+  bundleOf(
+    withData(localFiles(), (data) => {
+      delete (data as { clearance: { validation?: unknown } }).clearance.validation;
+      return data;
+    }),
+  );
+
+/**
+ * Built by scripts/build-policy.sh from the policies with clearance/logged_verdict answering every
+ * request with a deny, whatever clearance/verdict says: /v1/decide (which reads logged_verdict)
+ * would answer otherwise than the decision the rules make.
+ */
+export function disagreeingLoggedVerdict(): Bundle {
+  const dir = mkdtempSync(join(tmpdir(), 'clearance-disagreeing-policy-'));
+  cpSync(join(ROOT, 'policies'), join(dir, 'policies'), { recursive: true });
+  // Its own tests would hold it to the honest answer (opa's type check reads them too).
+  for (const file of readdirSync(join(dir, 'policies'), { recursive: true, encoding: 'utf8' })) {
+    if (file.endsWith('_test.rego')) rmSync(join(dir, 'policies', file));
+  }
+  const main = join(dir, 'policies/clearance/main.rego');
+  const source = readFileSync(main, 'utf8');
+  const honest = '\tverdict := verdict_of(input.input)\n\tentry := {';
+  if (!source.includes(honest)) throw new Error('main.rego: logged_verdict no longer reads as this helper expects');
+  writeFileSync(
+    main,
+    source.replace(
+      honest,
+      '\tverdict := [false, {"code": "invalid_input", "message": "a disagreeing build"}]\n\tentry := {',
+    ),
+  );
+  execFileSync(
+    join(ROOT, 'scripts/build-policy.sh'),
+    [OPA, join(ROOT, 'policies/tools/wasm-builtins.txt'), join(dir, 'out'), join(dir, 'policies/clearance')],
+    { cwd: ROOT, stdio: 'pipe' },
+  );
+  const bundle = archiveOf(readBundle(readFileSync(join(dir, 'out/bundle.tar.gz'))));
+  rmSync(dir, { recursive: true, force: true });
+  return bundle;
+}
 
 /** A bundle whose manifest claims an id its files do not make. */
 export const claimingAnotherRevision = (): Bundle =>

@@ -16,12 +16,14 @@ import {
   type Bundle,
   bundleOf,
   claimingAnotherRevision,
+  disagreeingLoggedVerdict,
   ecKeyPair,
   emptyData,
   gzipBomb,
   type Files,
   localArchive,
   localRevision,
+  noValidationTables,
   opaVerifies,
   renamedAction,
   rsaKeyPair,
@@ -231,6 +233,19 @@ t.test('given the service on a fresh database and a token with the policy scope'
       emptyData,
       'bundle_invalid',
       /clearance\/messages is undefined: its constant tables \(data\.json\) lack the messages table/,
+    ],
+    // Bundles that load: their canary decisions refuse them.
+    [
+      'no validation tables',
+      noValidationTables,
+      'bundle_canary_failed',
+      /the bundle failed its canary decisions: .*the policy returned a malformed decision/,
+    ],
+    [
+      'a clearance/logged_verdict that disagrees with clearance/verdict',
+      disagreeingLoggedVerdict,
+      'bundle_canary_failed',
+      /clearance\/logged_verdict and clearance\/verdict disagree/,
     ],
   ];
   for (const [what, make, code, message] of refusals) {
