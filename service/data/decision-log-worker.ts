@@ -72,9 +72,12 @@ async function run(statements: Statement[]): Promise<void> {
       for (const { text, values } of statements) await client.query(text, values);
       await client.query('commit', []);
     } catch (error) {
-      await client.query('rollback', []).catch(() => {
-        broken = true;
-      });
+      // A connection whose statement ran out of time would queue the rollback behind it: it is
+      // destroyed instead, which ends the transaction as surely.
+      if (!client.timedOut)
+        await client.query('rollback', []).catch(() => {
+          broken = true;
+        });
       throw error;
     }
   } finally {

@@ -68,6 +68,8 @@ export function openPool(url: string, onPoolError?: (error: Error) => void): pg.
 /** A client lent by the pool whose statements are bounded; give it back with release(). */
 export interface BoundedClient {
   query(text: string, parameters: ReadonlyArray<unknown>): Promise<pg.QueryResult>;
+  /** A statement ran out of time: the connection still waits on it, and is destroyed when given back. */
+  readonly timedOut: boolean;
   /** Gives the client back, destroyed (never lent again) when asked or when a statement ran out of time. */
   release(destroy?: boolean): void;
 }
@@ -88,6 +90,9 @@ export async function connectBounded(pool: pg.Pool, timeoutMs: number | null): P
       return withTimeout(work, timeoutMs, 'the database', () => {
         timedOut = true;
       });
+    },
+    get timedOut() {
+      return timedOut;
     },
     release: (destroy) => client.release(destroy === true || timedOut),
   };

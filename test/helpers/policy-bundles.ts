@@ -3,7 +3,7 @@
 // another contract, a broken module, a wrong revision claim, a signature and its tampering).
 import { execFileSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { gzipSync } from 'node:zlib';
 import { join, resolve } from 'node:path';
@@ -155,30 +155,34 @@ export const noValidationTables = (): Bundle =>
  */
 export function disagreeingLoggedVerdict(): Bundle {
   const dir = mkdtempSync(join(tmpdir(), 'clearance-disagreeing-policy-'));
-  cpSync(join(ROOT, 'policies'), join(dir, 'policies'), { recursive: true });
-  // Its own tests would hold it to the honest answer (opa's type check reads them too).
-  for (const file of readdirSync(join(dir, 'policies'), { recursive: true, encoding: 'utf8' })) {
-    if (file.endsWith('_test.rego')) rmSync(join(dir, 'policies', file));
+  try {
+    cpSync(join(ROOT, 'policies'), join(dir, 'policies'), { recursive: true });
+    // Its own tests would hold it to the honest answer (opa's type check reads them too).
+    for (const file of readdirSync(join(dir, 'policies'), { recursive: true, encoding: 'utf8' })) {
+      if (file.endsWith('_test.rego')) rmSync(join(dir, 'policies', file));
+    }
+    const main = join(dir, 'policies/clearance/main.rego');
+    const source = readFileSync(main, 'utf8');
+    const honest = '\tverdict := verdict_of(input.input)\n\tentry := {';
+    if (!source.includes(honest)) throw new Error('main.rego: logged_verdict no longer reads as this helper expects');
+    writeFileSync(
+      main,
+      source.replace(
+        honest,
+        '\tverdict := [false, {"code": "invalid_input", "message": "a disagreeing build"}]\n\tentry := {',
+      ),
+    );
+    // Built in the temporary folder (the script's .build/ there), not beside the repository's own build.
+    symlinkSync(join(ROOT, 'scripts'), join(dir, 'scripts'));
+    execFileSync(
+      join(ROOT, 'scripts/build-policy.sh'),
+      [OPA, join(ROOT, 'policies/tools/wasm-builtins.txt'), join(dir, 'out'), join(dir, 'policies/clearance')],
+      { cwd: dir, stdio: 'pipe' },
+    );
+    return archiveOf(readBundle(readFileSync(join(dir, 'out/bundle.tar.gz'))));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
-  const main = join(dir, 'policies/clearance/main.rego');
-  const source = readFileSync(main, 'utf8');
-  const honest = '\tverdict := verdict_of(input.input)\n\tentry := {';
-  if (!source.includes(honest)) throw new Error('main.rego: logged_verdict no longer reads as this helper expects');
-  writeFileSync(
-    main,
-    source.replace(
-      honest,
-      '\tverdict := [false, {"code": "invalid_input", "message": "a disagreeing build"}]\n\tentry := {',
-    ),
-  );
-  execFileSync(
-    join(ROOT, 'scripts/build-policy.sh'),
-    [OPA, join(ROOT, 'policies/tools/wasm-builtins.txt'), join(dir, 'out'), join(dir, 'policies/clearance')],
-    { cwd: ROOT, stdio: 'pipe' },
-  );
-  const bundle = archiveOf(readBundle(readFileSync(join(dir, 'out/bundle.tar.gz'))));
-  rmSync(dir, { recursive: true, force: true });
-  return bundle;
 }
 
 /** A bundle whose manifest claims an id its files do not make. */
