@@ -94,8 +94,6 @@ export class DecisionLogThread implements Required<LogStore> {
       name: 'decision-log-writer',
       workerData: { databaseUrl: this.#options.databaseUrl },
     });
-    // It must not hold the process open: the log's own stop decides when writing ends.
-    worker.unref();
     worker.on('message', (report: ThreadReport) => this.#report(report));
     worker.on('error', (error) => this.#options.log.error({ err: error }, 'decision log writer thread failed'));
     worker.on('exit', () => {
@@ -104,6 +102,10 @@ export class DecisionLogThread implements Required<LogStore> {
       for (const { reject } of this.#waiting.values()) reject(lost);
       this.#waiting.clear();
     });
+    // It must not hold the process open: the log's own stop decides when writing ends. After the
+    // 'message' listener: adding one refs the thread's port again (a thread started after close,
+    // by a write that came later, would otherwise keep the process from exiting).
+    worker.unref();
     this.#worker = worker;
     return worker;
   }
