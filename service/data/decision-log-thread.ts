@@ -82,6 +82,8 @@ export class DecisionLogThread implements Required<LogStore> {
   #request(body: DistributiveOmit<ThreadRequest, 'id'>): Promise<void> {
     const worker = this.#started();
     const id = this.#nextId++;
+    // A request under way holds the process open (a stop's drain waits on it); an idle thread does not.
+    if (this.#waiting.size === 0) worker.ref();
     return new Promise<void>((resolve, reject) => {
       this.#waiting.set(id, { resolve, reject });
       worker.postMessage({ ...body, id });
@@ -102,9 +104,9 @@ export class DecisionLogThread implements Required<LogStore> {
       for (const { reject } of this.#waiting.values()) reject(lost);
       this.#waiting.clear();
     });
-    // It must not hold the process open: the log's own stop decides when writing ends. After the
-    // 'message' listener: adding one refs the thread's port again (a thread started after close,
-    // by a write that came later, would otherwise keep the process from exiting).
+    // Idle, it must not hold the process open: the log's own stop decides when writing ends (a
+    // request under way refs it, #request). After the 'message' listener: adding one refs the
+    // thread's port again, and an idle thread started after close would keep the process alive.
     worker.unref();
     this.#worker = worker;
     return worker;
@@ -114,6 +116,7 @@ export class DecisionLogThread implements Required<LogStore> {
     if ('id' in report) {
       const waiting = this.#waiting.get(report.id);
       this.#waiting.delete(report.id);
+      if (this.#waiting.size === 0) this.#worker?.unref();
       if (report.error === undefined) waiting?.resolve();
       else waiting?.reject(Object.assign(new Error(report.error.message), report.error));
     } else if ('log' in report) {
