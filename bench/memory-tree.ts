@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad, type LoadResult } from './load.ts';
-import { processTree, startServer, type Server } from './processes.ts';
+import { cpuSeconds, processTree, startServer, type Server } from './processes.ts';
 import { residentByMapping, residentOf } from './resident.ts';
 import { benchDatabaseUrl } from './setup.ts';
 import { median } from './policy-eval.ts';
@@ -57,21 +57,6 @@ async function readWorkers(origin: string): Promise<Reading[]> {
   }
   if (seen.size < WORKERS) throw new Error(`read /metrics of ${seen.size} workers, not ${WORKERS}`);
   return [...seen.values()];
-}
-
-/** CPU seconds the processes used so far (user and system), from /proc. */
-function cpuSeconds(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      // gone
-    }
-  }
-  return ticks / 100; // USER_HZ
 }
 
 /** The highest sum of resident memory over the processes, sampled every 200 ms (as bench/run.ts does) until stopped. */

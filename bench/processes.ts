@@ -85,7 +85,8 @@ export function processTree(root: number): number[] {
   return tree;
 }
 
-function cpuSeconds(pids: number[]): number {
+/** CPU seconds the processes used so far (user and system), from /proc. */
+export function cpuSeconds(pids: number[]): number {
   let ticks = 0;
   for (const pid of pids) {
     try {
