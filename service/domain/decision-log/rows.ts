@@ -153,18 +153,18 @@ export function encodedEntry(entry: DecisionLogEntry, masks: MaskSource, log: Lo
 /** The row of an encoded entry, as entryRow makes it of the entry. */
 export function decodedRow(encoded: EncodedEntry, log: LogLogger): NewDecisionLogRow {
   const { inputJson, masks, ...rest } = encoded;
+  const bare: DecisionLogEntry = { ...rest, input: null, masks };
   let input: unknown = null;
   try {
     input = inputJson === null ? null : JSON.parse(inputJson);
   } catch (error) {
     // Never so from the engine's own JSON.stringify; a row must come of it all the same.
     return withoutInput(
-      entryRow({ ...rest, input: null, masks }, () => masks, log),
+      entryRow(bare, () => masks, log),
       error as Error,
     );
   }
-  const entry: DecisionLogEntry =
-    input === null ? { ...rest, input: null, masks } : { ...rest, input, inputJson: inputJson as string, masks };
+  const entry = input === null ? bare : { ...rest, input, inputJson: inputJson as string, masks };
   return entryRow(entry, () => masks, log);
 }
 
