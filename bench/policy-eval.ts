@@ -25,6 +25,7 @@ import { type ClientListInput, expandEntry } from '../service/policy/answers.ts'
 import { DATA, WASM } from '../service/policy/bundle.ts';
 import { MESSAGES_ENTRYPOINT, PolicyEngine, VERDICT_ENTRYPOINT } from '../service/policy/engine.ts';
 import { Evaluator } from '../service/policy/evaluator.ts';
+import { LinkSet } from '../service/domain/link-set.ts';
 import { clientListInput, type ClientLinks } from '../service/domain/policy-input.ts';
 import { generateCorpus, type Entry } from '../test/differential/corpus.ts';
 import { Prng, type Json } from '../test/differential/json.ts';
@@ -139,7 +140,8 @@ export function listCases(count: number): ListCase[] {
     account_id: accountId,
     ledger: rng.pick(ledgers),
   }));
-  const pick = (share: number) => new Set(clients.filter(() => rng.bool(share)).map((c) => c.id));
+  // Held as the fact cache holds them.
+  const pick = (share: number) => LinkSet.of(clients.filter(() => rng.bool(share)).map((c) => c.id));
   const links: ClientLinks = { allocations: pick(0.3), ledgerAccess: pick(0.5) };
   const account = { id: accountId, kind: 'practice', name: 'Bench Practice' };
   const subject = (id: string, role: string, mode: string | null) => ({

@@ -3,6 +3,7 @@
 import type { Account, Client, Item, User } from '../data/schema.ts';
 import type { ClientListInput, ClientTuple, ResourceListInput, SubjectListInput } from '../policy/answers.ts';
 import type { Facts } from './facts.ts';
+import type { Links } from './link-set.ts';
 
 export interface DecideRequest {
   subject: { id: string };
@@ -44,8 +45,8 @@ export const accountFacts = (account: Account | null) =>
 
 /** The links between one user and the clients of their account. */
 export interface ClientLinks {
-  allocations: ReadonlySet<string>;
-  ledgerAccess: ReadonlySet<string>;
+  allocations: Links;
+  ledgerAccess: Links;
 }
 
 export function clientFacts(client: Pick<Client, 'id' | 'account_id' | 'ledger'>, links: ClientLinks | null) {

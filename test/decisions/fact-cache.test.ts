@@ -1,9 +1,11 @@
 // The fact cache: its bound counts facts, not entries (an account's client list weighs one per
-// client); identical loads under way at once are one query; and a load that an invalidation
-// overtook is neither cached nor joined.
-import t from 'tap';
+// client, a user's links one per link, held compactly up to three times the bound); identical loads
+// under way at once are one query; and a load that an invalidation overtook is neither cached nor
+// joined.
+import t, { type Test } from 'tap';
 import { sql, type KyselyPlugin } from 'kysely';
 import type { FastifyInstance } from 'fastify';
+import type { DatabaseHandle } from '../../service/data/connect.ts';
 import { FactStore } from '../../service/domain/facts.ts';
 import { buildTestApp, eventually, feedCaughtUp, watchingFeed } from '../helpers/app.ts';
 import { migratedDatabase } from '../helpers/database.ts';
@@ -16,6 +18,20 @@ const listQuery = (app: FastifyInstance, token: string, subject: string) =>
     headers: { authorization: `Bearer ${token}` },
     payload: { subject: { id: subject }, action: 'client.view', resource_type: 'client' },
   });
+
+/** A fact store of its own on database, with its change feed up and the seed's notifications in. */
+async function startedStore(t: Test, database: DatabaseHandle, maxEntries: number): Promise<FactStore> {
+  const feed: string[] = [];
+  const store = new FactStore(
+    watchingFeed(database, (payload) => feed.push(payload)),
+    maxEntries,
+  );
+  store.start();
+  t.teardown(() => store.stop());
+  t.ok(await eventually(async () => store.stats.enabled), 'change feed up');
+  t.ok(await feedCaughtUp(database.db, feed), 'the notifications of the seed are in');
+  return store;
+}
 
 t.test(
   'given FACT_CACHE_MAX_ENTRIES=100, then a client list is kept while it weighs (one per client) within the bound, and loaded every time beyond it',
@@ -50,6 +66,33 @@ t.test(
       1,
       'the 60 clients of big (over half the bound): the list loaded again, the rest cached',
     );
+  },
+);
+
+t.test(
+  'given FACT_CACHE_MAX_ENTRIES=100, then a user’s links are kept up to three times the bound (held compactly), and loaded every time beyond it',
+  async (t) => {
+    const database = await migratedDatabase(t);
+    const { db } = database;
+    await seedFixtures(db);
+    await sql`insert into clients (id, account_id, account_kind, name)
+            select 'link-' || i, 'p1', 'practice', 'Client ' || i from generate_series(1, 200) i`.execute(db);
+    // std_la is allocated to 140 of them (over the 100 other kinds hold, under half of 300: kept),
+    // std_mb to 160 (over half of 300: the Lru keeps nothing that heavy).
+    await sql`insert into allocations (account_id, user_id, client_id)
+            select 'p1', 'std_la', 'link-' || i from generate_series(1, 140) i
+            union all select 'p1', 'std_mb', 'link-' || i from generate_series(1, 160) i`.execute(db);
+    const store = await startedStore(t, database, 100);
+
+    const missesOfSecondRead = async (user: string, size: number) => {
+      t.equal((await store.allocations(user)).size, size);
+      const misses = store.stats.misses;
+      const links = await store.allocations(user);
+      t.ok(links.has('link-1') && links.has(`link-${size}`) && !links.has(`link-${size + 1}`), 'the links read');
+      return store.stats.misses - misses;
+    };
+    t.equal(await missesOfSecondRead('std_la', 140), 0, '140 links: from the cache');
+    t.equal(await missesOfSecondRead('std_mb', 160), 1, '160 links: loaded again');
   },
 );
 
@@ -190,15 +233,7 @@ t.test(
       db,
     );
     await sql`update users set xpm_staff_id = 'xpm-7' where id = 'pa'`.execute(db);
-    const feed: string[] = [];
-    const store = new FactStore(
-      watchingFeed(database, (payload) => feed.push(payload)),
-      1000,
-    );
-    store.start();
-    t.teardown(() => store.stop());
-    t.ok(await eventually(async () => store.stats.enabled), 'change feed up');
-    t.ok(await feedCaughtUp(db, feed), 'the notifications of the seed are in');
+    const store = await startedStore(t, database, 1000);
 
     const rows = async <T extends 'accounts' | 'users' | 'clients' | 'items'>(table: T) =>
       (await db

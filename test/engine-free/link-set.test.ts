@@ -1,0 +1,80 @@
+// A user's links as the fact cache holds them (service/domain/link-set.ts): the same answers as a
+// Set of the same ids, whatever the ids look like and however many there are.
+import t from 'tap';
+import { LinkSet } from '../../service/domain/link-set.ts';
+
+/** Every id of probe, asked of both: the ids a LinkSet and a Set of ids disagree on. */
+function disagreements(ids: string[], probe: string[]): string[] {
+  const links = LinkSet.of(ids);
+  const set = new Set(ids);
+  return probe.filter((id) => links.has(id) !== set.has(id));
+}
+
+t.test(
+  'given ids that are prefixes, extensions and near misses of each other, then has answers as a Set does',
+  async (t) => {
+    const ids = ['c1', 'c10', 'c100', 'c2', 'x', 'client-00042', 'ÿ', 'é', '日本', '😀', 'a b', 'a\u0000b'];
+    const probe = [
+      ...ids,
+      'c',
+      'c1 ',
+      'c11',
+      'c1000',
+      '',
+      'C1',
+      'client-0004',
+      'client-000420',
+      'e\u0301',
+      '日',
+      '😀😀',
+      'ab',
+    ];
+    t.same(disagreements(ids, probe), []);
+    t.equal(LinkSet.of(ids).size, ids.length);
+    t.same([...LinkSet.of(ids)], ids, 'it gives back the ids in the order given');
+  },
+);
+
+t.test('given no ids, then it holds nothing, not even the empty id', async (t) => {
+  const links = LinkSet.of([]);
+  t.equal(links.size, 0);
+  t.notOk(links.has(''));
+  t.notOk(links.has('c1'));
+  t.same([...links], []);
+});
+
+t.test('given the empty id among others, then it is held like any other', async (t) => {
+  t.same(disagreements(['', 'a', 'b'], ['', 'a', 'b', 'c']), []);
+  t.same([...LinkSet.of(['a', '', 'b'])], ['a', '', 'b']);
+});
+
+t.test('given an id more than once, then it is held once and the others are unchanged', async (t) => {
+  const links = LinkSet.of(['a', 'b', 'a', 'ab', 'b', 'ba']);
+  t.equal(links.size, 4);
+  t.same([...links], ['a', 'b', 'ab', 'ba']);
+  t.same(disagreements(['a', 'b', 'a', 'ab', 'b', 'ba'], ['a', 'b', 'ab', 'ba', 'aa', 'bb', 'aba']), []);
+});
+
+t.test('given 10,000 ids, then every one is found and none of 10,000 others is', async (t) => {
+  const ids = Array.from({ length: 10_000 }, (_, i) => `p0001-c${String(i * 2).padStart(6, '0')}`);
+  const others = Array.from({ length: 10_000 }, (_, i) => `p0001-c${String(i * 2 + 1).padStart(6, '0')}`);
+  const links = LinkSet.of(ids);
+  t.equal(links.size, 10_000);
+  t.equal(ids.filter((id) => !links.has(id)).length, 0, 'every id is found');
+  t.equal(others.filter((id) => links.has(id)).length, 0, 'no other id is');
+  t.same([...links], ids);
+});
+
+t.test('given ids of the same length and letters (anagrams), then each is told from the others', async (t) => {
+  // Equal in length and in their code units, so only the text itself tells them apart, and with
+  // 720 of them some share a slot: probing goes on to the right one.
+  const letters = ['a', 'b', 'c', 'd', 'e', 'f'];
+  const ids: string[] = [];
+  const permute = (prefix: string, rest: string[]): void => {
+    if (rest.length === 0) ids.push(prefix);
+    for (const [i, letter] of rest.entries()) permute(prefix + letter, [...rest.slice(0, i), ...rest.slice(i + 1)]);
+  };
+  permute('', letters);
+  const held = ids.filter((_, i) => i % 2 === 0);
+  t.same(disagreements(held, ids), []);
+});
