@@ -98,16 +98,18 @@ const byId = <T extends RecordTable, R>(table: T, compact: (row: RowOf<T>, id: s
       return row === undefined ? null : compact(row, id, intern);
     },
   });
-// A link weighs one, but takes 25–28 bytes where a pair took 65–69 in a Set (link-set.ts): these
-// kinds hold three times the bound, 300,000 links at the default in about the memory (7–8 MiB) that
-// 100,000 pairs took.
+// Held compactly (link-set.ts), a link takes 33–35 bytes where a pair took 65–69 in a Set, so these
+// kinds hold three times the bound: 300,000 links at the default, about 10 MB where 100,000 pairs
+// took about 7. A user's set also weighs three links more than it holds, for what an entry costs
+// of its own (about 370 bytes with one link): in users of one link each the bound holds no more
+// memory than it did in Sets. A user with none shares one empty set, and weighs one.
 const links = (table: 'allocations' | 'ledger_access') =>
   fact<Links>({
     load: async (db, userId) => {
       const ids = await userClientIds(db, table, userId);
       return ids.length === 0 ? NO_LINKS : LinkSet.of(ids);
     },
-    weigh: (set) => set.size,
+    weigh: (set) => (set.size === 0 ? 1 : set.size + 3),
     bound: (max) => max * 3,
   });
 

@@ -97,7 +97,8 @@ export class FactStore {
    * maxEntries bounds the facts each kind holds: a user, a client, an allocation pair each count
    * one, so a user's allocation set weighs its size and an account's client list (every client of
    * a practice, 10,000 and more) its length. An entry count alone let a few big lists hold
-   * hundreds of MB.
+   * hundreds of MB. A kind may set its own bound from it and its own weights (fact-tables.ts: a
+   * user's links, held compactly, three times as many).
    */
   constructor(handle: DatabaseHandle, maxEntries = 100_000, peers: Peers | null = null) {
     this.#handle = handle;

@@ -1,8 +1,9 @@
 // A user's links to clients (allocations, ledger access) as the fact cache holds them: the client
-// ids end to end in one string, and in one typed array where each ends and a hash table of their
-// indexes. At the benchmark's data set 25–28 bytes a link, where a Set of the same ids took 65–69
-// (each id's own string, the Set's entry and its slack; `make bench-memory BENCH_ARGS=facts`), at
-// 0.1 µs a lookup against a Set's 0.03. Read-only: a fact is never changed once cached.
+// ids end to end in one string, and one typed array holding where each ends and a hash table of
+// their indexes (16-bit while the ids fit, as nearly all users' do). Read-only: a fact is never
+// changed once cached. What it takes against a Set of the same ids is in BENCHMARKS.md ("Memory"),
+// measured with `make bench-memory BENCH_ARGS=facts`.
+import { randomBytes } from 'node:crypto';
 
 /** What a decision asks of a user's links: whether a client is among them. A Set is one too. */
 export interface Links extends Iterable<string> {
@@ -10,12 +11,21 @@ export interface Links extends Iterable<string> {
   readonly size: number;
 }
 
-/** FNV-1a over the UTF-16 code units of id. */
+// Client ids are chosen by the apps that write facts. With a hash they could predict, ids made to
+// share slots would turn each lookup into a walk of the whole table; so the hash starts from a
+// seed of this process's own, and its bits are mixed before the table takes the low ones.
+const SEED = randomBytes(4).readUInt32LE(0);
+
+/** FNV-1a over the UTF-16 code units of id from SEED, then murmur3's finalizer. */
 function hashOf(id: string): number {
-  let hash = 0x811c9dc5;
+  let hash = 0x811c9dc5 ^ SEED;
   for (let i = 0; i < id.length; i++) hash = Math.imul(hash ^ id.charCodeAt(i), 0x01000193);
-  return hash >>> 0;
+  hash = Math.imul(hash ^ (hash >>> 16), 0x85ebca6b);
+  hash = Math.imul(hash ^ (hash >>> 13), 0xc2b2ae35);
+  return (hash ^ (hash >>> 16)) >>> 0;
 }
+
+type Table = Uint16Array | Uint32Array;
 
 export class LinkSet implements Links {
   /** The ids end to end. */
@@ -26,10 +36,10 @@ export class LinkSet implements Links {
    * open addressing and linear probing, each 1 + an id's index or 0 when empty, a power of two
    * and at least twice as many as the ids.
    */
-  readonly #table: Uint32Array;
+  readonly #table: Table;
   readonly #count: number;
 
-  private constructor(ids: string, count: number, table: Uint32Array) {
+  private constructor(ids: string, count: number, table: Table) {
     this.#ids = ids;
     this.#count = count;
     this.#table = table;
@@ -39,8 +49,11 @@ export class LinkSet implements Links {
   static of(ids: readonly string[]): LinkSet {
     let slots = 4;
     while (slots < ids.length * 2) slots *= 2;
-    const set = new LinkSet(ids.join(''), ids.length, new Uint32Array(ids.length + slots));
-    const table = set.#table;
+    const joined = ids.join('');
+    // The largest value held is the joined length (an end) or the count (a slot).
+    const length = ids.length + slots;
+    const table = Math.max(joined.length, ids.length) <= 0xffff ? new Uint16Array(length) : new Uint32Array(length);
+    const set = new LinkSet(joined, ids.length, table);
     let end = 0;
     for (const [index, id] of ids.entries()) {
       const slot = set.#slotOf(id);

@@ -78,3 +78,16 @@ t.test('given ids of the same length and letters (anagrams), then each is told f
   const held = ids.filter((_, i) => i % 2 === 0);
   t.same(disagreements(held, ids), []);
 });
+
+t.test('given ids whose text ends at 65,535 code units, and one past it, then both are held in full', async (t) => {
+  // Up to 65,535 the ends fit 16 bits and the table is a Uint16Array; one more takes 32 bits.
+  const ids = Array.from({ length: 13_107 }, (_, i) => i.toString(36).padStart(5, '0'));
+  t.equal(ids.join('').length, 65_535);
+  for (const held of [ids, [...ids, 'z']]) {
+    const links = LinkSet.of(held);
+    t.equal(links.size, held.length);
+    t.equal(held.filter((id) => !links.has(id)).length, 0, `every one of ${held.length} ids is found`);
+    t.notOk(links.has('zz') || links.has('0000') || links.has('000000'), 'no other is');
+    t.same([...links], held);
+  }
+});
