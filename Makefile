@@ -28,6 +28,16 @@ CONSOLE_SOURCES := $(shell find console -type f 2>/dev/null)
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
 
+# node.ok records that a Node >= 22 was found. One found on another shell's PATH (not installed
+# into .tools) may be missing from this one's: then the check runs again.
+ifneq ($(wildcard $(NODE_OK)),)
+ifeq ($(wildcard $(TOOLS)/node/bin/node),)
+ifneq ($(shell PATH='$(PATH)' scripts/ensure-node.sh --check && echo ok),ok)
+$(shell rm -f $(NODE_OK))
+endif
+endif
+endif
+
 $(NODE_OK): scripts/ensure-node.sh
 	@scripts/ensure-node.sh $(NODE_VERSION) $(TOOLS)
 	@mkdir -p $(TOOLS) && touch $@

@@ -1,11 +1,17 @@
 #!/usr/bin/env bash
 # Makes a Node.js >= 22 available: uses the machine's when new enough, else unpacks the pinned
 # Node binary package from the npm registry into .tools/node (put first on PATH by the Makefile).
+# Usage: ensure-node.sh VERSION TOOLS | ensure-node.sh --check (exits 0 when PATH's node will do)
 set -euo pipefail
+node_major() { node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0; }
+if [ "${1:-}" = --check ]; then
+  command -v node >/dev/null 2>&1 && [ "$(node_major)" -ge 22 ]
+  exit
+fi
 version=$1 tools=$2
 if [ -x "$tools/node/bin/node" ]; then exit 0; fi
 if command -v node >/dev/null 2>&1; then
-  major=$(node -p 'process.versions.node.split(".")[0]')
+  major=$(node_major)
   if [ "$major" -ge 22 ]; then exit 0; fi
   echo "node $(node --version) is older than 22; installing node $version into $tools/node"
 else
