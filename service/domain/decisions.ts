@@ -3,7 +3,8 @@
 // never an allow; such refusals are logged too.
 import { randomUUID } from 'node:crypto';
 import type { AppError } from '../errors.ts';
-import { LOGGED_VERDICT_ENTRYPOINT, type Policy, VERDICT_ENTRYPOINT } from '../policy/engine.ts';
+import { LOGGED_VERDICT_ENTRYPOINT, VERDICT_ENTRYPOINT } from '../policy/contracts.ts';
+import type { Policy } from '../policy/engine.ts';
 import {
   asRefusal,
   batchItem,

@@ -3,7 +3,8 @@
 // (querySubjects, "who has access"). Each listed outcome is what /v1/decide gives for that pair.
 import { AppError, badRequest, notFound } from '../errors.ts';
 import type { PolicyResult, Reason } from '../policy/answers.ts';
-import { DECISIONS_ENTRYPOINT, type Policy, RESOURCES_ENTRYPOINT, SUBJECTS_ENTRYPOINT } from '../policy/engine.ts';
+import { DECISIONS_ENTRYPOINT, RESOURCES_ENTRYPOINT, SUBJECTS_ENTRYPOINT } from '../policy/contracts.ts';
+import type { Policy } from '../policy/engine.ts';
 import {
   asRefusal,
   type CallContext,

@@ -16,6 +16,18 @@ import {
   toLogMask,
 } from './answers.ts';
 import { type BundleFiles, DATA, MANIFEST, readManifest, WASM } from './bundle.ts';
+import {
+  CONTRACTS,
+  DECISIONS_ENTRYPOINT,
+  isContract,
+  LOGGED_VERDICT_ENTRYPOINT,
+  MASK_ENTRYPOINT,
+  MESSAGES_ENTRYPOINT,
+  RESOURCES_ENTRYPOINT,
+  SUBJECTS_ENTRYPOINT,
+  unservedContract,
+  VERDICT_ENTRYPOINT,
+} from './contracts.ts';
 import { Evaluator } from './evaluator.ts';
 import type { DecisionEndpoint } from '../data/schema.ts';
 
@@ -24,53 +36,11 @@ const { loadPolicySync } = createRequire(import.meta.url)(
   '@open-policy-agent/opa-wasm',
 ) as typeof import('@open-policy-agent/opa-wasm');
 
-export const DECISION_ENTRYPOINT = 'clearance/decision';
-export const VERDICT_ENTRYPOINT = 'clearance/verdict';
-export const DECISIONS_ENTRYPOINT = 'clearance/decisions';
-export const SUBJECTS_ENTRYPOINT = 'clearance/subject_decisions';
-export const RESOURCES_ENTRYPOINT = 'clearance/resource_decisions';
-export const MESSAGES_ENTRYPOINT = 'clearance/messages';
-export const MASK_ENTRYPOINT = 'clearance/log/mask';
-export const LOGGED_VERDICT_ENTRYPOINT = 'clearance/logged_verdict';
-
-const V1_ENTRYPOINTS = [
-  DECISION_ENTRYPOINT,
-  VERDICT_ENTRYPOINT,
-  DECISIONS_ENTRYPOINT,
-  SUBJECTS_ENTRYPOINT,
-  RESOURCES_ENTRYPOINT,
-  MESSAGES_ENTRYPOINT,
-  MASK_ENTRYPOINT,
-] as const;
-
-/**
- * The entrypoint contracts this service serves: a bundle's manifest names the one it was built
- * for (metadata.contract, from policies/manifest.json). A change of entrypoints or of what they
- * take and give is a new contract; the service refuses a bundle of one it cannot serve, on upload
- * and on activation, so no stored revision becomes a rollback target it cannot use.
- */
-export const CONTRACTS = {
-  'clearance/v1': V1_ENTRYPOINTS,
-  /** v1 and logged_verdict: a single decision and its log masks in one call. */
-  'clearance/v2': [...V1_ENTRYPOINTS, LOGGED_VERDICT_ENTRYPOINT],
-} as const;
-export type Contract = keyof typeof CONTRACTS;
-
 export class PolicyLoadError extends Error {
   constructor(message: string, cause?: unknown) {
     super(message, { cause });
     this.name = 'PolicyLoadError';
   }
-}
-
-function checkContract(contract: unknown): asserts contract is Contract {
-  if (typeof contract === 'string' && Object.hasOwn(CONTRACTS, contract)) return;
-  const served = Object.keys(CONTRACTS).join(', ');
-  throw new PolicyLoadError(
-    contract === undefined
-      ? `the bundle's manifest names no entrypoint contract (metadata.contract); this service serves ${served}`
-      : `the bundle was built for the entrypoint contract ${JSON.stringify(contract)}; this service serves ${served}`,
-  );
 }
 
 /** A single decision as the decision path logs it. */
@@ -163,7 +133,7 @@ export class PolicyEngine {
         error,
       );
     }
-    checkContract(contract);
+    if (!isContract(contract)) throw new PolicyLoadError(unservedContract(contract));
     const wasm = files.get(WASM);
     if (wasm === undefined) throw new PolicyLoadError(`no compiled policy at ${where(WASM)} (run "make policies")`);
     let policy: LoadedPolicy;
@@ -181,7 +151,7 @@ export class PolicyEngine {
       throw new PolicyLoadError(`the policy data at ${where(DATA)} is not loadable JSON`, error);
     }
     const engine = new PolicyEngine(policy, revision);
-    for (const entrypoint of CONTRACTS[contract as Contract]) {
+    for (const entrypoint of CONTRACTS[contract]) {
       if (!(entrypoint in engine.#entrypoints)) {
         throw new PolicyLoadError(`the compiled policy has no entrypoint ${entrypoint}`);
       }
@@ -189,7 +159,7 @@ export class PolicyEngine {
     engine.#messages = engine.#loadMessages();
     // The contract says which entrypoints are called: a revision built for clearance/v1 is served
     // as one, with its masks asked for apart.
-    engine.#logged = (CONTRACTS[contract as Contract] as readonly string[]).includes(LOGGED_VERDICT_ENTRYPOINT);
+    engine.#logged = (CONTRACTS[contract] as readonly string[]).includes(LOGGED_VERDICT_ENTRYPOINT);
     return engine;
   }
 
