@@ -84,6 +84,27 @@ export class LinkSet implements Links {
     }
   }
 
+  /**
+   * The most slots a lookup of a held id visits: how well the hash spreads these ids (a hash
+   * that sent them to few slots would make it approach the count). For tests and benchmarks.
+   */
+  longestProbe(): number {
+    const table = this.#table;
+    const first = this.#count;
+    const mask = table.length - first - 1;
+    let longest = 0;
+    let start = 0;
+    for (let index = 0; index < first; index++) {
+      const end = table[index] as number;
+      let slot = hashOf(this.#ids.slice(start, end)) & mask;
+      let visited = 1;
+      for (; table[first + slot] !== index + 1; slot = (slot + 1) & mask) visited++;
+      longest = Math.max(longest, visited);
+      start = end;
+    }
+    return longest;
+  }
+
   /** The index in #table of the slot holding id, or of the empty slot where it would go. */
   #slotOf(id: string): number {
     const table = this.#table;

@@ -10,6 +10,14 @@ function disagreements(ids: string[], probe: string[]): string[] {
   return probe.filter((id) => links.has(id) !== set.has(id));
 }
 
+/** Every ordering of word's letters (distinct letters: n! ids of n letters). */
+function permutations(word: string): string[] {
+  if (word.length <= 1) return [word];
+  return [...word].flatMap((letter, i) =>
+    permutations(word.slice(0, i) + word.slice(i + 1)).map((rest) => letter + rest),
+  );
+}
+
 t.test(
   'given ids that are prefixes, extensions and near misses of each other, then has answers as a Set does',
   async (t) => {
@@ -68,13 +76,7 @@ t.test('given 10,000 ids, then every one is found and none of 10,000 others is',
 t.test('given ids of the same length and letters (anagrams), then each is told from the others', async (t) => {
   // Equal in length and in their code units, so only the text itself tells them apart, and with
   // 720 of them some share a slot: probing goes on to the right one.
-  const letters = ['a', 'b', 'c', 'd', 'e', 'f'];
-  const ids: string[] = [];
-  const permute = (prefix: string, rest: string[]): void => {
-    if (rest.length === 0) ids.push(prefix);
-    for (const [i, letter] of rest.entries()) permute(prefix + letter, [...rest.slice(0, i), ...rest.slice(i + 1)]);
-  };
-  permute('', letters);
+  const ids = permutations('abcdef');
   const held = ids.filter((_, i) => i % 2 === 0);
   t.same(disagreements(held, ids), []);
 });
@@ -89,5 +91,30 @@ t.test('given ids whose text ends at 65,535 code units, and one past it, then bo
     t.equal(held.filter((id) => !links.has(id)).length, 0, `every one of ${held.length} ids is found`);
     t.notOk(links.has('zz') || links.has('0000') || links.has('000000'), 'no other is');
     t.same([...links], held);
+  }
+});
+
+// A lookup walks from the slot the hash gives to the id's own (linear probing): with ids spread
+// evenly over a table at most half full the walk is short, which results alone do not show (a
+// hash sending every id to one slot answers the same, a walk of the whole table a lookup). The
+// hash is seeded per process, so the bound is far above what a spreading hash gives (at most 22
+// over 250 seeds for each shape below) and far below what a failing one does (near the count).
+const LONGEST_WALK = 40;
+
+t.test('given ids of common shapes, then no held id is further than a short walk from its slot', async (t) => {
+  const shapes: Record<string, string[]> = {
+    'numbered ids': Array.from({ length: 10_000 }, (_, i) => `client-${String(i).padStart(5, '0')}`),
+    'UUIDs differing in their last digits': Array.from(
+      { length: 3_000 },
+      (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+    ),
+    'two letters': Array.from({ length: 676 }, (_, i) => String.fromCharCode(97 + (i % 26), 97 + Math.floor(i / 26))),
+    'anagrams of one word': permutations('abcdefg'),
+  };
+  for (const [shape, ids] of Object.entries(shapes)) {
+    const links = LinkSet.of(ids);
+    t.equal(links.size, ids.length, `${shape}: all held`);
+    const walk = links.longestProbe();
+    t.ok(walk <= LONGEST_WALK, `${shape}: longest walk ${walk} of ${ids.length} ids`);
   }
 });
