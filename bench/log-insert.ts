@@ -1,9 +1,11 @@
 // `make bench-log-insert`: the decision-log insert rate PostgreSQL sustains alone, and what each row
 // costs it. Rows made as the writer makes them (entryRow: real inputs of the benchmark data set with
 // their facts, decided and masked by the local policy build) are written to a fresh migrated database
-// of their own in batches of 1,000 and of 100, from 1 and from 2 writers at once, by the service's
-// insertDecisionLogRows and by COPY into a staging table then INSERT … ON CONFLICT DO NOTHING (one
-// transaction), the methods alternated across rounds. Per run: rows/s, PostgreSQL CPU µs per row (the
+// of their own in batches of 1,000, 100 and 10, from 1 and from 2 writers at once, by the service's
+// insertDecisionLogRows (unnamed, as the serving thread's Kysely path runs it), by the same statement
+// named and so prepared once per connection (as the writer thread runs it), and by COPY into a
+// staging table then INSERT … ON CONFLICT DO NOTHING (one transaction), the methods alternated across
+// rounds. Per run: rows/s, PostgreSQL CPU µs per row (the
 // backends serving the database, from /proc), WAL bytes per row (pg_walinspect: the records of this
 // database's transactions only; the server is shared) and the writing process's own CPU per row. The
 // statistics triggers on decision_log stay on, as in production.
@@ -17,6 +19,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { openDatabase } from '../service/data/connect.ts';
 import { insertDecisionLogRows, maintainDecisionLogPartitions } from '../service/data/decision-log.ts';
+import { insertStatements } from '../service/data/decision-log-statements.ts';
 import { migrateToLatest } from '../service/data/migrate.ts';
 import type { NewDecisionLogRow } from '../service/data/schema.ts';
 import { entryRow, type DecisionLogEntry, type LogLogger } from '../service/domain/decision-log/rows.ts';
@@ -445,7 +448,12 @@ export async function templateRows(count: number, say: (message: string) => void
 
 // --- The benchmark ------------------------------------------------------------------------------------
 
-export const METHODS = ['insert', 'copy, staging per batch', 'copy, staging per connection'] as const;
+export const METHODS = [
+  'insert',
+  'insert, prepared',
+  'copy, staging per batch',
+  'copy, staging per connection',
+] as const;
 export type Method = (typeof METHODS)[number];
 /**
  * Batches of 1,000 (the writer's most, under load) and of 100; and of 10, what each writer commits at
@@ -514,6 +522,10 @@ export async function runLogInsertBench(options: { rounds?: number; rows?: numbe
 
     const write: Record<Method, (writer: number, rows: NewDecisionLogRow[]) => Promise<void>> = {
       insert: (_, rows) => insertDecisionLogRows(handle.longDb, rows),
+      // As the writer thread runs it: the named statement, prepared once per connection.
+      'insert, prepared': async (w, rows) => {
+        for (const statement of insertStatements(rows)) await (writers[w] as pg.Client).query(statement);
+      },
       'copy, staging per batch': (w, rows) => copyDecisionLogRows(writers[w] as pg.Client, rows, 'transaction'),
       'copy, staging per connection': (w, rows) => copyDecisionLogRows(writers[w] as pg.Client, rows, 'session'),
     };

@@ -3,8 +3,12 @@
 // (decision-log-worker.ts), which then need not load Kysely (README, "Memory").
 import type { NewDecisionLogRow } from './schema.ts';
 
-/** One statement: text with $n placeholders, and their values. */
+/**
+ * One statement: text with $n placeholders, and their values; a name where the writer thread
+ * prepares it once per connection (the serving thread's Kysely path runs it unnamed).
+ */
 export interface Statement {
+  name?: string;
   text: string;
   values: unknown[];
 }
@@ -42,6 +46,9 @@ export function insertStatements(rows: NewDecisionLogRow[]): Statement[] {
   for (let i = 0; i < rows.length; i += ROWS_PER_STATEMENT) {
     const chunk = rows.slice(i, i + ROWS_PER_STATEMENT);
     statements.push({
+      // Parsed and analysed once per connection instead of on every write, which is most of a small
+      // batch's fixed cost to PostgreSQL (BENCHMARKS.md, "Scaling out").
+      name: 'clearance_decision_log_insert',
       text: INSERT,
       values: [
         column(chunk, 'decision_id'),

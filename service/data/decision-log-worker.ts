@@ -64,12 +64,12 @@ async function run(statements: Statement[]): Promise<void> {
   try {
     if (statements.length === 1) {
       const [only] = statements as [Statement];
-      await client.query(only.text, only.values);
+      await client.query(only.text, only.values, only.name);
       return;
     }
     await client.query('begin', []);
     try {
-      for (const { text, values } of statements) await client.query(text, values);
+      for (const { text, values, name } of statements) await client.query(text, values, name);
       await client.query('commit', []);
     } catch (error) {
       // A connection whose statement ran out of time would queue the rollback behind it: it is

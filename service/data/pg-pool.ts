@@ -67,7 +67,8 @@ export function openPool(url: string, onPoolError?: (error: Error) => void): pg.
 
 /** A client lent by the pool whose statements are bounded; give it back with release(). */
 export interface BoundedClient {
-  query(text: string, parameters: ReadonlyArray<unknown>): Promise<pg.QueryResult>;
+  /** A named statement is prepared once per connection and reused by name. */
+  query(text: string, parameters: ReadonlyArray<unknown>, name?: string): Promise<pg.QueryResult>;
   /** A statement ran out of time: the connection still waits on it, and is destroyed when given back. */
   readonly timedOut: boolean;
   /** Gives the client back, destroyed (never lent again) when asked or when a statement ran out of time. */
@@ -84,8 +85,8 @@ export async function connectBounded(pool: pg.Pool, timeoutMs: number | null): P
   const client = await pool.connect().catch(codedLoss);
   let timedOut = false;
   return {
-    query: (text, parameters) => {
-      const work = client.query(text, parameters as unknown[]).catch(codedLoss);
+    query: (text, parameters, name) => {
+      const work = client.query({ text, values: parameters as unknown[], name }).catch(codedLoss);
       if (timeoutMs === null) return work;
       return withTimeout(work, timeoutMs, 'the database', () => {
         timedOut = true;

@@ -1,11 +1,15 @@
 // The decision log's writer thread (PostgreSQL): rows built and written off the serving thread are
 // the rows the serving thread would have written itself, entry for entry; its connections are
-// named; a thread that cannot reach the database fails the write (the writer retries it), and the
-// thread is started again after one ended.
+// named; its prepared insert keeps writing as partitions come and go; a thread that cannot reach
+// the database fails the write (the writer retries it), and the thread is started again after one
+// ended.
+import { sql } from 'kysely';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
 import t from 'tap';
+import { maintainDecisionLogPartitions } from '../../service/data/decision-log.ts';
 import { DecisionLogThread, WRITER_APPLICATION_NAME } from '../../service/data/decision-log-thread.ts';
+import type { NewDecisionLogRow } from '../../service/data/schema.ts';
 import { Metrics } from '../../service/domain/metrics.ts';
 import { logWritten } from '../helpers/app.ts';
 import { contextApp, seedPractice } from '../helpers/context.ts';
@@ -103,6 +107,70 @@ t.test('given the same decisions logged with the writer thread and without it', 
   t.same(Object.keys(masked.input.resource.attributes), [], 'the caller data was removed by the masks');
   t.notOk('name' in masked.input.account, 'and the account name');
 });
+
+const DAY_MS = 86_400_000;
+
+/** count rows decided at the start of the day `days` from now (UTC), as the writer makes them. */
+function rowsOn(days: number, count: number): NewDecisionLogRow[] {
+  const day = Math.floor(Date.now() / DAY_MS) * DAY_MS + days * DAY_MS;
+  return Array.from({ length: count }, (_, i) => ({
+    decision_id: crypto.randomUUID(),
+    decided_at: new Date(day + 1000 + i),
+    endpoint: 'decide' as const,
+    subject_id: `subject-${days}`,
+    action: 'client.view',
+    resource_type: 'client',
+    resource_id: 'acme',
+    allow: false,
+    reason_codes: ['client_not_allocated'],
+    input: '{"action":"client.view"}',
+    result: '{"allow":false}',
+    masked: '[]',
+    duration_us: 1,
+  }));
+}
+
+t.test(
+  'given the thread has written through its prepared insert, when partitions are created and dropped between writes',
+  { skip: !ON_POSTGRES },
+  async (t) => {
+    const { database } = await contextApp(t, {
+      config: { decisionLog: { mode: 'buffered', retentionDays: 30, queueMax: 50_000, thread: false } },
+    });
+    const db = database.db as import('kysely').Kysely<import('../../service/data/schema.ts').Database>;
+    const metrics = new Metrics({ processMetrics: false });
+    const log = { info: () => undefined, warn: () => undefined, error: () => undefined };
+    const thread = new DecisionLogThread({ databaseUrl: database.url as string, metrics, log });
+    t.teardown(() => thread.close());
+    const partitionsOf = async (subject: string) =>
+      (
+        await db
+          .selectFrom('decision_log')
+          .select(sql<string>`tableoid::regclass::text`.as('partition'))
+          .where('subject_id', '=', subject)
+          .execute()
+      ).map((row) => row.partition);
+
+    await thread.write(rowsOn(0, 3));
+    t.same(await partitionsOf('subject-0'), Array(3).fill(partitionOf(0)), "today's rows in today's partition");
+
+    const later = new Date(Date.now() + 40 * DAY_MS);
+    const changes = await maintainDecisionLogPartitions(db, { now: later, daysAhead: 1, retentionDays: 30 });
+    t.ok(changes.created.length > 0 && changes.dropped.length > 0, 'a partition was created and one dropped');
+    t.same(await partitionsOf('subject-0'), [], "today's partition (and its rows) dropped");
+
+    await thread.write(rowsOn(40, 2));
+    t.same(
+      await partitionsOf('subject-40'),
+      Array(2).fill(partitionOf(40)),
+      'rows of a day whose partition was made after the insert was prepared land in that partition',
+    );
+  },
+);
+
+/** The partition of the day `days` from now (UTC), as the log names them. */
+const partitionOf = (days: number) =>
+  `decision_log_p${new Date(Date.now() + days * DAY_MS).toISOString().slice(0, 10).replaceAll('-', '')}`;
 
 t.test('given a writer thread whose database refuses connections', { skip: !ON_POSTGRES }, async (t) => {
   const created = await createPostgresDatabase();
