@@ -31,21 +31,28 @@ export function PoliciesPage({ route }: PageProps) {
   const [asking, setAsking] = useState<Asking | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const noticeText = useRef<HTMLParagraphElement>(null);
+  const noticeToFocus = useRef(false);
   const active = list.first?.active ?? null;
   // A confirmed change gives the focus back to its button, which the change itself disables (the
   // active revision cannot be activated again; a rollback may leave none to roll back to): the
-  // keyboard goes on from what was done instead.
+  // keyboard goes on from what was done instead. Once its dialog has closed: a modal dialog makes
+  // the rest of the page inert, so the notice cannot take the focus while it is open, and closing
+  // it hands the focus back to its opener.
   useEffect(() => {
-    if (notice !== null) noticeText.current?.focus();
-  }, [notice]);
+    if (asking !== null || !noticeToFocus.current) return;
+    noticeToFocus.current = false;
+    noticeText.current?.focus();
+  }, [notice, asking]);
 
   const activate = async (revision: string) => {
     const done = await ok(client.POST('/v1/policies/{revision}/activate', { params: { path: { revision } } }));
+    noticeToFocus.current = true;
     setNotice(`Revision ${shortRevision(done.revision)} is active (${formatTime(done.activated_at)}).`);
     changed();
   };
   const rollback = async () => {
     const done = await ok(client.POST('/v1/policies/rollback'));
+    noticeToFocus.current = true;
     setNotice(
       `Rolled back: revision ${shortRevision(done.revision)} is active again (${formatTime(done.activated_at)}).`,
     );
