@@ -86,21 +86,19 @@ export class LinkSet implements Links {
 
   /**
    * The most slots a lookup of a held id visits: how well the hash spreads these ids (a hash
-   * that sent them to few slots would make it approach the count). For tests and benchmarks.
+   * that sent them to few slots would make it approach the count). For tests.
    */
   longestProbe(): number {
     const table = this.#table;
     const first = this.#count;
     const mask = table.length - first - 1;
     let longest = 0;
-    let start = 0;
-    for (let index = 0; index < first; index++) {
-      const end = table[index] as number;
-      let slot = hashOf(this.#ids.slice(start, end)) & mask;
+    let index = 0;
+    for (const id of this) {
+      index++;
       let visited = 1;
-      for (; table[first + slot] !== index + 1; slot = (slot + 1) & mask) visited++;
+      for (let slot = hashOf(id) & mask; table[first + slot] !== index; slot = (slot + 1) & mask) visited++;
       longest = Math.max(longest, visited);
-      start = end;
     }
     return longest;
   }
