@@ -11,11 +11,8 @@ import { DecisionLog } from '../../service/domain/decision-log/index.ts';
 import { Metrics } from '../../service/domain/metrics.ts';
 import { buildTestApp } from '../helpers/app.ts';
 import { TEST_ENGINE } from '../helpers/database.ts';
-import { connectionLost, logEntry, stopWithin } from '../helpers/decision-log.ts';
+import { connectionLost, DAY_MS, logEntry, partitionOf, stopWithin } from '../helpers/decision-log.ts';
 import { until } from '../helpers/wait.ts';
-
-const DAY = 86_400_000;
-const partitionOf = (at: Date) => `decision_log_p${at.toISOString().slice(0, 10).replaceAll('-', '')}`;
 
 t.test(
   `given the service on ${TEST_ENGINE} with DECISION_LOG_RETENTION_DAYS=5 and its maintenance every 100 ms on a clock the test moves`,
@@ -34,7 +31,7 @@ t.test(
     const logged = async () =>
       (await database.db.selectFrom('decision_log').select('decision_id').execute()).map((r) => r.decision_id);
     await until(
-      async () => (await partitions()).includes(partitionOf(new Date(started.getTime() + 3 * DAY))),
+      async () => (await partitions()).includes(partitionOf(new Date(started.getTime() + 3 * DAY_MS))),
       'the start-up maintenance: partitions up to three days ahead',
     );
 
@@ -65,8 +62,8 @@ t.test(
     t.test(
       'when the clock passes the days made ahead, then the next maintenance makes the partitions of the new days',
       async (t) => {
-        now = new Date(started.getTime() + 4 * DAY);
-        const ahead = partitionOf(new Date(now.getTime() + 3 * DAY));
+        now = new Date(started.getTime() + 4 * DAY_MS);
+        const ahead = partitionOf(new Date(now.getTime() + 3 * DAY_MS));
         t.notOk((await partitions()).includes(ahead), `${ahead} is not made yet`);
         await until(async () => (await partitions()).includes(ahead), `${ahead}`);
         t.ok((await partitions()).includes(partitionOf(started)), 'the first day is still within 5 days: kept');
@@ -76,13 +73,13 @@ t.test(
     t.test(
       'when the clock passes the retention of 5 days, then older partitions are dropped whole, with their entries',
       async (t) => {
-        now = new Date(started.getTime() + 7 * DAY);
+        now = new Date(started.getTime() + 7 * DAY_MS);
         await until(async () => !(await partitions()).includes(partitionOf(started)), 'the first day to be dropped');
         t.same(await logged(), [], 'the entries of that day are gone');
         const kept = await partitions();
-        t.ok(kept.includes(partitionOf(new Date(now.getTime() - 5 * DAY))), 'the day five days back is kept');
-        t.ok(kept.includes(partitionOf(new Date(now.getTime() + 3 * DAY))), 'and three days ahead are made');
-        t.notOk(kept.includes(partitionOf(new Date(now.getTime() - 6 * DAY))), 'six days back is gone');
+        t.ok(kept.includes(partitionOf(new Date(now.getTime() - 5 * DAY_MS))), 'the day five days back is kept');
+        t.ok(kept.includes(partitionOf(new Date(now.getTime() + 3 * DAY_MS))), 'and three days ahead are made');
+        t.notOk(kept.includes(partitionOf(new Date(now.getTime() - 6 * DAY_MS))), 'six days back is gone');
         t.equal(app.decisionLog.depth, 0);
       },
     );

@@ -12,6 +12,7 @@ import { DecisionLogThread, WRITER_APPLICATION_NAME } from '../../service/data/d
 import type { NewDecisionLogRow } from '../../service/data/schema.ts';
 import { Metrics } from '../../service/domain/metrics.ts';
 import { eventually, logWritten } from '../helpers/app.ts';
+import { DAY_MS, partitionOf } from '../helpers/decision-log.ts';
 import { contextApp, seedPractice } from '../helpers/context.ts';
 import { createPostgresDatabase, TEST_ENGINE } from '../helpers/database.ts';
 
@@ -108,8 +109,6 @@ t.test('given the same decisions logged with the writer thread and without it', 
   t.notOk('name' in masked.input.account, 'and the account name');
 });
 
-const DAY_MS = 86_400_000;
-
 /** Count rows decided at the start of the day `days` from now (UTC), as the writer makes them. */
 function rowsOn(days: number, count: number): NewDecisionLogRow[] {
   const day = Math.floor(Date.now() / DAY_MS) * DAY_MS + days * DAY_MS;
@@ -152,10 +151,10 @@ t.test(
       ).map((row) => row.partition);
 
     // The app makes today's partition at start, maybe still under way.
-    const hasToday = async () => (await listDecisionLogPartitions(db)).some((p) => p.name === partitionOf(0));
+    const hasToday = async () => (await listDecisionLogPartitions(db)).some((p) => p.name === partitionIn(0));
     t.ok(await eventually(hasToday), "today's partition is there");
     await thread.write(rowsOn(0, 3));
-    t.same(await partitionsOf('subject-0'), Array(3).fill(partitionOf(0)), "today's rows in today's partition");
+    t.same(await partitionsOf('subject-0'), Array(3).fill(partitionIn(0)), "today's rows in today's partition");
 
     const later = new Date(Date.now() + 40 * DAY_MS);
     // Maintenance that finds another's under way (the app's own) changes nothing: try again.
@@ -170,15 +169,14 @@ t.test(
     await thread.write(rowsOn(40, 2));
     t.same(
       await partitionsOf('subject-40'),
-      Array(2).fill(partitionOf(40)),
+      Array(2).fill(partitionIn(40)),
       'rows of a day whose partition was made after the insert was prepared land in that partition',
     );
   },
 );
 
-/** The partition of the day `days` from now (UTC), as the log names them. */
-const partitionOf = (days: number) =>
-  `decision_log_p${new Date(Date.now() + days * DAY_MS).toISOString().slice(0, 10).replaceAll('-', '')}`;
+/** The partition of the day `days` from now (UTC). */
+const partitionIn = (days: number) => partitionOf(new Date(Date.now() + days * DAY_MS));
 
 t.test('given a writer thread whose database refuses connections', { skip: !ON_POSTGRES }, async (t) => {
   const created = await createPostgresDatabase();

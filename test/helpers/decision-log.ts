@@ -6,6 +6,11 @@ import type { DecisionLogRow, NewDecisionLogRow } from '../../service/data/schem
 import type { DecisionLog, DecisionLogEntry } from '../../service/domain/decision-log/index.ts';
 
 /** An answered decision whose input holds an account name the default masks remove. */
+export const DAY_MS = 86_400_000;
+
+/** The decision log's partition of the UTC day of at, as the service names them. */
+export const partitionOf = (at: Date) => `decision_log_p${at.toISOString().slice(0, 10).replaceAll('-', '')}`;
+
 export const logEntry = (overrides: Partial<DecisionLogEntry> = {}): DecisionLogEntry => ({
   decisionId: randomUUID(),
   decidedAt: new Date(),
