@@ -172,7 +172,7 @@ bench-log-insert: $(NPM_OK) policies ## Decision log insert rate PostgreSQL sust
 bench-scale-out: $(NPM_OK) policies ## Three service processes on one database, round-robin: req/s, PostgreSQL CPU and I/O per logged decision and per fact load (BENCH_ARGS="--seconds 10"; PostgreSQL at 127.0.0.1:5432)
 	@node bench/scale-out.ts $(BENCH_ARGS)
 
-bench-profile: $(NPM_OK) policies ## CPU profile of one serving process under /v1/decide load (BENCH_ARGS="buffered 15"; PostgreSQL at 127.0.0.1:5432)
+bench-profile: $(NPM_OK) policies ## CPU profile of one serving process under /v1/decide load (BENCH_ARGS="buffered 15"; "buffered 15 cpu" unprofiled; "buffered 15 alloc" bytes allocated per request; PostgreSQL at 127.0.0.1:5432)
 	@node bench/profile.ts $(BENCH_ARGS)
 
 bench-memory: $(NPM_OK) policies ## RSS and heap of a serving process over load runs, heap snapshots between (BENCH_ARGS="load 30 3", "load 30 3 no-snapshots", "idle" for the embedded engine; "tree 10 3 buffered" or "pair …" for the two-worker tree's peak, "facts", "list")

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad, type LoadResult } from './load.ts';
 import { cpuSeconds, processTree, startServer, type Server } from './processes.ts';
-import { residentByMapping, residentOf } from './resident.ts';
+import { proportionalOf, residentByMapping, residentOf } from './resident.ts';
 import { benchDatabaseUrl } from './setup.ts';
 import { median } from './policy-eval.ts';
 
@@ -59,16 +59,26 @@ async function readWorkers(origin: string): Promise<Reading[]> {
   return [...seen.values()];
 }
 
-/** The highest sum of resident memory over the processes, sampled every 200 ms (as bench/run.ts does) until stopped. */
-function peakSampler(pids: number[]): () => number {
-  const sum = () => pids.reduce((total, pid) => total + residentOf(pid).now, 0);
-  let peak = sum();
-  const timer = setInterval(() => {
-    peak = Math.max(peak, sum());
-  }, 200);
+/**
+ * The highest sums of resident memory (RSS, as bench/run.ts samples it) and of proportional set
+ * size over the processes, sampled every 200 ms until stopped.
+ */
+function peakSampler(pids: number[]): () => { rss: number; pss: number } {
+  const sum = (of: (pid: number) => number) => pids.reduce((total, pid) => total + of(pid), 0);
+  const peak = { rss: 0, pss: 0 };
+  const sample = () => {
+    peak.rss = Math.max(
+      peak.rss,
+      sum((pid) => residentOf(pid).now),
+    );
+    peak.pss = Math.max(peak.pss, sum(proportionalOf));
+  };
+  sample();
+  const timer = setInterval(sample, 200);
   return () => {
     clearInterval(timer);
-    return Math.max(peak, sum());
+    sample();
+    return peak;
   };
 }
 
@@ -85,6 +95,8 @@ export interface TreeRun {
   hitRate: number;
   /** Peak of the summed RSS of the tree, warm-up and run, MB. */
   peakTree: number;
+  /** Peak of the summed proportional set size (shared pages counted once over the tree), MB. */
+  peakProportional: number;
   /** VmHWM of each process, the primary first, MB. */
   peaks: number[];
   /** Per worker: the V8 heap spaces committed after the run. */
@@ -200,7 +212,8 @@ async function drive(server: Server, setting: string, load: Load, together: () =
     cpuMsPerRequest: (cpu * 1000) / result.requests,
     gcShare: delta((r) => r.gcSeconds) / result.durationS,
     hitRate: delta((r) => r.hits) / delta((r) => r.hits + r.misses),
-    peakTree: Math.round(peakTree / 1048576),
+    peakTree: Math.round(peakTree.rss / 1048576),
+    peakProportional: Math.round(peakTree.pss / 1048576),
     peaks: pids.map((pid) => Math.round(residentOf(pid).peak / 1048576)),
     heaps: after.map((r) => `new ${space(r, 'new')}, old ${space(r, 'old')}, code ${space(r, 'code')} MiB`),
     mappings: pids.map((pid, i) => `${i === 0 ? 'primary' : `worker ${i}`}:\n${residentByMapping(pid)}`),
@@ -240,7 +253,7 @@ async function group(
 
 const described = (run: TreeRun) =>
   `${run.setting} (load ${run.load}): ${run.rps} req/s, p99 ${run.p99} ms, ${run.cpuMsPerRequest.toFixed(3)} CPU ms/req, ` +
-  `GC ${(run.gcShare * 100).toFixed(1)}% of a core, tree peak ${run.peakTree} MB (VmHWM ${run.peaks.join(' + ')}), ` +
+  `GC ${(run.gcShare * 100).toFixed(1)}% of a core, tree peak ${run.peakTree} MB (VmHWM ${run.peaks.join(' + ')}; PSS ${run.peakProportional} MB), ` +
   `hit rate ${(run.hitRate * 100).toFixed(2)}%${run.failed > 0 ? `, ${run.failed} failed` : ''}; ${run.heaps.join('; ')}`;
 
 /**
@@ -271,7 +284,7 @@ export async function compareTrees(
     }
   }
   const lines = [
-    'medians (each run): req/s; CPU ms per request; GC share of a core; tree peak MB; fact cache hit rate',
+    'medians (each run): req/s; CPU ms per request; GC share of a core; tree peak MB (RSS, then PSS); fact cache hit rate',
   ];
   for (const setting of settings) {
     const mine = runs.filter((run) => run.setting === setting);
@@ -280,7 +293,7 @@ export async function compareTrees(
     const ratio = ratios.get(setting);
     lines.push(
       `${setting}: ${of((r) => r.rps, 0)} req/s; ${of((r) => r.cpuMsPerRequest, 3)} ms; GC ${of((r) => r.gcShare * 100, 1)}%; ` +
-        `${of((r) => r.peakTree, 0)} MB; hit rate ${of((r) => r.hitRate * 100, 2)}%` +
+        `${of((r) => r.peakTree, 0)} MB RSS, ${of((r) => r.peakProportional, 0)} MB PSS; hit rate ${of((r) => r.hitRate * 100, 2)}%` +
         (ratio === undefined || setting === settings[0]
           ? ''
           : `; req/s against ${settings[0]} in the same round ${median(ratio).toFixed(3)} (${ratio.map((x) => x.toFixed(3)).join(', ')})`),

@@ -4,6 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { proportionalOf } from './resident.ts';
 
 export interface Server {
   name: string;
@@ -118,15 +119,23 @@ export interface Usage {
   cpuCores: number;
   /** Highest sum of resident memory over the tree, sampled every 200 ms. */
   peakRssMb: number;
+  /**
+   * Highest sum of proportional set size over the tree, sampled with it: the pages its processes
+   * share (the Node binary, libraries) counted once for the tree instead of once per process.
+   */
+  peakPssMb: number;
 }
 
 /** Runs work while watching the process tree under root. */
 export async function measured<T>(root: number, work: () => Promise<T>): Promise<{ result: T; usage: Usage }> {
   const pids = processTree(root);
   const cpuBefore = cpuSeconds(pids);
+  const pssMb = () => pids.reduce((sum, pid) => sum + proportionalOf(pid), 0) / 1048576;
   let peak = rssMb(pids);
+  let peakPss = pssMb();
   const sampler = setInterval(() => {
     peak = Math.max(peak, rssMb(pids));
+    peakPss = Math.max(peakPss, pssMb());
   }, 200);
   const started = performance.now();
   try {
@@ -137,6 +146,7 @@ export async function measured<T>(root: number, work: () => Promise<T>): Promise
       usage: {
         cpuCores: Math.round(((cpuSeconds(pids) - cpuBefore) / seconds) * 100) / 100,
         peakRssMb: Math.round(Math.max(peak, rssMb(pids))),
+        peakPssMb: Math.round(Math.max(peakPss, pssMb())),
       },
     };
   } finally {

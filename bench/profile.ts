@@ -7,24 +7,26 @@
 // `bare` profiles the bare-Fastify ceiling the same way, for comparison. The CPU per request is
 // given for the serving thread (the main thread, which the profile covers) and for the process's
 // other threads by name (the decision log's writer thread, libuv's pool, V8's helpers), from /proc.
-// `cpu` as the third argument measures the same without the profiler, whose own cost it adds.
-// Usage: node bench/profile.ts [off|buffered|durable|bare] [seconds] [profile|cpu]   (BENCH_DATABASE_URL)
+// `cpu` as the third argument measures the same without the profiler, whose own cost it adds;
+// `alloc` samples what the serving thread allocates instead (bytes per request, by function).
+// Usage: node bench/profile.ts [off|buffered|durable|bare] [seconds] [profile|cpu|alloc]   (BENCH_DATABASE_URL)
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { runLoad } from './load.ts';
+import { type AllocationNode, area, functionKey, summariseAllocations } from './profile-areas.ts';
 import { inspector, startServer } from './processes.ts';
 import { benchDatabaseUrl, decideLoadInputs } from './setup.ts';
 
 const mode = process.argv[2] ?? 'buffered';
 const seconds = Number(process.argv[3] ?? 20);
-const profiled = (process.argv[4] ?? 'profile') === 'profile';
+const what = process.argv[4] ?? 'profile';
 if (
   !['off', 'buffered', 'durable', 'bare'].includes(mode) ||
   !(seconds > 0) ||
-  !['profile', 'cpu', undefined].includes(process.argv[4])
+  !['profile', 'cpu', 'alloc'].includes(what)
 ) {
-  process.stderr.write('usage: node bench/profile.ts [off|buffered|durable|bare] [seconds] [profile|cpu]\n');
+  process.stderr.write('usage: node bench/profile.ts [off|buffered|durable|bare] [seconds] [profile|cpu|alloc]\n');
   process.exit(2);
 }
 const say = (message: string) => process.stderr.write(`profile: ${message}\n`);
@@ -43,20 +45,6 @@ interface CpuProfile {
   samples: number[];
 }
 
-/** The area a function belongs to, from its script: ours, a dependency, Node, the policy module. */
-function area(url: string, name: string): string {
-  if (name === '(garbage collector)') return 'garbage collection';
-  if (name === '(idle)') return 'idle';
-  if (name === '(program)' || name === '(root)') return 'V8 and native code';
-  if (url.startsWith('wasm://')) return 'policy (WebAssembly)';
-  const dependency = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
-  if (dependency !== null) return dependency[1] as string;
-  const ours = /\/(service|bench)\/(.+)$/.exec(url);
-  if (ours !== null) return `${ours[1]}/${(ours[2] as string).split('/')[0]}`;
-  if (url.startsWith('node:') || url === '') return 'Node.js internals';
-  return url;
-}
-
 function summarise(profile: CpuProfile): string {
   const sampleMs = (profile.endTime - profile.startTime) / 1000 / Math.max(1, profile.samples.length);
   const total = profile.samples.length;
@@ -70,7 +58,7 @@ function summarise(profile: CpuProfile): string {
     const { functionName, url, lineNumber } = node.callFrame;
     const where = area(url, functionName);
     byArea.set(where, (byArea.get(where) ?? 0) + count);
-    const key = `${functionName || '(anonymous)'}  ${url.replace(/^.*\/(node_modules|service|bench)\//, '$1/')}:${lineNumber + 1}`;
+    const key = functionKey(functionName, url, lineNumber);
     byFunction.set(key, (byFunction.get(key) ?? 0) + count);
   }
   const busy = total - (byArea.get('idle') ?? 0);
@@ -190,18 +178,35 @@ async function main(): Promise<void> {
       bodies: mix.map((request) => JSON.stringify(request)),
     };
     await runLoad(target, { connections: 32, durationS: 2, warmupS: 3, warmupRequests: 2 * target.bodies.length });
-    const devtools = profiled ? await inspector(server, inspectPort) : null;
-    await devtools?.send('Profiler.enable');
-    await devtools?.send('Profiler.setSamplingInterval', { interval: 200 });
+    const devtools = what === 'cpu' ? null : await inspector(server, inspectPort);
+    if (what === 'profile') {
+      await devtools?.send('Profiler.enable');
+      await devtools?.send('Profiler.setSamplingInterval', { interval: 200 });
+    }
     const pid = server.child.pid as number;
     const before = cpuOf(pid);
-    await devtools?.send('Profiler.start');
+    if (what === 'profile') await devtools?.send('Profiler.start');
+    if (what === 'alloc')
+      await devtools?.send('HeapProfiler.startSampling', {
+        samplingInterval: 8192,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
     const result = await runLoad(target, { connections: 32, durationS: seconds, warmupS: 0 });
-    profile = ((await devtools?.send('Profiler.stop'))?.profile as CpuProfile | undefined) ?? null;
+    profile =
+      what === 'profile'
+        ? (((await devtools?.send('Profiler.stop'))?.profile as CpuProfile | undefined) ?? null)
+        : null;
+    const allocations =
+      what === 'alloc'
+        ? ((await devtools?.send('HeapProfiler.stopSampling'))?.profile as { head: AllocationNode } | undefined)
+        : undefined;
     const after = cpuOf(pid);
     devtools?.close();
+    if (allocations !== undefined)
+      process.stdout.write(`${summariseAllocations(allocations.head, result.requests)}\n\n`);
     const perRequest = (s: number) => ((s / Math.max(1, result.requests)) * 1e6).toFixed(0);
-    const while_ = profiled ? 'while profiled' : 'not profiled';
+    const while_ = what === 'cpu' ? 'not profiled' : `while ${what === 'alloc' ? 'sampling allocations' : 'profiled'}`;
     say(
       `${mode === 'bare' ? 'bare Fastify' : `decision log ${mode}`}, 1 process, 32 connections, ${seconds} s: ${result.rps} req/s, p50 ${result.latencyMs.p50} ms, p99 ${result.latencyMs.p99} ms, load generator ${result.generatorCpu} cores${result.non2xx + result.errors > 0 ? `, ${result.non2xx} non-2xx, ${result.errors} errors` : ''}`,
     );

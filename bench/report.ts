@@ -75,6 +75,7 @@ const CEILING_SHARE = 0.4;
 const CEILING_SHARE_LONG_TERM = 0.7;
 const OPA_LOGGED_TIMES = 3;
 const DURABLE_SHARE = 0.6;
+const PEAK_TREE_MB = 500;
 
 const percent = (share: number) => `${(share * 100).toFixed(0)}%`;
 
@@ -132,6 +133,18 @@ export function targets(r: BenchResults): Target[] {
       met: share >= DURABLE_SHARE,
     });
   }
+  if (ours) {
+    const unlogged = find(r, 'clearance-decide', 'concurrency');
+    const pss = (s: Scenario) => (s.peakPssMb === undefined ? '' : ` (PSS ${s.peakPssMb} MB)`);
+    out.push({
+      goal: `/v1/decide, decision log buffered: peak RSS of the whole process tree ≤ ${PEAK_TREE_MB} MB`,
+      measured:
+        `${ours.peakRssMb} MB${pss(ours)}${ours.peakRssMb > PEAK_TREE_MB ? `, over by ${ours.peakRssMb - PEAK_TREE_MB} MB` : ''}` +
+        (unlogged ? `; decision log off: ${unlogged.peakRssMb} MB${pss(unlogged)}` : '') +
+        (bare ? `; bare Fastify: ${bare.peakRssMb} MB${pss(bare)}` : ''),
+      met: ours.peakRssMb <= PEAK_TREE_MB,
+    });
+  }
   const { mix, sameInputs } = r.inProcess;
   out.push({
     goal: `in-process evaluation: median ≤ ${TARGET_DECISION_US} µs per decision (decide: the verdict and its messages)`,
@@ -181,11 +194,11 @@ function table(r: BenchResults): string {
     const load = s.mode === 'rate' ? `${s.rate} req/s` : `${s.connections} conn`;
     const per = s.decisionsPerRequest ? ` (${(s.rps * s.decisionsPerRequest).toLocaleString('en')} decisions/s)` : '';
     const bad = s.non2xx + s.errors > 0 ? ` ⚠ ${s.non2xx} non-2xx, ${s.errors} errors` : '';
-    return `| ${s.title} | ${load} | ${s.rps.toLocaleString('en')}${per}${bad} | ${s.latencyMs.p50} | ${s.latencyMs.p99} | ${s.latencyMs.p999} | ${s.cpuCores} | ${s.peakRssMb} |`;
+    return `| ${s.title} | ${load} | ${s.rps.toLocaleString('en')}${per}${bad} | ${s.latencyMs.p50} | ${s.latencyMs.p99} | ${s.latencyMs.p999} | ${s.cpuCores} | ${s.peakRssMb} | ${s.peakPssMb ?? '–'} |`;
   });
   return [
-    '| scenario | load | req/s | p50 ms | p99 ms | p99.9 ms | server CPU (cores) | peak RSS MB |',
-    '|---|---|---|---|---|---|---|---|',
+    '| scenario | load | req/s | p50 ms | p99 ms | p99.9 ms | server CPU (cores) | peak RSS MB | peak PSS MB |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
 }
@@ -207,7 +220,8 @@ export function renderBlock(r: BenchResults): string {
       `${Object.entries(c.dataset)
         .map(([k, v]) => `${v.toLocaleString('en')} ${k}`)
         .join(', ')}; OPA gets each decision's input with the facts inlined. ` +
-      `Server CPU and peak RSS cover the whole process tree.`,
+      `Server CPU and peak memory cover the whole process tree: RSS summed over its processes, and PSS, ` +
+      `which counts the pages they share (the Node binary and libraries) once.`,
     '',
     r.verification.mismatches === 0
       ? `**Same answers:** ${r.verification.requests} of ${r.verification.requests} decisions identical (allow and reasons) between Clearance and OPA.`

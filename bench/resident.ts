@@ -15,6 +15,20 @@ export function residentOf(pid: number): { now: number; peak: number } {
 }
 
 /**
+ * A process's proportional set size now, in bytes (0 once it is gone): its resident pages, each
+ * shared one divided by the number of processes mapping it, so that the sum over a process tree
+ * counts the Node binary and libraries its processes all map once rather than once per process.
+ */
+export function proportionalOf(pid: number): number {
+  try {
+    const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+    return Number(/^Pss:\s+(\d+) kB/m.exec(rollup)?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/**
  * Where a process's resident memory lies, from /proc/<pid>/smaps: the brk heap (malloc's main
  * arena), anonymous mappings by size class (malloc's other arenas reserve 64 MiB each; V8 maps its
  * heap in 256 KiB pages within a reserved cage), and mapped files; those of 0.5 MiB or more.
