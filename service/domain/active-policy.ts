@@ -9,7 +9,7 @@ import type { DatabaseHandle } from '../data/connect.ts';
 import { currentActivation, findShadow, POLICY_CHANNEL, revisionBundle } from '../data/policy-revisions.ts';
 import type { Database } from '../data/schema.ts';
 import { bundleId, readBundle } from '../policy/bundle.ts';
-import type { BundleVerifier } from './policy-revisions.ts';
+import type { BundleVerifier } from './bundle-checks.ts';
 import { type Policy, PolicyEngine, PolicyLoadError } from '../policy/engine.ts';
 
 export interface PolicyLogger {

@@ -23,38 +23,14 @@ import {
 } from '../data/policy-revisions.ts';
 import type { Database, PolicyActivationRow } from '../data/schema.ts';
 import { AppError, badRequest, notFound } from '../errors.ts';
-import { BundleError, bundleId, type BundleFiles, readBundle, readManifest, sourcePaths } from '../policy/bundle.ts';
-import { PolicyEngine, PolicyLoadError, type Policy } from '../policy/engine.ts';
+import { BundleError, readBundle, readManifest, sourcePaths } from '../policy/bundle.ts';
+import { PolicyLoadError, type Policy } from '../policy/engine.ts';
 import type { ActivePolicy } from './active-policy.ts';
+import { type BundleVerifier, checkedBundle, compiledBundle, unsigned } from './bundle-checks.ts';
+import { type ActivationView, activationViewOf, type RevisionView, viewOf } from './policy-revision-views.ts';
 import type { Actor } from './audit.ts';
 import { isTimePosition, type Keyset, type PageQuery, readPage } from './paging.ts';
 import { runCanary } from './policy-canary.ts';
-
-/** A revision as the API shows it. */
-export interface RevisionView {
-  revision: string;
-  created_at: string;
-  created_by: string;
-  contract: string;
-  size_bytes: number;
-  signed: boolean;
-  active: boolean;
-  shadow: boolean;
-}
-
-export interface ActivationView {
-  revision: string;
-  change: 'activate' | 'rollback';
-  activated_at: string;
-  activated_by: string;
-  /** The revision active before this one: where a rollback from here goes (null: nowhere). */
-  previous_revision: string | null;
-}
-
-/** Checks a bundle's signature (configured with a verification key); throws BundleError when it fails. */
-export type BundleVerifier = (files: BundleFiles) => { signed: boolean };
-
-const unsigned: BundleVerifier = () => ({ signed: false });
 
 const REVISION_PAGES: Keyset<RevisionMeta, [string, string]> = {
   list: 'policies',
@@ -64,9 +40,6 @@ const REVISION_PAGES: Keyset<RevisionMeta, [string, string]> = {
 
 export const revisionNotFound = (revision: string) =>
   notFound('revision_not_found', `no policy revision ${revision} is stored`);
-
-/** The actor of what the service does on its own at start: registering the local build. */
-export const LOCAL_BUILD_ACTOR: Actor = { tokenId: 'service:local-build' };
 
 export class PolicyRevisions {
   readonly #db: Kysely<Database>;
@@ -84,14 +57,14 @@ export class PolicyRevisions {
    * Nothing is stored when a check fails: 400 naming it.
    */
   async upload(actor: Actor, archive: Buffer): Promise<{ created: boolean; view: RevisionView }> {
-    const { files, revision, signed } = this.#checked(archive);
+    const { files, revision, signed } = checkedBundle(archive, this.#verify);
     const known = await findRevision(this.#db, revision);
     if (known !== undefined) {
       // The same bundle, now signed with the configured key: the stored copy becomes the signed one.
       if (signed && !known.signed) await storeSignedCopy(this.#db, revision, archive);
       return { created: false, view: await this.#view({ ...known, signed: known.signed || signed }) };
     }
-    const engine = this.#active.checked(this.#loadChecked(files, revision));
+    const engine = this.#active.checked(compiledBundle(files, revision));
     const problem = await runCanary(engine);
     if (problem !== null) {
       throw badRequest('bundle_canary_failed', `the bundle failed its canary decisions: ${problem}`, {
@@ -119,35 +92,6 @@ export class PolicyRevisions {
       return row;
     });
     return { created: stored.created, view: await this.#view(stored.meta) };
-  }
-
-  /** The bundle's files, its id and whether it is signed; 400 naming what is wrong. */
-  #checked(archive: Buffer): { files: BundleFiles; revision: string; signed: boolean } {
-    try {
-      const files = readBundle(archive);
-      const { signed } = this.#verify(files);
-      const revision = bundleId(files);
-      const claimed = readManifest(files).revision;
-      if (claimed !== undefined && claimed !== '' && claimed !== revision) {
-        throw new BundleError(
-          `the bundle's manifest names revision ${JSON.stringify(claimed)}, but its files make it ${revision}`,
-          'bundle_revision_mismatch',
-        );
-      }
-      return { files, revision, signed };
-    } catch (error) {
-      if (error instanceof BundleError) throw badRequest(error.code, error.message);
-      throw error;
-    }
-  }
-
-  #loadChecked(files: BundleFiles, revision: string): Policy {
-    try {
-      return PolicyEngine.fromFiles(files, (name) => name, revision);
-    } catch (error) {
-      if (error instanceof PolicyLoadError) throw badRequest('bundle_invalid', error.message, { revision });
-      throw error;
-    }
   }
 
   async list(query: PageQuery): Promise<{
@@ -271,32 +215,9 @@ export class PolicyRevisions {
     });
   }
 
-  /**
-   * Registers the local build at start: stored if new (after the same checks as an upload); made
-   * active when none is, or (takeOver: the embedded development engine) whenever it is not. Else
-   * the active revision stays, and the log says a newer local build waits inactive.
-   */
-  async registerLocalBuild(
-    archive: Buffer,
-    takeOver: boolean,
-    log: { info(message: string): void; warn(message: string): void },
-  ): Promise<void> {
-    const { created, view } = await this.upload(LOCAL_BUILD_ACTOR, archive);
-    const { revision } = view;
-    if (created) log.info(`stored the local policy build ${revision}`);
-    const current = await currentActivation(this.#db);
-    if (current?.revision === revision) return;
-    if (current === undefined || takeOver) {
-      const made = await this.activate(LOCAL_BUILD_ACTOR, revision, { onlyIfNone: !takeOver });
-      if (made.revision === revision) {
-        log.info(`activated the local policy build ${revision}${current === undefined ? ' (none was active)' : ''}`);
-      }
-    } else if (created) {
-      log.warn(
-        `the local policy build ${revision} is stored but not active: revision ${current.revision} stays active ` +
-          `(activate it with: ./clearance policy activate ${revision})`,
-      );
-    }
+  /** The revision active now, if any. */
+  async activeRevision(): Promise<string | null> {
+    return (await currentActivation(this.#db))?.revision ?? null;
   }
 
   /** 409 unless this service can load and serve the stored revision. */
@@ -338,30 +259,11 @@ export class PolicyRevisions {
 
   async #activationView(row: PolicyActivationRow): Promise<ActivationView> {
     const previous = row.previous_seq === null ? undefined : await activationAt(this.#db, row.previous_seq);
-    return {
-      revision: row.revision,
-      change: row.change,
-      activated_at: new Date(row.activated_at).toISOString(),
-      activated_by: row.activated_by,
-      previous_revision: previous?.revision ?? null,
-    };
+    return activationViewOf(row, previous?.revision ?? null);
   }
 }
 
 const revisionOf = (row: { revision: string } | undefined) => (row === undefined ? null : { revision: row.revision });
-
-function viewOf(meta: RevisionMeta, marks: { active: string | null; shadow: string | null }): RevisionView {
-  return {
-    revision: meta.revision,
-    created_at: new Date(meta.created_at).toISOString(),
-    created_by: meta.created_by,
-    contract: meta.contract,
-    size_bytes: meta.size_bytes,
-    signed: meta.signed,
-    active: meta.revision === marks.active,
-    shadow: meta.revision === marks.shadow,
-  };
-}
 
 function audit(
   trx: Kysely<Database>,

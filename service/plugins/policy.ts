@@ -11,7 +11,9 @@ import type { FastifyInstance } from 'fastify';
 import { Gauge } from 'prom-client';
 import type { DatabaseHandle } from '../data/connect.ts';
 import { ActivePolicy } from '../domain/active-policy.ts';
-import { type BundleVerifier, PolicyRevisions } from '../domain/policy-revisions.ts';
+import type { BundleVerifier } from '../domain/bundle-checks.ts';
+import { registerLocalBuild } from '../domain/local-build.ts';
+import { PolicyRevisions } from '../domain/policy-revisions.ts';
 import type { Policy } from '../policy/engine.ts';
 import { AppError } from '../errors.ts';
 import { BundleError } from '../policy/bundle.ts';
@@ -57,7 +59,7 @@ async function policyPlugin(app: FastifyInstance, options: PolicyPluginOptions):
       return `no policy bundle at ${bundlePath} (run "make policies")`;
     }
     try {
-      await revisions.registerLocalBuild(archive, takeOver, {
+      await registerLocalBuild(revisions, archive, takeOver, {
         info: (message) => app.log.info(message),
         warn: (message) => app.log.warn(message),
       });

@@ -14,7 +14,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { BundleError, type BundleFiles, SIGNATURES } from './bundle.ts';
-import type { BundleVerifier } from '../domain/policy-revisions.ts';
+import type { BundleVerifier } from '../domain/bundle-checks.ts';
 
 const DIGESTS: Record<string, string> = {
   'SHA-256': 'sha256',

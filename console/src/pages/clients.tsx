@@ -1,47 +1,17 @@
 // Clients: pick a practice account, list its clients a page at a time, open one to see its facts
 // and who has access to it for a chosen action — the users allowed, and the greyed-out ones with
 // the policy's reasons (POST /v1/subjects/query, which is itself logged as a decision).
-import { client, ok, type Schemas } from '../api.ts';
+import { client, ok } from '../api.ts';
 import { Choice, Loading, Problem, Section } from '../components/ui.tsx';
+import { DEFAULT_CLIENT_ACTION, WhoHasAccess } from '../components/who-has-access.tsx';
 import { formatTime } from '../format.ts';
 import { isId } from '../ids.ts';
 import type { PageProps } from '../main.tsx';
+import { readAll } from '../read-all.ts';
 import { href, navigate } from '../route.ts';
 import { useLoad } from '../use-load.ts';
 
-type User = Schemas['User'];
-type Reason = Schemas['Reason'];
-
-/** The actions on a client resource in the policy catalogue (policies/clearance/catalogue/tables.rego). */
-const CLIENT_ACTIONS = [
-  'client.view',
-  'client.access',
-  'client.edit',
-  'client.console.view',
-  'xbert.assign',
-  'task.assign',
-  'time.push',
-] as const;
-const DEFAULT_ACTION = 'client.view';
-
 const PAGE_SIZE = 50;
-/** Lists read whole (accounts for the picker, users for their names) stop after this many pages. */
-const MAX_PAGES = 20;
-
-/** Every page of a listing, up to MAX_PAGES of 1000. */
-async function readAll<T>(
-  page: (cursor: string | undefined) => Promise<{ items: T[]; next_cursor: string | null }>,
-): Promise<T[]> {
-  const all: T[] = [];
-  let cursor: string | undefined;
-  for (let pages = 0; pages < MAX_PAGES; pages += 1) {
-    const answer = await page(cursor);
-    all.push(...answer.items);
-    if (answer.next_cursor === null) break;
-    cursor = answer.next_cursor;
-  }
-  return all;
-}
 
 export function ClientsPage({ route }: PageProps) {
   const [, accountId, clientId] = route.parts;
@@ -185,7 +155,7 @@ function ClientPage({ accountId, clientId, query }: { accountId: string; clientI
     () => ok(client.GET('/v1/accounts/{accountId}/clients/{clientId}', { params: { path: { accountId, clientId } } })),
     [accountId, clientId],
   );
-  const action = query.get('action') ?? DEFAULT_ACTION;
+  const action = query.get('action') ?? DEFAULT_CLIENT_ACTION;
   const back = (
     <p>
       <a href={href(['clients'], { account: accountId })}>All clients of {accountId}</a>
@@ -226,155 +196,5 @@ function ClientPage({ accountId, clientId, query }: { accountId: string; clientI
       </Section>
       <WhoHasAccess accountId={accountId} clientId={clientId} action={action} />
     </>
-  );
-}
-
-function WhoHasAccess({ accountId, clientId, action }: { accountId: string; clientId: string; action: string }) {
-  const users = useLoad(
-    () =>
-      readAll(async (cursor) => {
-        const answer = await ok(
-          client.GET('/v1/accounts/{accountId}/users', {
-            params: { path: { accountId }, query: { limit: 1000, cursor } },
-          }),
-        );
-        return { items: answer.users, next_cursor: answer.next_cursor };
-      }),
-    [accountId],
-  );
-  const key = JSON.stringify([clientId, action]);
-  const access = useLoad(
-    async () => ({
-      key,
-      answer: await ok(
-        client.POST('/v1/subjects/query', {
-          body: { action, resource: { type: 'client', id: clientId }, include_denied: true },
-        }),
-      ),
-    }),
-    [key],
-  );
-  // An answer for another action is never shown under this one.
-  const answer = access.data?.key === key ? access.data.answer : undefined;
-  const known = new Map((users.data ?? []).map((user) => [user.id, user]));
-  const options = CLIENT_ACTIONS.map((name) => [name, name] as const);
-  return (
-    <Section title="Who has access">
-      <form class="picker" aria-label="Choose an action" onSubmit={(event) => event.preventDefault()}>
-        <Choice
-          label="Action"
-          value={action}
-          onValue={(value) => navigate(['clients', accountId, clientId], { action: value })}
-          options={CLIENT_ACTIONS.some((name) => name === action) ? options : [[action, action] as const, ...options]}
-        />
-      </form>
-      <p class="note">
-        Each user of the account is judged by the active policy as a decision about this client would judge them. Asking
-        is itself a decision: every time this list is shown, the query is written to the decision log.
-        {answer === undefined ? null : (
-          <>
-            {' '}
-            <a href={href(['decisions', answer.decision_id])}>This query in the decision log</a>.
-          </>
-        )}
-      </p>
-      <Problem error={users.error} />
-      <Problem error={access.error} />
-      {answer === undefined ? (
-        access.error === null ? (
-          <Loading what="who has access" />
-        ) : null
-      ) : (
-        <>
-          <p role="status">
-            {action}: {count(answer.allowed.length)} allowed, {count(answer.denied?.length ?? 0)} not.
-          </p>
-          <UserTable
-            caption={`Allowed to ${action}`}
-            rows={answer.allowed.map((id) => ({ id, reasons: null }))}
-            known={known}
-            clientId={clientId}
-            denied={false}
-          />
-          <UserTable
-            caption={`Not allowed to ${action} (greyed out), with why`}
-            rows={(answer.denied ?? []).map((denied) => ({ id: denied.id, reasons: denied.reasons }))}
-            known={known}
-            clientId={clientId}
-            denied
-          />
-        </>
-      )}
-    </Section>
-  );
-}
-
-const count = (n: number) => `${n} ${n === 1 ? 'user' : 'users'}`;
-
-function UserTable({
-  caption,
-  rows,
-  known,
-  clientId,
-  denied,
-}: {
-  caption: string;
-  rows: ReadonlyArray<{ id: string; reasons: readonly Reason[] | null }>;
-  known: ReadonlyMap<string, User>;
-  clientId: string;
-  denied: boolean;
-}) {
-  if (rows.length === 0) return null;
-  return (
-    <div class="table-wrap">
-      <table class={denied ? 'stack users denied-users' : 'stack users'}>
-        <caption>{caption}</caption>
-        <thead>
-          <tr>
-            <th scope="col">User</th>
-            <th scope="col">Id</th>
-            <th scope="col">Role</th>
-            {denied ? <th scope="col">Why not</th> : null}
-            <th scope="col">Decisions</th>
-          </tr>
-        </thead>
-        <tbody>
-          {rows.map((row) => {
-            const user = known.get(row.id);
-            return (
-              <tr key={row.id} class={row.reasons === null ? undefined : 'greyed'}>
-                <td data-label="User">{user?.name ?? row.id}</td>
-                <td data-label="Id">
-                  <code>{row.id}</code>
-                </td>
-                <td data-label="Role">
-                  {user === undefined ? '—' : user.status === 'active' ? user.role : `${user.role}, ${user.status}`}
-                </td>
-                {row.reasons === null ? null : (
-                  <td data-label="Why not">
-                    <ul class="reasons" aria-label={`Why ${row.id} may not`}>
-                      {row.reasons.map((reason) => (
-                        <li key={reason.code}>
-                          <code>{reason.code}</code>
-                          {reason.message ? ` — ${reason.message}` : ''}
-                        </li>
-                      ))}
-                    </ul>
-                  </td>
-                )}
-                <td data-label="Decisions">
-                  <a
-                    href={href(['decisions'], { subject_id: row.id, resource_id: clientId })}
-                    aria-label={`Decision log of ${row.id} on ${clientId}`}
-                  >
-                    Decision log
-                  </a>
-                </td>
-              </tr>
-            );
-          })}
-        </tbody>
-      </table>
-    </div>
   );
 }

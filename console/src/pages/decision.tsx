@@ -10,7 +10,7 @@ import { isDecisionId } from '../ids.ts';
 import type { PageProps } from '../main.tsx';
 import { href } from '../route.ts';
 import { useLoad } from '../use-load.ts';
-import { DecisionTable } from './decisions.tsx';
+import { DecisionTable } from '../components/decision-table.tsx';
 
 interface Reason {
   code: string;

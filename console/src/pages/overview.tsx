@@ -1,12 +1,12 @@
 // Overview: the decision log's figures for a window (kept in the URL): decisions over time, the
 // commonest deny reasons and actions, evaluation times; and this process's log queue, live.
 import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, client, ok, type Schemas } from '../api.ts';
+import { client, ok, type Schemas } from '../api.ts';
+import { QueueDepth } from '../components/queue-depth.tsx';
 import { type ChartSeries, TimeChart } from '../components/time-chart.tsx';
 import { Choice, Loading, Problem, Section, TimeField } from '../components/ui.tsx';
 import { formatMicros, formatTime } from '../format.ts';
 import type { PageProps } from '../main.tsx';
-import { sampleOf } from '../prometheus.ts';
 import { href, navigate } from '../route.ts';
 import { bucketFor, type Period, periodOf, WINDOWS } from '../time-window.ts';
 import { useLoad } from '../use-load.ts';
@@ -266,73 +266,6 @@ function TopActions({ stats, window }: { stats: Stats; window: Window }) {
             </tbody>
           </table>
         </div>
-      )}
-    </Section>
-  );
-}
-
-const QUEUE_POLL_MS = 5000;
-const QUEUE_DEPTH = 'clearance_decision_log_queue_depth';
-const WAITING_ON_DATABASE = 'clearance_decision_log_waiting_on_database';
-
-/**
- * The decision log's queue as GET /metrics tells it. Each process (each worker, each replica) has a
- * queue of its own, and /metrics answers for the one that took the request, so this is one of them.
- */
-function QueueDepth() {
-  const [reading, setReading] = useState<{ depth: number | null; waiting: number | null; at: string } | null>(null);
-  const [error, setError] = useState<ApiError | null>(null);
-  useEffect(() => {
-    let stopped = false;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const poll = async () => {
-      try {
-        const text = await ok(client.GET('/metrics', { parseAs: 'text' }));
-        if (stopped) return;
-        setReading({
-          depth: sampleOf(text, QUEUE_DEPTH),
-          waiting: sampleOf(text, WAITING_ON_DATABASE),
-          at: new Date().toISOString(),
-        });
-        setError(null);
-      } catch (failure) {
-        if (!stopped)
-          setError(failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure)));
-      }
-      if (!stopped) timer = setTimeout(poll, QUEUE_POLL_MS);
-    };
-    void poll();
-    return () => {
-      stopped = true;
-      clearTimeout(timer);
-    };
-  }, []);
-  return (
-    <Section title="Decision-log queue">
-      <p class="note">
-        This process's queue only: /metrics answers for the worker that took the request, and every worker and replica
-        keeps a queue of its own. Read every {QUEUE_POLL_MS / 1000} s.
-      </p>
-      <Problem error={error} />
-      {reading === null ? (
-        error === null ? (
-          <Loading what="the queue" />
-        ) : null
-      ) : (
-        <dl class="cards counts" aria-label="Queue">
-          <div class="card">
-            <dt>Queue depth</dt>
-            <dd class="figure">{reading.depth === null ? '—' : reading.depth.toLocaleString()}</dd>
-            <dd class="note">entries waiting to be written, at {formatTime(reading.at)}</dd>
-          </div>
-          {reading.waiting === null || reading.waiting === 0 ? null : (
-            <div class="card">
-              <dt>Held for the database</dt>
-              <dd class="figure">{reading.waiting.toLocaleString()}</dd>
-              <dd class="note">entries kept while writes to the database fail</dd>
-            </div>
-          )}
-        </dl>
       )}
     </Section>
   );

@@ -3,22 +3,20 @@
 // confirmed by name first. The chosen revision, file and comparison live in the URL:
 // #/policies/<revision>?file=<path>&compare=<revision>.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, client, ok, type Schemas } from '../api.ts';
+import { client, ok, type Schemas } from '../api.ts';
 import { ConfirmDialog } from '../components/confirm-dialog.tsx';
 import { Loading, Problem, Section } from '../components/ui.tsx';
 import { formatTime, shortRevision } from '../format.ts';
 import { isRevision } from '../ids.ts';
 import type { PageProps } from '../main.tsx';
 import { href, navigate } from '../route.ts';
-import { useLoad } from '../use-load.ts';
 import { RevisionView } from './policies/revision.tsx';
 import { sizeOf, StateMarks } from './policies/state-marks.tsx';
 import { UploadForm } from './policies/upload.tsx';
+import { useRevisions } from './policies/use-revisions.ts';
 
 type Revision = Schemas['PolicyRevision'];
 type Activation = Schemas['PolicyActivation'];
-
-const PAGE_SIZE = 100;
 
 type Asking = { kind: 'activate'; revision: string } | { kind: 'rollback'; from: string; to: string };
 
@@ -140,46 +138,6 @@ export function PoliciesPage({ route }: PageProps) {
       ) : null}
     </>
   );
-}
-
-/**
- * The first page of revisions, read again when `generation` changes (shown until the new answer),
- * and further pages on demand.
- */
-function useRevisions(generation: number) {
-  const first = useLoad(
-    () => ok(client.GET('/v1/policies', { params: { query: { limit: PAGE_SIZE } } })),
-    [],
-    generation,
-  );
-  const [more, setMore] = useState<{ generation: number; revisions: Revision[]; next: string | null } | null>(null);
-  const [moreError, setMoreError] = useState<ApiError | null>(null);
-  const [loadingMore, setLoadingMore] = useState(false);
-  // Pages read before the marks moved are stale: start again from the first.
-  const extra = more?.generation === generation ? more : null;
-  const next = extra === null ? (first.data?.next_cursor ?? null) : extra.next;
-  const loadMore = async () => {
-    if (next === null) return;
-    setLoadingMore(true);
-    setMoreError(null);
-    try {
-      const page = await ok(client.GET('/v1/policies', { params: { query: { limit: PAGE_SIZE, cursor: next } } }));
-      setMore({ generation, revisions: [...(extra?.revisions ?? []), ...page.revisions], next: page.next_cursor });
-    } catch (failure) {
-      setMoreError(failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure)));
-    } finally {
-      setLoadingMore(false);
-    }
-  };
-  return {
-    first: first.data,
-    error: first.error,
-    revisions: [...(first.data?.revisions ?? []), ...(extra?.revisions ?? [])],
-    next,
-    loadMore,
-    loadingMore,
-    moreError,
-  };
 }
 
 function ActiveSummary({
