@@ -182,7 +182,7 @@ test: tools ## Every check: Rego tests, fmt, lint, types, OpenAPI, tap (engine-f
 	@scripts/test-all.sh
 
 run: tools policies console ## Build policies and the console, migrate and start the service (embedded database unless DATABASE_URL)
-	node service/server.ts
+	NODE_COMPILE_CACHE="$${NODE_COMPILE_CACHE:-$(CURDIR)/.build/node-compile-cache}" node service/server.ts
 
 FORCE:
 

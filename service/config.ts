@@ -1,7 +1,8 @@
 // Reads and validates the environment once, at start-up. Nothing else reads process.env.
 import { createPublicKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PGLITE_SHARED_BUFFERS_DEFAULT } from './data/pglite-pool.ts';
 import type { DecisionLogMode } from './domain/decision-log/index.ts';
 
@@ -69,6 +70,8 @@ export interface Config {
   /** Facts kept in memory per kind (LRU; a list counts one per element); 0 loads every fact from the database every time. */
   factCacheMaxEntries: number;
   tracing: TracingConfig;
+  /** Node's module compile cache (NODE_COMPILE_CACHE, Node's own variable; else Node's default folder). */
+  compileCacheDir: string;
 }
 
 export class ConfigError extends Error {
@@ -292,6 +295,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     pgliteSharedBuffers: parseSharedBuffers(env.PGLITE_SHARED_BUFFERS),
     factCacheMaxEntries: parseWholeNumber('FACT_CACHE_MAX_ENTRIES', env.FACT_CACHE_MAX_ENTRIES, 100_000, 0, 10_000_000),
     tracing: parseTracing(env),
+    compileCacheDir: env.NODE_COMPILE_CACHE || join(tmpdir(), 'node-compile-cache'),
     decisionLog: {
       mode: parseDecisionLogMode(env.DECISION_LOG),
       retentionDays: parseWholeNumber('DECISION_LOG_RETENTION_DAYS', env.DECISION_LOG_RETENTION_DAYS, 30, 1, 3650),

@@ -4,6 +4,7 @@
 // holds is spilled first. A bootstrap token is printed the moment it is made. Alone it prints the
 // start-up banner; as a cluster worker it reports to the supervisor, which prints it once.
 import cluster from 'node:cluster';
+import { flushCompileCache } from 'node:module';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from './app.ts';
 import { DRAIN_MS } from './plugins/decision-log.ts';
@@ -101,6 +102,8 @@ export async function serve(config: Config): Promise<void> {
   };
   if (cluster.isWorker) process.send?.({ type: 'clearance:ready', ...ready } satisfies WorkerReady);
   else process.stdout.write(banner(ready, config));
+  // Written now rather than at exit, so that a process stopped with kill -9 has left it too.
+  flushCompileCache();
 }
 
 /** The bootstrap token, printed the moment it is made. */

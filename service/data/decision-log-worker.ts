@@ -4,6 +4,7 @@
 // (storeRows). What it logs and counts goes back to the serving thread, whose log and metrics
 // they are; every request is answered, ok or with the error, which the serving thread's writer
 // retries.
+import { flushCompileCache } from 'node:module';
 import { parentPort, workerData } from 'node:worker_threads';
 import { decodedRow, type LogLogger, refusedRow } from '../domain/decision-log/rows.ts';
 import type { EncodedItem } from '../domain/decision-log/queue.ts';
@@ -16,6 +17,9 @@ import type { NewDecisionLogRow } from './schema.ts';
 const port = parentPort;
 if (port === null) throw new Error('decision-log-worker.ts runs as a worker thread');
 const { databaseUrl } = workerData as { databaseUrl: string };
+// This thread's modules into Node's compile cache (server.ts), when it is on: the next thread that
+// starts finds them there and does not load the TypeScript stripper.
+flushCompileCache();
 
 const report = (message: ThreadReport) => port.postMessage(message);
 

@@ -1,3 +1,5 @@
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import t from 'tap';
 import { ConfigError, loadConfig } from '../../service/config.ts';
 
@@ -14,6 +16,8 @@ t.test('when nothing is set, then the documented defaults apply', async (t) => {
   t.equal(config.factCacheMaxEntries, 100_000);
   t.equal(config.workers, 1);
   t.equal(config.pgliteSharedBuffers, '32MB', "the embedded engine keeps a quarter of PostgreSQL's default in memory");
+  t.equal(config.compileCacheDir, join(tmpdir(), 'node-compile-cache'), "Node's own default compile cache folder");
+  t.equal(loadConfig({ NODE_COMPILE_CACHE: '/var/cache/clearance' }).compileCacheDir, '/var/cache/clearance');
 });
 
 const bad: Array<[string, Record<string, string>, RegExp]> = [
