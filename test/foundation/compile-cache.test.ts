@@ -1,9 +1,10 @@
 // Node's module compile cache (service/server.ts, README "Memory"): the service turns it on, its
 // workers start with it (so that, once it is warm, they never load the TypeScript stripper), and
 // what they compiled is on disk as soon as they serve. NODE_DISABLE_COMPILE_CACHE=1 keeps it off.
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import t from 'tap';
 import { processTree } from '../../bench/processes.ts';
 import { eventually } from '../helpers/app.ts';
@@ -24,6 +25,9 @@ const entries = (dir: string) =>
     .filter((entry) => entry.isFile())
     .map((entry) => join(entry.parentPath, entry.name))
     .sort();
+
+/** Each entry with the time it was last written: Node writes only what it had to compile. */
+const written = (dir: string) => entries(dir).map((file) => `${file} ${statSync(file).mtimeMs}`);
 
 async function stopped(server: ServerProcess): Promise<void> {
   server.child.kill('SIGTERM');
@@ -50,11 +54,23 @@ t.test(
     // while the workers run, not only when they exit.
     t.ok(await eventually(async () => entries(dir).length > 100, 30_000), 'the workers wrote their modules');
     await stopped(first);
-    const written = entries(dir);
+    const before = written(dir);
 
-    const second = await startServer(t, env, { replicaOf: first });
+    // Node says what it took from the cache when asked (NODE_DEBUG_NATIVE, on stderr, which the
+    // workers and their threads share with the supervisor).
+    const second = await startServer(t, { ...env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' }, { replicaOf: first });
     await stopped(second);
-    t.same(entries(dir), written, 'the second start compiled nothing the first had not left');
+    const output = second.output();
+    const taken = (module: string) =>
+      output.includes(`retrieving transpile cache for StrippedTypeScript ${pathToFileURL(resolve('service', module))}`);
+    t.ok(taken('serve.ts'), 'a worker took serve.ts stripped from the cache');
+    t.ok(taken('data/decision-log-worker.ts'), 'a writer thread took its module stripped from the cache');
+    t.notMatch(
+      output,
+      /no transpile cache for StrippedTypeScript file:\S*\/service\//,
+      'no module of the service had to be stripped again',
+    );
+    t.same(written(dir), before, 'nor was any entry written, new or again');
   },
 );
 
