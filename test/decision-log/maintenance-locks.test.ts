@@ -6,9 +6,7 @@ import { sql } from 'kysely';
 import t from 'tap';
 import { insertDecisionLogRows, maintainDecisionLogPartitions } from '../../service/data/decision-log.ts';
 import { migratedDatabase, TEST_ENGINE } from '../helpers/database.ts';
-import { logRow } from '../helpers/decision-log.ts';
-
-const DAY = 86_400_000;
+import { DAY_MS, logRow } from '../helpers/decision-log.ts';
 
 t.test('when a long read holds the log, then maintenance gives up and writes go on', async (t) => {
   if (TEST_ENGINE !== 'postgres') {
@@ -34,7 +32,7 @@ t.test('when a long read holds the log, then maintenance gives up and writes go 
   // Maintenance a day later must make a partition: it needs the lock the reader is in the way of.
   const started = Date.now();
   const maintaining = maintainDecisionLogPartitions(db, {
-    now: new Date(now.getTime() + 3 * DAY),
+    now: new Date(now.getTime() + 3 * DAY_MS),
     daysAhead: 1,
     retentionDays: 30,
   }).then(
@@ -60,7 +58,7 @@ t.test('when a long read holds the log, then maintenance gives up and writes go 
 
   await reader.rollback().execute();
   const changes = await maintainDecisionLogPartitions(db, {
-    now: new Date(now.getTime() + 3 * DAY),
+    now: new Date(now.getTime() + 3 * DAY_MS),
     daysAhead: 1,
     retentionDays: 30,
   });

@@ -5,12 +5,12 @@ import { randomUUID } from 'node:crypto';
 import type { DecisionLogRow, NewDecisionLogRow } from '../../service/data/schema.ts';
 import type { DecisionLog, DecisionLogEntry } from '../../service/domain/decision-log/index.ts';
 
-/** An answered decision whose input holds an account name the default masks remove. */
 export const DAY_MS = 86_400_000;
 
 /** The decision log's partition of the UTC day of at, as the service names them. */
 export const partitionOf = (at: Date) => `decision_log_p${at.toISOString().slice(0, 10).replaceAll('-', '')}`;
 
+/** An answered decision whose input holds an account name the default masks remove. */
 export const logEntry = (overrides: Partial<DecisionLogEntry> = {}): DecisionLogEntry => ({
   decisionId: randomUUID(),
   decidedAt: new Date(),
@@ -94,7 +94,7 @@ export function spreadRows(count: number): SpreadRow[] {
   };
   const pick = <T>(list: readonly T[]): T => list[Math.floor(random() * list.length)] as T;
   const batch = randomUUID();
-  const base = Date.now() - 5 * 86_400_000;
+  const base = Date.now() - 5 * DAY_MS;
   return Array.from({ length: count }, (_, i) => {
     const endpoint = pick(['decide', 'batch', 'query', 'opa'] as const);
     const allow = endpoint === 'query' ? null : pick([true, false]);
@@ -137,8 +137,8 @@ export const newestFirst = (a: SpreadRow, b: SpreadRow) =>
 
 /** Each filter of the decision log (as a query string) with the rows of spreadRows it keeps. */
 export function filterCases(rows: readonly SpreadRow[]): Array<[string, (r: SpreadRow) => boolean]> {
-  const since = new Date(Date.now() - 3 * 86_400_000);
-  const until = new Date(Date.now() - 1 * 86_400_000);
+  const since = new Date(Date.now() - 3 * DAY_MS);
+  const until = new Date(Date.now() - 1 * DAY_MS);
   return [
     ['', () => true],
     ['subject_id=sam', (r) => r.subject_id === 'sam'],
