@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runLoad, type LoadResult } from './load.ts';
 import { cpuSeconds, processTree, startServer, type Server } from './processes.ts';
-import { proportionalOf, residentByMapping, residentOf } from './resident.ts';
+import { peakSampler, residentByMapping, residentOf } from './resident.ts';
 import { benchDatabaseUrl } from './setup.ts';
 import { median } from './policy-eval.ts';
 
@@ -57,29 +57,6 @@ async function readWorkers(origin: string): Promise<Reading[]> {
   }
   if (seen.size < WORKERS) throw new Error(`read /metrics of ${seen.size} workers, not ${WORKERS}`);
   return [...seen.values()];
-}
-
-/**
- * The highest sums of resident memory (RSS, as bench/run.ts samples it) and of proportional set
- * size over the processes, sampled every 200 ms until stopped.
- */
-function peakSampler(pids: number[]): () => { rss: number; pss: number } {
-  const sum = (of: (pid: number) => number) => pids.reduce((total, pid) => total + of(pid), 0);
-  const peak = { rss: 0, pss: 0 };
-  const sample = () => {
-    peak.rss = Math.max(
-      peak.rss,
-      sum((pid) => residentOf(pid).now),
-    );
-    peak.pss = Math.max(peak.pss, sum(proportionalOf));
-  };
-  sample();
-  const timer = setInterval(sample, 200);
-  return () => {
-    clearInterval(timer);
-    sample();
-    return peak;
-  };
 }
 
 export interface TreeRun {

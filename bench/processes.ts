@@ -4,7 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { proportionalOf } from './resident.ts';
+import { peakSampler } from './resident.ts';
 
 export interface Server {
   name: string;
@@ -101,19 +101,6 @@ export function cpuSeconds(pids: number[]): number {
   return ticks / CLOCK_TICKS;
 }
 
-function rssMb(pids: number[]): number {
-  let kb = 0;
-  for (const pid of pids) {
-    try {
-      const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-      kb += Number(match?.[1] ?? 0);
-    } catch {
-      // gone
-    }
-  }
-  return kb / 1024;
-}
-
 export interface Usage {
   /** Cores busy on average (CPU seconds per second). */
   cpuCores: number;
@@ -130,28 +117,26 @@ export interface Usage {
 export async function measured<T>(root: number, work: () => Promise<T>): Promise<{ result: T; usage: Usage }> {
   const pids = processTree(root);
   const cpuBefore = cpuSeconds(pids);
-  const pssMb = () => pids.reduce((sum, pid) => sum + proportionalOf(pid), 0) / 1048576;
-  let peak = rssMb(pids);
-  let peakPss = pssMb();
-  const sampler = setInterval(() => {
-    peak = Math.max(peak, rssMb(pids));
-    peakPss = Math.max(peakPss, pssMb());
-  }, 200);
+  const peakOf = peakSampler(pids);
   const started = performance.now();
+  let result: T;
   try {
-    const result = await work();
-    const seconds = (performance.now() - started) / 1000;
-    return {
-      result,
-      usage: {
-        cpuCores: Math.round(((cpuSeconds(pids) - cpuBefore) / seconds) * 100) / 100,
-        peakRssMb: Math.round(Math.max(peak, rssMb(pids))),
-        peakPssMb: Math.round(Math.max(peakPss, pssMb())),
-      },
-    };
-  } finally {
-    clearInterval(sampler);
+    result = await work();
+  } catch (error) {
+    peakOf();
+    throw error;
   }
+  const seconds = (performance.now() - started) / 1000;
+  const cpuCores = Math.round(((cpuSeconds(pids) - cpuBefore) / seconds) * 100) / 100;
+  const peak = peakOf();
+  return {
+    result,
+    usage: {
+      cpuCores,
+      peakRssMb: Math.round(peak.rss / 1048576),
+      peakPssMb: Math.round(peak.pss / 1048576),
+    },
+  };
 }
 
 /** A Chrome DevTools protocol session with a process started with --inspect. */

@@ -40,10 +40,11 @@ export function summariseAllocations(head: AllocationNode, requests: number): st
   const walk = (node: AllocationNode, ownCaller: string) => {
     const { functionName, url, lineNumber } = node.callFrame;
     const key = functionKey(functionName, url, lineNumber);
-    const caller = area(url, functionName).startsWith('service/') ? key : ownCaller;
+    const where = area(url, functionName);
+    const caller = where.startsWith('service/') ? key : ownCaller;
     if (node.selfSize > 0) {
       total += node.selfSize;
-      add(byArea, area(url, functionName), node.selfSize);
+      add(byArea, where, node.selfSize);
       add(byFunction, key, node.selfSize);
       add(byOwnCaller, caller, node.selfSize);
     }

@@ -29,6 +29,29 @@ export function proportionalOf(pid: number): number {
 }
 
 /**
+ * The highest sums over the processes of their resident memory (RSS) and of their proportional set
+ * size, in bytes, sampled every 200 ms from now until the function it returns is called.
+ */
+export function peakSampler(pids: number[]): () => { rss: number; pss: number } {
+  const sum = (of: (pid: number) => number) => pids.reduce((total, pid) => total + of(pid), 0);
+  const peak = { rss: 0, pss: 0 };
+  const sample = () => {
+    peak.rss = Math.max(
+      peak.rss,
+      sum((pid) => residentOf(pid).now),
+    );
+    peak.pss = Math.max(peak.pss, sum(proportionalOf));
+  };
+  sample();
+  const timer = setInterval(sample, 200);
+  return () => {
+    clearInterval(timer);
+    sample();
+    return peak;
+  };
+}
+
+/**
  * Where a process's resident memory lies, from /proc/<pid>/smaps: the brk heap (malloc's main
  * arena), anonymous mappings by size class (malloc's other arenas reserve 64 MiB each; V8 maps its
  * heap in 256 KiB pages within a reserved cage), and mapped files; those of 0.5 MiB or more.
