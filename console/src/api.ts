@@ -51,6 +51,10 @@ export async function ok<T>(call: Promise<{ data?: T; error?: unknown; response:
   throw errorOf(result.response.status, result.error);
 }
 
+/** Whatever a call threw, as an ApiError: the API's own as it is, anything else as console_error. */
+export const asApiError = (failure: unknown): ApiError =>
+  failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure));
+
 export function errorOf(status: number, body: unknown): ApiError {
   const error = (body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
   if (typeof error?.code === 'string' && typeof error.message === 'string') {

@@ -4,7 +4,7 @@
 // (Escape, Cancel, or the change made), it gives the focus back to what had it when it opened.
 import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
-import { ApiError } from '../api.ts';
+import { type ApiError, asApiError } from '../api.ts';
 import { Problem } from './ui.tsx';
 
 export interface ConfirmDialogProps {
@@ -43,7 +43,7 @@ export function ConfirmDialog({ title, children, confirm, onConfirm, onClose }: 
       await onConfirm();
       onClose();
     } catch (failure) {
-      setError(failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure)));
+      setError(asApiError(failure));
       setBusy(false);
     }
   };

@@ -1,7 +1,7 @@
 // The decision log's queue of the process that answers /metrics, read every few seconds: its depth
 // and, while writes to the database fail, what it holds for the database.
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, client, ok } from '../api.ts';
+import { type ApiError, client, ok, asApiError } from '../api.ts';
 import { formatTime } from '../format.ts';
 import { sampleOf } from '../prometheus.ts';
 import { Loading, Problem, Section } from './ui.tsx';
@@ -31,8 +31,7 @@ export function QueueDepth() {
         });
         setError(null);
       } catch (failure) {
-        if (!stopped)
-          setError(failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure)));
+        if (!stopped) setError(asApiError(failure));
       }
       if (!stopped) timer = setTimeout(poll, QUEUE_POLL_MS);
     };

@@ -2,7 +2,7 @@
 // included) with masked places marked, who asked, timings, batch siblings, and a replay on the
 // active (or a chosen) revision.
 import { useState } from 'preact/hooks';
-import { ApiError, client, type DecisionEntry, ok, type Schemas } from '../api.ts';
+import { type ApiError, client, type DecisionEntry, ok, type Schemas, asApiError } from '../api.ts';
 import { JsonTree } from '../components/json-tree.tsx';
 import { Choice, Loading, Problem, Section, Verdict } from '../components/ui.tsx';
 import { formatMicros, formatTime, shortRevision } from '../format.ts';
@@ -189,7 +189,7 @@ function Replay({ entry, canChoose }: { entry: DecisionEntry; canChoose: boolean
       );
     } catch (failure) {
       setResult(null);
-      setError(failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure)));
+      setError(asApiError(failure));
     } finally {
       setBusy(false);
     }

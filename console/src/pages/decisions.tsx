@@ -2,7 +2,7 @@
 // first, a live tail, and export of the filtered set streamed by the API.
 import { useEffect, useState } from 'preact/hooks';
 import type { paths } from '../../../service/http/openapi-types.ts';
-import { ApiError, authorizedFetch, client, type DecisionEntry, ok } from '../api.ts';
+import { type ApiError, authorizedFetch, client, type DecisionEntry, ok, asApiError } from '../api.ts';
 import { DecisionTable } from '../components/decision-table.tsx';
 import { FilterForm, type Filters as FilterValues, filtersOf } from '../components/filter-form.tsx';
 import { Choice, Loading, Problem } from '../components/ui.tsx';
@@ -208,7 +208,7 @@ function LiveTail({ filters }: { filters: Filters }) {
         }
       } catch (failure) {
         if (stopped) return;
-        setError(failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure)));
+        setError(asApiError(failure));
       }
       timer = setTimeout(loop, POLL_MS);
     };
@@ -251,7 +251,7 @@ function ExportButtons({ filters }: { filters: Filters }) {
       link.click();
       setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
     } catch (failure) {
-      setError(failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure)));
+      setError(asApiError(failure));
     } finally {
       setBusy(null);
     }

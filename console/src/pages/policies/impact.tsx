@@ -1,7 +1,7 @@
 // Impact analysis: replay logged decisions through a revision and count what it would change, with
 // progress while it runs (the API's NDJSON answer) and samples linked to the decisions they are.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, authorizedFetch, type Schemas } from '../../api.ts';
+import { ApiError, authorizedFetch, type Schemas, asApiError } from '../../api.ts';
 import { Field, Problem, TimeField, Verdict } from '../../components/ui.tsx';
 import { formatTime, shortRevision } from '../../format.ts';
 import { href } from '../../route.ts';
@@ -101,7 +101,7 @@ export function ImpactAnalysis({ revision }: { revision: string }) {
       setReport(await analyze(revision, requestOf(draft), controller.signal, setProgress));
     } catch (failure) {
       if (controller.signal.aborted) setError(new ApiError(0, 'stopped', 'the analysis was stopped'));
-      else setError(failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure)));
+      else setError(asApiError(failure));
     } finally {
       if (running.current === controller) running.current = null;
       setBusy(false);

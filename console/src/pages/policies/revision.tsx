@@ -1,7 +1,7 @@
 // One revision: what it is (when, by whom, signed, active or shadow), its actions (activate, shadow),
 // its Rego alone or compared with another revision, and an impact analysis of it.
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, client, errorOf, ok, type Schemas } from '../../api.ts';
+import { type ApiError, client, errorOf, ok, type Schemas, asApiError } from '../../api.ts';
 import { Choice, Loading, Problem } from '../../components/ui.tsx';
 import { formatTime, shortRevision } from '../../format.ts';
 import { navigate } from '../../route.ts';
@@ -145,7 +145,7 @@ function useShadow(onChanged: () => void) {
       } else await ok(client.PUT('/v1/policies/shadow', { body: { revision } }));
       onChanged();
     } catch (failure) {
-      setError(failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure)));
+      setError(asApiError(failure));
     } finally {
       setBusy(false);
     }

@@ -1,7 +1,7 @@
 // Upload a bundle (what `make policies` writes): stored inactive after the service's checks, or
 // found already stored; a refused bundle is said plainly with what failed.
 import { useId, useState } from 'preact/hooks';
-import { ApiError, authorizedFetch, type Schemas } from '../../api.ts';
+import { type ApiError, authorizedFetch, type Schemas, asApiError } from '../../api.ts';
 import { Problem, Section } from '../../components/ui.tsx';
 import { href } from '../../route.ts';
 
@@ -30,7 +30,7 @@ export function UploadForm({ onUploaded }: { onUploaded: () => void }) {
       setResult({ created: response.status === 201, revision: (await response.json()) as Schemas['PolicyRevision'] });
       onUploaded();
     } catch (failure) {
-      setError(failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure)));
+      setError(asApiError(failure));
     } finally {
       setBusy(false);
     }

@@ -1,7 +1,7 @@
 // The stored revisions for the policies page: the first page, read again whenever an activation or
 // rollback moves the marks, and further pages on demand (GET /v1/policies, newest first).
 import { useState } from 'preact/hooks';
-import { ApiError, client, ok, type Schemas } from '../../api.ts';
+import { type ApiError, client, ok, type Schemas, asApiError } from '../../api.ts';
 import { useLoad } from '../../use-load.ts';
 
 type Revision = Schemas['PolicyRevision'];
@@ -32,7 +32,7 @@ export function useRevisions(generation: number) {
       const page = await ok(client.GET('/v1/policies', { params: { query: { limit: PAGE_SIZE, cursor: next } } }));
       setMore({ generation, revisions: [...(extra?.revisions ?? []), ...page.revisions], next: page.next_cursor });
     } catch (failure) {
-      setMoreError(failure instanceof ApiError ? failure : new ApiError(0, 'console_error', String(failure)));
+      setMoreError(asApiError(failure));
     } finally {
       setLoadingMore(false);
     }
