@@ -4,7 +4,7 @@
 // work per row: masks applied, made storable, JSON-encoded, and the INSERT with its protocol
 // work. A thread that dies fails the requests it held (the writer retries them) and is started
 // again by the next one.
-import { Worker } from 'node:worker_threads';
+import { type ResourceLimits, Worker } from 'node:worker_threads';
 import type { LogLogger, Refusal } from '../domain/decision-log/rows.ts';
 import type { EncodedItem } from '../domain/decision-log/queue.ts';
 import type { LogStore } from '../domain/decision-log/writer.ts';
@@ -30,7 +30,20 @@ export interface DecisionLogThreadOptions {
   databaseUrl: string;
   metrics: Metrics;
   log: LogLogger;
+  /** The thread's heap bounds; WRITER_HEAP_LIMITS unless given. */
+  resourceLimits?: ResourceLimits;
 }
+
+/**
+ * The writer thread's heap, bounded: a young generation of 6 MB and an old one of 48 MB. Unbounded,
+ * V8 lets a thread's heap grow as a process's does (its young generation to the process's 32 MiB,
+ * WORKER_HEAP_OPTIONS), though the thread holds little beyond the batch it is writing (at most
+ * about 4 MB of text, BATCH_BYTES, or one larger entry): about 30 MB less for a tree of two workers
+ * (BENCHMARKS.md, "Memory"). An entry too large for the bound (a list over hundreds of thousands of
+ * clients) ends the thread out of memory; its requests fail and the writer retries them on a thread
+ * started without the bound.
+ */
+export const WRITER_HEAP_LIMITS: ResourceLimits = { maxYoungGenerationSizeMb: 6, maxOldGenerationSizeMb: 48 };
 
 /** The writer thread's connections name themselves so (an operator tells them apart in pg_stat_activity). */
 export const WRITER_APPLICATION_NAME = 'clearance-decision-log-writer';
@@ -43,9 +56,12 @@ export class DecisionLogThread implements Required<LogStore> {
   #worker: Worker | null = null;
   #nextId = 1;
   readonly #waiting = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  /** The next thread's heap bounds: none once a thread has run out of them. */
+  #limits: ResourceLimits | undefined;
 
   constructor(options: DecisionLogThreadOptions) {
     this.#options = options;
+    this.#limits = options.resourceLimits ?? WRITER_HEAP_LIMITS;
   }
 
   /** Starts the thread ahead of the first write (its modules and pool take a moment). */
@@ -95,9 +111,20 @@ export class DecisionLogThread implements Required<LogStore> {
     const worker = new Worker(new URL('./decision-log-worker.ts', import.meta.url), {
       name: 'decision-log-writer',
       workerData: { databaseUrl: this.#options.databaseUrl },
+      ...(this.#limits === undefined ? {} : { resourceLimits: this.#limits }),
     });
     worker.on('message', (report: ThreadReport) => this.#report(report));
-    worker.on('error', (error) => this.#options.log.error({ err: error }, 'decision log writer thread failed'));
+    worker.on('error', (error) => {
+      if ((error as { code?: unknown }).code === 'ERR_WORKER_OUT_OF_MEMORY' && this.#limits !== undefined) {
+        this.#limits = undefined;
+        this.#options.log.warn(
+          { err: error },
+          'decision log writer thread ran out of its bounded heap; its writes are retried on a thread without the bound',
+        );
+        return;
+      }
+      this.#options.log.error({ err: error }, 'decision log writer thread failed');
+    });
     worker.on('exit', () => {
       if (this.#worker === worker) this.#worker = null;
       const lost = Object.assign(new Error('the decision log writer thread ended'), { code: 'ELOGTHREAD' });

@@ -2,7 +2,7 @@
 // the rows the serving thread would have written itself, entry for entry; its connections are
 // named; its prepared insert keeps writing as partitions come and go; a thread that cannot reach
 // the database fails the write (the writer retries it), and the thread is started again after one
-// ended.
+// ended; one that runs out of its bounded heap is started again without the bound.
 import { sql } from 'kysely';
 import pg from 'pg';
 import type { FastifyInstance } from 'fastify';
@@ -177,6 +177,48 @@ t.test(
 
 /** The partition of the day `days` from now (UTC). */
 const partitionIn = (days: number) => partitionOf(new Date(Date.now() + days * DAY_MS));
+
+t.test('given a writer thread whose heap bound a batch exceeds', { skip: !ON_POSTGRES }, async (t) => {
+  const { database } = await contextApp(t, {
+    config: { decisionLog: { mode: 'buffered', retentionDays: 30, queueMax: 50_000, thread: false } },
+  });
+  const db = database.db as import('kysely').Kysely<import('../../service/data/schema.ts').Database>;
+  const metrics = new Metrics({ processMetrics: false });
+  const warnings: string[] = [];
+  const log = { info: () => undefined, warn: (_: object, msg: string) => warnings.push(msg), error: () => undefined };
+  const thread = new DecisionLogThread({
+    databaseUrl: database.url as string,
+    metrics,
+    log,
+    resourceLimits: { maxYoungGenerationSizeMb: 2, maxOldGenerationSizeMb: 12 },
+  });
+  t.teardown(() => thread.close());
+  // 40 entries of 1 MB each: the thread holds them all at once, past its 12 MB.
+  const pad = 'x'.repeat(1024 * 1024);
+  const rows = rowsOn(0, 40).map((row) => ({ ...row, subject_id: 'heavy', input: JSON.stringify({ pad }) }));
+  const count = async () =>
+    Number(
+      (
+        await db
+          .selectFrom('decision_log')
+          .select((eb) => eb.fn.countAll().as('n'))
+          .where('subject_id', '=', 'heavy')
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
+
+  const failed = await thread.write(rows).then(
+    () => null,
+    (error: Error & { code?: string }) => error,
+  );
+  t.equal(failed?.code, 'ELOGTHREAD', 'the write fails as the thread ends, for the writer to retry');
+  t.match(warnings, [/ran out of its bounded heap/], 'said once, as a warning');
+  t.equal(await count(), 0, 'nothing was written');
+
+  await thread.write(rows);
+  t.equal(await count(), 40, 'the same write, retried, goes through on a thread without the bound');
+  t.equal(warnings.length, 1);
+});
 
 t.test('given a writer thread whose database refuses connections', { skip: !ON_POSTGRES }, async (t) => {
   const created = await createPostgresDatabase();
