@@ -72,6 +72,8 @@ export interface Config {
   tracing: TracingConfig;
   /** Node's module compile cache (NODE_COMPILE_CACHE, Node's own variable; else Node's default folder). */
   compileCacheDir: string;
+  /** glibc's MALLOC_ARENA_MAX for the cluster's workers (README "Memory"); 2 unless set. */
+  workerMallocArenaMax: number;
 }
 
 export class ConfigError extends Error {
@@ -296,6 +298,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     factCacheMaxEntries: parseWholeNumber('FACT_CACHE_MAX_ENTRIES', env.FACT_CACHE_MAX_ENTRIES, 100_000, 0, 10_000_000),
     tracing: parseTracing(env),
     compileCacheDir: env.NODE_COMPILE_CACHE || join(tmpdir(), 'node-compile-cache'),
+    workerMallocArenaMax: parseWholeNumber('MALLOC_ARENA_MAX', env.MALLOC_ARENA_MAX, 2, 1, 1024),
     decisionLog: {
       mode: parseDecisionLogMode(env.DECISION_LOG),
       retentionDays: parseWholeNumber('DECISION_LOG_RETENTION_DAYS', env.DECISION_LOG_RETENTION_DAYS, 30, 1, 3650),

@@ -36,6 +36,19 @@ export const WORKER_HEAP_OPTIONS: readonly string[] = ['--max-semi-space-size=16
  */
 export const workerExecArgv = (own: readonly string[]): string[] => [...WORKER_HEAP_OPTIONS, ...own];
 
+/**
+ * The environment a worker gets on top of the supervisor's: glibc's malloc limited to
+ * config.workerMallocArenaMax arenas (2 unless MALLOC_ARENA_MAX is set). By default glibc gives
+ * each thread that allocates an arena of its own, up to eight per core (the serving thread, the
+ * decision log's writer thread, libuv's pool, V8's helpers), and each keeps what was freed in it:
+ * 23 MB of a worker's peak in seven arenas. Limited to two, the tree's peak under the /v1/decide
+ * load is 20-28 MB lower, req/s unchanged (BENCHMARKS.md, "Memory"). glibc reads the variable when
+ * a process starts, so a single process (CLEARANCE_WORKERS=1) gets it only from its own environment.
+ */
+export const workerEnv = (config: Pick<Config, 'workerMallocArenaMax'>): Record<string, string> => ({
+  MALLOC_ARENA_MAX: String(config.workerMallocArenaMax),
+});
+
 /** Workers in a row that die before they are ever ready: something is wrong that a restart will not mend (a port in use, a bad configuration). */
 const GIVE_UP_AFTER = 5;
 
@@ -66,7 +79,7 @@ export function supervise(config: Config): void {
   };
 
   const fork = (first: boolean): Worker => {
-    const worker = cluster.fork();
+    const worker = cluster.fork(workerEnv(config));
     started.set(worker.id, Date.now());
     worker.on('message', (message: unknown) => {
       if (relay.onMessage(worker, message) || !isReady(message)) return;

@@ -18,6 +18,8 @@ t.test('when nothing is set, then the documented defaults apply', async (t) => {
   t.equal(config.pgliteSharedBuffers, '32MB', "the embedded engine keeps a quarter of PostgreSQL's default in memory");
   t.equal(config.compileCacheDir, join(tmpdir(), 'node-compile-cache'), "Node's own default compile cache folder");
   t.equal(loadConfig({ NODE_COMPILE_CACHE: '/var/cache/clearance' }).compileCacheDir, '/var/cache/clearance');
+  t.equal(config.workerMallocArenaMax, 2, "the workers' malloc arenas are limited to two");
+  t.equal(loadConfig({ MALLOC_ARENA_MAX: '8' }).workerMallocArenaMax, 8, "glibc's own variable, when set, wins");
 });
 
 const bad: Array<[string, Record<string, string>, RegExp]> = [
@@ -34,6 +36,7 @@ const bad: Array<[string, Record<string, string>, RegExp]> = [
     { DATABASE_URL: 'postgres://localhost' },
     /^invalid configuration: DATABASE_URL names no database/,
   ],
+  ['MALLOC_ARENA_MAX is not a count', { MALLOC_ARENA_MAX: 'few' }, /^invalid configuration: MALLOC_ARENA_MAX must be/],
   ['LOG_LEVEL is unknown', { LOG_LEVEL: 'loud' }, /^invalid configuration: LOG_LEVEL must be one of/],
   [
     'the admin token is short',
