@@ -7,7 +7,8 @@ import { csvField } from './csv.ts';
 import type { Policy } from '../policy/engine.ts';
 import type { PolicyResult } from '../policy/answers.ts';
 import { reviewedClients, type ReviewedClient } from '../data/access-review.ts';
-import type { Account, Database, User } from '../data/schema.ts';
+import type { AccountFact, UserFact } from '../data/facts.ts';
+import type { Database } from '../data/schema.ts';
 import type { Kysely } from 'kysely';
 import type { Actor, AuditedWriter } from './audit.ts';
 import { hasPolicyError, policyFault, requestRefusal } from './decision-entries.ts';
@@ -43,14 +44,14 @@ export const REVIEW_COLUMNS = [
 const WRITERS = {
   csv: {
     header: `${REVIEW_COLUMNS.join(',')}\r\n`,
-    user: (u: User) => [u.id, u.name, u.role, u.client_access_mode ?? ''].map(csvField).join(','),
+    user: (u: UserFact) => [u.id, u.name, u.role, u.client_access_mode ?? ''].map(csvField).join(','),
     client: (c: ReviewedClient) => [c.id, c.name, c.ledger].map(csvField).join(','),
     outcome: (r: PolicyResult) => `${r.allow},${csvField(r.reasons.map((x) => x.code).join(';'))}`,
     row: (user: string, client: string, outcome: string) => `${user},${client},${outcome}\r\n`,
   },
   ndjson: {
     header: '',
-    user: (u: User) =>
+    user: (u: UserFact) =>
       JSON.stringify({
         user_id: u.id,
         user_name: u.name,
@@ -92,12 +93,12 @@ export class AccessReviews extends DecisionPath {
     const { facts, inputs } = this.inputsFor({ tokenId: actor.tokenId, endpoint: 'query' });
     const account = await facts.account(accountId);
     if (account === null) throw notFound('account_not_found', `account "${accountId}" does not exist`);
-    const reviewed: Account = account;
+    const reviewed: AccountFact = account;
     const [users, clients] = await Promise.all([facts.accountUsers(accountId), reviewedClients(this.#db, accountId)]);
     const takenAt = new Date();
     const writer = WRITERS[format];
     const clientParts = clients.map(writer.client);
-    const rowsOf = (user: User, results: PolicyResult[]): string => {
+    const rowsOf = (user: UserFact, results: PolicyResult[]): string => {
       const userPart = writer.user(user);
       const outcomes = new Map<PolicyResult, string>();
       let text = '';
@@ -151,8 +152,8 @@ async function judged(
   engine: Policy,
   inputs: PolicyInputBuilder,
   action: string,
-  account: Account,
-  user: User,
+  account: AccountFact,
+  user: UserFact,
   clients: readonly ReviewedClient[],
 ): Promise<PolicyResult[]> {
   const links = await inputs.links(user.id);

@@ -1,6 +1,6 @@
 // Assembles the policy input of one decision from the facts: who the subject is, their account,
 // the resource and the links between them. It decides nothing; the policy judges what it sees.
-import type { Account, Client, Item, User } from '../data/schema.ts';
+import type { AccountFact, ClientFact, ItemFact, UserFact } from '../data/facts.ts';
 import type { ClientListInput, ClientTuple, ResourceListInput, SubjectListInput } from '../policy/answers.ts';
 import type { Facts } from './facts.ts';
 import type { Links } from './link-set.ts';
@@ -18,7 +18,7 @@ export type PolicyInput = Record<string, unknown> & {
   resource: object;
 };
 
-const permissionFacts = (user: User) => ({
+const permissionFacts = (user: UserFact) => ({
   add_clients: user.add_clients,
   practice_insights: user.practice_insights,
   manage_business: user.manage_business,
@@ -26,7 +26,7 @@ const permissionFacts = (user: User) => ({
   publishing: user.publishing,
 });
 
-export function subjectFacts(id: string, user: User | null): Record<string, unknown> {
+export function subjectFacts(id: string, user: UserFact | null): Record<string, unknown> {
   if (user === null) return { id, found: false };
   return {
     id,
@@ -40,7 +40,7 @@ export function subjectFacts(id: string, user: User | null): Record<string, unkn
   };
 }
 
-export const accountFacts = (account: Account | null) =>
+export const accountFacts = (account: AccountFact | null) =>
   account === null ? null : { id: account.id, kind: account.kind, name: account.name };
 
 /** The links between one user and the clients of their account. */
@@ -49,7 +49,7 @@ export interface ClientLinks {
   ledgerAccess: Links;
 }
 
-export function clientFacts(client: Pick<Client, 'id' | 'account_id' | 'ledger'>, links: ClientLinks | null) {
+export function clientFacts(client: Pick<ClientFact, 'id' | 'account_id' | 'ledger'>, links: ClientLinks | null) {
   return {
     id: client.id,
     account_id: client.account_id,
@@ -61,7 +61,7 @@ export function clientFacts(client: Pick<Client, 'id' | 'account_id' | 'ledger'>
 
 /** A client as a list of clients gives it to the policy (clearance/decisions): the same facts, in a row. */
 export function clientTuple(
-  client: Pick<Client, 'id' | 'account_id' | 'ledger'>,
+  client: Pick<ClientFact, 'id' | 'account_id' | 'ledger'>,
   links: ClientLinks | null,
 ): ClientTuple {
   return [
@@ -76,7 +76,7 @@ export function clientTuple(
 type ResourceBase = { type: string; id?: string; attributes: Record<string, unknown> };
 
 /** A user as a resource: the target's current values (a proposal equal to one of them is no change, SPEC §2.4a). */
-function userResource(base: ResourceBase, target: User): Record<string, unknown> {
+function userResource(base: ResourceBase, target: UserFact): Record<string, unknown> {
   return {
     ...base,
     found: true,
@@ -92,8 +92,8 @@ function userResource(base: ResourceBase, target: User): Record<string, unknown>
 /** An item as a resource; an item of a client carries the client's facts, relative to the subject. */
 function itemResource(
   base: ResourceBase,
-  item: Item,
-  client: Pick<Client, 'id' | 'account_id' | 'ledger'> | null,
+  item: ItemFact,
+  client: Pick<ClientFact, 'id' | 'account_id' | 'ledger'> | null,
   links: ClientLinks | null,
 ): Record<string, unknown> {
   return {
@@ -116,8 +116,12 @@ export function resourceListInput(
   subject: Record<string, unknown>,
   account: object | null,
   listed:
-    | { type: 'user'; users: readonly User[] }
-    | { type: 'item'; items: readonly Item[]; clients: ReadonlyArray<Pick<Client, 'id' | 'account_id' | 'ledger'>> },
+    | { type: 'user'; users: readonly UserFact[] }
+    | {
+        type: 'item';
+        items: readonly ItemFact[];
+        clients: ReadonlyArray<Pick<ClientFact, 'id' | 'account_id' | 'ledger'>>;
+      },
   links: ClientLinks | null,
 ): ResourceListInput {
   const base = (id: string): ResourceBase => ({ type: listed.type, id, attributes: {} });
@@ -136,7 +140,7 @@ export function clientListInput(
   action: string,
   subject: Record<string, unknown>,
   account: object | null,
-  clients: ReadonlyArray<Pick<Client, 'id' | 'account_id' | 'ledger'>>,
+  clients: ReadonlyArray<Pick<ClientFact, 'id' | 'account_id' | 'ledger'>>,
   links: ClientLinks | null,
 ): ClientListInput {
   return { action, subject, account, clients: clients.map((client) => clientTuple(client, links)) };
@@ -164,13 +168,13 @@ export class PolicyInputBuilder {
   /** The subject and their account, shared by every resource of a batch or list query. */
   async subject(
     id: string,
-  ): Promise<{ user: User | null; subject: Record<string, unknown>; account: ReturnType<typeof accountFacts> }> {
+  ): Promise<{ user: UserFact | null; subject: Record<string, unknown>; account: ReturnType<typeof accountFacts> }> {
     const user = await this.#facts.user(id);
     const account = user === null ? null : await this.#facts.account(user.account_id);
     return { user, subject: subjectFacts(id, user), account: accountFacts(account) };
   }
 
-  async resource(request: DecideRequest['resource'], subject: User | null): Promise<Record<string, unknown>> {
+  async resource(request: DecideRequest['resource'], subject: UserFact | null): Promise<Record<string, unknown>> {
     const base = {
       type: request.type,
       ...(request.id === undefined ? {} : { id: request.id }),
@@ -239,8 +243,8 @@ export class PolicyInputBuilder {
   async subjectList(
     action: string,
     request: DecideRequest['resource'],
-    account: Account,
-    users: readonly User[],
+    account: AccountFact,
+    users: readonly UserFact[],
   ): Promise<SubjectListInput> {
     const resource = await this.resource(request, null);
     const subjects = await Promise.all(

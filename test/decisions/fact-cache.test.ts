@@ -224,7 +224,7 @@ t.test(
 );
 
 t.test(
-  'given every fact read through the cache, then each is what the database holds: every column, the links and the lists in id order',
+  'given every fact read through the cache, then each is what the database holds: every column but the two timestamps, the links and the lists in id order',
   async (t) => {
     const database = await migratedDatabase(t);
     await seedFixtures(database.db);
@@ -236,12 +236,15 @@ t.test(
     await sql`update users set xpm_staff_id = 'xpm-7' where id = 'pa'`.execute(db);
     const store = await startedStore(t, database, 1000);
 
+    // A row as a decision reads it: when it was made and last changed are not kept.
     const rows = async <T extends 'accounts' | 'users' | 'clients' | 'items'>(table: T) =>
-      (await db
-        .selectFrom(table as 'accounts')
-        .selectAll()
-        .orderBy('id')
-        .execute()) as unknown as Array<Record<string, unknown> & { id: string; account_id?: string }>;
+      (
+        (await db
+          .selectFrom(table as 'accounts')
+          .selectAll()
+          .orderBy('id')
+          .execute()) as unknown as Array<Record<string, unknown> & { id: string; account_id?: string }>
+      ).map(({ created_at: _made, updated_at: _changed, ...row }) => row);
     const twice = async <V>(read: () => Promise<V>) => {
       const loaded = await read();
       const hits = store.stats.hits;
